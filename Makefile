@@ -1,0 +1,48 @@
+# edge-authz — every command a developer or CI needs. Targets install what they need,
+# idempotently, so a fresh machine runs `make demo` and `make test` as they are.
+
+CARGO ?= cargo
+WASM_TARGET := wasm32-unknown-unknown
+# A bare-metal target proves the core really is no_std (no std sneaking in through a dependency).
+NOSTD_TARGET := x86_64-unknown-none
+
+.PHONY: all test demo bench fuzz setup-rust lint unit nostd cli-build clean msrv
+
+all: test
+
+setup-rust:
+	@rustup target list --installed | grep -qx '$(WASM_TARGET)' || rustup target add $(WASM_TARGET)
+	@rustup target list --installed | grep -qx '$(NOSTD_TARGET)' || rustup target add $(NOSTD_TARGET)
+	@rustup component list --installed | grep -q '^clippy' || rustup component add clippy rustfmt
+
+lint: setup-rust
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --workspace --all-targets --features cli -- -D warnings
+	$(CARGO) clippy -p edge-authz --no-default-features --lib -- -D warnings
+
+nostd: setup-rust
+	$(CARGO) build -p edge-authz --no-default-features --target $(WASM_TARGET)
+	$(CARGO) build -p edge-authz --no-default-features --features rust-crypto --target $(WASM_TARGET)
+	$(CARGO) build -p edge-authz --no-default-features --target $(NOSTD_TARGET)
+
+unit:
+	$(CARGO) test --workspace --features cli
+
+# The README's test command: formatting, lints, every test, and the no_std/wasm builds.
+test: lint unit nostd
+
+cli-build:
+	$(CARGO) build --release --features cli --bin edge-authz
+
+demo: cli-build
+	@bash scripts/demo.sh
+
+bench:
+	$(CARGO) bench --bench policy --bench authorize -- --noplot
+
+fuzz:
+	@command -v cargo-fuzz >/dev/null || $(CARGO) install cargo-fuzz --locked
+	cd fuzz && $(CARGO) +nightly fuzz run policy -- -max_total_time=$${FUZZ_SECONDS:-600}
+
+clean:
+	$(CARGO) clean
