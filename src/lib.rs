@@ -1,6 +1,6 @@
 //! # edge-authz
 //!
-//! The core of an authorizer for APIs at the edge (being assembled: token layer first).
+//! The core of an authorizer for APIs at the edge (being assembled: token layer and policy engine).
 #![no_std]
 #![cfg_attr(
     not(test),
@@ -17,4 +17,5 @@ extern crate alloc;
 extern crate std;
 
 mod json;
+pub mod policy;
 pub mod token;
