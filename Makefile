@@ -6,9 +6,15 @@ WASM_TARGET := wasm32-unknown-unknown
 # A bare-metal target proves the core really is no_std (no std sneaking in through a dependency).
 NOSTD_TARGET := x86_64-unknown-none
 
-.PHONY: all test demo bench fuzz setup-rust lint unit nostd cli-build clean msrv
+.PHONY: all test demo bench fuzz setup-rust lint unit nostd cli-build clean
 
 all: test
+
+# Each adapter (wasm/Worker, Lambda, ...) brings its own fragment in mk/, which appends its
+# test target to EXTRA_TESTS and its benchmark to EXTRA_BENCHES.
+EXTRA_TESTS :=
+EXTRA_BENCHES :=
+-include mk/*.mk
 
 setup-rust:
 	@rustup target list --installed | grep -qx '$(WASM_TARGET)' || rustup target add $(WASM_TARGET)
@@ -29,7 +35,7 @@ unit:
 	$(CARGO) test --workspace --features cli
 
 # The README's test command: formatting, lints, every test, and the no_std/wasm builds.
-test: lint unit nostd
+test: lint unit nostd $(EXTRA_TESTS)
 
 cli-build:
 	$(CARGO) build --release --features cli --bin edge-authz
@@ -37,8 +43,8 @@ cli-build:
 demo: cli-build
 	@bash scripts/demo.sh
 
-bench:
-	$(CARGO) bench --bench policy --bench authorize -- --noplot
+bench: $(EXTRA_BENCHES)
+	$(CARGO) bench -p edge-authz --bench policy --bench authorize -- --noplot
 
 fuzz:
 	@command -v cargo-fuzz >/dev/null || $(CARGO) install cargo-fuzz --locked

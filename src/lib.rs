@@ -1,6 +1,32 @@
 //! # edge-authz
 //!
-//! The core of an authorizer for APIs at the edge (being assembled: token layer and policy engine).
+//! The core of an authorizer for APIs at the edge: it verifies OpenID Connect / Amazon
+//! Cognito JWTs against their issuer's JWKS, evaluates the IAM-style policies of the
+//! caller's groups with IAM semantics, and decides.
+//!
+//! The core is `no_std` + `alloc` and sans-IO: it never reads a clock, a socket or a
+//! random source. Keys, policies, the request and `now` are handed in; when something is
+//! missing the pipeline answers with a [`Need`] that the adapter (Lambda, Worker, Node,
+//! Lambda@Edge) fulfils before calling again:
+//!
+//! ```text
+//! loop {
+//!     match authorizer.authorize(&request, now) {
+//!         Step::Decided(decision) => break decision,
+//!         Step::Need(Need::FetchJwks { issuer, url }) => { /* GET url */ authorizer.jwks_fetched(issuer, &body, now)?; }
+//!         Step::Need(Need::AwaitJwks { .. }) => { /* wait for the fetch in flight */ }
+//!         Step::Need(Need::LoadPolicies { groups }) => { /* read the store */ authorizer.policy_loaded(&group, doc, now)?; }
+//!         Step::Need(Need::CheckSignature { token, check }) => { /* host crypto */ authorizer.signature_checked(token, ok); }
+//!     }
+//! }
+//! ```
+//!
+//! The public surface:
+//! - [`Config`] (from JSON with located errors) → [`Authorizer`]; [`Request`] in,
+//!   [`Step`] out: a [`Decision`] ([`Outcome`], reason code, [`Identity`], context) or a [`Need`].
+//! - [`token`]: [`TokenVerifier`], [`Jwks`], [`SignatureVerifier`] (pluggable crypto),
+//!   [`TokenError`] with stable codes.
+//! - [`policy`]: [`PolicyDocument`] (parse → validate → compile), [`evaluate`](policy::evaluate).
 #![no_std]
 #![cfg_attr(
     not(test),
@@ -16,6 +42,29 @@ extern crate alloc;
 #[cfg(feature = "std")]
 extern crate std;
 
+mod authorizer;
+mod cache;
+mod config;
+mod credentials;
+mod decision;
 mod json;
+mod policies;
 pub mod policy;
+mod request;
 pub mod token;
+
+pub use authorizer::{Authorizer, Need, Step};
+pub use cache::TokenHash;
+pub use config::{
+    CacheConfig, Config, ConfigError, ConfigErrors, LoadedConfig, PolicyConfig, PolicySource,
+    Response, Responses,
+};
+pub use credentials::{CredentialError, CredentialSource};
+pub use decision::{ContextValue, Decision, Outcome};
+pub use policy::{PolicyDocument, PolicyErrors};
+pub use request::{ApiIdentity, Request};
+pub use token::claims::{Identity, Issuer, IssuerKind, TokenUse};
+pub use token::crypto::{Algorithm, AlgorithmSet, PublicKey, SignatureVerdict, SignatureVerifier};
+pub use token::error::TokenError;
+pub use token::jwks::Jwks;
+pub use token::verifier::{SignatureCheck, TokenVerifier, VerifiedToken};

@@ -120,9 +120,7 @@ pub(crate) fn check(
         IssuerKind::Oidc => audiences.clone(),
     };
     if let Some(accepted) = &issuer.client_ids {
-        let ok = client_claim
-            .iter()
-            .any(|c| accepted.iter().any(|a| a == c));
+        let ok = client_claim.iter().any(|c| accepted.iter().any(|a| a == c));
         if !ok {
             return Err(TokenError::WrongClient);
         }
@@ -133,7 +131,11 @@ pub(crate) fn check(
         _ => return Err(TokenError::MissingClaim("sub")),
     };
     let scopes: Vec<String> = match optional_string(claims, "scope")? {
-        Some(scope) => scope.split(' ').filter(|s| !s.is_empty()).map(String::from).collect(),
+        Some(scope) => scope
+            .split(' ')
+            .filter(|s| !s.is_empty())
+            .map(String::from)
+            .collect(),
         None => Vec::new(),
     };
     if !issuer.required_scopes.is_empty()
@@ -171,7 +173,10 @@ pub(crate) fn check(
 
 /// Reads a NumericDate (RFC 7519 §2): a JSON number of seconds, possibly fractional.
 /// Fractions are truncated; negative or non-finite values are malformed.
-fn numeric_date(claims: &Map<String, Value>, name: &'static str) -> Result<Option<u64>, TokenError> {
+fn numeric_date(
+    claims: &Map<String, Value>,
+    name: &'static str,
+) -> Result<Option<u64>, TokenError> {
     match claims.get(name) {
         None => Ok(None),
         Some(Value::Number(n)) => {
@@ -184,7 +189,7 @@ fn numeric_date(claims: &Map<String, Value>, name: &'static str) -> Result<Optio
                         clippy::cast_sign_loss,
                         reason = "range checked just before; truncation is the NumericDate rule"
                     )]
-                    Some(f) if f.is_finite() && f >= 0.0 && f < 1.8e19 => Ok(Some(f as u64)),
+                    Some(f) if (0.0..1.8e19).contains(&f) => Ok(Some(f as u64)),
                     _ => Err(TokenError::Malformed(Malformed::ClaimType)),
                 }
             }

@@ -150,15 +150,24 @@ mod tests {
         assert_eq!(code(&token(r#"{"alg":"none"}"#, "{}")), "alg_not_allowed");
         assert_eq!(code(&token(r#"{"alg":"HS256"}"#, "{}")), "alg_not_allowed");
         assert_eq!(code(&token(r#"{"kid":"x"}"#, "{}")), "malformed");
-        assert_eq!(code(&token(r#"{"alg":"RS256","alg":"none"}"#, "{}")), "malformed");
-        assert_eq!(code(&token(r#"{"alg":"RS256","kid":7}"#, "{}")), "malformed");
+        assert_eq!(
+            code(&token(r#"{"alg":"RS256","alg":"none"}"#, "{}")),
+            "malformed"
+        );
+        assert_eq!(
+            code(&token(r#"{"alg":"RS256","kid":7}"#, "{}")),
+            "malformed"
+        );
         assert_eq!(
             code(&token(r#"{"alg":"RS256","crit":["exp"],"exp":1}"#, "{}")),
             "unsupported_crit"
         );
         assert_eq!(code(&token(r#"["RS256"]"#, "{}")), "malformed");
         assert_eq!(code(&token(r#"{"alg":"RS256"}"#, "[]")), "malformed");
-        assert_eq!(code(&token(r#"{"alg":"RS256"}"#, r#"{"a":1,"a":2}"#)), "malformed");
+        assert_eq!(
+            code(&token(r#"{"alg":"RS256"}"#, r#"{"a":1,"a":2}"#)),
+            "malformed"
+        );
     }
 
     #[test]

@@ -1,0 +1,688 @@
+//! The pipeline: request + `now` → [`Need`] | [`Decision`].
+
+use alloc::string::{String, ToString};
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+
+use serde_json::{json, Value};
+
+use crate::cache::{BoundedCache, KeyedHasher, TokenHash};
+use crate::config::{Config, Response};
+use crate::credentials::CredentialError;
+use crate::decision::{Caller, ContextValue, Decision, Outcome, PolicyTrace};
+use crate::policies::{GroupPolicy, Lookup, PolicyStore};
+use crate::policy::{
+    evaluate, Dependencies, EvalContext, PolicyDecision, PolicyDocument, PolicyErrors,
+    PolicyWarning,
+};
+use crate::request::Request;
+use crate::token::crypto::SignatureVerifier;
+use crate::token::error::TokenError;
+use crate::token::jwks::{Jwks, JwksError};
+use crate::token::keys::KeyCache;
+use crate::token::verifier::{SignatureCheck, TokenVerifier, Verification, VerifiedToken};
+
+/// The action every request is evaluated for.
+pub(crate) const ACTION: &str = "execute-api:Invoke";
+
+/// What the authorizer answers: a decision, or what it needs first.
+#[derive(Debug, Clone)]
+pub enum Step {
+    /// The answer.
+    Decided(Decision),
+    /// Fulfil this, then call [`Authorizer::authorize`] again with the same request.
+    Need(Need),
+}
+
+/// Something the adapter must do before the authorizer can decide.
+#[derive(Debug, Clone)]
+pub enum Need {
+    /// Fetch `url` (the JWKS of configured issuer `issuer`) and hand the body to
+    /// [`Authorizer::jwks_fetched`], or report [`Authorizer::jwks_failed`].
+    FetchJwks {
+        /// Index of the issuer in the configuration.
+        issuer: usize,
+        /// The configured JWKS URL (never one taken from a token).
+        url: String,
+    },
+    /// Another request is fetching this issuer's JWKS: wait for it, then retry.
+    AwaitJwks {
+        /// Index of the issuer in the configuration.
+        issuer: usize,
+    },
+    /// Load the policies of these groups and hand each to [`Authorizer::policy_loaded`]
+    /// (or report [`Authorizer::policies_failed`]).
+    LoadPolicies {
+        /// Group names.
+        groups: Vec<String>,
+    },
+    /// Verify this signature with the host's crypto and report
+    /// [`Authorizer::signature_checked`].
+    CheckSignature {
+        /// Which token the check is for.
+        token: TokenHash,
+        /// What to verify.
+        check: SignatureCheck,
+    },
+}
+
+/// A verified token as the token cache keeps it.
+#[derive(Debug)]
+struct CachedToken {
+    caller: Arc<Caller>,
+    /// The token stops being accepted at this time (`exp` + grace).
+    valid_until: u64,
+}
+
+/// The policies that apply to a token's caller, resolved once per policy generation.
+#[derive(Debug)]
+struct Resolved {
+    generation: u64,
+    policies: Arc<Vec<(String, Arc<PolicyDocument>)>>,
+    dependencies: Dependencies,
+    /// The earliest of the token's end and the loaded policies' TTLs.
+    valid_until: u64,
+}
+
+#[derive(Debug)]
+struct CachedDecision {
+    decision: Decision,
+    valid_until: u64,
+}
+
+/// The authorizer: one per configuration, reused for every request.
+///
+/// It is a state machine with caches; it performs no I/O. See the crate docs for the loop
+/// an adapter runs around [`authorize`](Self::authorize).
+pub struct Authorizer {
+    config: Config,
+    verifier: TokenVerifier,
+    keys: KeyCache,
+    crypto: Arc<dyn SignatureVerifier + Send + Sync>,
+    hasher: KeyedHasher,
+    tokens: BoundedCache<TokenHash, CachedToken>,
+    resolved: BoundedCache<TokenHash, Arc<Resolved>>,
+    verdicts: BoundedCache<TokenHash, bool>,
+    decisions: BoundedCache<u128, CachedDecision>,
+    policies: PolicyStore,
+    /// `arn:aws:execute-api:{region}:{account}:{api}/{stage}/`, built once.
+    arn_prefix: String,
+    /// Scratch space for the request's ARN and the decision-cache key.
+    arn: String,
+    key_buf: Vec<u8>,
+}
+
+impl core::fmt::Debug for Authorizer {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Authorizer")
+            .field("issuers", &self.verifier.issuers().len())
+            .field("cached_tokens", &self.tokens.len())
+            .field("cached_decisions", &self.decisions.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Authorizer {
+    /// Builds the authorizer. Signatures are verified with the pure-Rust backend when the
+    /// `rust-crypto` feature is on; otherwise every check is handed to the host
+    /// ([`Need::CheckSignature`]) until [`with_verifier`](Self::with_verifier) says otherwise.
+    pub fn new(config: Config) -> Self {
+        #[cfg(feature = "rust-crypto")]
+        let crypto: Arc<dyn SignatureVerifier + Send + Sync> =
+            Arc::new(crate::token::crypto::RustCryptoVerifier);
+        #[cfg(not(feature = "rust-crypto"))]
+        let crypto: Arc<dyn SignatureVerifier + Send + Sync> =
+            Arc::new(crate::token::crypto::DeferToHost);
+        let verifier = TokenVerifier::new(
+            config.issuers.clone(),
+            config.grace_seconds,
+            config.max_token_bytes,
+        );
+        let mut arn_prefix = String::new();
+        config.api.write_arn("", "", &mut arn_prefix);
+        arn_prefix.pop(); // write_arn ends with `{METHOD}/`; keep `.../{stage}/`
+        Self {
+            keys: KeyCache::new(config.issuers.len(), config.jwks_cache),
+            verifier,
+            crypto,
+            // A fixed default seed keeps the core free of randomness; adapters pass random
+            // bytes with `with_hash_key` so hash values cannot be predicted.
+            hasher: KeyedHasher::new(0x6564_6765_2d61_757a),
+            tokens: BoundedCache::new(config.cache.tokens),
+            resolved: BoundedCache::new(config.cache.tokens),
+            verdicts: BoundedCache::new(1024),
+            decisions: BoundedCache::new(config.cache.decisions),
+            policies: PolicyStore::new(&config.policies),
+            arn_prefix,
+            arn: String::with_capacity(128),
+            key_buf: Vec::with_capacity(256),
+            config,
+        }
+    }
+
+    /// Parses a JSON configuration and builds the authorizer; policy warnings are returned.
+    pub fn from_json(json: &str) -> Result<(Self, Vec<String>), crate::config::ConfigErrors> {
+        let loaded = Config::from_json(json)?;
+        Ok((Self::new(loaded.config), loaded.warnings))
+    }
+
+    /// Uses `verifier` for signatures (host crypto: node:crypto, WebCrypto, ring).
+    pub fn with_verifier(mut self, verifier: Arc<dyn SignatureVerifier + Send + Sync>) -> Self {
+        self.crypto = verifier;
+        self
+    }
+
+    /// Seeds the cache hashes with a secret (8 random bytes from the adapter's RNG).
+    pub fn with_hash_key(mut self, key: [u8; 8]) -> Self {
+        self.hasher = KeyedHasher::new(u64::from_le_bytes(key));
+        self
+    }
+
+    /// The configuration it was built from.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// Decides `request` at `now` (seconds since the epoch), or says what it needs first.
+    pub fn authorize(&mut self, request: &Request<'_>, now: u64) -> Step {
+        let token = match self.config.credentials.locate(request) {
+            Ok(token) => token,
+            Err(e) => return Step::Decided(Decision::new(Outcome::Unauthorized, e.code())),
+        };
+        let hash = self.hasher.token(token);
+        let caller = match self.tokens.get(&hash) {
+            Some(entry) if now < entry.valid_until => entry.caller.clone(),
+            cached => {
+                if cached.is_some() {
+                    self.tokens.remove(&hash);
+                    self.resolved.remove(&hash);
+                }
+                if !crate::credentials::is_b64token(token) {
+                    let malformed = CredentialError::Malformed;
+                    return Step::Decided(Decision::new(Outcome::Unauthorized, malformed.code()));
+                }
+                match self.verify_token(token, hash, now) {
+                    Ok(caller) => caller,
+                    Err(step) => return step,
+                }
+            }
+        };
+        let resolved = match self.resolve(&caller, hash, now) {
+            Ok(resolved) => resolved,
+            Err(step) => return step,
+        };
+        self.decide(caller, &resolved, hash, request, now)
+    }
+
+    /// Verifies a token that is not cached; caches it when valid.
+    fn verify_token(
+        &mut self,
+        token: &str,
+        hash: TokenHash,
+        now: u64,
+    ) -> Result<Arc<Caller>, Step> {
+        let host_verdict = self.verdicts.get(&hash).copied();
+        let verification =
+            self.verifier
+                .verify(token, &mut self.keys, &*self.crypto, host_verdict, now);
+        match verification {
+            Verification::Verified(verified) => {
+                self.verdicts.remove(&hash);
+                let grace = self.verifier.grace();
+                // Without `exp` a token is re-verified once the keys it was checked with expire.
+                let valid_until = verified.identity.expires_at.map_or_else(
+                    || now.saturating_add(self.config.jwks_cache.ttl),
+                    |exp| exp.saturating_add(grace),
+                );
+                let context = identity_context(&verified, &self.config.context_claims);
+                let caller = Arc::new(Caller {
+                    identity: verified.identity,
+                    context,
+                    claims: verified.claims,
+                });
+                self.tokens.insert(
+                    hash,
+                    CachedToken {
+                        caller: caller.clone(),
+                        valid_until,
+                    },
+                );
+                Ok(caller)
+            }
+            Verification::Rejected(error) => {
+                self.verdicts.remove(&hash);
+                let outcome = if error == TokenError::JwksUnavailable {
+                    Outcome::Unavailable
+                } else {
+                    Outcome::Forbidden
+                };
+                let reason = error.code();
+                Err(Step::Decided(Decision {
+                    token_error: Some(error),
+                    ..Decision::new(outcome, reason)
+                }))
+            }
+            Verification::FetchJwks(issuer) => Err(Step::Need(Need::FetchJwks {
+                issuer,
+                url: self
+                    .verifier
+                    .issuers()
+                    .get(issuer)
+                    .map(|i| i.jwks_uri.clone())
+                    .unwrap_or_default(),
+            })),
+            Verification::AwaitJwks(issuer) => Err(Step::Need(Need::AwaitJwks { issuer })),
+            Verification::CheckSignature(check) => {
+                Err(Step::Need(Need::CheckSignature { token: hash, check }))
+            }
+        }
+    }
+
+    /// The policies that apply to `caller`: from the per-token cache while no policy changed,
+    /// else looked up group by group (asking the adapter for the missing ones).
+    fn resolve(
+        &mut self,
+        caller: &Arc<Caller>,
+        hash: TokenHash,
+        now: u64,
+    ) -> Result<Arc<Resolved>, Step> {
+        let generation = self.policies.generation();
+        if let Some(resolved) = self.resolved.get(&hash) {
+            if resolved.generation == generation && now < resolved.valid_until {
+                return Ok(resolved.clone());
+            }
+        }
+        let identity = &caller.identity;
+        let mut policies: Vec<(String, Arc<PolicyDocument>)> =
+            Vec::with_capacity(identity.groups.len() + 1);
+        let mut missing: Vec<String> = Vec::new();
+        let mut valid_until = u64::MAX;
+        let mut failure = None;
+        for (i, group) in identity.groups.iter().enumerate() {
+            if identity
+                .groups
+                .get(..i)
+                .is_some_and(|seen| seen.contains(group))
+            {
+                continue;
+            }
+            match self.policies.get(group, now) {
+                Lookup::Found(policy, until) => {
+                    valid_until = valid_until.min(until);
+                    match policy {
+                        GroupPolicy::Present(doc) => policies.push((group.clone(), doc)),
+                        GroupPolicy::Absent => {}
+                        // A group's stored policy is broken: its denies cannot be known, so deny.
+                        GroupPolicy::Invalid => {
+                            failure = Some((Outcome::Forbidden, "invalid_policy"))
+                        }
+                    }
+                }
+                Lookup::Missing => missing.push(group.clone()),
+                Lookup::Unavailable => {
+                    failure = failure.or(Some((Outcome::Unavailable, "policies_unavailable")));
+                }
+            }
+        }
+        if !missing.is_empty() {
+            return Err(Step::Need(Need::LoadPolicies { groups: missing }));
+        }
+        if let Some((outcome, reason)) = failure {
+            return Err(Step::Decided(Decision {
+                caller: Some(caller.clone()),
+                ..Decision::new(outcome, reason)
+            }));
+        }
+        if let Some(everyone) = &self.config.policies.everyone {
+            policies.push((String::from("everyone"), everyone.clone()));
+        }
+        if identity.groups.is_empty() {
+            if let Some(no_group) = &self.config.policies.no_group {
+                policies.push((String::from("no-group"), no_group.clone()));
+            }
+        }
+        let dependencies = policies
+            .iter()
+            .fold(Dependencies::default(), |acc, (_, d)| {
+                acc.union(d.dependencies())
+            });
+        let resolved = Arc::new(Resolved {
+            generation,
+            policies: Arc::new(policies),
+            dependencies,
+            valid_until,
+        });
+        self.resolved.insert(hash, resolved.clone());
+        Ok(resolved)
+    }
+
+    /// Evaluates the policies for the request, or reuses a cached decision.
+    fn decide(
+        &mut self,
+        caller: Arc<Caller>,
+        resolved: &Resolved,
+        hash: TokenHash,
+        request: &Request<'_>,
+        now: u64,
+    ) -> Step {
+        let mut arn = core::mem::take(&mut self.arn);
+        arn.clear();
+        match request.method_arn {
+            Some(given) => arn.push_str(given),
+            None => {
+                arn.push_str(&self.arn_prefix);
+                crate::request::push_arn_tail(request.method, request.path, &mut arn);
+            }
+        }
+        let deps = resolved.dependencies;
+        let cache_key = (!deps.time)
+            .then(|| self.decision_cache_key(hash, resolved.generation, &arn, &deps, request));
+        if let Some(key) = cache_key {
+            if let Some(hit) = self.decisions.get(&key) {
+                if now < hit.valid_until {
+                    let decision = hit.decision.clone();
+                    self.arn = arn;
+                    return Step::Decided(decision);
+                }
+            }
+        }
+
+        let lowered: Vec<(String, &str)>;
+        let header_pairs: Vec<(&str, &str)>;
+        let headers: &[(&str, &str)] = if deps.headers {
+            lowered = request
+                .headers
+                .iter()
+                .map(|(n, v)| (n.to_ascii_lowercase(), *v))
+                .collect();
+            header_pairs = lowered.iter().map(|(n, v)| (n.as_str(), *v)).collect();
+            &header_pairs
+        } else {
+            &[]
+        };
+        let ctx = EvalContext {
+            source_ip: request.source_ip,
+            now,
+            secure_transport: request.secure_transport,
+            user_agent: request.header("user-agent"),
+            referer: request.header("referer"),
+            claims: Some(&caller.claims),
+            headers,
+            query: request.query,
+        };
+        let refs: Vec<(&str, &PolicyDocument)> = resolved
+            .policies
+            .iter()
+            .map(|(l, d)| (l.as_str(), &**d))
+            .collect();
+        let evaluation = evaluate(&refs, ACTION, &arn, &ctx);
+        let (outcome, reason) = match evaluation.decision {
+            PolicyDecision::Allow => (Outcome::Allow, "allowed"),
+            PolicyDecision::ExplicitDeny => (Outcome::Forbidden, "explicit_deny"),
+            PolicyDecision::ImplicitDeny => (Outcome::Forbidden, "implicit_deny"),
+        };
+        let valid_until = self
+            .tokens
+            .get(&hash)
+            .map_or(now, |t| t.valid_until)
+            .min(resolved.valid_until);
+        let decision = Decision {
+            caller: Some(caller),
+            trace: Some(Arc::new(PolicyTrace {
+                evaluation,
+                policies: resolved.policies.clone(),
+                resource: arn.clone(),
+            })),
+            ..Decision::new(outcome, reason)
+        };
+        if let Some(key) = cache_key {
+            self.decisions.insert(
+                key,
+                CachedDecision {
+                    decision: decision.clone(),
+                    valid_until,
+                },
+            );
+        }
+        self.arn = arn;
+        Step::Decided(decision)
+    }
+
+    /// A decision is reusable for the same token, policies, ARN and the request values its
+    /// policies read (time-dependent policies are never cached).
+    fn decision_cache_key(
+        &mut self,
+        hash: TokenHash,
+        generation: u64,
+        arn: &str,
+        deps: &Dependencies,
+        request: &Request<'_>,
+    ) -> u128 {
+        let buf = &mut self.key_buf;
+        buf.clear();
+        buf.extend_from_slice(&hash.to_bytes());
+        buf.extend_from_slice(&generation.to_le_bytes());
+        let text = |buf: &mut Vec<u8>, s: Option<&str>| match s {
+            // Length-prefixed, so that no two different value lists encode alike.
+            Some(s) => {
+                buf.extend_from_slice(&(s.len() as u64).to_le_bytes());
+                buf.extend_from_slice(s.as_bytes());
+            }
+            None => buf.extend_from_slice(&u64::MAX.to_le_bytes()),
+        };
+        text(buf, Some(arn));
+        if deps.source_ip {
+            match request.source_ip {
+                Some(core::net::IpAddr::V4(ip)) => {
+                    buf.push(4);
+                    buf.extend_from_slice(&ip.octets());
+                }
+                Some(core::net::IpAddr::V6(ip)) => {
+                    buf.push(6);
+                    buf.extend_from_slice(&ip.octets());
+                }
+                None => buf.push(0),
+            }
+        }
+        if deps.secure_transport {
+            text(
+                buf,
+                request
+                    .secure_transport
+                    .map(|tls| if tls { "1" } else { "0" }),
+            );
+        }
+        if deps.user_agent {
+            text(buf, request.header("user-agent"));
+        }
+        if deps.referer {
+            text(buf, request.header("referer"));
+        }
+        if deps.headers {
+            text(buf, Some("headers"));
+            for (name, value) in request.headers {
+                text(buf, Some(name));
+                text(buf, Some(value));
+            }
+        }
+        if deps.query {
+            text(buf, Some("query"));
+            for (name, value) in request.query {
+                text(buf, Some(name));
+                text(buf, Some(value));
+            }
+        }
+        self.hasher.bytes(buf)
+    }
+    /// Hands over the fetched JWKS of `issuer` (from [`Need::FetchJwks`]). A document that
+    /// is not a JWK Set counts as a failed fetch.
+    pub fn jwks_fetched(
+        &mut self,
+        issuer: usize,
+        document: &[u8],
+        now: u64,
+    ) -> Result<Arc<Jwks>, JwksError> {
+        self.keys.insert(issuer, document, now)
+    }
+
+    /// Reports that fetching the JWKS of `issuer` failed.
+    pub fn jwks_failed(&mut self, issuer: usize, now: u64) {
+        self.keys.fetch_failed(issuer, now);
+    }
+
+    /// Hands over the policy of `group` as JSON text (`None`: the group has no policy).
+    /// A policy that fails validation is kept as invalid, so that the group's callers are
+    /// denied, and its errors are returned for the adapter to log loudly.
+    pub fn policy_loaded(
+        &mut self,
+        group: &str,
+        policy: Option<&str>,
+        now: u64,
+    ) -> Result<Vec<PolicyWarning>, PolicyErrors> {
+        let parsed = policy.map(PolicyDocument::parse).transpose();
+        self.store_policy(group, parsed, now)
+    }
+
+    /// Like [`policy_loaded`](Self::policy_loaded) with an already-parsed JSON value
+    /// (e.g. a DynamoDB map).
+    pub fn policy_value_loaded(
+        &mut self,
+        group: &str,
+        policy: Option<&Value>,
+        now: u64,
+    ) -> Result<Vec<PolicyWarning>, PolicyErrors> {
+        let parsed = policy.map(PolicyDocument::from_value).transpose();
+        self.store_policy(group, parsed, now)
+    }
+
+    fn store_policy(
+        &mut self,
+        group: &str,
+        parsed: Result<Option<crate::policy::ParsedPolicy>, PolicyErrors>,
+        now: u64,
+    ) -> Result<Vec<PolicyWarning>, PolicyErrors> {
+        match parsed {
+            Ok(Some(parsed)) => {
+                self.policies
+                    .insert(group, GroupPolicy::Present(Arc::new(parsed.document)), now);
+                Ok(parsed.warnings)
+            }
+            Ok(None) => {
+                self.policies.insert(group, GroupPolicy::Absent, now);
+                Ok(Vec::new())
+            }
+            Err(errors) => {
+                self.policies.insert(group, GroupPolicy::Invalid, now);
+                Err(errors)
+            }
+        }
+    }
+
+    /// Reports that loading the policies of `groups` failed.
+    pub fn policies_failed(&mut self, groups: &[String], now: u64) {
+        self.policies.failed(groups, now);
+    }
+
+    /// Reports the host's verdict for a [`Need::CheckSignature`].
+    pub fn signature_checked(&mut self, token: TokenHash, valid: bool) {
+        self.verdicts.insert(token, valid);
+    }
+
+    /// Whether policies are loaded by the adapter ([`Need::LoadPolicies`]).
+    pub fn loads_policies(&self) -> bool {
+        self.policies.is_external()
+    }
+
+    /// The status and body an edge adapter answers a denial with.
+    pub fn response(&self, decision: &Decision) -> Option<&Response> {
+        let r = &self.config.responses;
+        match decision.outcome {
+            Outcome::Allow => None,
+            Outcome::Unauthorized => Some(&r.unauthorized),
+            Outcome::Forbidden if decision.reason == "explicit_deny" => Some(&r.explicit_deny),
+            Outcome::Forbidden => Some(&r.forbidden),
+            Outcome::Unavailable => Some(&r.unavailable),
+        }
+    }
+
+    /// The IAM policy document to hand to API Gateway for `decision`.
+    ///
+    /// On allow it holds the statements of all the caller's policies, specialised to this
+    /// request (conditions evaluated, variables resolved), so that API Gateway's authorizer
+    /// cache — keyed by token, reused for every route — allows exactly the routes the
+    /// caller may call. On deny it denies the request's ARN.
+    pub fn api_gateway_policy(
+        &self,
+        decision: &Decision,
+        request: &Request<'_>,
+        now: u64,
+    ) -> Value {
+        let mut statements: Vec<Value> = Vec::new();
+        if decision.is_allowed() {
+            let ctx = EvalContext {
+                source_ip: request.source_ip,
+                now,
+                secure_transport: request.secure_transport,
+                user_agent: request.header("user-agent"),
+                referer: request.header("referer"),
+                claims: decision.claims(),
+                headers: &[],
+                query: request.query,
+            };
+            for (_, doc) in decision.trace.iter().flat_map(|t| t.policies.iter()) {
+                statements.extend(doc.specialize(&ctx));
+            }
+        } else {
+            let mut arn = String::new();
+            match request.method_arn {
+                Some(given) => arn.push_str(given),
+                None => self
+                    .config
+                    .api
+                    .write_arn(request.method, request.path, &mut arn),
+            }
+            statements.push(json!({"Effect": "Deny", "Action": ACTION, "Resource": arn}));
+        }
+        json!({"Version": "2012-10-17", "Statement": statements})
+    }
+}
+
+/// The identity as flat context values (API Gateway accepts only string/number/boolean).
+fn identity_context(verified: &VerifiedToken, extra: &[String]) -> Vec<(String, ContextValue)> {
+    let identity = &verified.identity;
+    let mut ctx = Vec::new();
+    let mut put = |k: &str, v: ContextValue| ctx.push((String::from(k), v));
+    put("sub", ContextValue::String(identity.subject.clone()));
+    if let Some(username) = &identity.username {
+        put("username", ContextValue::String(username.clone()));
+    }
+    put("groups", ContextValue::String(identity.groups.join(",")));
+    put("scope", ContextValue::String(identity.scopes.join(" ")));
+    if let Some(client) = &identity.client_id {
+        put("clientId", ContextValue::String(client.clone()));
+    }
+    if let Some(token_use) = &identity.token_use {
+        put("tokenUse", ContextValue::String(token_use.clone()));
+    }
+    put("issuer", ContextValue::String(identity.issuer.clone()));
+    for claim in extra {
+        let value = match verified.claims.get(claim.as_str()) {
+            Some(Value::String(s)) => ContextValue::String(s.clone()),
+            Some(Value::Bool(b)) => ContextValue::Bool(*b),
+            Some(Value::Number(n)) => n
+                .as_f64()
+                .map_or(ContextValue::String(n.to_string()), ContextValue::Number),
+            Some(Value::Array(items)) => ContextValue::String(
+                items
+                    .iter()
+                    .map(|v| v.as_str().map_or_else(|| v.to_string(), String::from))
+                    .collect::<Vec<_>>()
+                    .join(","),
+            ),
+            Some(other @ Value::Object(_)) => ContextValue::String(other.to_string()),
+            Some(Value::Null) | None => continue,
+        };
+        put(claim, value);
+    }
+    ctx
+}

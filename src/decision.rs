@@ -1,0 +1,159 @@
+//! What the authorizer answers: an outcome, a reason code, the caller's identity.
+
+use alloc::string::String;
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+
+use serde_json::{Map, Value};
+
+use crate::policy::{Evaluation, PolicyDocument};
+use crate::token::claims::Identity;
+use crate::token::error::TokenError;
+
+/// The outcome of a request, mapped by every adapter to its runtime.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Outcome {
+    /// Let the request through.
+    Allow,
+    /// No credentials or a malformed `Authorization` header: 401.
+    Unauthorized,
+    /// An invalid token or a policy deny: 403.
+    Forbidden,
+    /// Keys or policies could not be loaded and nothing usable is cached: 503 (never allow).
+    Unavailable,
+}
+
+impl Outcome {
+    /// `allow`, `unauthorized`, `forbidden` or `unavailable`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Allow => "allow",
+            Self::Unauthorized => "unauthorized",
+            Self::Forbidden => "forbidden",
+            Self::Unavailable => "unavailable",
+        }
+    }
+}
+
+/// A value of the identity context: API Gateway allows only strings, numbers and booleans.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ContextValue {
+    /// A string.
+    String(String),
+    /// A number.
+    Number(f64),
+    /// A boolean.
+    Bool(bool),
+}
+
+/// A verified caller, shared by every decision made for the same token.
+#[derive(Debug)]
+pub(crate) struct Caller {
+    pub(crate) identity: Identity,
+    pub(crate) context: Vec<(String, ContextValue)>,
+    pub(crate) claims: Map<String, Value>,
+}
+
+/// How the policies decided, kept for explanations and API Gateway policies.
+#[derive(Debug)]
+pub(crate) struct PolicyTrace {
+    pub(crate) evaluation: Evaluation,
+    pub(crate) policies: Arc<Vec<(String, Arc<PolicyDocument>)>>,
+    pub(crate) resource: String,
+}
+
+/// The authorizer's answer for one request. Cloning it is cheap (two reference counts).
+#[derive(Debug, Clone)]
+pub struct Decision {
+    /// What to do.
+    pub outcome: Outcome,
+    /// Why, as a stable code for logs (`allowed`, `expired`, `explicit_deny`, ...).
+    /// Never sent to the client.
+    pub reason: &'static str,
+    /// Why the token was rejected, when it was.
+    pub token_error: Option<TokenError>,
+    pub(crate) caller: Option<Arc<Caller>>,
+    pub(crate) trace: Option<Arc<PolicyTrace>>,
+}
+
+impl Decision {
+    pub(crate) fn new(outcome: Outcome, reason: &'static str) -> Self {
+        Self {
+            outcome,
+            reason,
+            token_error: None,
+            caller: None,
+            trace: None,
+        }
+    }
+
+    /// Whether the request may go through.
+    pub fn is_allowed(&self) -> bool {
+        self.outcome == Outcome::Allow
+    }
+
+    /// The verified caller, when the token was valid (also on a policy deny).
+    /// API Gateway's `principalId` is `identity.subject`.
+    pub fn identity(&self) -> Option<&Identity> {
+        self.caller.as_ref().map(|c| &c.identity)
+    }
+
+    /// The identity as flat pairs for the runtime's context: `sub`, `username`, `groups`
+    /// (comma-joined), `scope`, `clientId`, `tokenUse`, `issuer`, then configured claims.
+    pub fn context(&self) -> &[(String, ContextValue)] {
+        self.caller.as_ref().map_or(&[], |c| c.context.as_slice())
+    }
+
+    /// The verified claims.
+    pub fn claims(&self) -> Option<&Map<String, Value>> {
+        self.caller.as_ref().map(|c| &c.claims)
+    }
+
+    /// How the policies decided, when they were evaluated.
+    pub fn evaluation(&self) -> Option<&Evaluation> {
+        self.trace.as_ref().map(|t| &t.evaluation)
+    }
+
+    /// The execute-api ARN the policies were evaluated for.
+    pub fn resource(&self) -> Option<&str> {
+        self.trace.as_ref().map(|t| t.resource.as_str())
+    }
+
+    /// The labels (group names, `everyone`, `no-group`) of the policies that were evaluated.
+    pub fn policy_labels(&self) -> impl Iterator<Item = &str> {
+        self.trace
+            .iter()
+            .flat_map(|t| t.policies.iter().map(|(label, _)| label.as_str()))
+    }
+
+    /// A one-line explanation: the reason and, when policies were evaluated, which
+    /// statement decided and which came close.
+    pub fn explain(&self) -> String {
+        if let Some(trace) = &self.trace {
+            let docs: Vec<(&str, &PolicyDocument)> = trace
+                .policies
+                .iter()
+                .map(|(l, d)| (l.as_str(), &**d))
+                .collect();
+            let explanation =
+                trace
+                    .evaluation
+                    .explain(&docs, crate::authorizer::ACTION, &trace.resource);
+            return alloc::format!("{}: {explanation}", self.reason);
+        }
+        match (&self.token_error, self.reason) {
+            (Some(error), reason) => alloc::format!("{reason}: {error}"),
+            (None, "no_credentials") => String::from("no_credentials: the request carries no bearer token"),
+            (None, "malformed_authorization") => String::from(
+                "malformed_authorization: the credential is not `Bearer <token>` (or is given twice)",
+            ),
+            (None, "invalid_policy") => String::from(
+                "invalid_policy: a policy of the caller's groups failed validation; denied until it is fixed",
+            ),
+            (None, "policies_unavailable") => {
+                String::from("policies_unavailable: the caller's group policies could not be loaded")
+            }
+            (None, reason) => String::from(reason),
+        }
+    }
+}

@@ -1,0 +1,375 @@
+//! One test per attack on token verification, each asserting the exact error code.
+//! Keys are the conformance suite's; tokens are built by hand where an attack needs it.
+
+mod support;
+
+use base64ct::{Base64UrlUnpadded, Encoding};
+use edge_authz::token::crypto::RustCryptoVerifier;
+use edge_authz::{Config, Jwks, TokenVerifier};
+use serde_json::{json, Map, Value};
+use support::{jwks_document, key, sign_token, suite_keys, SuiteKey};
+
+const NOW: u64 = 1_767_225_600;
+const ISS: &str = "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_Adversary1";
+
+fn verifier(issuer: Value) -> TokenVerifier {
+    let config = Config::from_value(&json!({ "issuers": [issuer], "graceSeconds": 0 }))
+        .expect("config")
+        .config;
+    TokenVerifier::new(config.issuers, config.grace_seconds, config.max_token_bytes)
+}
+
+fn access_pool() -> Value {
+    json!({"userPoolId": "us-east-1_Adversary1", "tokenUse": "access", "clientId": ["client-1"], "groups": ["staff"]})
+}
+
+fn claims() -> Value {
+    json!({"sub": "user-1", "iss": ISS, "token_use": "access", "client_id": "client-1",
+           "iat": NOW - 10, "exp": NOW + 600, "cognito:groups": ["staff"], "username": "u"})
+}
+
+struct Fixture {
+    keys: Vec<SuiteKey>,
+    jwks: Jwks,
+    verifier: TokenVerifier,
+}
+
+fn fixture() -> Fixture {
+    let keys = suite_keys();
+    let doc = jwks_document(&keys, &["suite-rsa-1".into(), "suite-ec-1".into()]);
+    Fixture {
+        jwks: Jwks::parse(&doc).expect("jwks"),
+        keys,
+        verifier: verifier(access_pool()),
+    }
+}
+
+impl Fixture {
+    fn code(&self, token: &str) -> &'static str {
+        match self
+            .verifier
+            .verify_with_jwks(token, &self.jwks, &RustCryptoVerifier, NOW)
+        {
+            Ok(_) => "ok",
+            Err(e) => e.code(),
+        }
+    }
+
+    fn signed(&self, header: Option<Map<String, Value>>, claims: &Value) -> String {
+        sign_token(&self.keys, "suite-rsa-1", header.as_ref(), claims, false)
+    }
+}
+
+fn b64(bytes: &[u8]) -> String {
+    Base64UrlUnpadded::encode_string(bytes)
+}
+
+fn raw_token(header: &Value, claims: &Value, signature: &[u8]) -> String {
+    format!(
+        "{}.{}.{}",
+        b64(header.to_string().as_bytes()),
+        b64(claims.to_string().as_bytes()),
+        b64(signature)
+    )
+}
+
+fn header(v: Value) -> Option<Map<String, Value>> {
+    v.as_object().cloned()
+}
+
+#[test]
+fn the_baseline_token_verifies() {
+    let f = fixture();
+    assert_eq!(f.code(&f.signed(None, &claims())), "ok");
+}
+
+#[test]
+fn alg_none_in_every_casing() {
+    let f = fixture();
+    for alg in ["none", "None", "NONE", "nOnE"] {
+        let unsigned = format!(
+            "{}.{}.",
+            b64(json!({"alg": alg}).to_string().as_bytes()),
+            b64(claims().to_string().as_bytes())
+        );
+        assert_eq!(
+            f.code(&unsigned),
+            "alg_not_allowed",
+            "{alg}, empty signature"
+        );
+        let signed = f.signed(header(json!({"alg": alg})), &claims());
+        assert_eq!(
+            f.code(&signed),
+            "alg_not_allowed",
+            "{alg}, with a signature"
+        );
+    }
+}
+
+#[test]
+fn hs256_signed_with_the_rsa_public_key_bytes() {
+    use hmac_free_sha256::hmac_sha256;
+    let f = fixture();
+    let public = key(&f.keys, "suite-rsa-1").public_jwk().to_string();
+    let h = json!({"alg": "HS256", "kid": "suite-rsa-1"});
+    let input = format!(
+        "{}.{}",
+        b64(h.to_string().as_bytes()),
+        b64(claims().to_string().as_bytes())
+    );
+    let mac = hmac_sha256(public.as_bytes(), input.as_bytes());
+    assert_eq!(f.code(&format!("{input}.{}", b64(&mac))), "alg_not_allowed");
+}
+
+#[test]
+fn header_alg_rs256_on_the_ec_key() {
+    let f = fixture();
+    let t = f.signed(header(json!({"kid": "suite-ec-1"})), &claims());
+    assert_eq!(f.code(&t), "alg_not_allowed");
+}
+
+#[test]
+fn header_alg_es256_on_the_rsa_key() {
+    let keys = suite_keys();
+    let f = Fixture {
+        verifier: verifier(json!({"issuer": ISS, "jwksUri": "https://x/jwks", "audience": null})),
+        ..fixture()
+    };
+    let t = sign_token(
+        &keys,
+        "suite-ec-1",
+        header(json!({"kid": "suite-rsa-1"})).as_ref(),
+        &claims(),
+        false,
+    );
+    assert_eq!(f.code(&t), "alg_not_allowed");
+}
+
+#[test]
+fn kid_path_traversal_and_sql_junk() {
+    let f = fixture();
+    for kid in [
+        "../../../../etc/passwd",
+        "' OR '1'='1",
+        "suite-rsa-1\u{0}",
+        "SUITE-RSA-1",
+        "",
+        "🔑",
+    ] {
+        let t = f.signed(header(json!({"kid": kid})), &claims());
+        assert_eq!(f.code(&t), "unknown_kid", "{kid:?}");
+    }
+}
+
+#[test]
+fn jku_x5u_jwk_x5c_are_never_used_to_find_keys() {
+    // The attacker signs with their own key and points every key-locating header at it.
+    let f = fixture();
+    let attacker = suite_keys()
+        .into_iter()
+        .find(|k| k.kid == "suite-rsa-2")
+        .expect("key");
+    let attacker_public = attacker.public_jwk();
+    for (name, value) in [
+        ("jku", json!("https://attacker.example/jwks.json")),
+        ("x5u", json!("https://attacker.example/cert.pem")),
+        ("jwk", attacker_public.clone()),
+        (
+            "x5c",
+            json!(["MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEA"]),
+        ),
+    ] {
+        let mut h = Map::new();
+        h.insert(name.into(), value);
+        // With the victim's kid the signature does not verify; with the attacker's the key is unknown.
+        h.insert("kid".into(), json!("suite-rsa-1"));
+        let t = sign_token(&f.keys, "suite-rsa-2", Some(&h), &claims(), false);
+        assert_eq!(f.code(&t), "bad_signature", "{name} with a known kid");
+        h.insert("kid".into(), json!("suite-rsa-2"));
+        let t = sign_token(&f.keys, "suite-rsa-2", Some(&h), &claims(), false);
+        assert_eq!(f.code(&t), "unknown_kid", "{name} with the attacker's kid");
+    }
+}
+
+#[test]
+fn crit_is_rejected() {
+    let f = fixture();
+    for crit in [json!(["exp"]), json!(["b64"]), json!([]), json!("x")] {
+        let t = f.signed(header(json!({"crit": crit, "b64": false})), &claims());
+        assert_eq!(f.code(&t), "unsupported_crit", "{crit}");
+    }
+}
+
+#[test]
+fn duplicated_dots_and_empty_segments() {
+    let f = fixture();
+    let t = f.signed(None, &claims());
+    let (h, rest) = t.split_once('.').unwrap();
+    let (p, s) = rest.split_once('.').unwrap();
+    for bad in [
+        format!("{h}..{p}.{s}"),
+        format!("{h}.{p}..{s}"),
+        format!("{h}.{p}.{s}."),
+        format!(".{h}.{p}.{s}"),
+        format!("{h}.{p}"),
+        format!("{h}..{s}"),
+        format!(".{p}.{s}"),
+        format!("{h}.{p}.{s}="),
+        format!(" {t}"),
+        "..".to_owned(),
+        String::new(),
+    ] {
+        assert_eq!(f.code(&bad), "malformed", "{bad:.40}");
+    }
+}
+
+#[test]
+fn duplicate_claims_are_malformed() {
+    let f = fixture();
+    let h = json!({"alg": "RS256", "kid": "suite-rsa-1"});
+    let body = claims().to_string();
+    let doubled = body.replacen(
+        "\"sub\":\"user-1\"",
+        "\"sub\":\"user-1\",\"sub\":\"admin\"",
+        1,
+    );
+    assert_ne!(body, doubled);
+    let input = format!(
+        "{}.{}",
+        b64(h.to_string().as_bytes()),
+        b64(doubled.as_bytes())
+    );
+    let sig = key(&f.keys, "suite-rsa-1").sign(input.as_bytes());
+    assert_eq!(f.code(&format!("{input}.{}", b64(&sig))), "malformed");
+}
+
+#[test]
+fn oversized_tokens_are_rejected_before_parsing() {
+    let f = fixture();
+    let mut c = claims();
+    c["padding"] = json!("x".repeat(8 * 1024));
+    assert_eq!(f.code(&f.signed(None, &c)), "too_large");
+    assert_eq!(f.code(&"A".repeat(1 << 20)), "too_large");
+}
+
+#[test]
+fn time_claims() {
+    let f = fixture();
+    let with = |k: &str, v: Value| {
+        let mut c = claims();
+        c[k] = v;
+        f.code(&f.signed(None, &c))
+    };
+    assert_eq!(with("exp", json!(NOW)), "expired");
+    assert_eq!(with("exp", json!(NOW - 1)), "expired");
+    assert_eq!(with("exp", json!(NOW + 1)), "ok");
+    assert_eq!(with("nbf", json!(NOW + 1)), "not_yet_valid");
+    assert_eq!(with("nbf", json!(NOW)), "ok");
+    assert_eq!(with("iat", json!(NOW + 1)), "issued_in_future");
+    assert_eq!(with("exp", json!(-5)), "malformed");
+    assert_eq!(with("exp", json!("1767229200")), "malformed");
+    let mut c = claims();
+    c.as_object_mut().unwrap().remove("exp");
+    assert_eq!(f.code(&f.signed(None, &c)), "missing_claim");
+}
+
+#[test]
+fn wrong_issuer() {
+    let f = fixture();
+    for iss in [
+        json!("https://cognito-idp.us-east-1.amazonaws.com/us-east-1_Other"),
+        json!(format!("{ISS}/")),
+        json!(ISS.to_uppercase()),
+    ] {
+        let mut c = claims();
+        c["iss"] = iss.clone();
+        assert_eq!(f.code(&f.signed(None, &c)), "wrong_issuer", "{iss}");
+    }
+}
+
+#[test]
+fn id_token_where_access_is_required_and_vice_versa() {
+    let f = fixture();
+    let mut id = claims();
+    id["token_use"] = json!("id");
+    id["aud"] = json!("client-1");
+    assert_eq!(f.code(&f.signed(None, &id)), "wrong_token_use");
+
+    let id_pool = Fixture {
+        verifier: verifier(
+            json!({"userPoolId": "us-east-1_Adversary1", "tokenUse": "id", "clientId": ["client-1"]}),
+        ),
+        ..fixture()
+    };
+    assert_eq!(
+        id_pool.code(&id_pool.signed(None, &claims())),
+        "wrong_token_use"
+    );
+    assert_eq!(id_pool.code(&id_pool.signed(None, &id)), "ok");
+}
+
+#[test]
+fn wrong_client() {
+    let f = fixture();
+    let mut c = claims();
+    c["client_id"] = json!("client-2");
+    assert_eq!(f.code(&f.signed(None, &c)), "wrong_client");
+}
+
+#[test]
+fn missing_groups_when_groups_are_required() {
+    let f = fixture();
+    let mut c = claims();
+    c["cognito:groups"] = json!(["visitors"]);
+    assert_eq!(f.code(&f.signed(None, &c)), "missing_group");
+    c.as_object_mut().unwrap().remove("cognito:groups");
+    assert_eq!(f.code(&f.signed(None, &c)), "missing_group");
+}
+
+#[test]
+fn tampered_payload_and_signature() {
+    let f = fixture();
+    let t = sign_token(&f.keys, "suite-rsa-1", None, &claims(), true);
+    assert_eq!(f.code(&t), "bad_signature");
+    let good = f.signed(None, &claims());
+    let (input, sig) = good.rsplit_once('.').unwrap();
+    let mut sig = Base64UrlUnpadded::decode_vec(sig).unwrap();
+    sig[10] ^= 1;
+    assert_eq!(f.code(&format!("{input}.{}", b64(&sig))), "bad_signature");
+    sig.truncate(100);
+    assert_eq!(f.code(&format!("{input}.{}", b64(&sig))), "bad_signature");
+    assert_eq!(
+        f.code(&raw_token(
+            &json!({"alg": "RS256", "kid": "suite-rsa-1"}),
+            &claims(),
+            b""
+        )),
+        "malformed"
+    );
+}
+
+/// A minimal HMAC-SHA256 (RFC 2104) so the HS256 attack can be built without another
+/// dependency; the `sha2` crate already comes with jwt-compact.
+mod hmac_free_sha256 {
+    use sha2::{Digest, Sha256};
+
+    pub fn hmac_sha256(key: &[u8], message: &[u8]) -> Vec<u8> {
+        let mut block = [0u8; 64];
+        if key.len() > 64 {
+            block[..32].copy_from_slice(&Sha256::digest(key));
+        } else {
+            block[..key.len()].copy_from_slice(key);
+        }
+        let inner: Vec<u8> = block.iter().map(|b| b ^ 0x36).collect();
+        let outer: Vec<u8> = block.iter().map(|b| b ^ 0x5c).collect();
+        let inner_hash = Sha256::new()
+            .chain_update(&inner)
+            .chain_update(message)
+            .finalize();
+        Sha256::new()
+            .chain_update(&outer)
+            .chain_update(inner_hash)
+            .finalize()
+            .to_vec()
+    }
+}
