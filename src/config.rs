@@ -383,8 +383,9 @@ fn parse_config(cx: &mut Cx, value: &Value) -> Option<Config> {
         Some(v) => parse_api(cx, v),
     };
     let policies = match root.get("policies") {
+        // Without `policies.groups`, the adapter's store (KV, DynamoDB, a URL) has them.
         None => PolicyConfig {
-            source: PolicySource::Bundled(Vec::new()),
+            source: PolicySource::External,
             everyone: None,
             no_group: None,
             ttl_seconds: 300,

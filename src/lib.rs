@@ -52,6 +52,8 @@ mod policies;
 pub mod policy;
 mod request;
 pub mod token;
+#[cfg(feature = "wasm")]
+mod wasm;
 
 pub use authorizer::{Authorizer, Need, Step};
 pub use cache::TokenHash;

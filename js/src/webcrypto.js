@@ -1,0 +1,44 @@
+// Signature checks with WebCrypto (`crypto.subtle`): Workers, Node >= 20, browsers.
+// The core picks the key and the algorithm (never the token); this only verifies.
+
+/** @typedef {{ algorithm: string, jwk: string, signingInput: string, signature: Uint8Array }} SignatureCheck */
+
+/** WebCrypto parameters per JWS algorithm: [import params, verify params]. */
+const ALGORITHMS = {
+  RS256: [{ name: "RSASSA-PKCS1-v1_5", hash: "SHA-256" }, { name: "RSASSA-PKCS1-v1_5" }],
+  RS384: [{ name: "RSASSA-PKCS1-v1_5", hash: "SHA-384" }, { name: "RSASSA-PKCS1-v1_5" }],
+  RS512: [{ name: "RSASSA-PKCS1-v1_5", hash: "SHA-512" }, { name: "RSASSA-PKCS1-v1_5" }],
+  PS256: [{ name: "RSA-PSS", hash: "SHA-256" }, { name: "RSA-PSS", saltLength: 32 }],
+  PS384: [{ name: "RSA-PSS", hash: "SHA-384" }, { name: "RSA-PSS", saltLength: 48 }],
+  PS512: [{ name: "RSA-PSS", hash: "SHA-512" }, { name: "RSA-PSS", saltLength: 64 }],
+  ES256: [{ name: "ECDSA", namedCurve: "P-256" }, { name: "ECDSA", hash: "SHA-256" }],
+  ES384: [{ name: "ECDSA", namedCurve: "P-384" }, { name: "ECDSA", hash: "SHA-384" }],
+  EdDSA: [{ name: "Ed25519" }, { name: "Ed25519" }],
+};
+
+/** Imported keys are kept: importing costs more than verifying. */
+const MAX_CACHED_KEYS = 64;
+
+/**
+ * A verifier backed by `crypto.subtle`, with a cache of imported keys.
+ * @param {SubtleCrypto} [subtle]
+ * @returns {(check: SignatureCheck) => Promise<boolean>}
+ */
+export function webCryptoVerifier(subtle = globalThis.crypto.subtle) {
+  /** @type {Map<string, Promise<CryptoKey>>} */
+  const keys = new Map();
+  const encoder = new TextEncoder();
+  return async function verifySignature({ algorithm, jwk, signingInput, signature }) {
+    const params = ALGORITHMS[/** @type {keyof typeof ALGORITHMS} */ (algorithm)];
+    if (!params) return false;
+    const cacheKey = `${algorithm}\n${jwk}`;
+    let key = keys.get(cacheKey);
+    if (!key) {
+      if (keys.size >= MAX_CACHED_KEYS) keys.clear();
+      key = subtle.importKey("jwk", JSON.parse(jwk), params[0], false, ["verify"]);
+      keys.set(cacheKey, key);
+      key.catch(() => keys.delete(cacheKey));
+    }
+    return subtle.verify(params[1], await key, signature, encoder.encode(signingInput));
+  };
+}

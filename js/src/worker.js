@@ -1,0 +1,314 @@
+// The Cloudflare Worker: authorizes every request at the edge and forwards the allowed ones
+// to the origin with the caller's identity as headers. Configuration: see js/README.md.
+
+import wasmModule from "../dist/edge_authz_bg.wasm";
+import { initSync, Authorizer, Request as WasmRequest } from "../dist/edge_authz.js";
+import { EdgeAuthorizer } from "./authorizer.js";
+import { webCryptoVerifier } from "./webcrypto.js";
+
+/**
+ * @typedef {object} Env
+ * @property {string | object} AUTHZ_CONFIG          the edge-authz configuration (JSON text or object)
+ * @property {string} [UPSTREAM]                     origin base URL; unset: the request's own URL (route mode)
+ * @property {string} [IDENTITY_HEADER_PREFIX]       default `x-authz-`
+ * @property {string} [FORWARD_AUTHORIZATION]        `false` drops Authorization before forwarding
+ * @property {string} [CORS_PREFLIGHT]               `pass` (default) | `answer` | `authorize`
+ * @property {string} [CORS_ALLOW_ORIGINS]           `answer` mode: `*` or a comma-separated list
+ * @property {string} [CORS_ALLOW_METHODS]
+ * @property {string} [CORS_ALLOW_HEADERS]
+ * @property {string} [CORS_MAX_AGE]
+ * @property {string} [POLICIES_URL]                 fetch policies from this JSON document instead of KV
+ * @property {string} [POLICIES_URL_TTL_SECONDS]     default 60
+ * @property {string} [JWKS_FETCH_TIMEOUT_MS]        default 5000
+ * @property {string} [JWKS_KV_MAX_AGE_SECONDS]      default 300
+ * @property {string} [EXPLAIN]                      `true`: log one-line explanations
+ * @property {string} [EXPOSE_REASON]                `true`: `edge-authz-reason` response header (debugging only)
+ * @property {KVNamespace} [POLICIES]                group → policy JSON
+ * @property {KVNamespace} [JWKS_CACHE]              optional: JWKS shared by fresh isolates
+ */
+
+const JSON_TYPE = "application/json";
+const UNAVAILABLE_BODY = JSON.stringify({ message: "Service Unavailable" });
+const REASON_HEADER = "edge-authz-reason";
+
+/**
+ * Builds a Worker. The clock is injectable (whole seconds since the epoch); production uses
+ * the default export, whose clock is `Date.now()`.
+ * @param {{ now?: () => number, log?: (event: Record<string, unknown>) => void }} [options]
+ * @returns {{ fetch(request: Request, env: Env, ctx: ExecutionContext): Promise<Response> }}
+ */
+export function createWorker({ now = () => Math.floor(Date.now() / 1000), log = (event) => console.log(JSON.stringify(event)) } = {}) {
+  /** @type {Promise<State> | null} built on the first request (randomness is not allowed at startup) */
+  let state = null;
+  return {
+    async fetch(request, env, ctx) {
+      let current;
+      try {
+        state ??= buildState(env, log);
+        current = await state;
+      } catch (error) {
+        log({ event: "authz", reason: error?.code ?? "startup_failed", status: 503, message: error?.message });
+        return unavailable();
+      }
+      try {
+        return await handle(current, request, now(), ctx);
+      } catch (error) {
+        log({ event: "authz", reason: "internal_error", status: 503, message: error?.message });
+        return unavailable(current.options.exposeReason ? "internal_error" : null);
+      }
+    },
+  };
+}
+
+export default createWorker();
+
+/**
+ * @typedef {ReturnType<typeof parseOptions>} Options
+ * @typedef {{ options: Options, authorizer: EdgeAuthorizer, log: (event: Record<string, unknown>) => void }} State
+ */
+
+/** @param {Env} env */
+function parseOptions(env) {
+  const flag = (value, fallback) => (value === undefined || value === "" ? fallback : String(value).toLowerCase() === "true");
+  const number = (value, fallback) => {
+    if (value === undefined || value === "") return fallback;
+    const parsed = Number(value);
+    if (!Number.isFinite(parsed) || parsed < 0) throw configError(`not a non-negative number: ${value}`);
+    return parsed;
+  };
+  const preflight = env.CORS_PREFLIGHT || "pass";
+  if (!["pass", "answer", "authorize"].includes(preflight)) throw configError(`CORS_PREFLIGHT must be pass, answer or authorize, not ${preflight}`);
+  const prefix = (env.IDENTITY_HEADER_PREFIX ?? "x-authz-").toLowerCase();
+  if (!/^[a-z0-9-]+$/.test(prefix)) throw configError(`IDENTITY_HEADER_PREFIX must be letters, digits and dashes: ${prefix}`);
+  return {
+    upstream: env.UPSTREAM ? new URL(env.UPSTREAM) : null,
+    prefix,
+    forwardAuthorization: flag(env.FORWARD_AUTHORIZATION, true),
+    cors: {
+      preflight,
+      origins: (env.CORS_ALLOW_ORIGINS ?? "").split(",").map((o) => o.trim()).filter(Boolean),
+      methods: env.CORS_ALLOW_METHODS || "GET, POST, PUT, PATCH, DELETE, OPTIONS",
+      headers: env.CORS_ALLOW_HEADERS || "authorization, content-type",
+      maxAge: String(number(env.CORS_MAX_AGE, 600)),
+    },
+    policiesUrl: env.POLICIES_URL ? new URL(env.POLICIES_URL) : null,
+    policiesUrlTtl: number(env.POLICIES_URL_TTL_SECONDS, 60),
+    jwksTimeoutMs: number(env.JWKS_FETCH_TIMEOUT_MS, 5000),
+    jwksKvMaxAge: number(env.JWKS_KV_MAX_AGE_SECONDS, 300),
+    explain: flag(env.EXPLAIN, false),
+    exposeReason: flag(env.EXPOSE_REASON, false),
+  };
+}
+
+function configError(message) {
+  return Object.assign(new Error(message), { code: "invalid_worker_config" });
+}
+
+let wasmReady = false;
+
+/** @param {Env} env @returns {Promise<State>} */
+async function buildState(env, log) {
+  if (!wasmReady) {
+    initSync({ module: wasmModule });
+    wasmReady = true;
+  }
+  const options = parseOptions(env);
+  if (env.AUTHZ_CONFIG === undefined) throw Object.assign(new Error("AUTHZ_CONFIG is not set"), { code: "invalid_config" });
+  const config = typeof env.AUTHZ_CONFIG === "string" ? env.AUTHZ_CONFIG : JSON.stringify(env.AUTHZ_CONFIG);
+  const authorizer = new EdgeAuthorizer(
+    { Authorizer, Request: WasmRequest },
+    {
+      config,
+      hashKey: crypto.getRandomValues(new Uint8Array(8)),
+      explain: options.explain,
+      io: {
+        fetchJwks: jwksFetcher(env, options),
+        loadPolicies: options.policiesUrl ? urlPolicyLoader(options) : kvPolicyLoader(env),
+        verifySignature: webCryptoVerifier(),
+        log,
+      },
+    },
+  );
+  return { options, authorizer, log };
+}
+
+/** @param {State} state @param {Request} request @param {number} now @param {ExecutionContext} ctx */
+async function handle({ options, authorizer, log }, request, now, ctx) {
+  const url = new URL(request.url);
+  if (request.method === "OPTIONS" && isPreflight(request) && options.cors.preflight !== "authorize") {
+    if (options.cors.preflight === "answer") return answerPreflight(request, options);
+    log({ event: "authz", reason: "preflight_passed", status: 0, method: request.method, path: url.pathname });
+    return forward(request, url, options, null, null);
+  }
+  pendingWaitUntil = ctx;
+  const decision = await authorizer.authorize(
+    {
+      method: request.method,
+      path: url.pathname,
+      headers: request.headers,
+      query: url.searchParams,
+      sourceIp: request.headers.get("cf-connecting-ip"),
+      secureTransport: url.protocol === "https:",
+    },
+    now,
+  );
+  log({ event: "authz", reason: decision.reason, status: decision.status, method: request.method, path: url.pathname, ...(decision.explanation ? { explanation: decision.explanation } : {}) });
+  const reasonHeader = options.exposeReason ? decision.reason : null;
+  if (decision.outcome === "allow") return forward(request, url, options, decision.context, reasonHeader);
+  return deny(decision, request, options, reasonHeader);
+}
+
+/** The ExecutionContext of the request being served, for background KV writes. */
+let pendingWaitUntil = null;
+
+function isPreflight(request) {
+  return request.headers.has("origin") && request.headers.has("access-control-request-method");
+}
+
+function answerPreflight(request, options) {
+  const headers = new Headers({ vary: "origin" });
+  const origin = allowedOrigin(request, options);
+  if (origin) {
+    headers.set("access-control-allow-origin", origin);
+    headers.set("access-control-allow-methods", options.cors.methods);
+    headers.set("access-control-allow-headers", options.cors.headers);
+    headers.set("access-control-max-age", options.cors.maxAge);
+  }
+  return new Response(null, { status: 204, headers });
+}
+
+function allowedOrigin(request, options) {
+  const origin = request.headers.get("origin");
+  if (!origin || options.cors.preflight !== "answer") return null;
+  if (options.cors.origins.includes("*")) return "*";
+  return options.cors.origins.includes(origin) ? origin : null;
+}
+
+function deny(decision, request, options, reasonHeader) {
+  const headers = new Headers({ "content-type": JSON_TYPE });
+  if (decision.status === 401) headers.set("www-authenticate", "Bearer");
+  const origin = allowedOrigin(request, options);
+  if (origin) {
+    headers.set("access-control-allow-origin", origin);
+    headers.set("vary", "origin");
+  }
+  if (reasonHeader) headers.set(REASON_HEADER, reasonHeader);
+  return new Response(decision.body ?? UNAVAILABLE_BODY, { status: decision.status, headers });
+}
+
+function unavailable(reason = null) {
+  const headers = new Headers({ "content-type": JSON_TYPE });
+  if (reason) headers.set(REASON_HEADER, reason);
+  return new Response(UNAVAILABLE_BODY, { status: 503, headers });
+}
+
+/**
+ * Forwards to the origin: identity headers replace any the client sent under the prefix.
+ * @param {Record<string, string | number | boolean> | null} context null for preflights
+ */
+async function forward(request, url, options, context, reasonHeader) {
+  const headers = new Headers();
+  for (const [name, value] of request.headers) {
+    if (name.startsWith(options.prefix)) continue;
+    if (name === "authorization" && !options.forwardAuthorization) continue;
+    headers.append(name, value);
+  }
+  for (const [name, value] of Object.entries(context ?? {})) {
+    headers.set(options.prefix + headerName(name), headerValue(value));
+  }
+  const target = options.upstream
+    ? `${options.upstream.origin}${options.upstream.pathname.replace(/\/$/, "")}${url.pathname}${url.search}`
+    : request.url;
+  const response = await fetch(target, {
+    method: request.method,
+    headers,
+    body: request.method === "GET" || request.method === "HEAD" ? null : request.body,
+    redirect: "manual",
+  });
+  if (!reasonHeader) return response;
+  const copy = new Response(response.body, response);
+  copy.headers.set(REASON_HEADER, reasonHeader);
+  return copy;
+}
+
+/** `clientId` → `client-id`; anything but letters, digits and dashes → `-`. */
+export function headerName(key) {
+  return key
+    .replace(/([a-z0-9])([A-Z])/g, "$1-$2")
+    .toLowerCase()
+    .replace(/[^a-z0-9-]/g, "-");
+}
+
+/** Printable ASCII as is; `%`, controls and non-ASCII percent-encoded (UTF-8), unambiguously. */
+export function headerValue(value) {
+  return String(value).replace(/[^\x20-\x24\x26-\x7e]+/gu, (run) => encodeURIComponent(run));
+}
+
+/** JWKS from the issuer, with an optional KV copy so a fresh isolate need not refetch. */
+function jwksFetcher(env, options) {
+  /** @type {Set<number>} issuers fetched by this isolate: later fetches always go to the network */
+  const fetchedHere = new Set();
+  return async function fetchJwks(url, issuer) {
+    const kv = env.JWKS_CACHE;
+    const kvKey = `jwks:${url}`;
+    if (kv && !fetchedHere.has(issuer)) {
+      fetchedHere.add(issuer);
+      try {
+        const copy = await kv.get(kvKey, "json");
+        if (copy && Date.now() / 1000 - copy.fetchedAt < options.jwksKvMaxAge) return new TextEncoder().encode(copy.body);
+      } catch {
+        // The KV copy is an optimisation: fall through to the issuer.
+      }
+    }
+    fetchedHere.add(issuer);
+    const response = await fetch(url, { headers: { accept: JSON_TYPE }, signal: AbortSignal.timeout(options.jwksTimeoutMs) });
+    if (!response.ok) throw Object.assign(new Error(`JWKS ${url}: HTTP ${response.status}`), { code: "jwks_http_error" });
+    const body = await response.text();
+    if (kv) {
+      const write = kv.put(kvKey, JSON.stringify({ fetchedAt: Math.floor(Date.now() / 1000), body })).catch(() => {});
+      pendingWaitUntil?.waitUntil(write);
+    }
+    return new TextEncoder().encode(body);
+  };
+}
+
+/** Policies from the `POLICIES` KV namespace: key = group, value = policy JSON. */
+function kvPolicyLoader(env) {
+  return async function loadPolicies(groups) {
+    const kv = env.POLICIES;
+    if (!kv) throw Object.assign(new Error("no POLICIES KV binding"), { code: "no_policy_store" });
+    const values = await Promise.all(groups.map((group) => kv.get(group, "text")));
+    return new Map(groups.map((group, i) => [group, values[i]]));
+  };
+}
+
+/** Policies from one JSON document `{"groups": {name: policy | null}}`, revalidated by ETag. */
+function urlPolicyLoader(options) {
+  /** @type {{ etag: string | null, groups: Record<string, unknown>, checkedAt: number } | null} */
+  let cached = null;
+  return async function loadPolicies(groups) {
+    const nowMs = Date.now();
+    if (!cached || nowMs - cached.checkedAt >= options.policiesUrlTtl * 1000) {
+      const headers = cached?.etag ? { "if-none-match": cached.etag } : {};
+      const response = await fetch(options.policiesUrl, { headers });
+      if (response.status === 304 && cached) {
+        cached.checkedAt = nowMs;
+      } else if (response.ok) {
+        const document = await response.json();
+        if (typeof document?.groups !== "object" || document.groups === null || Array.isArray(document.groups)) {
+          throw Object.assign(new Error("policy document has no `groups` object"), { code: "invalid_policy_document" });
+        }
+        cached = { etag: response.headers.get("etag"), groups: document.groups, checkedAt: nowMs };
+      } else {
+        throw Object.assign(new Error(`policies ${options.policiesUrl}: HTTP ${response.status}`), { code: "policy_store_failed" });
+      }
+    }
+    const { groups: documents } = cached;
+    return new Map(
+      groups.map((group) => {
+        const policy = Object.hasOwn(documents, group) ? documents[group] : null;
+        return [group, policy === null || typeof policy === "string" ? policy : JSON.stringify(policy)];
+      }),
+    );
+  };
+}

@@ -1,0 +1,37 @@
+// Starts the Worker (test entry) in workerd through Miniflare.
+import { Miniflare } from "miniflare";
+import { fileURLToPath } from "node:url";
+
+const jsRoot = fileURLToPath(new URL("../../", import.meta.url));
+
+/**
+ * @param {Record<string, unknown>} bindings the Worker's vars
+ * @param {{ kv?: boolean }} [options] bind the POLICIES namespace (default true)
+ */
+export async function startWorker(bindings, { kv = true } = {}) {
+  const mf = new Miniflare({
+    modules: true,
+    scriptPath: `${jsRoot}test/support/worker-under-test.js`,
+    modulesRoot: jsRoot,
+    modulesRules: [
+      { type: "ESModule", include: ["**/*.js"] },
+      { type: "CompiledWasm", include: ["**/*.wasm"] },
+    ],
+    compatibilityDate: "2025-04-01",
+    kvNamespaces: kv ? ["POLICIES"] : [],
+    bindings,
+  });
+  await mf.ready;
+  return {
+    mf,
+    policies: kv ? await mf.getKVNamespace("POLICIES") : null,
+    /** @param {string} path @param {RequestInit & { clock?: number, kvFault?: boolean }} [init] */
+    async fetch(path, init = {}) {
+      const headers = new Headers(init.headers);
+      if (init.clock !== undefined) headers.set("x-test-clock", String(init.clock));
+      if (init.kvFault) headers.set("x-test-kv-fault", "1");
+      return mf.dispatchFetch(`http://worker.test${path}`, { ...init, headers, redirect: "manual" });
+    },
+    dispose: () => mf.dispose(),
+  };
+}
