@@ -190,8 +190,11 @@ impl Authorizer {
             Err(e) => return Step::Decided(Decision::new(Outcome::Unauthorized, e.code())),
         };
         let hash = self.hasher.token(token);
-        let caller = match self.tokens.get(&hash) {
-            Some(entry) if now < entry.valid_until => entry.caller.clone(),
+        if let Some(decision) = self.cached_decision(hash, request, now) {
+            return Step::Decided(decision);
+        }
+        let (caller, token_valid_until) = match self.tokens.get(&hash) {
+            Some(entry) if now < entry.valid_until => (entry.caller.clone(), entry.valid_until),
             cached => {
                 if cached.is_some() {
                     self.tokens.remove(&hash);
@@ -202,16 +205,50 @@ impl Authorizer {
                     return Step::Decided(Decision::new(Outcome::Unauthorized, malformed.code()));
                 }
                 match self.verify_token(token, hash, now) {
-                    Ok(caller) => caller,
+                    Ok(verified) => verified,
                     Err(step) => return step,
                 }
             }
         };
-        let resolved = match self.resolve(&caller, hash, now) {
+        let resolved = match self.resolve(&caller, hash, token_valid_until, now) {
             Ok(resolved) => resolved,
             Err(step) => return step,
         };
         self.decide(caller, &resolved, hash, request, now)
+    }
+
+    /// The hot path: a token seen before, its policies resolved, this request decided
+    /// before. No crypto, no JSON, one hash of the token.
+    fn cached_decision(
+        &mut self,
+        hash: TokenHash,
+        request: &Request<'_>,
+        now: u64,
+    ) -> Option<Decision> {
+        let resolved = self.resolved.get(&hash)?;
+        let fresh = resolved.generation == self.policies.generation() && now < resolved.valid_until;
+        let (generation, deps) = (resolved.generation, resolved.dependencies);
+        if !fresh || deps.time {
+            return None;
+        }
+        let mut arn = core::mem::take(&mut self.arn);
+        self.write_arn(request, &mut arn);
+        let key = self.decision_cache_key(hash, generation, &arn, &deps, request);
+        self.arn = arn;
+        let hit = self.decisions.get(&key)?;
+        (now < hit.valid_until).then(|| hit.decision.clone())
+    }
+
+    /// The request's execute-api ARN: API Gateway's, or built for the configured API.
+    fn write_arn(&self, request: &Request<'_>, arn: &mut String) {
+        arn.clear();
+        match request.method_arn {
+            Some(given) => arn.push_str(given),
+            None => {
+                arn.push_str(&self.arn_prefix);
+                crate::request::push_arn_tail(request.method, request.path, arn);
+            }
+        }
     }
 
     /// Verifies a token that is not cached; caches it when valid.
@@ -220,7 +257,7 @@ impl Authorizer {
         token: &str,
         hash: TokenHash,
         now: u64,
-    ) -> Result<Arc<Caller>, Step> {
+    ) -> Result<(Arc<Caller>, u64), Step> {
         let host_verdict = self.verdicts.get(&hash).copied();
         let verification =
             self.verifier
@@ -247,7 +284,7 @@ impl Authorizer {
                         valid_until,
                     },
                 );
-                Ok(caller)
+                Ok((caller, valid_until))
             }
             Verification::Rejected(error) => {
                 self.verdicts.remove(&hash);
@@ -284,6 +321,7 @@ impl Authorizer {
         &mut self,
         caller: &Arc<Caller>,
         hash: TokenHash,
+        token_valid_until: u64,
         now: u64,
     ) -> Result<Arc<Resolved>, Step> {
         let generation = self.policies.generation();
@@ -296,7 +334,7 @@ impl Authorizer {
         let mut policies: Vec<(String, Arc<PolicyDocument>)> =
             Vec::with_capacity(identity.groups.len() + 1);
         let mut missing: Vec<String> = Vec::new();
-        let mut valid_until = u64::MAX;
+        let mut valid_until = token_valid_until;
         let mut failure = None;
         for (i, group) in identity.groups.iter().enumerate() {
             if identity
@@ -366,14 +404,7 @@ impl Authorizer {
         now: u64,
     ) -> Step {
         let mut arn = core::mem::take(&mut self.arn);
-        arn.clear();
-        match request.method_arn {
-            Some(given) => arn.push_str(given),
-            None => {
-                arn.push_str(&self.arn_prefix);
-                crate::request::push_arn_tail(request.method, request.path, &mut arn);
-            }
-        }
+        self.write_arn(request, &mut arn);
         let deps = resolved.dependencies;
         let cache_key = (!deps.time)
             .then(|| self.decision_cache_key(hash, resolved.generation, &arn, &deps, request));
@@ -421,11 +452,7 @@ impl Authorizer {
             PolicyDecision::ExplicitDeny => (Outcome::Forbidden, "explicit_deny"),
             PolicyDecision::ImplicitDeny => (Outcome::Forbidden, "implicit_deny"),
         };
-        let valid_until = self
-            .tokens
-            .get(&hash)
-            .map_or(now, |t| t.valid_until)
-            .min(resolved.valid_until);
+        let valid_until = resolved.valid_until;
         let decision = Decision {
             caller: Some(caller),
             trace: Some(Arc::new(PolicyTrace {

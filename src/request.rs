@@ -89,7 +89,11 @@ impl ApiIdentity {
 pub(crate) fn push_arn_tail(method: &str, path: &str, out: &mut String) {
     let path = path.split_once('?').map_or(path, |(p, _)| p);
     let path = path.strip_prefix('/').unwrap_or(path);
-    out.extend(method.chars().map(|c| c.to_ascii_uppercase()));
+    if method.bytes().any(|b| b.is_ascii_lowercase()) {
+        out.extend(method.chars().map(|c| c.to_ascii_uppercase()));
+    } else {
+        out.push_str(method);
+    }
     out.push('/');
     out.push_str(path);
 }
