@@ -28,6 +28,8 @@
 //!   [`TokenError`] with stable codes.
 //! - [`policy`]: [`PolicyDocument`] (parse → validate → compile), [`evaluate`](policy::evaluate).
 #![no_std]
+#![warn(missing_docs, unreachable_pub)]
+#![warn(clippy::std_instead_of_core, clippy::alloc_instead_of_core)]
 #![cfg_attr(
     not(test),
     deny(
