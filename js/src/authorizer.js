@@ -45,6 +45,8 @@ export class EdgeAuthorizer {
   #explain;
   /** @type {Map<number, Promise<void>>} one JWKS fetch in flight per issuer */
   #jwksInFlight = new Map();
+  /** Bumped whenever keys or policies change: decisions memoised by an adapter are stale then. */
+  #generation = 0;
 
   /**
    * @param {{ Authorizer: any, Request: any }} wasm the wasm-bindgen exports (initialised)
@@ -60,6 +62,14 @@ export class EdgeAuthorizer {
     this.#io = io;
     this.#explain = explain;
     for (const warning of this.#core.warnings) this.#log({ event: "policy_warning", warning });
+  }
+
+  /**
+   * Changes whenever the core's keys or policies change (a JWKS or policy load, or a failed
+   * one). The core's decision for the same request at the same `now` cannot change otherwise.
+   */
+  get generation() {
+    return this.#generation;
   }
 
   /** Whether policies come from the adapter's store rather than the configuration. */
@@ -98,9 +108,13 @@ export class EdgeAuthorizer {
           case "loadPolicies":
             await this.#loadPolicies(step.groups, now);
             break;
-          case "checkSignature":
-            this.#core.signatureChecked(step.token, await this.#verify(step));
+          case "checkSignature": {
+            // A synchronous verifier (node:crypto) answers without a trip through the event loop.
+            let valid = this.#verify(step);
+            if (typeof valid !== "boolean") valid = await this.#settle(valid);
+            this.#core.signatureChecked(step.token, valid);
             break;
+          }
           default:
             throw new AuthzError("unknown_step", `unknown step ${step.kind}`);
         }
@@ -114,6 +128,7 @@ export class EdgeAuthorizer {
   /** Starts the issuer's fetch; concurrent requests wait on the same promise. */
   #fetchJwks(issuer, url, now) {
     const fetching = (async () => {
+      this.#generation++;
       try {
         const body = await this.#io.fetchJwks(url, issuer);
         const keys = this.#core.jwksFetched(issuer, body, now);
@@ -122,20 +137,32 @@ export class EdgeAuthorizer {
         this.#log({ event: "jwks_failed", issuer, code: codeOf(error, "jwks_fetch_failed"), message: messageOf(error) });
         this.#core.jwksFailed(issuer, now);
       }
+      this.#generation++;
     })().finally(() => this.#jwksInFlight.delete(issuer));
     this.#jwksInFlight.set(issuer, fetching);
     return fetching;
   }
 
   async #awaitJwks(issuer, now) {
+    this.#generation++;
     const inFlight = this.#jwksInFlight.get(issuer);
     if (inFlight) return inFlight;
     // The core believes a fetch is running but none is: report it failed, never wait forever.
     this.#log({ event: "jwks_failed", issuer, code: "jwks_fetch_lost" });
     this.#core.jwksFailed(issuer, now);
+    this.#generation++;
   }
 
   async #loadPolicies(groups, now) {
+    this.#generation++;
+    try {
+      await this.#loadPoliciesNow(groups, now);
+    } finally {
+      this.#generation++;
+    }
+  }
+
+  async #loadPoliciesNow(groups, now) {
     if (!this.#io.loadPolicies) {
       this.#log({ event: "policies_failed", groups, code: "no_policy_store" });
       this.#core.policiesFailed(groups, now);
@@ -160,9 +187,21 @@ export class EdgeAuthorizer {
     }
   }
 
-  async #verify(check) {
+  /** @returns {boolean | Promise<unknown>} only `true` counts as valid */
+  #verify(check) {
     try {
-      return (await this.#io.verifySignature(check)) === true;
+      const verdict = this.#io.verifySignature(check);
+      return typeof verdict?.then === "function" ? verdict : verdict === true;
+    } catch (error) {
+      this.#log({ event: "signature_check_failed", code: codeOf(error, "crypto_error"), message: messageOf(error) });
+      return false;
+    }
+  }
+
+  /** @param {Promise<unknown>} verdict */
+  async #settle(verdict) {
+    try {
+      return (await verdict) === true;
     } catch (error) {
       this.#log({ event: "signature_check_failed", code: codeOf(error, "crypto_error"), message: messageOf(error) });
       return false;

@@ -5,6 +5,9 @@ import wasmModule from "../dist/edge_authz_bg.wasm";
 import { initSync, Authorizer, Request as WasmRequest } from "../dist/edge_authz.js";
 import { EdgeAuthorizer } from "./authorizer.js";
 import { webCryptoVerifier } from "./webcrypto.js";
+import { headerName, headerValue, UNAVAILABLE_BODY } from "./identity.js";
+
+export { headerName, headerValue };
 
 /**
  * @typedef {object} Env
@@ -28,7 +31,6 @@ import { webCryptoVerifier } from "./webcrypto.js";
  */
 
 const JSON_TYPE = "application/json";
-const UNAVAILABLE_BODY = JSON.stringify({ message: "Service Unavailable" });
 const REASON_HEADER = "edge-authz-reason";
 
 /**
@@ -229,19 +231,6 @@ async function forward(request, url, options, context, reasonHeader) {
   const copy = new Response(response.body, response);
   copy.headers.set(REASON_HEADER, reasonHeader);
   return copy;
-}
-
-/** `clientId` → `client-id`; anything but letters, digits and dashes → `-`. */
-export function headerName(key) {
-  return key
-    .replace(/([a-z0-9])([A-Z])/g, "$1-$2")
-    .toLowerCase()
-    .replace(/[^a-z0-9-]/g, "-");
-}
-
-/** Printable ASCII as is; `%`, controls and non-ASCII percent-encoded (UTF-8), unambiguously. */
-export function headerValue(value) {
-  return String(value).replace(/[^\x20-\x24\x26-\x7e]+/gu, (run) => encodeURIComponent(run));
 }
 
 /** JWKS from the issuer, with an optional KV copy so a fresh isolate need not refetch. */

@@ -1,0 +1,85 @@
+// Node: edge-authz (wasm core + node:crypto, full decision) against aws-jwt-verify and jose
+// (verification only), in one run, with the same RS256 key and the same tokens. Prints a
+// Markdown table. Budgets: a first-seen token's verify + full decision at ≥ 1.5× the
+// throughput of aws-jwt-verify `verifySync`; a repeated token ≥ 500k decisions/s.
+// Usage: node js/bench/node.js   (BENCH_FIRST_SEEN, BENCH_REPEATED to change the counts)
+import { createPublicKey } from "node:crypto";
+import { CognitoJwtVerifier } from "aws-jwt-verify";
+import { jwtVerify } from "jose";
+import { createAuthorizer } from "../src/node.js";
+import { jwksDocument, suiteKeys, tokenOf } from "../test/support/suite.js";
+
+const FIRST_SEEN = Number(process.env.BENCH_FIRST_SEEN ?? 5000);
+const REPEATED = Number(process.env.BENCH_REPEATED ?? 200000);
+const BUDGET_FIRST_SEEN_RATIO = 1.5;
+const BUDGET_REPEATED_PER_S = 500_000;
+const POOL = "us-east-1_Bench";
+const ISSUER = `https://cognito-idp.us-east-1.amazonaws.com/${POOL}`;
+const JWKS_URI = `${ISSUER}/.well-known/jwks.json`;
+const now = () => Math.floor(Date.now() / 1000);
+
+const keys = suiteKeys();
+const jwks = JSON.parse(jwksDocument(keys, ["suite-rsa-1"]));
+const token = (i) =>
+  tokenOf({ key: "suite-rsa-1", claims: { iss: ISSUER, sub: `user-${i}`, "cognito:groups": ["pet-veterinarian"], token_use: "access", client_id: "bench-client", scope: "openid", iat: now() - 10, exp: now() + 3600, jti: `j${i}` } }, keys);
+
+const authorizer = createAuthorizer(
+  { issuers: [{ userPoolId: POOL, tokenUse: "access", clientId: ["bench-client"] }], policies: { groups: { "pet-veterinarian": { Version: "2012-10-17", Statement: [{ Effect: "Allow", Action: "execute-api:Invoke", Resource: ["arn:aws:execute-api:*:*:*/*/*/petstore/v1/*"], Condition: { IpAddress: { "aws:SourceIp": ["192.0.2.0/24"] } } }] } } } },
+  { jwks: { [JWKS_URI]: jwks }, fetch: () => Promise.reject(new Error("offline bench")), log: false },
+);
+const request = (t) => ({ method: "GET", path: "/petstore/v1/pets", headers: { authorization: `Bearer ${t}`, host: "api.example", "user-agent": "bench/1.0", accept: "application/json" }, sourceIp: "192.0.2.10" });
+const awsVerifier = CognitoJwtVerifier.create({ userPoolId: POOL, tokenUse: "access", clientId: "bench-client" });
+awsVerifier.cacheJwks(jwks);
+const joseKey = createPublicKey({ key: jwks.keys[0], format: "jwk" });
+
+/** Runs `fn` over `items` and returns operations per second (wall clock, one thread). */
+async function rate(items, fn) {
+  const start = process.hrtime.bigint();
+  for (const item of items) await fn(item);
+  return items.length / (Number(process.hrtime.bigint() - start) / 1e9);
+}
+
+const allow = async (r) => {
+  const decision = await authorizer.authorize(r);
+  if (decision.outcome !== "allow") throw new Error(`bench request denied: ${decision.reason}`);
+};
+const awsSync = (t) => awsVerifier.verifySync(t);
+const joseVerify = (t) => jwtVerify(t, joseKey, { issuer: ISSUER, algorithms: ["RS256"] });
+
+// Warm-up of every path (JIT, key parsing, JWKS preload).
+const warm = Array.from({ length: 500 }, (_, i) => token(`warm-${i}`));
+await rate(warm.map(request), allow);
+await rate(warm, awsSync);
+await rate(warm, joseVerify);
+
+const tokens = Array.from({ length: FIRST_SEEN }, (_, i) => token(i));
+const requests = tokens.map(request);
+// Interleaved halves so a background load spike hits every contender alike.
+const half = FIRST_SEEN / 2;
+const ours = [await rate(requests.slice(0, half), allow)];
+const aws = [await rate(tokens.slice(0, half), awsSync)];
+const jose = [await rate(tokens.slice(0, half), joseVerify)];
+ours.push(await rate(requests.slice(half), allow));
+aws.push(await rate(tokens.slice(half), awsSync));
+jose.push(await rate(tokens.slice(half), joseVerify));
+const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
+
+const same = request(token("repeated"));
+await allow(same);
+const repeated = await rate(Array.from({ length: REPEATED }, () => same), allow);
+const sameToken = token("repeated-aws");
+const awsRepeated = await rate(Array.from({ length: Math.min(REPEATED, 20000) }, () => sameToken), awsSync);
+
+const firstSeenRatio = mean(ours) / mean(aws);
+const fmt = (n) => `${Math.round(n).toLocaleString("en-US")}/s`;
+const rows = [
+  ["edge-authz: first-seen token, verify + full decision", fmt(mean(ours)), `${firstSeenRatio.toFixed(2)}× aws-jwt-verify (budget ≥ ${BUDGET_FIRST_SEEN_RATIO}×) ${firstSeenRatio >= BUDGET_FIRST_SEEN_RATIO ? "ok" : "UNDER BUDGET"}`],
+  ["aws-jwt-verify 5.2.1 verifySync (verify only)", fmt(mean(aws)), "1.00×"],
+  ["jose 6.2.18 jwtVerify, KeyObject (verify only)", fmt(mean(jose)), `${(mean(jose) / mean(aws)).toFixed(2)}×`],
+  ["edge-authz: repeated token, full decision", fmt(repeated), `budget ≥ ${fmt(BUDGET_REPEATED_PER_S)} ${repeated >= BUDGET_REPEATED_PER_S ? "ok" : "UNDER BUDGET"}`],
+  ["aws-jwt-verify verifySync, repeated token", fmt(awsRepeated), "(no cache: verifies again)"],
+];
+console.log(`Node ${process.version}, RS256 (2048-bit), ${FIRST_SEEN} first-seen tokens, ${REPEATED} repeated decisions, one thread\n`);
+console.log("| case | throughput | vs aws-jwt-verify / budget |\n| --- | ---: | --- |");
+for (const row of rows) console.log(`| ${row.join(" | ")} |`);
+if (firstSeenRatio < BUDGET_FIRST_SEEN_RATIO || repeated < BUDGET_REPEATED_PER_S) process.exitCode = 1;

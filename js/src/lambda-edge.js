@@ -1,0 +1,89 @@
+// Lambda@Edge (CloudFront viewer-request): `export const handler = createHandler(bundle)`.
+// Allow → the request goes on with the caller's identity as headers (forged ones removed);
+// deny → a CloudFront response (`status` as a string, headers as `{key, value}` lists, JSON
+// body). Lambda@Edge has no environment variables: the bundle (configuration, policies,
+// preloaded JWKS) is built into the zip by `make lambda-edge-zip`, policies may come from a URL.
+import { createAuthorizer } from "./node.js";
+import { headerName, headerValue, UNAVAILABLE_BODY } from "./identity.js";
+
+const STATUS_TEXT = { 401: "Unauthorized", 403: "Forbidden", 429: "Too Many Requests", 500: "Internal Server Error", 503: "Service Unavailable" };
+const BUNDLE_MEMBERS = ["config", "policies", "jwks", "identityHeaderPrefix", "forwardAuthorization", "jwksTimeoutMs", "explain", "log", "now", "fetch"];
+
+/** A CloudFront header list entry. */
+const cfHeader = (key, value) => [{ key, value }];
+
+/**
+ * @param {object} bundle `{config, policies?, jwks?, identityHeaderPrefix?, forwardAuthorization?, jwksTimeoutMs?, explain?}`
+ * @returns {(event: any) => Promise<any>}
+ */
+export function createHandler(bundle) {
+  if (typeof bundle !== "object" || bundle === null) throw Object.assign(new Error("createHandler: expected {config, policies?, jwks?, ...}"), { code: "invalid_config" });
+  const unknown = Object.keys(bundle).filter((name) => !BUNDLE_MEMBERS.includes(name));
+  if (unknown.length) throw Object.assign(new Error(`createHandler: unknown member \`${unknown[0]}\` (known: ${BUNDLE_MEMBERS.join(", ")})`), { code: "invalid_config" });
+  const { config, identityHeaderPrefix = "x-authz-", forwardAuthorization = true, ...options } = bundle;
+  const prefix = String(identityHeaderPrefix).toLowerCase();
+  if (!/^[a-z0-9-]+$/.test(prefix)) throw Object.assign(new Error(`createHandler: identityHeaderPrefix must be letters, digits and dashes: ${identityHeaderPrefix}`), { code: "invalid_config" });
+  if (typeof forwardAuthorization !== "boolean") throw Object.assign(new Error("createHandler: forwardAuthorization must be true or false"), { code: "invalid_config" });
+  const authorizer = createAuthorizer(config, options);
+  const log = options.log === false ? () => {} : options.log ?? ((event) => console.log(JSON.stringify(event)));
+
+  return async function handler(event) {
+    const request = event?.Records?.[0]?.cf?.request;
+    if (!request || typeof request.uri !== "string" || typeof request.method !== "string") {
+      log({ event: "authz", reason: "invalid_event", status: 503 });
+      return response(503, UNAVAILABLE_BODY);
+    }
+    let decision;
+    try {
+      decision = await authorizer.authorize({
+        method: request.method,
+        path: request.uri,
+        headers: cloudFrontHeaderPairs(request.headers),
+        query: request.querystring ?? "",
+        sourceIp: request.clientIp,
+        secureTransport: secureTransportOf(request.headers),
+      });
+    } catch (error) {
+      log({ event: "authz", reason: error?.code ?? "internal_error", status: 503, method: request.method, path: request.uri });
+      return response(503, UNAVAILABLE_BODY);
+    }
+    log({ event: "authz", reason: decision.reason, status: decision.status, method: request.method, path: request.uri, ...(decision.explanation ? { explanation: decision.explanation } : {}) });
+    if (decision.outcome !== "allow") return response(decision.status, decision.body ?? UNAVAILABLE_BODY);
+    const headers = {};
+    for (const [name, list] of Object.entries(request.headers ?? {})) {
+      if (name.startsWith(prefix)) continue;
+      if (name === "authorization" && !forwardAuthorization) continue;
+      headers[name] = list;
+    }
+    for (const [name, value] of Object.entries(decision.context)) {
+      const header = prefix + headerName(name);
+      headers[header] = cfHeader(header, headerValue(value));
+    }
+    return { ...request, headers };
+  };
+}
+
+/** `{name: [{key, value}, ...]}` → `[name, value]` pairs. */
+function cloudFrontHeaderPairs(headers) {
+  const pairs = [];
+  for (const [name, list] of Object.entries(headers ?? {})) {
+    if (!Array.isArray(list)) continue;
+    for (const entry of list) if (typeof entry?.value === "string") pairs.push([name, entry.value]);
+  }
+  return pairs;
+}
+
+/** `CloudFront-Forwarded-Proto` when the distribution forwards it; unknown otherwise. */
+function secureTransportOf(headers) {
+  const proto = headers?.["cloudfront-forwarded-proto"]?.[0]?.value;
+  return proto === undefined ? null : proto === "https";
+}
+
+function response(status, body) {
+  const headers = {
+    "content-type": cfHeader("Content-Type", "application/json"),
+    "cache-control": cfHeader("Cache-Control", "no-store"),
+  };
+  if (status === 401) headers["www-authenticate"] = cfHeader("WWW-Authenticate", "Bearer");
+  return { status: String(status), statusDescription: STATUS_TEXT[status] ?? "Denied", headers, body };
+}

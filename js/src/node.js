@@ -1,0 +1,409 @@
+// Node.js: `createAuthorizer(config, options)` → `authorize({method, path, headers, sourceIp})`.
+// The wasm core decides; this module answers its needs with Node's I/O: JWKS over `fetch`
+// (timeout, one fetch per issuer in flight, refreshed when the core sees an unknown `kid`),
+// signatures with node:crypto (synchronously), policies from a file, an object, a URL
+// (ETag + TTL) or the caller's own async function.
+
+import { readFileSync } from "node:fs";
+import { constants, createPublicKey, randomBytes, verify as cryptoVerify } from "node:crypto";
+import { initSync, Authorizer, Request as WasmRequest } from "../dist/edge_authz.js";
+import { AuthzError, EdgeAuthorizer } from "./authorizer.js";
+
+export { AuthzError };
+
+let wasm = null;
+
+/** Compiles and instantiates the wasm from the package's own file, once per process. */
+function loadWasm() {
+  if (!wasm) {
+    initSync({ module: readFileSync(new URL("../dist/edge_authz_bg.wasm", import.meta.url)) });
+    wasm = { Authorizer, Request: WasmRequest };
+  }
+  return wasm;
+}
+
+const JSON_TYPE = "application/json";
+
+/** node:crypto parameters per JWS algorithm: [digest, extra verify options]. */
+const NODE_ALGORITHMS = {
+  RS256: ["sha256", {}],
+  RS384: ["sha384", {}],
+  RS512: ["sha512", {}],
+  PS256: ["sha256", { padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: 32 }],
+  PS384: ["sha384", { padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: 48 }],
+  PS512: ["sha512", { padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: 64 }],
+  ES256: ["sha256", { dsaEncoding: "ieee-p1363" }],
+  ES384: ["sha384", { dsaEncoding: "ieee-p1363" }],
+  EdDSA: [null, {}],
+};
+
+/** Public keys parsed from JWKs are kept: parsing costs more than verifying. */
+const MAX_CACHED_KEYS = 64;
+
+/**
+ * A synchronous verifier backed by node:crypto. The core chose the key and the algorithm
+ * (never the token); this only checks the signature.
+ * @returns {(check: import("./webcrypto.js").SignatureCheck) => boolean}
+ */
+export function nodeCryptoVerifier() {
+  /** @type {Map<string, import("node:crypto").KeyObject>} */
+  const keys = new Map();
+  return function verifySignature({ algorithm, jwk, signingInput, signature }) {
+    const params = NODE_ALGORITHMS[/** @type {keyof typeof NODE_ALGORITHMS} */ (algorithm)];
+    if (!params) return false;
+    let key = keys.get(jwk);
+    if (!key) {
+      if (keys.size >= MAX_CACHED_KEYS) keys.clear();
+      key = createPublicKey({ key: JSON.parse(jwk), format: "jwk" });
+      keys.set(jwk, key);
+    }
+    return cryptoVerify(params[0], Buffer.from(signingInput, "latin1"), { key, ...params[1] }, signature);
+  };
+}
+
+/** @param {string} where @param {string} message */
+function configError(where, message) {
+  return new AuthzError("invalid_config", `${where}: ${message}`);
+}
+
+function isPlainObject(value) {
+  return typeof value === "object" && value !== null && !Array.isArray(value) && !(value instanceof URL);
+}
+
+/** The configuration as an object, from an object or JSON text. */
+function parseConfig(config) {
+  if (typeof config === "string") {
+    try {
+      config = JSON.parse(config);
+    } catch (error) {
+      throw configError("config", `not JSON: ${error.message}`);
+    }
+  }
+  if (!isPlainObject(config)) throw configError("config", "must be the edge-authz configuration, an object or its JSON text");
+  return config;
+}
+
+/** A policy document `{"groups": {name: policy | null}}`, checked. */
+function policyDocument(document, where) {
+  if (!isPlainObject(document) || !isPlainObject(document.groups)) throw configError(where, 'must be a policy document {"groups": {"<group>": <policy> | null}}');
+  const extra = Object.keys(document).filter((name) => name !== "groups");
+  if (extra.length) throw configError(where, `unknown member ${extra.map((n) => `\`${n}\``).join(", ")} (only \`groups\`)`);
+  return document;
+}
+
+function readJsonFile(path, where) {
+  let text;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (error) {
+    throw configError(where, `cannot read ${path}: ${error.code ?? error.message}`);
+  }
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw configError(where, `${path} is not JSON: ${error.message}`);
+  }
+}
+
+function nonNegative(value, fallback, where) {
+  if (value === undefined) return fallback;
+  if (typeof value !== "number" || !Number.isFinite(value) || value < 0) throw configError(where, `must be a non-negative number, not ${JSON.stringify(value)}`);
+  return value;
+}
+
+/**
+ * Resolves `options.policies` into either bundled groups (merged into the configuration, so
+ * the core validates them now) or a loader the core calls per group.
+ */
+function resolvePolicies(policies, fetchImpl) {
+  if (policies === undefined || policies === null) return { groups: null, loader: null };
+  if (typeof policies === "function") return { groups: null, loader: functionPolicyLoader(policies) };
+  if (typeof policies === "string" || policies instanceof URL) {
+    const url = policies instanceof URL ? policies : /^https?:\/\//i.test(policies) ? new URL(policies) : null;
+    if (url && url.protocol !== "file:") return { groups: null, loader: urlPolicyLoader({ url }, fetchImpl) };
+    const document = readJsonFile(url ?? policies, "options.policies");
+    return { groups: policyDocument(document, `options.policies (${policies})`).groups, loader: null };
+  }
+  if (isPlainObject(policies) && "url" in policies) {
+    let url;
+    try {
+      url = new URL(policies.url);
+    } catch {
+      throw configError("options.policies.url", `not a URL: ${JSON.stringify(policies.url)}`);
+    }
+    if (url.protocol !== "https:" && url.protocol !== "http:") throw configError("options.policies.url", `must be http(s), not ${url.protocol}`);
+    const extra = Object.keys(policies).filter((n) => !["url", "ttlSeconds", "timeoutMs"].includes(n));
+    if (extra.length) throw configError("options.policies", `unknown member \`${extra[0]}\` (url, ttlSeconds, timeoutMs)`);
+    return {
+      groups: null,
+      loader: urlPolicyLoader(
+        { url, ttlSeconds: nonNegative(policies.ttlSeconds, 60, "options.policies.ttlSeconds"), timeoutMs: nonNegative(policies.timeoutMs, 5000, "options.policies.timeoutMs") },
+        fetchImpl,
+      ),
+    };
+  }
+  if (isPlainObject(policies) && "file" in policies) {
+    return { groups: policyDocument(readJsonFile(policies.file, "options.policies.file"), `options.policies.file (${policies.file})`).groups, loader: null };
+  }
+  return { groups: policyDocument(policies, "options.policies").groups, loader: null };
+}
+
+/** Policy JSON text for the core: strings as they are, objects serialised, null for none. */
+function policyText(policy) {
+  return policy === null || policy === undefined ? null : typeof policy === "string" ? policy : JSON.stringify(policy);
+}
+
+/** The caller's function: `(groups) => Promise<Map | Record<group, policy | null>>`. */
+function functionPolicyLoader(load) {
+  return async function loadPolicies(groups) {
+    const loaded = await load([...groups]);
+    const get = loaded instanceof Map ? (g) => loaded.get(g) : isPlainObject(loaded) ? (g) => (Object.hasOwn(loaded, g) ? loaded[g] : null) : null;
+    if (!get) throw new AuthzError("policy_store_failed", "the policies function must resolve to a Map or an object keyed by group");
+    return new Map(groups.map((group) => [group, policyText(get(group))]));
+  };
+}
+
+/** One JSON document `{"groups": {...}}` at a URL, used for `ttlSeconds`, then revalidated by ETag. */
+function urlPolicyLoader({ url, ttlSeconds = 60, timeoutMs = 5000 }, fetchImpl) {
+  /** @type {{ etag: string | null, groups: Record<string, unknown>, checkedAt: number } | null} */
+  let cached = null;
+  /** @type {Promise<void> | null} */
+  let inFlight = null;
+  async function refresh() {
+    const headers = { accept: JSON_TYPE, ...(cached?.etag ? { "if-none-match": cached.etag } : {}) };
+    const response = await fetchImpl(url, { headers, signal: AbortSignal.timeout(timeoutMs) });
+    if (response.status === 304 && cached) {
+      cached.checkedAt = Date.now();
+      return;
+    }
+    if (!response.ok) throw new AuthzError("policy_store_failed", `policies ${url}: HTTP ${response.status}`);
+    const document = await response.json().catch(() => null);
+    if (!isPlainObject(document) || !isPlainObject(document.groups)) throw new AuthzError("invalid_policy_document", `policies ${url}: no \`groups\` object`);
+    cached = { etag: response.headers.get("etag"), groups: document.groups, checkedAt: Date.now() };
+  }
+  return async function loadPolicies(groups) {
+    if (!cached || Date.now() - cached.checkedAt >= ttlSeconds * 1000) {
+      inFlight ??= refresh().finally(() => (inFlight = null));
+      await inFlight;
+    }
+    const documents = /** @type {NonNullable<typeof cached>} */ (cached).groups;
+    return new Map(groups.map((group) => [group, policyText(Object.hasOwn(documents, group) ? documents[group] : null)]));
+  };
+}
+
+/** JWKS over `fetch`; a preloaded copy (by JWKS URL) answers only the first fetch of each URL. */
+function jwksFetcher({ timeoutMs, preloaded, fetchImpl }) {
+  const used = new Set();
+  return async function fetchJwks(url) {
+    if (preloaded.has(url) && !used.has(url)) {
+      used.add(url);
+      return preloaded.get(url);
+    }
+    const response = await fetchImpl(url, { headers: { accept: JSON_TYPE }, signal: AbortSignal.timeout(timeoutMs) });
+    if (!response.ok) throw new AuthzError("jwks_http_error", `JWKS ${url}: HTTP ${response.status}`);
+    return new Uint8Array(await response.arrayBuffer());
+  };
+}
+
+function preloadedJwks(jwks) {
+  const map = new Map();
+  if (jwks === undefined || jwks === null) return map;
+  if (!isPlainObject(jwks)) throw configError("options.jwks", "must be an object {jwksUri: JWK Set}");
+  const encoder = new TextEncoder();
+  for (const [url, document] of Object.entries(jwks)) {
+    if (!isPlainObject(document) && typeof document !== "string") throw configError(`options.jwks["${url}"]`, "must be a JWK Set (object or JSON text)");
+    map.set(url, encoder.encode(typeof document === "string" ? document : JSON.stringify(document)));
+  }
+  return map;
+}
+
+/** The default log: failures and warnings as JSON lines on stderr; never tokens. */
+function defaultLog(event) {
+  if (event.event !== "jwks_fetched") process.stderr.write(`${JSON.stringify({ source: "edge-authz", ...event })}\n`);
+}
+
+/** Headers from Node's `{name: value | value[]}`, a `Headers`, or `[name, value]` pairs. */
+function headerPairs(headers) {
+  if (headers === undefined || headers === null) return [];
+  if (typeof headers[Symbol.iterator] === "function") return headers;
+  if (typeof headers !== "object") throw new AuthzError("invalid_request", "authorize: headers must be an object, a Headers or [name, value] pairs");
+  const pairs = [];
+  for (const name in headers) {
+    const value = headers[name];
+    if (value === undefined) continue;
+    if (Array.isArray(value)) for (const item of value) pairs.push([name, String(item)]);
+    else pairs.push([name, String(value)]);
+  }
+  return pairs;
+}
+
+/** `::ffff:192.0.2.1` (an IPv4 client on a dual-stack socket) → `192.0.2.1`. */
+export function normalizeIp(ip) {
+  if (ip === undefined || ip === null || ip === "") return null;
+  const text = String(ip);
+  return text.startsWith("::ffff:") && text.includes(".") ? text.slice(7) : text;
+}
+
+/**
+ * The Node authorizer. Build it once per process (module scope) and share it.
+ */
+/** Memoised decisions per second: the same request within the same second, nothing reloaded. */
+const MAX_MEMO = 4096;
+
+/** A copy: callers may change `decision.context` (e.g. via `req.auth`) without touching the memo. */
+const copyOf = (decision) => ({ ...decision, context: { ...decision.context } });
+
+/**
+ * The Node authorizer. Build it once per process (module scope) and share it.
+ */
+export class NodeAuthorizer {
+  #glue;
+  #now;
+  /** @type {Map<unknown, any>} request → decision (see `memoLeaf`), for `#memoSecond` and `#memoGeneration` only */
+  #memo = new Map();
+  #memoSize = 0;
+  #memoSecond = -1;
+  #memoGeneration = -1;
+
+  /** @internal use `createAuthorizer` */
+  constructor(glue, now) {
+    this.#glue = glue;
+    this.#now = now;
+  }
+
+  /** Whether policies come from `options.policies` (URL or function) rather than bundled ones. */
+  get loadsPolicies() {
+    return this.#glue.loadsPolicies;
+  }
+
+  /**
+   * Decides one request. Rejects (with `code: "invalid_request"`) only on malformed input;
+   * every other failure is a decision (503 `unavailable`), never an allow.
+   *
+   * A decision is remembered for the rest of the second for exactly the same request (method,
+   * path, query, every header, address) while no keys or policies are (re)loaded: the core
+   * would decide it the same way, and a repeated token then costs no trip into the wasm.
+   * @param {{ method: string, path: string, headers?: any, query?: any, sourceIp?: string | null, secureTransport?: boolean | null, methodArn?: string | null }} input
+   */
+  async authorize(input) {
+    if (typeof input !== "object" || input === null) throw new AuthzError("invalid_request", "authorize: expected {method, path, headers, sourceIp}");
+    const { method, path } = input;
+    if (typeof method !== "string" || !/^[A-Za-z]+$/.test(method)) throw new AuthzError("invalid_request", `authorize: method must be an HTTP method name, not ${JSON.stringify(method)}`);
+    if (typeof path !== "string" || !path.startsWith("/")) throw new AuthzError("invalid_request", `authorize: path must be a string starting with "/", not ${JSON.stringify(path)}`);
+    const mark = path.indexOf("?");
+    let query = input.query;
+    if (query !== undefined && query !== null && typeof query !== "string" && !(query instanceof URLSearchParams) && typeof query[Symbol.iterator] !== "function") {
+      query = isPlainObject(query) ? Object.entries(query) : query;
+    }
+    if (typeof query === "string") query = new URLSearchParams(query);
+    if (query === undefined || query === null) query = mark >= 0 ? new URLSearchParams(path.slice(mark + 1)) : undefined;
+    if (query !== undefined && typeof query[Symbol.iterator] !== "function") throw new AuthzError("invalid_request", "authorize: query must be a string, URLSearchParams, object or [name, value] pairs");
+    const request = {
+      method: method.toUpperCase(),
+      path: mark >= 0 ? path.slice(0, mark) : path,
+      headers: headerPairs(input.headers),
+      query: query === undefined ? [] : [...query],
+      sourceIp: normalizeIp(input.sourceIp),
+      secureTransport: input.secureTransport ?? null,
+      methodArn: input.methodArn ?? null,
+    };
+    const now = this.#now();
+    const generation = this.#glue.generation;
+    if (now !== this.#memoSecond || generation !== this.#memoGeneration) {
+      this.#memo.clear();
+      this.#memoSize = 0;
+      this.#memoSecond = now;
+      this.#memoGeneration = generation;
+    }
+    const known = memoLeaf(this.#memo, request, false)?.get(END);
+    if (known) return copyOf(known);
+    const decision = await this.#glue.authorize(request, now);
+    // Only if nothing was reloaded meanwhile (by this request or a concurrent one).
+    if (this.#glue.generation === generation && this.#memoGeneration === generation && this.#memoSecond === now) {
+      if (++this.#memoSize > MAX_MEMO) {
+        this.#memo.clear();
+        this.#memoSize = 1;
+      }
+      memoLeaf(this.#memo, request, true)?.set(END, decision);
+    }
+    return copyOf(decision);
+  }
+}
+
+/**
+ * The memo is a tree of Maps, one level per input the core reads (method, path, address,
+ * transport, ARN, every query pair, every header pair, in order, then an end mark): no key
+ * string is built, and each header value is hashed on its own.
+ * @param {Map<unknown, any>} root
+ * @param {boolean} create
+ * @returns {Map<unknown, any> | undefined} the leaf level; its `END` entry is the decision
+ */
+function memoLeaf(root, { method, path, headers, query, sourceIp, secureTransport, methodArn }, create) {
+  let level = root;
+  const step = (part) => {
+    let next = level.get(part);
+    if (next === undefined) {
+      if (!create) return false;
+      next = new Map();
+      level.set(part, next);
+    }
+    level = next;
+    return true;
+  };
+  if (!step(method) || !step(path) || !step(sourceIp) || !step(secureTransport) || !step(methodArn) || !step(query.length)) return undefined;
+  for (const [name, value] of query) if (!step(name) || !step(value)) return undefined;
+  for (const [name, value] of headers) if (!step(name) || !step(value)) return undefined;
+  return level;
+}
+
+/** Marks the end of a request's inputs (no header name or value is a symbol). */
+const END = Symbol("end");
+
+const OPTION_NAMES = ["policies", "jwks", "jwksTimeoutMs", "fetch", "now", "log", "explain"];
+
+/**
+ * Builds an authorizer. Every configuration problem throws here (`code: "invalid_config"`,
+ * the message says where), never per request.
+ * @param {object | string} config the edge-authz configuration (object or JSON text)
+ * @param {object} [options]
+ */
+export function createAuthorizer(config, options = {}) {
+  if (!isPlainObject(options)) throw configError("options", "must be an object");
+  const unknown = Object.keys(options).filter((name) => !OPTION_NAMES.includes(name));
+  if (unknown.length) throw configError("options", `unknown option \`${unknown[0]}\` (known: ${OPTION_NAMES.join(", ")})`);
+  const fetchImpl = options.fetch ?? globalThis.fetch;
+  if (typeof fetchImpl !== "function") throw configError("options.fetch", "must be a function (Node >= 18 has a global fetch)");
+  const now = options.now ?? (() => Math.floor(Date.now() / 1000));
+  if (typeof now !== "function") throw configError("options.now", "must be a function returning whole seconds since the epoch");
+  const log = options.log === false ? () => {} : options.log ?? defaultLog;
+  if (typeof log !== "function") throw configError("options.log", "must be a function or false");
+  const jwksTimeoutMs = nonNegative(options.jwksTimeoutMs, 5000, "options.jwksTimeoutMs");
+  let parsed = parseConfig(config);
+  const { groups, loader } = resolvePolicies(options.policies, fetchImpl);
+  if (groups) {
+    if (parsed.policies?.groups !== undefined) throw configError("options.policies", "the configuration already bundles policies.groups: give the policies in one place");
+    parsed = { ...parsed, policies: { ...(parsed.policies ?? {}), groups } };
+  }
+  let glue;
+  try {
+    glue = new EdgeAuthorizer(loadWasm(), {
+      config: JSON.stringify(parsed),
+      hashKey: randomBytes(8),
+      explain: options.explain === true,
+      io: {
+        fetchJwks: jwksFetcher({ timeoutMs: jwksTimeoutMs, preloaded: preloadedJwks(options.jwks), fetchImpl }),
+        loadPolicies: loader ?? undefined,
+        verifySignature: nodeCryptoVerifier(),
+        log,
+      },
+    });
+  } catch (error) {
+    // The core lists every problem with its location (`issuers[0].audience: ...`).
+    throw new AuthzError(typeof error?.code === "string" ? error.code : "invalid_config", error?.message ?? String(error));
+  }
+  if (glue.loadsPolicies && !loader) {
+    throw configError("options.policies", "the configuration has no policies.groups: give policies (a file, an object, a URL or an async function), or every caller is denied");
+  }
+  if (!glue.loadsPolicies && loader) throw configError("options.policies", "the configuration already bundles policies.groups: a URL or function would never be asked");
+  return new NodeAuthorizer(glue, now);
+}

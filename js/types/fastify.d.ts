@@ -1,0 +1,15 @@
+import type { AuthorizerOptions, ContextValue, NodeAuthorizer } from "./index.js";
+
+export interface FastifyEdgeAuthzOptions extends AuthorizerOptions {
+  config?: object | string;
+  /** An authorizer from `createAuthorizer`, instead of `config`. */
+  authorizer?: NodeAuthorizer;
+  /** Default `request.ip` (set Fastify's `trustProxy` behind a proxy). */
+  sourceIp?: (request: any) => string | null | undefined;
+}
+
+/** Fastify plugin: an `onRequest` hook on the registering instance; `request.auth` on allow. */
+export declare function edgeAuthz(fastify: any, options: FastifyEdgeAuthzOptions): Promise<void>;
+export default edgeAuthz;
+
+export type EdgeAuthzIdentity = Record<string, ContextValue> | null;

@@ -1,0 +1,20 @@
+// The Cloudflare Worker (workerd). Options and bindings: js/README.md.
+export interface WorkerEnv {
+  AUTHZ_CONFIG: string | object;
+  [binding: string]: unknown;
+}
+
+export interface WorkerOptions {
+  now?: () => number;
+  log?: (event: Record<string, unknown>) => void;
+}
+
+export interface EdgeAuthzWorker {
+  fetch(request: Request, env: WorkerEnv, ctx: { waitUntil(promise: Promise<unknown>): void }): Promise<Response>;
+}
+
+export declare function createWorker(options?: WorkerOptions): EdgeAuthzWorker;
+export declare function headerName(key: string): string;
+export declare function headerValue(value: string | number | boolean): string;
+declare const worker: EdgeAuthzWorker;
+export default worker;
