@@ -611,6 +611,15 @@ fn parse_jwks_cache(cx: &mut Cx, value: &Value) -> KeyCachePolicy {
         max_stale: o.u64(cx, "maxStaleSeconds", d.max_stale, 7 * 24 * 3600),
         fetch_timeout: o.u64(cx, "fetchTimeoutSeconds", d.fetch_timeout, 300),
     };
+    // Keys must outlive the request that fetched them, or every request would fetch again.
+    for (name, value) in [
+        ("ttlSeconds", policy.ttl),
+        ("fetchTimeoutSeconds", policy.fetch_timeout),
+    ] {
+        if value == 0 {
+            cx.error(&o.at(name), "must be at least 1");
+        }
+    }
     o.finish(cx);
     policy
 }
@@ -716,6 +725,11 @@ fn parse_policies(cx: &mut Cx, value: &Value) -> Option<PolicyConfig> {
         .filter(|v| !v.is_null())
         .and_then(|v| parse_policy(cx, "policies.noGroup", v));
     let ttl_seconds = o.u64(cx, "ttlSeconds", 300, 7 * 24 * 3600);
+    if ttl_seconds == 0 {
+        // A policy must outlive the request that loaded it, or the authorizer would ask
+        // for it again forever.
+        cx.error(&o.at("ttlSeconds"), "must be at least 1");
+    }
     let max_stale_seconds = o.u64(cx, "maxStaleSeconds", 3600, 7 * 24 * 3600);
     o.finish(cx);
     Some(PolicyConfig {

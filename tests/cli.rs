@@ -251,7 +251,7 @@ fn config_check_lists_every_problem() {
     let config = dir.file(
         "config.json",
         r#"{"issuers":[{"userPoolId":"not a pool","tokenUse":"access"},{"issuer":"https://x/","jwksUri":"http://example.com/jwks","audience":null}],
-            "graceSeconds": 100000, "colour": "blue",
+            "graceSeconds": 100000, "colour": "blue", "jwksCache": {"ttlSeconds": 0},
             "policies":{"groups":{"admins":{"Statement":[{"Effect":"Allow","Action":"execute-api:Invoke","Resource":"*","Principal":"*"}]}}}}"#,
     );
     let o = run(&["config", "check", &config]);
@@ -262,6 +262,7 @@ fn config_check_lists_every_problem() {
         "issuers[0].clientId: is required",
         "issuers[1].jwksUri: must be an https:// URL",
         "graceSeconds: must be an integer from 0 to 300",
+        "jwksCache.ttlSeconds: must be at least 1",
         "colour: unknown field",
         "policies.groups.admins.Statement[0]",
     ] {
