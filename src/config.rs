@@ -611,9 +611,11 @@ fn parse_jwks_cache(cx: &mut Cx, value: &Value) -> KeyCachePolicy {
         max_stale: o.u64(cx, "maxStaleSeconds", d.max_stale, 7 * 24 * 3600),
         fetch_timeout: o.u64(cx, "fetchTimeoutSeconds", d.fetch_timeout, 300),
     };
-    // Keys must outlive the request that fetched them, or every request would fetch again.
+    // Keys must outlive the request that fetched them, or every request would fetch again;
+    // a zero penalty would let a failed fetch be retried at once, within the same request.
     for (name, value) in [
         ("ttlSeconds", policy.ttl),
+        ("penaltySeconds", policy.penalty),
         ("fetchTimeoutSeconds", policy.fetch_timeout),
     ] {
         if value == 0 {
