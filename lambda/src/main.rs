@@ -1,6 +1,6 @@
-//! The native AWS Lambda authorizer (see issue: Lambda). A skeleton until it lands.
+//! `bootstrap`: the native Lambda authorizer (provided.al2023 runtime).
 
-fn main() {
-    eprintln!("edge-authz-lambda: not built yet");
-    std::process::exit(1);
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    edge_authz_lambda::runtime::run().await
 }

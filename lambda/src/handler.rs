@@ -1,0 +1,405 @@
+//! The handler: an event and `now` in, an authorizer response (or `Unauthorized`) out.
+//!
+//! A thin driver of the core's sans-IO loop: JWKS fetches, DynamoDB loads and the native
+//! signature check are the only I/O; every decision is the core's. The clock is a
+//! parameter, so the conformance suite drives it.
+
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use edge_authz::{Authorizer, Decision, Need, Outcome, SignatureVerdict, SignatureVerifier, Step};
+use serde_json::{json, Value};
+use tracing::{error, info, warn};
+
+use crate::dynamo::{PolicyTable, Stored};
+use crate::event::{self, EventKind, Incoming};
+use crate::fetch::JwksClient;
+use crate::settings::{EventMode, HttpResponse, PolicyBackend, Settings};
+use crate::verifier::AwsLcVerifier;
+
+/// At most this many round trips through the core per request.
+const MAX_STEPS: usize = 16;
+
+/// Why no response is returned: API Gateway maps the error `Unauthorized` to a 401; any
+/// other error to a 500 (never an allow).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Rejection {
+    /// Missing or malformed credentials.
+    Unauthorized,
+    /// The event is not an authorizer event this function understands.
+    BadEvent(String),
+}
+
+impl std::fmt::Display for Rejection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Unauthorized => f.write_str("Unauthorized"),
+            Self::BadEvent(why) => write!(f, "invalid authorizer event: {why}"),
+        }
+    }
+}
+
+impl std::error::Error for Rejection {}
+
+impl From<Rejection> for lambda_runtime::Diagnostic {
+    fn from(rejection: Rejection) -> Self {
+        let error_type = match rejection {
+            Rejection::Unauthorized => "Unauthorized",
+            Rejection::BadEvent(_) => "InvalidEvent",
+        };
+        lambda_runtime::Diagnostic {
+            error_type: error_type.to_owned(),
+            error_message: rejection.to_string(),
+        }
+    }
+}
+
+/// What one invocation produced.
+#[derive(Debug)]
+pub struct Handled {
+    /// The function's result.
+    pub result: Result<Value, Rejection>,
+    /// The core's decision (absent when the event was unreadable or the loop gave up).
+    pub decision: Option<Decision>,
+    /// The event kind.
+    pub kind: Option<EventKind>,
+}
+
+impl Handled {
+    /// The reason code (`allowed`, `expired`, ..., `invalid_event`, `adapter_gave_up`).
+    pub fn reason(&self) -> &'static str {
+        match (&self.decision, &self.result) {
+            (Some(d), _) => d.reason,
+            (None, Err(Rejection::BadEvent(_))) => "invalid_event",
+            (None, _) => "adapter_gave_up",
+        }
+    }
+}
+
+/// The authorizer function's state, kept across invocations.
+pub struct Handler {
+    authorizer: Mutex<Authorizer>,
+    verifier: Arc<AwsLcVerifier>,
+    jwks: JwksClient,
+    jwks_timeout: Duration,
+    table: Option<PolicyTable>,
+    mode: EventMode,
+    http_response: HttpResponse,
+}
+
+impl std::fmt::Debug for Handler {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Handler")
+            .field("mode", &self.mode)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Random bytes for the core's cache hash key.
+fn random_key() -> [u8; 8] {
+    let mut key = [0u8; 8];
+    if aws_lc_rs::rand::fill(&mut key).is_err() {
+        // Still correct without it (the key only hardens the caches against collisions).
+        warn!(event = "no_random_hash_key");
+    }
+    key
+}
+
+impl Handler {
+    /// Builds the handler: the core authorizer with native crypto, the bundled JWKS, the
+    /// HTTP client; `table` when policies come from DynamoDB.
+    pub fn new(settings: Settings, table: Option<PolicyTable>, now: u64) -> Result<Self, String> {
+        for warning in &settings.config.warnings {
+            warn!(event = "config_warning", warning = %warning);
+        }
+        if matches!(settings.policies, PolicyBackend::DynamoDb { .. }) && table.is_none() {
+            return Err("POLICY_TABLE is set but no DynamoDB client was given".into());
+        }
+        let verifier = Arc::new(AwsLcVerifier::new());
+        let mut authorizer = Authorizer::new(settings.config.config)
+            .with_verifier(verifier.clone())
+            .with_hash_key(random_key());
+        for (issuer, document) in &settings.bundled_jwks {
+            match authorizer.jwks_fetched(*issuer, document, now) {
+                Ok(jwks) => info!(
+                    event = "jwks_bundled",
+                    issuer = *issuer,
+                    keys = jwks.len(),
+                    skipped = jwks.skipped().len()
+                ),
+                Err(e) => return Err(format!("JWKS_FILE: issuer {issuer}: {e}")),
+            }
+        }
+        Ok(Self {
+            authorizer: Mutex::new(authorizer),
+            verifier,
+            jwks: JwksClient::new(settings.jwks_timeout)?,
+            jwks_timeout: settings.jwks_timeout,
+            table,
+            mode: settings.mode,
+            http_response: settings.http_response,
+        })
+    }
+
+    /// Builds the handler from `settings`, with a DynamoDB client from the environment
+    /// (region, credentials, `AWS_ENDPOINT_URL_DYNAMODB`) when policies live there.
+    pub async fn from_settings(settings: Settings, now: u64) -> Result<Self, String> {
+        let table = match &settings.policies {
+            PolicyBackend::Bundled => None,
+            PolicyBackend::DynamoDb { table } => {
+                use aws_config::retry::RetryConfig;
+                use aws_config::timeout::TimeoutConfig;
+                let attempt = settings.dynamodb_timeout;
+                let conf = aws_config::defaults(aws_config::BehaviorVersion::latest())
+                    .timeout_config(
+                        TimeoutConfig::builder()
+                            .connect_timeout(attempt)
+                            .operation_attempt_timeout(attempt)
+                            .operation_timeout(attempt * 2)
+                            .build(),
+                    )
+                    // The SDK retries throttling and 5xx once more; UnprocessedKeys are ours.
+                    .retry_config(RetryConfig::standard().with_max_attempts(2))
+                    .load()
+                    .await;
+                let client = aws_sdk_dynamodb::Client::new(&conf);
+                Some(PolicyTable::new(
+                    client,
+                    table.clone(),
+                    settings.dynamodb_attempts,
+                    attempt * 2,
+                ))
+            }
+        };
+        let prefetch = settings.jwks_prefetch;
+        let handler = Self::new(settings, table, now)?;
+        if prefetch {
+            handler.prefetch_jwks(now).await;
+        }
+        Ok(handler)
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Authorizer> {
+        // A panic while holding the lock cannot leave the core half-updated in a way that
+        // allows: its state changes are single assignments. Keep serving.
+        self.authorizer
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Fetches every issuer's JWKS now (`JWKS_PREFETCH`); failures are logged, not fatal.
+    pub async fn prefetch_jwks(&self, now: u64) {
+        let issuers: Vec<(usize, String)> = self
+            .lock()
+            .config()
+            .issuers
+            .iter()
+            .enumerate()
+            .map(|(i, issuer)| (i, issuer.jwks_uri.clone()))
+            .collect();
+        for (issuer, url) in issuers {
+            self.fetch_jwks(issuer, &url, now).await;
+        }
+    }
+
+    async fn fetch_jwks(&self, issuer: usize, url: &str, now: u64) {
+        let started = Instant::now();
+        let fetched = self.jwks.get(url).await;
+        let ms = started.elapsed().as_millis() as u64;
+        let mut authorizer = self.lock();
+        match fetched {
+            Ok(body) => match authorizer.jwks_fetched(issuer, &body, now) {
+                Ok(jwks) => info!(
+                    event = "jwks_fetched",
+                    issuer,
+                    url,
+                    keys = jwks.len(),
+                    skipped = jwks.skipped().len(),
+                    ms
+                ),
+                Err(e) => error!(event = "jwks_invalid", issuer, url, error = %e, ms),
+            },
+            Err(e) => {
+                error!(event = "jwks_fetch_failed", issuer, url, error = %e, ms);
+                authorizer.jwks_failed(issuer, now);
+            }
+        }
+    }
+
+    async fn load_policies(&self, groups: Vec<String>, now: u64) {
+        let Some(table) = &self.table else {
+            // Bundled policies never ask; if they did, deny rather than guess.
+            error!(event = "policies_not_loadable", groups = groups.len());
+            self.lock().policies_failed(&groups, now);
+            return;
+        };
+        let started = Instant::now();
+        let loaded = table.load(&groups).await;
+        let ms = started.elapsed().as_millis() as u64;
+        let mut authorizer = self.lock();
+        match loaded {
+            Ok(items) => {
+                for (group, item) in items {
+                    let result = match &item {
+                        Stored::Absent => authorizer.policy_loaded(&group, None, now),
+                        Stored::Text(text) => authorizer.policy_loaded(&group, Some(text), now),
+                        Stored::Value(value) => {
+                            authorizer.policy_value_loaded(&group, Some(value), now)
+                        }
+                        Stored::Unusable(why) => {
+                            error!(event = "policy_invalid", group = %group, error = %why, "the group's callers are denied until its item is fixed");
+                            authorizer.policy_value_loaded(&group, Some(&Value::Null), now)
+                        }
+                    };
+                    match result {
+                        Ok(warnings) => {
+                            for warning in warnings {
+                                warn!(event = "policy_warning", group = %group, warning = %warning);
+                            }
+                        }
+                        Err(errors) => error!(
+                            event = "policy_invalid",
+                            group = %group,
+                            errors = %errors,
+                            "the group's policy fails validation: its callers are denied until it is fixed"
+                        ),
+                    }
+                }
+                info!(event = "policies_loaded", groups = groups.len(), ms);
+            }
+            Err(e) => {
+                error!(event = "policies_unavailable", groups = groups.len(), error = %e.0, ms);
+                authorizer.policies_failed(&groups, now);
+            }
+        }
+    }
+
+    /// Runs the core's loop for `incoming` at `now`; `None` if it did not settle.
+    pub async fn decide(&self, incoming: &Incoming, now: u64) -> Option<Decision> {
+        let deadline = Instant::now() + self.jwks_timeout + Duration::from_secs(1);
+        // One fetch per issuer per request: a core asking again (a zero refetch penalty)
+        // gets a deny rather than a fetch storm.
+        let mut fetched: Vec<usize> = Vec::new();
+        for _ in 0..MAX_STEPS {
+            let step = incoming.with_request(|request| self.lock().authorize(request, now));
+            match step {
+                Step::Decided(decision) => return Some(decision),
+                Step::Need(Need::FetchJwks { issuer, url }) => {
+                    if fetched.contains(&issuer) {
+                        warn!(event = "jwks_refetch_refused", issuer);
+                        self.lock().jwks_failed(issuer, now);
+                        return None;
+                    }
+                    fetched.push(issuer);
+                    self.fetch_jwks(issuer, &url, now).await;
+                }
+                Step::Need(Need::AwaitJwks { .. }) => {
+                    // Another task is fetching (only with concurrent invocations).
+                    if Instant::now() >= deadline {
+                        return None;
+                    }
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                }
+                Step::Need(Need::LoadPolicies { groups }) => self.load_policies(groups, now).await,
+                Step::Need(Need::CheckSignature { token, check }) => {
+                    let verdict = self.verifier.verify(
+                        check.algorithm,
+                        &check.key,
+                        check.signing_input.as_bytes(),
+                        &check.signature,
+                    );
+                    self.lock()
+                        .signature_checked(token, verdict == SignatureVerdict::Valid);
+                }
+            }
+        }
+        None
+    }
+
+    /// Handles one authorizer event at `now` (seconds since the epoch).
+    pub async fn handle(&self, event: Value, now: u64) -> Handled {
+        let started = Instant::now();
+        let kind = match event::detect(&event, self.mode) {
+            Ok(kind) => kind,
+            Err(e) => return self.finish(started, None, Err(Rejection::BadEvent(e.0)), None),
+        };
+        let incoming = match event::parse(event, kind) {
+            Ok(incoming) => incoming,
+            Err(e) => return self.finish(started, Some(kind), Err(Rejection::BadEvent(e.0)), None),
+        };
+        let decision = self.decide(&incoming, now).await;
+        let result = match &decision {
+            Some(decision) if decision.outcome == Outcome::Unauthorized => {
+                Err(Rejection::Unauthorized)
+            }
+            Some(decision) => {
+                let policy = incoming
+                    .with_request(|request| self.lock().api_gateway_policy(decision, request, now));
+                Ok(event::response(kind, self.http_response, decision, policy))
+            }
+            None => Ok(self.fallback_deny(kind, &incoming)),
+        };
+        self.finish(started, Some(kind), result, decision)
+    }
+
+    /// The deny returned when the loop did not settle (never an allow).
+    fn fallback_deny(&self, kind: EventKind, incoming: &Incoming) -> Value {
+        if kind == EventKind::HttpV2 && self.http_response == HttpResponse::Simple {
+            return json!({ "isAuthorized": false, "context": {} });
+        }
+        let resource = incoming.method_arn.clone().unwrap_or_else(|| "*".into());
+        json!({
+            "principalId": "unauthorized",
+            "policyDocument": { "Version": "2012-10-17", "Statement": [
+                { "Effect": "Deny", "Action": "execute-api:Invoke", "Resource": resource }
+            ]}
+        })
+    }
+
+    fn finish(
+        &self,
+        started: Instant,
+        kind: Option<EventKind>,
+        result: Result<Value, Rejection>,
+        decision: Option<Decision>,
+    ) -> Handled {
+        let handled = Handled {
+            result,
+            decision,
+            kind,
+        };
+        let us = started.elapsed().as_micros() as u64;
+        let kind_name = kind.map_or("unknown", EventKind::as_str);
+        match &handled.decision {
+            Some(decision) => {
+                let principal = decision
+                    .identity()
+                    .map(|i| i.subject.as_str())
+                    .unwrap_or("");
+                let explain = if decision.is_allowed() {
+                    String::new()
+                } else {
+                    decision.explain()
+                };
+                info!(
+                    event = "decision",
+                    kind = kind_name,
+                    outcome = decision.outcome.as_str(),
+                    reason = decision.reason,
+                    principal,
+                    resource = decision.resource().unwrap_or(""),
+                    explain = %explain,
+                    us,
+                );
+            }
+            None => {
+                let detail = match &handled.result {
+                    Err(e) => e.to_string(),
+                    Ok(_) => "the authorizer did not settle in time: denied".to_owned(),
+                };
+                error!(event = "decision", kind = kind_name, outcome = "forbidden", reason = handled.reason(), detail = %detail, us);
+            }
+        }
+        handled
+    }
+}

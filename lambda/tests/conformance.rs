@@ -1,0 +1,314 @@
+//! The conformance suite (`tests/cases/*.json`) through the Lambda handler: each case
+//! becomes an API Gateway event (REST `REQUEST`, then HTTP API 2.0 with the IAM response),
+//! JWKS come over HTTP from a loopback server serving the case's keys, external policies
+//! from moto's DynamoDB server seeded through the SDK. The clock is the case's `now`.
+
+mod common;
+
+use std::collections::BTreeMap;
+
+use common::support::{sign_token, suite_keys};
+use common::{JwksFault, JwksServer, Moto};
+use edge_authz_lambda::{Handler, Rejection, Settings};
+use serde::Deserialize;
+use serde_json::{json, Map, Value};
+
+#[derive(Deserialize)]
+struct Scenario {
+    config: Value,
+    jwks: Vec<String>,
+    #[serde(default)]
+    store: Map<String, Value>,
+    cases: Vec<Case>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Case {
+    name: String,
+    now: u64,
+    jwks: Option<Vec<String>>,
+    jwks_down: Option<bool>,
+    token: Option<TokenSpec>,
+    request: RequestSpec,
+    expect: Expect,
+}
+
+#[derive(Deserialize)]
+struct TokenSpec {
+    key: Option<String>,
+    header: Option<Map<String, Value>>,
+    claims: Option<Value>,
+    raw: Option<String>,
+    tamper: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RequestSpec {
+    method: String,
+    path: String,
+    #[serde(default)]
+    headers: BTreeMap<String, String>,
+    #[serde(default)]
+    query: BTreeMap<String, String>,
+    source_ip: Option<String>,
+    method_arn: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Expect {
+    status: u16,
+    reason: String,
+    context: Option<Map<String, Value>>,
+    jwks_fetches: Option<usize>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Shape {
+    RestRequest,
+    HttpV2Iam,
+}
+
+fn arn_of(config: &Value, method: &str, path: &str) -> String {
+    let api = &config["api"];
+    let s = |k: &str, d: &str| api[k].as_str().unwrap_or(d).to_owned();
+    let path = path.split('?').next().unwrap_or("").trim_start_matches('/');
+    format!(
+        "arn:aws:execute-api:{}:{}:{}/{}/{}/{}",
+        s("region", "local"),
+        s("accountId", "000000000000"),
+        s("apiId", "edge"),
+        s("stage", "$default"),
+        method.to_ascii_uppercase(),
+        path
+    )
+}
+
+fn event_for(shape: Shape, case: &Case, token: Option<&str>) -> Value {
+    let mut headers = Map::new();
+    for (k, v) in &case.request.headers {
+        headers.insert(k.clone(), json!(v.replace("{token}", token.unwrap_or(""))));
+    }
+    if let Some(token) = token {
+        if !headers
+            .keys()
+            .any(|k| k.eq_ignore_ascii_case("authorization"))
+        {
+            headers.insert("Authorization".into(), json!(format!("Bearer {token}")));
+        }
+    }
+    let query: Map<String, Value> = case
+        .request
+        .query
+        .iter()
+        .map(|(k, v)| (k.clone(), json!(v)))
+        .collect();
+    let r = &case.request;
+    match shape {
+        Shape::RestRequest => {
+            let mut e = json!({
+                "type": "REQUEST",
+                "resource": "/{proxy+}",
+                "path": r.path,
+                "httpMethod": r.method,
+                "headers": headers,
+                "queryStringParameters": query,
+                "requestContext": {"httpMethod": r.method, "path": r.path, "identity": {}}
+            });
+            if let Some(arn) = &r.method_arn {
+                e["methodArn"] = json!(arn);
+            }
+            if let Some(ip) = &r.source_ip {
+                e["requestContext"]["identity"]["sourceIp"] = json!(ip);
+            }
+            e
+        }
+        Shape::HttpV2Iam => {
+            let lower: Map<String, Value> = headers
+                .into_iter()
+                .map(|(k, v)| (k.to_ascii_lowercase(), v))
+                .collect();
+            let mut e = json!({
+                "version": "2.0",
+                "type": "REQUEST",
+                "rawPath": r.path,
+                "headers": lower,
+                "queryStringParameters": query,
+                "requestContext": {"http": {"method": r.method, "path": r.path}}
+            });
+            if let Some(arn) = &r.method_arn {
+                e["routeArn"] = json!(arn);
+            }
+            if let Some(ip) = &r.source_ip {
+                e["requestContext"]["http"]["sourceIp"] = json!(ip);
+            }
+            e
+        }
+    }
+}
+
+async fn run_suite(shape: Shape, moto: &Moto) -> usize {
+    let keys = suite_keys();
+    let dir = common::support::cases_dir();
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "json") && !p.ends_with("keys.json"))
+        .collect();
+    files.sort();
+    assert!(
+        files.len() >= 8,
+        "the suite shrank to {} scenarios",
+        files.len()
+    );
+    let client = common::dynamodb_client(&moto.endpoint);
+    let mut failures = Vec::new();
+    let mut count = 0;
+    for (n, path) in files.iter().enumerate() {
+        let file = path.file_name().unwrap().to_string_lossy().into_owned();
+        let scenario: Scenario =
+            serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        let served: Vec<&str> = scenario.jwks.iter().map(String::as_str).collect();
+        let jwks = JwksServer::start(&served);
+        let mut config = scenario.config.clone();
+        for issuer in config["issuers"].as_array_mut().unwrap() {
+            issuer["jwksUri"] = json!(jwks.url());
+        }
+        let mut vars = BTreeMap::from([("CONFIG".to_owned(), config.to_string())]);
+        let external = config["policies"].get("groups").is_none();
+        let mut table = None;
+        if external {
+            let name = format!("policies-{shape:?}-{n}").to_ascii_lowercase();
+            common::seed_table(&client, &name, &scenario.store).await;
+            vars.insert("POLICY_TABLE".into(), name.clone());
+            table = Some(edge_authz_lambda::dynamo::PolicyTable::new(
+                client.clone(),
+                name,
+                4,
+                std::time::Duration::from_secs(5),
+            ));
+        }
+        if shape == Shape::HttpV2Iam {
+            vars.insert("HTTP_RESPONSE".into(), "iam".into());
+        }
+        let settings = Settings::from_vars(&vars).unwrap_or_else(|e| panic!("{file}: {e}"));
+        let first_now = scenario.cases.first().map_or(0, |c| c.now);
+        let handler = Handler::new(settings, table, first_now).unwrap();
+        for case in &scenario.cases {
+            count += 1;
+            if let Some(kids) = &case.jwks {
+                jwks.set(&kids.iter().map(String::as_str).collect::<Vec<_>>());
+            }
+            if let Some(down) = case.jwks_down {
+                jwks.fault(if down {
+                    JwksFault::Status500
+                } else {
+                    JwksFault::None
+                });
+            }
+            let token = case.token.as_ref().map(|t| match &t.raw {
+                Some(raw) => raw.clone(),
+                None => sign_token(
+                    &keys,
+                    t.key.as_deref().unwrap(),
+                    t.header.as_ref(),
+                    t.claims.as_ref().unwrap_or(&json!({})),
+                    t.tamper.as_deref() == Some("payload"),
+                ),
+            });
+            jwks.take_fetches();
+            let event = event_for(shape, case, token.as_deref());
+            let handled = handler.handle(event, case.now).await;
+            let arn = case.request.method_arn.clone().unwrap_or_else(|| {
+                arn_of(&scenario.config, &case.request.method, &case.request.path)
+            });
+            let mut problems = Vec::new();
+            let status = match &handled.result {
+                Err(Rejection::Unauthorized) => 401,
+                Err(other) => {
+                    problems.push(format!("error {other}"));
+                    500
+                }
+                Ok(response) if common::policy_allows(response, &arn) => 200,
+                Ok(response) => {
+                    if response["policyDocument"]["Statement"]
+                        .as_array()
+                        .is_none_or(|s| s.is_empty())
+                    {
+                        problems.push(format!("deny without statements: {response}"));
+                    }
+                    403
+                }
+            };
+            // API Gateway has no 503: unavailable keys or policies are a Deny (403).
+            let expected_status = if case.expect.status == 503 {
+                403
+            } else {
+                case.expect.status
+            };
+            if status != expected_status {
+                problems.push(format!("status {status}, expected {expected_status}"));
+            }
+            if handled.reason() != case.expect.reason {
+                problems.push(format!(
+                    "reason `{}`, expected `{}`",
+                    handled.reason(),
+                    case.expect.reason
+                ));
+            }
+            if let (Some(expected), Ok(response)) = (&case.expect.context, &handled.result) {
+                for (k, v) in expected {
+                    if response["context"].get(k) != Some(v) {
+                        problems.push(format!(
+                            "context.{k} = {:?}, expected {v}",
+                            response["context"].get(k)
+                        ));
+                    }
+                }
+                if response["principalId"] != response["context"]["sub"] {
+                    problems.push(format!(
+                        "principalId {} is not the sub",
+                        response["principalId"]
+                    ));
+                }
+            }
+            if let Some(fetches) = case.expect.jwks_fetches {
+                let actual = jwks.take_fetches();
+                if actual != fetches {
+                    problems.push(format!("{actual} JWKS fetches, expected {fetches}"));
+                }
+            }
+            if !problems.is_empty() {
+                let explain = handled
+                    .decision
+                    .as_ref()
+                    .map(|d| d.explain())
+                    .unwrap_or_default();
+                failures.push(format!(
+                    "[{shape:?}] {file} / {}: {} ({explain})",
+                    case.name,
+                    problems.join("; ")
+                ));
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {count} cases failed:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+    count
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs moto_server: run by `make lambda-test`"]
+async fn conformance_suite_through_the_handler() {
+    let moto = Moto::start();
+    let rest = run_suite(Shape::RestRequest, &moto).await;
+    assert!(rest >= 80, "the suite shrank to {rest} cases");
+    let http = run_suite(Shape::HttpV2Iam, &moto).await;
+    println!("conformance through the Lambda handler: {rest} cases as REST REQUEST events, {http} as HTTP API 2.0 events");
+}
