@@ -40,8 +40,11 @@ test: lint unit nostd $(EXTRA_TESTS)
 cli-build:
 	$(CARGO) build --release --features cli --bin edge-authz
 
-demo: cli-build
-	@bash scripts/demo.sh
+# The seed article's walkthrough with the Worker in workerd, then serves until Ctrl-C.
+# `make demo CI=1` (or CI set in the environment) runs the walkthrough only (js/scripts/demo.js).
+# Targets, not variables, as prerequisites: wasm-build and js-deps come from mk/wasm.mk.
+demo: cli-build wasm-build js-deps
+	@node js/scripts/demo.js $(if $(filter 1 true yes,$(CI)),--ci)
 
 bench: $(EXTRA_BENCHES)
 	$(CARGO) bench -p edge-authz --bench policy --bench authorize -- --noplot
