@@ -2,11 +2,16 @@
 //! values and the core's types. The sans-IO loop itself runs in JavaScript (`js/src/`),
 //! where fetching, storage and the host's crypto live.
 //!
-//! `authorize` answers a plain object whose `kind` says what it is:
-//! - `{kind: "decided", outcome, reason, status, body, context, explanation?}`
-//! - `{kind: "fetchJwks", issuer, url}`, `{kind: "awaitJwks", issuer}`
-//! - `{kind: "loadPolicies", groups}`
-//! - `{kind: "checkSignature", token, algorithm, jwk, signingInput, signature}`
+//! The boundary is built to be crossed cheaply, once or twice per request:
+//! - a [`WasmRequest`] is reused (`set` copies the strings into buffers it keeps); headers
+//!   and query pairs come as one `\0`-joined string each, with their pair count;
+//! - `authorize` answers one number (see [`WasmAuthorizer::authorize`]): the step's kind
+//!   and, for a decision, an interned *verdict* id (outcome, reason, status, body) and an
+//!   interned *caller* id (the context). The glue decodes a verdict or a caller once, with
+//!   `verdict()` / `context()` (JSON text), and keeps it; the explanation and a need's
+//!   details are read on demand (`explanation()`, `need()`);
+//! - with a synchronous verifier (node:crypto) the signature is checked inline, in the same
+//!   `authorize` call; without one (WebCrypto) the step is `checkSignature`.
 //!
 //! Errors are thrown as JavaScript `Error`s with a stable `code` (`invalid_config`,
 //! `invalid_request`, `invalid_policy`, `jwks_not_json`, ...).
@@ -17,10 +22,16 @@ use alloc::vec::Vec;
 use core::net::IpAddr;
 
 use js_sys::{Array, Object, Reflect, Uint8Array};
+use serde_json::{Map, Value};
 use wasm_bindgen::prelude::*;
+use xxhash_rust::xxh3::xxh3_128_with_seed;
 
+use crate::decision::Caller;
 use crate::token::crypto::DeferToHost;
-use crate::{Authorizer, ContextValue, Decision, Need, Step, TokenHash};
+use crate::{
+    Algorithm, Authorizer, ContextValue, Decision, Need, PublicKey, SignatureVerdict,
+    SignatureVerifier, Step, TokenHash,
+};
 
 /// A JavaScript `Error` carrying a stable `code`.
 fn error(code: &str, message: &str) -> JsValue {
@@ -51,68 +62,160 @@ fn epoch_seconds(now: f64) -> Result<u64, JsValue> {
     }
 }
 
-/// An HTTP request as the authorizer sees it, built once and reused by every
-/// `authorize` call of the same request (the loop calls it again after each need).
+/// Appends `value` as JSON text.
+fn push_json(out: &mut String, value: &Value) {
+    use core::fmt::Write as _;
+    // Writing to a String cannot fail.
+    let _ = write!(out, "{value}");
+}
+
+/// Appends `text` as a JSON string (without going through `core::fmt`: this is on the
+/// first-seen path).
+fn push_json_str(out: &mut String, text: &str) {
+    out.push('"');
+    for c in text.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if (c as u32) < 0x20 => {
+                const HEX: &[u8; 16] = b"0123456789abcdef";
+                let code = c as usize;
+                out.push_str("\\u00");
+                out.push(char::from(HEX.get(code >> 4).copied().unwrap_or(b'0')));
+                out.push(char::from(HEX.get(code & 15).copied().unwrap_or(b'0')));
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+/// The step kinds of [`WasmAuthorizer::authorize`]'s answer (`code % 8`).
+const KIND_DECIDED: f64 = 0.0;
+const KIND_FETCH_JWKS: f64 = 1.0;
+const KIND_AWAIT_JWKS: f64 = 2.0;
+const KIND_LOAD_POLICIES: f64 = 3.0;
+const KIND_CHECK_SIGNATURE: f64 = 4.0;
+/// Verdict ids are below this; `VERDICT_UNCACHED` means "read `verdict()`, do not keep it".
+const VERDICTS: usize = 255;
+const VERDICT_UNCACHED: u64 = 255;
+/// Caller ids stay below 2^44 so that the whole code is an exact JavaScript number.
+const MAX_CALLER_ID: u64 = 1 << 44;
+/// Callers remembered (by `Arc` identity) so that a cached decision answers its caller id.
+const CALLER_SLOTS: usize = 256;
+
+/// The stable id of a public key for the host's cache of imported keys: 53 bits of the
+/// keyed hash of its public JWK (equal JWKs, e.g. after a JWKS refresh, share the id).
+fn key_id(seed: u64, key: &PublicKey) -> f64 {
+    let hash = xxh3_128_with_seed(key.jwk_json().as_bytes(), seed);
+    ((hash >> 75) as u64) as f64
+}
+
+/// An HTTP request as the authorizer sees it. One object serves many requests: `set`
+/// overwrites it (reusing its buffers), and the loop calls `authorize` with it again after
+/// each need of the same request.
 #[wasm_bindgen(js_name = Request)]
 pub struct WasmRequest {
     method: String,
     path: String,
-    headers: Vec<(String, String)>,
-    query: Vec<(String, String)>,
+    /// `name\0value\0name\0value...`: the header pairs, then the query pairs.
+    pairs: String,
+    /// Start and end of every name and value in `pairs`.
+    spans: Vec<(usize, usize)>,
+    header_count: usize,
     source_ip: Option<IpAddr>,
     secure_transport: Option<bool>,
     method_arn: Option<String>,
     credential: Option<String>,
 }
 
-/// Pairs from a flat `[name, value, name, value, ...]` array.
-fn pairs(flat: Vec<String>, what: &str) -> Result<Vec<(String, String)>, JsValue> {
-    if flat.len() % 2 != 0 {
-        return Err(error(
-            "invalid_request",
-            &alloc::format!("{what} must be [name, value, ...] pairs"),
-        ));
+/// The start and end of every `\0`-separated item of `flat` (none when it is empty).
+fn item_spans(flat: &str, spans: &mut Vec<(usize, usize)>) {
+    spans.clear();
+    if flat.is_empty() {
+        return;
     }
-    let mut out = Vec::with_capacity(flat.len() / 2);
-    let mut items = flat.into_iter();
-    while let (Some(name), Some(value)) = (items.next(), items.next()) {
-        out.push((name, value));
+    let mut start = 0;
+    for (at, byte) in flat.bytes().enumerate() {
+        if byte == 0 {
+            spans.push((start, at));
+            start = at + 1;
+        }
     }
-    Ok(out)
+    spans.push((start, flat.len()));
+}
+
+fn replace(buffer: &mut String, text: &str) {
+    buffer.clear();
+    buffer.push_str(text);
 }
 
 #[wasm_bindgen(js_class = Request)]
 impl WasmRequest {
-    /// `headers` and `query` are flat `[name, value, ...]` arrays; `sourceIp` an IPv4 or
-    /// IPv6 address (throws `invalid_request` when it is not one).
+    /// An empty request (`GET /`, no headers); fill it with `set`.
     #[wasm_bindgen(constructor)]
-    pub fn new(
-        method: String,
-        path: String,
-        headers: Vec<String>,
-        query: Vec<String>,
-        source_ip: Option<String>,
+    pub fn new() -> WasmRequest {
+        WasmRequest {
+            method: String::from("GET"),
+            path: String::from("/"),
+            pairs: String::new(),
+            spans: Vec::new(),
+            header_count: 0,
+            source_ip: None,
+            secure_transport: None,
+            method_arn: None,
+            credential: None,
+        }
+    }
+
+    /// Overwrites the request. `pairs` is the UTF-8 text `name\0value\0name\0value...` of
+    /// `headerCount` header pairs followed by `queryCount` query pairs (empty for none);
+    /// `sourceIp` an IPv4 or IPv6 address or `""`. Clears `methodArn` and `credential`.
+    /// Throws `invalid_request` when the counts do not match the text (a name or value
+    /// holding a NUL), the text is not UTF-8, or the address is not one.
+    #[allow(clippy::too_many_arguments)]
+    pub fn set(
+        &mut self,
+        method: &str,
+        path: &str,
+        pairs: &[u8],
+        header_count: u32,
+        query_count: u32,
+        source_ip: &str,
         secure_transport: Option<bool>,
-    ) -> Result<WasmRequest, JsValue> {
-        let source_ip = match source_ip.as_deref() {
-            None | Some("") => None,
-            Some(text) => Some(text.parse::<IpAddr>().map_err(|_| {
+    ) -> Result<(), JsValue> {
+        let text = core::str::from_utf8(pairs)
+            .map_err(|_| error("invalid_request", "headers and query must be UTF-8"))?;
+        let source_ip = match source_ip {
+            "" => None,
+            text => Some(text.parse::<IpAddr>().map_err(|_| {
                 error(
                     "invalid_request",
                     &alloc::format!("sourceIp `{text}` is not an IP address"),
                 )
             })?),
         };
-        Ok(WasmRequest {
-            method,
-            path,
-            headers: pairs(headers, "headers")?,
-            query: pairs(query, "query")?,
-            source_ip,
-            secure_transport,
-            method_arn: None,
-            credential: None,
-        })
+        item_spans(text, &mut self.spans);
+        let expected = 2 * (header_count as usize + query_count as usize);
+        if self.spans.len() != expected {
+            self.spans.clear();
+            self.header_count = 0;
+            return Err(error(
+                "invalid_request",
+                &alloc::format!(
+                    "expected {header_count} header and {query_count} query name/value pairs joined by NUL (names and values cannot contain NUL)"
+                ),
+            ));
+        }
+        replace(&mut self.pairs, text);
+        replace(&mut self.method, method);
+        replace(&mut self.path, path);
+        self.header_count = header_count as usize;
+        self.source_ip = source_ip;
+        self.secure_transport = secure_transport;
+        self.method_arn = None;
+        self.credential = None;
+        Ok(())
     }
 
     /// The full execute-api ARN when the runtime supplies one (API Gateway).
@@ -128,30 +231,221 @@ impl WasmRequest {
     }
 }
 
+/// Name/value pairs borrowed from a [`WasmRequest`].
+type Pairs<'a> = Vec<(&'a str, &'a str)>;
+
+impl WasmRequest {
+    /// The header pairs and the query pairs.
+    fn pairs(&self) -> (Pairs<'_>, Pairs<'_>) {
+        let mut pairs = self.spans.chunks_exact(2).map(|pair| match pair {
+            [(ns, ne), (vs, ve)] => (
+                self.pairs.get(*ns..*ne).unwrap_or_default(),
+                self.pairs.get(*vs..*ve).unwrap_or_default(),
+            ),
+            _ => ("", ""),
+        });
+        let headers = pairs.by_ref().take(self.header_count).collect();
+        (headers, pairs.collect())
+    }
+}
+
+impl Default for WasmRequest {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+#[wasm_bindgen]
+extern "C" {
+    /// The host's synchronous signature check (see [`WasmAuthorizer::new`]).
+    #[wasm_bindgen(
+        typescript_type = "(algorithm: string, keyId: number, signingInput: Uint8Array, signature: Uint8Array, jwk?: string) => boolean | undefined"
+    )]
+    pub type SyncVerifier;
+
+    #[wasm_bindgen(method, js_name = call, catch)]
+    fn call_verifier(
+        this: &SyncVerifier,
+        this_arg: &JsValue,
+        algorithm: &JsValue,
+        key_id: f64,
+        signing_input: &[u8],
+        signature: &[u8],
+        jwk: Option<&str>,
+    ) -> Result<JsValue, JsValue>;
+}
+
+/// The core's [`SignatureVerifier`] backed by the host's synchronous crypto (node:crypto):
+/// the signature is checked inside `authorize`, without a `checkSignature` round trip.
+struct HostVerifier {
+    callback: SyncVerifier,
+    /// The JWS names as JavaScript strings, in [`Algorithm::ALL`] order.
+    names: Vec<JsValue>,
+    seed: u64,
+}
+
+impl SignatureVerifier for HostVerifier {
+    fn verify(
+        &self,
+        algorithm: Algorithm,
+        key: &PublicKey,
+        signing_input: &[u8],
+        signature: &[u8],
+    ) -> SignatureVerdict {
+        if !key.allows(algorithm) {
+            return SignatureVerdict::Invalid;
+        }
+        let Some(name) = Algorithm::ALL
+            .iter()
+            .position(|a| *a == algorithm)
+            .and_then(|i| self.names.get(i))
+        else {
+            return SignatureVerdict::Invalid;
+        };
+        let id = key_id(self.seed, key);
+        let call = |jwk| {
+            self.callback.call_verifier(
+                &JsValue::UNDEFINED,
+                name,
+                id,
+                signing_input,
+                signature,
+                jwk,
+            )
+        };
+        // `undefined`: the host does not know the key id yet and asks for the JWK.
+        let verdict = match call(None) {
+            Ok(answer) if answer.is_undefined() => call(Some(key.jwk_json())),
+            other => other,
+        };
+        match verdict {
+            Ok(answer) if answer.as_bool() == Some(true) => SignatureVerdict::Valid,
+            // `false`, anything else, or a throw: invalid (the glue logs throws).
+            _ => SignatureVerdict::Invalid,
+        }
+    }
+}
+
+/// A decision's outcome, reason and response, as `verdict()` describes it.
+#[derive(PartialEq)]
+struct Verdict {
+    outcome: &'static str,
+    reason: &'static str,
+    status: u16,
+    /// The denial body (JSON text); `None` on allow.
+    body: Option<String>,
+}
+
 /// The authorizer: one per configuration, kept for the life of the isolate / process.
 #[wasm_bindgen(js_name = Authorizer)]
 pub struct WasmAuthorizer {
     inner: Authorizer,
     warnings: Vec<String>,
+    seed: u64,
+    /// Interned verdicts: their index is the verdict id.
+    verdicts: Vec<Verdict>,
+    /// Recent callers by `Arc` identity (direct-mapped), with their ids; holding the `Arc`
+    /// keeps an id from ever naming another caller.
+    callers: Vec<Option<(Arc<Caller>, u64)>>,
+    next_caller: u64,
+    /// The last decision (for `verdict`, `context`, `explanation`) or need (for `need`).
+    last: Option<Step>,
+    /// Property names and kinds of `need()` objects, decoded once.
+    names: NeedNames,
+}
+
+/// The JavaScript strings `need()` writes, made once per authorizer (each string crossing
+/// the boundary costs a decode).
+struct NeedNames {
+    kind: JsValue,
+    issuer: JsValue,
+    url: JsValue,
+    groups: JsValue,
+    token: JsValue,
+    algorithm: JsValue,
+    key_id: JsValue,
+    jwk: JsValue,
+    signing_input: JsValue,
+    signature: JsValue,
+    fetch_jwks: JsValue,
+    await_jwks: JsValue,
+    load_policies: JsValue,
+    check_signature: JsValue,
+}
+
+impl NeedNames {
+    fn new() -> Self {
+        let s = JsValue::from_str;
+        NeedNames {
+            kind: s("kind"),
+            issuer: s("issuer"),
+            url: s("url"),
+            groups: s("groups"),
+            token: s("token"),
+            algorithm: s("algorithm"),
+            key_id: s("keyId"),
+            jwk: s("jwk"),
+            signing_input: s("signingInput"),
+            signature: s("signature"),
+            fetch_jwks: s("fetchJwks"),
+            await_jwks: s("awaitJwks"),
+            load_policies: s("loadPolicies"),
+            check_signature: s("checkSignature"),
+        }
+    }
+}
+
+fn put(target: &Object, key: &JsValue, value: &JsValue) {
+    // Setting a data property on a fresh plain object cannot fail.
+    let _ = Reflect::set(target, key, value);
 }
 
 #[wasm_bindgen(js_class = Authorizer)]
 impl WasmAuthorizer {
     /// Builds the authorizer from a JSON configuration and 8 random bytes that key its
-    /// cache hashes. Every signature is handed to the host (`checkSignature`).
+    /// cache hashes (and the key ids).
+    ///
+    /// `verifier`, when given, checks signatures synchronously inside `authorize`:
+    /// `(algorithm, keyId, signingInput, signature, jwk?) => boolean | undefined`, where
+    /// `keyId` is stable for a key (cache the imported key under it) and `jwk` (the public
+    /// JWK, JSON text) is passed only when the verifier answered `undefined` ("unknown key
+    /// id") to the call without it. Only `true` counts as valid; a throw is invalid. The
+    /// byte arrays are views into the wasm memory, valid during the call only. Without a
+    /// verifier every signature is handed to the host as a `checkSignature` step.
+    ///
     /// Throws `invalid_config` (the message lists every problem) or `invalid_hash_key`.
     #[wasm_bindgen(constructor)]
-    pub fn new(config_json: &str, hash_key: &[u8]) -> Result<WasmAuthorizer, JsValue> {
+    pub fn new(
+        config_json: &str,
+        hash_key: &[u8],
+        verifier: Option<SyncVerifier>,
+    ) -> Result<WasmAuthorizer, JsValue> {
         let key: [u8; 8] = hash_key
             .try_into()
             .map_err(|_| error("invalid_hash_key", "the hash key must be 8 random bytes"))?;
         let (authorizer, warnings) =
             Authorizer::from_json(config_json).map_err(|e| error(e.code(), &e.to_string()))?;
+        let seed = u64::from_le_bytes(key);
+        let authorizer = match verifier {
+            Some(callback) => authorizer.with_verifier(Arc::new(HostVerifier {
+                callback,
+                names: Algorithm::ALL
+                    .iter()
+                    .map(|a| JsValue::from_str(a.name()))
+                    .collect(),
+                seed,
+            })),
+            None => authorizer.with_verifier(Arc::new(DeferToHost)),
+        };
         Ok(WasmAuthorizer {
-            inner: authorizer
-                .with_verifier(Arc::new(DeferToHost))
-                .with_hash_key(key),
+            inner: authorizer.with_hash_key(key),
             warnings,
+            seed,
+            verdicts: Vec::new(),
+            callers: (0..CALLER_SLOTS).map(|_| None).collect(),
+            next_caller: 1,
+            last: None,
+            names: NeedNames::new(),
         })
     }
 
@@ -167,25 +461,19 @@ impl WasmAuthorizer {
         self.inner.loads_policies()
     }
 
-    /// Decides `request` at `now` (seconds since the epoch) or says what it needs first;
-    /// with `explain`, a decision carries a one-line `explanation` for logs.
-    pub fn authorize(
-        &mut self,
-        request: &WasmRequest,
-        now: f64,
-        explain: bool,
-    ) -> Result<Object, JsValue> {
+    /// Decides `request` at `now` (seconds since the epoch) or says what it needs first,
+    /// as one number `code`:
+    /// - `code % 8` is the kind: 0 decided, 1 `fetchJwks`, 2 `awaitJwks`,
+    ///   3 `loadPolicies`, 4 `checkSignature` (details of a need: `need()`);
+    /// - for a decision, `floor(code / 8) % 256` is the verdict id (outcome, reason, status,
+    ///   body: `verdict()`, the same for every decision with that id; 255: read `verdict()`
+    ///   and do not keep it) and `floor(code / 2048)` the caller id (the context:
+    ///   `context()`, the same for every decision with that id; 0: no context).
+    ///
+    /// `verdict()`, `context()`, `explanation()` and `need()` describe the last step.
+    pub fn authorize(&mut self, request: &WasmRequest, now: f64) -> Result<f64, JsValue> {
         let now = epoch_seconds(now)?;
-        let headers: Vec<(&str, &str)> = request
-            .headers
-            .iter()
-            .map(|(n, v)| (n.as_str(), v.as_str()))
-            .collect();
-        let query: Vec<(&str, &str)> = request
-            .query
-            .iter()
-            .map(|(n, v)| (n.as_str(), v.as_str()))
-            .collect();
+        let (headers, query) = request.pairs();
         let core_request = crate::Request {
             method: &request.method,
             path: &request.path,
@@ -197,33 +485,95 @@ impl WasmAuthorizer {
             credential: request.credential.as_deref(),
         };
         let step = self.inner.authorize(&core_request, now);
+        let code = match &step {
+            Step::Decided(decision) => {
+                let verdict = self.verdict_id(decision);
+                let caller = self.caller_id(decision);
+                KIND_DECIDED + 8.0 * (verdict as f64) + 2048.0 * (caller as f64)
+            }
+            Step::Need(Need::FetchJwks { .. }) => KIND_FETCH_JWKS,
+            Step::Need(Need::AwaitJwks { .. }) => KIND_AWAIT_JWKS,
+            Step::Need(Need::LoadPolicies { .. }) => KIND_LOAD_POLICIES,
+            Step::Need(Need::CheckSignature { .. }) => KIND_CHECK_SIGNATURE,
+        };
+        self.last = Some(step);
+        Ok(code)
+    }
+
+    /// The last decision's verdict: `{"outcome", "reason", "status", "body"}` as JSON text
+    /// (`body` is the denial's JSON text, `null` on allow). Throws `no_decision` when the
+    /// last step was not a decision.
+    pub fn verdict(&self) -> Result<String, JsValue> {
+        let decision = self.last_decision()?;
+        let verdict = self.verdict_of(decision);
+        let mut out = Map::new();
+        out.insert("outcome".into(), verdict.outcome.into());
+        out.insert("reason".into(), verdict.reason.into());
+        out.insert("status".into(), verdict.status.into());
+        out.insert("body".into(), verdict.body.map_or(Value::Null, Value::from));
+        Ok(Value::Object(out).to_string())
+    }
+
+    /// The last decision's context (the caller's identity) as a JSON object text, in the
+    /// core's order.
+    pub fn context(&self) -> Result<String, JsValue> {
+        let mut out = String::from("{");
+        for (name, value) in self.last_decision()?.context() {
+            if out.len() > 1 {
+                out.push(',');
+            }
+            push_json_str(&mut out, name);
+            out.push(':');
+            match value {
+                ContextValue::String(s) => push_json_str(&mut out, s),
+                ContextValue::Number(n) => push_json(&mut out, &Value::from(*n)),
+                ContextValue::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+            }
+        }
+        out.push('}');
+        Ok(out)
+    }
+
+    /// A one-line explanation of the last decision, for logs.
+    pub fn explanation(&self) -> Result<String, JsValue> {
+        Ok(self.last_decision()?.explain())
+    }
+
+    /// The last need as a plain object: `{kind: "fetchJwks", issuer, url}`,
+    /// `{kind: "awaitJwks", issuer}`, `{kind: "loadPolicies", groups}` or
+    /// `{kind: "checkSignature", token, algorithm, keyId, jwk, signingInput, signature}`
+    /// (`token`, `signingInput` and `signature` are byte arrays).
+    /// Throws `no_need` when the last step was a decision.
+    pub fn need(&self) -> Result<Object, JsValue> {
+        let Some(Step::Need(need)) = &self.last else {
+            return Err(error("no_need", "the last step was not a need"));
+        };
+        let n = &self.names;
         let out = Object::new();
-        match step {
-            Step::Decided(decision) => self.write_decision(&out, &decision, explain),
-            Step::Need(Need::FetchJwks { issuer, url }) => {
-                set(&out, "kind", &"fetchJwks".into());
-                set(&out, "issuer", &JsValue::from(issuer));
-                set(&out, "url", &JsValue::from(url));
+        match need {
+            Need::FetchJwks { issuer, url } => {
+                put(&out, &n.kind, &n.fetch_jwks);
+                put(&out, &n.issuer, &JsValue::from(*issuer));
+                put(&out, &n.url, &JsValue::from_str(url));
             }
-            Step::Need(Need::AwaitJwks { issuer }) => {
-                set(&out, "kind", &"awaitJwks".into());
-                set(&out, "issuer", &JsValue::from(issuer));
+            Need::AwaitJwks { issuer } => {
+                put(&out, &n.kind, &n.await_jwks);
+                put(&out, &n.issuer, &JsValue::from(*issuer));
             }
-            Step::Need(Need::LoadPolicies { groups }) => {
-                set(&out, "kind", &"loadPolicies".into());
-                set(
-                    &out,
-                    "groups",
-                    &string_array(groups.iter().map(String::as_str)),
-                );
+            Need::LoadPolicies { groups } => {
+                put(&out, &n.kind, &n.load_policies);
+                let groups = string_array(groups.iter().map(String::as_str));
+                put(&out, &n.groups, &groups);
             }
-            Step::Need(Need::CheckSignature { token, check }) => {
-                set(&out, "kind", &"checkSignature".into());
-                set(&out, "token", &Uint8Array::from(&token.to_bytes()[..]));
-                set(&out, "algorithm", &check.algorithm.name().into());
-                set(&out, "jwk", &check.key.jwk_json().into());
-                set(&out, "signingInput", &JsValue::from(check.signing_input));
-                set(&out, "signature", &Uint8Array::from(&check.signature[..]));
+            Need::CheckSignature { token, check } => {
+                put(&out, &n.kind, &n.check_signature);
+                put(&out, &n.token, &Uint8Array::from(&token.to_bytes()[..]));
+                put(&out, &n.algorithm, &check.algorithm.name().into());
+                put(&out, &n.key_id, &key_id(self.seed, &check.key).into());
+                put(&out, &n.jwk, &check.key.jwk_json().into());
+                let input = Uint8Array::from(check.signing_input.as_bytes());
+                put(&out, &n.signing_input, &input);
+                put(&out, &n.signature, &Uint8Array::from(&check.signature[..]));
             }
         }
         Ok(out)
@@ -295,40 +645,76 @@ impl WasmAuthorizer {
 }
 
 impl WasmAuthorizer {
-    fn write_decision(&self, out: &Object, decision: &Decision, explain: bool) {
-        set(out, "kind", &"decided".into());
-        set(out, "outcome", &decision.outcome.as_str().into());
-        set(out, "reason", &decision.reason.into());
-        match self.inner.response(decision) {
-            Some(response) => {
-                set(out, "status", &JsValue::from(response.status));
-                set(out, "body", &JsValue::from_str(&response.body));
+    fn last_decision(&self) -> Result<&Decision, JsValue> {
+        match &self.last {
+            Some(Step::Decided(decision)) => Ok(decision),
+            _ => Err(error("no_decision", "the last step was not a decision")),
+        }
+    }
+
+    fn verdict_of(&self, decision: &Decision) -> Verdict {
+        let (status, body) = match self.inner.response(decision) {
+            Some(response) => (response.status, Some(response.body.clone())),
+            None => (200, None),
+        };
+        Verdict {
+            outcome: decision.outcome.as_str(),
+            reason: decision.reason,
+            status,
+            body,
+        }
+    }
+
+    /// The interned id of the decision's verdict (`VERDICT_UNCACHED` once the table is full).
+    fn verdict_id(&mut self, decision: &Decision) -> u64 {
+        let (status, body) = match self.inner.response(decision) {
+            Some(response) => (response.status, Some(response.body.as_str())),
+            None => (200, None),
+        };
+        let outcome = decision.outcome.as_str();
+        let found = self.verdicts.iter().position(|v| {
+            v.outcome == outcome
+                && v.reason == decision.reason
+                && v.status == status
+                && v.body.as_deref() == body
+        });
+        match found {
+            Some(id) => id as u64,
+            None if self.verdicts.len() < VERDICTS => {
+                let verdict = self.verdict_of(decision);
+                self.verdicts.push(verdict);
+                (self.verdicts.len() - 1) as u64
             }
-            None => {
-                set(out, "status", &JsValue::from(200u16));
-                set(out, "body", &JsValue::NULL);
+            None => VERDICT_UNCACHED,
+        }
+    }
+
+    /// The id of the decision's caller: the same `Arc` (a cached token) keeps its id while
+    /// it stays in its slot; another caller gets a fresh id.
+    fn caller_id(&mut self, decision: &Decision) -> u64 {
+        let Some(caller) = &decision.caller else {
+            return 0;
+        };
+        let slot = (Arc::as_ptr(caller) as usize >> 4) % CALLER_SLOTS;
+        let Some(entry) = self.callers.get_mut(slot) else {
+            return 0;
+        };
+        if let Some((known, id)) = entry {
+            if Arc::ptr_eq(known, caller) {
+                return *id;
             }
         }
-        let context = Object::new();
-        for (name, value) in decision.context() {
-            let value = match value {
-                ContextValue::String(s) => JsValue::from_str(s),
-                ContextValue::Number(n) => JsValue::from_f64(*n),
-                ContextValue::Bool(b) => JsValue::from_bool(*b),
-            };
-            set(&context, name, &value);
-        }
-        set(out, "context", &context);
-        if explain {
-            set(out, "explanation", &JsValue::from(decision.explain()));
-        }
+        let id = self.next_caller;
+        // Wrapping after 2^44 ids is harmless: the glue keeps only its last 1024 contexts.
+        self.next_caller = if id + 1 >= MAX_CALLER_ID { 1 } else { id + 1 };
+        *entry = Some((Arc::clone(caller), id));
+        id
     }
 }
 
 #[cfg(all(test, target_arch = "wasm32"))]
 mod tests {
     use super::*;
-    use alloc::vec;
     use wasm_bindgen_test::wasm_bindgen_test;
 
     const CONFIG: &str = r#"{"issuers":[{"issuer":"https://issuer.test/","jwksUri":"https://issuer.test/jwks.json","audience":null}],
@@ -345,24 +731,32 @@ mod tests {
             .unwrap()
     }
 
+    fn json(text: &str) -> Value {
+        serde_json::from_str(text).unwrap()
+    }
+
     fn request(headers: &[&str]) -> WasmRequest {
-        let headers = headers.iter().map(|s| String::from(*s)).collect();
-        WasmRequest::new(
-            "GET".into(),
-            "/pets".into(),
-            headers,
-            Vec::new(),
-            Some("192.0.2.1".into()),
-            Some(true),
-        )
-        .unwrap()
+        let mut request = WasmRequest::new();
+        request
+            .set(
+                "GET",
+                "/pets",
+                headers.join("\0").as_bytes(),
+                (headers.len() / 2) as u32,
+                0,
+                "192.0.2.1",
+                Some(true),
+            )
+            .unwrap();
+        request
     }
 
     #[wasm_bindgen_test]
     fn invalid_configuration_throws_with_code_and_every_problem() {
-        let error = WasmAuthorizer::new(r#"{"issuers":[{"issuer":"x"}], "bogus": 1}"#, &[0; 8])
-            .err()
-            .unwrap();
+        let error =
+            WasmAuthorizer::new(r#"{"issuers":[{"issuer":"x"}], "bogus": 1}"#, &[0; 8], None)
+                .err()
+                .unwrap();
         assert!(error.is_instance_of::<js_sys::Error>());
         assert_eq!(code_of(&error), "invalid_config");
         let message = js_sys::Error::from(error).message().as_string().unwrap();
@@ -371,80 +765,97 @@ mod tests {
 
     #[wasm_bindgen_test]
     fn hash_key_must_be_eight_bytes() {
-        let error = WasmAuthorizer::new(CONFIG, &[0; 7]).err().unwrap();
+        let error = WasmAuthorizer::new(CONFIG, &[0; 7], None).err().unwrap();
         assert_eq!(code_of(&error), "invalid_hash_key");
     }
 
     #[wasm_bindgen_test]
     fn no_token_is_decided_401_with_api_gateway_body() {
-        let mut authorizer = WasmAuthorizer::new(CONFIG, &[1; 8]).unwrap();
-        let step = authorizer
-            .authorize(&request(&[]), 1_767_225_600.0, true)
+        let mut authorizer = WasmAuthorizer::new(CONFIG, &[1; 8], None).unwrap();
+        let code = authorizer
+            .authorize(&request(&[]), 1_767_225_600.0)
             .unwrap();
-        assert_eq!(get(&step, "kind"), "decided");
-        assert_eq!(get(&step, "outcome"), "unauthorized");
-        assert_eq!(get(&step, "reason"), "no_credentials");
-        assert_eq!(get(&step, "status").as_f64(), Some(401.0));
-        assert_eq!(get(&step, "body"), r#"{"message":"Unauthorized"}"#);
-        assert!(get(&step, "explanation")
-            .as_string()
+        assert_eq!(code, KIND_DECIDED, "decided, first verdict id, no caller");
+        let verdict = json(&authorizer.verdict().unwrap());
+        assert_eq!(verdict["outcome"], "unauthorized");
+        assert_eq!(verdict["reason"], "no_credentials");
+        assert_eq!(verdict["status"], 401);
+        assert_eq!(verdict["body"], r#"{"message":"Unauthorized"}"#);
+        assert_eq!(authorizer.context().unwrap(), "{}");
+        assert!(authorizer
+            .explanation()
             .unwrap()
             .starts_with("no_credentials"));
+        assert_eq!(code_of(&authorizer.need().err().unwrap()), "no_need");
+        // The same verdict keeps its id.
+        let again = authorizer
+            .authorize(&request(&[]), 1_767_225_600.0)
+            .unwrap();
+        assert_eq!(again, code);
     }
 
     #[wasm_bindgen_test]
     fn a_well_formed_token_asks_for_the_issuers_jwks_then_fails_closed() {
-        let mut authorizer = WasmAuthorizer::new(CONFIG, &[2; 8]).unwrap();
+        let mut authorizer = WasmAuthorizer::new(CONFIG, &[2; 8], None).unwrap();
         // {"alg":"RS256","kid":"k1"}.{"iss":"https://issuer.test/","sub":"s","exp":4102444800}.sig
         let token = "Bearer eyJhbGciOiJSUzI1NiIsImtpZCI6ImsxIn0.eyJpc3MiOiJodHRwczovL2lzc3Vlci50ZXN0LyIsInN1YiI6InMiLCJleHAiOjQxMDI0NDQ4MDB9.c2ln";
         let req = request(&["Authorization", token]);
         let now = 1_767_225_600.0;
-        let step = authorizer.authorize(&req, now, false).unwrap();
-        assert_eq!(get(&step, "kind"), "fetchJwks");
-        assert_eq!(get(&step, "issuer").as_f64(), Some(0.0));
-        assert_eq!(get(&step, "url"), "https://issuer.test/jwks.json");
+        let code = authorizer.authorize(&req, now).unwrap();
+        assert_eq!(code, KIND_FETCH_JWKS);
+        let need = authorizer.need().unwrap();
+        assert_eq!(get(&need, "kind"), "fetchJwks");
+        assert_eq!(get(&need, "issuer").as_f64(), Some(0.0));
+        assert_eq!(get(&need, "url"), "https://issuer.test/jwks.json");
+        assert_eq!(code_of(&authorizer.verdict().err().unwrap()), "no_decision");
         let not_json = authorizer.jwks_fetched(0, b"<html>", now).err().unwrap();
         assert_eq!(code_of(&not_json), "jwks_not_json");
         authorizer.jwks_failed(0, now).unwrap();
-        let step = authorizer.authorize(&req, now, false).unwrap();
-        assert_eq!(get(&step, "status").as_f64(), Some(503.0));
-        assert_eq!(get(&step, "reason"), "jwks_unavailable");
+        let code = authorizer.authorize(&req, now).unwrap();
+        assert_eq!(code % 8.0, KIND_DECIDED);
+        let verdict = json(&authorizer.verdict().unwrap());
+        assert_eq!(verdict["status"], 503);
+        assert_eq!(verdict["reason"], "jwks_unavailable");
     }
 
     #[wasm_bindgen_test]
-    fn requests_reject_odd_pairs_and_bad_addresses() {
-        let odd = WasmRequest::new(
-            "GET".into(),
-            "/".into(),
-            vec!["a".into()],
-            Vec::new(),
-            None,
-            None,
-        )
-        .err()
-        .unwrap();
-        assert_eq!(code_of(&odd), "invalid_request");
-        let bad_ip = WasmRequest::new(
-            "GET".into(),
-            "/".into(),
-            Vec::new(),
-            Vec::new(),
-            Some("999.1.1.1".into()),
-            None,
-        )
-        .err()
-        .unwrap();
-        assert_eq!(code_of(&bad_ip), "invalid_request");
+    fn requests_reject_miscounted_pairs_nul_and_bad_addresses() {
+        fn set(request: &mut WasmRequest, pairs: &[u8], headers: u32, ip: &str) -> Option<String> {
+            request
+                .set("GET", "/", pairs, headers, 1, ip, None)
+                .err()
+                .map(|e| code_of(&e))
+        }
+        let mut request = WasmRequest::new();
+        let invalid = Some(String::from("invalid_request"));
+        let two = b"x-a\0v\0authorization\0Bearer t\0q\0";
+        assert_eq!(set(&mut request, two, 2, "::1"), None);
+        let (headers, query) = request.pairs();
+        assert_eq!(headers, [("x-a", "v"), ("authorization", "Bearer t")]);
+        assert_eq!(query, [("q", "")]);
+        // A NUL inside a value would shift the pairs: the counts catch it.
+        assert_eq!(set(&mut request, two, 1, ""), invalid);
+        assert_eq!(set(&mut request, b"a", 0, ""), invalid);
+        assert_eq!(set(&mut request, b"", 0, ""), invalid);
+        assert_eq!(set(&mut request, b"q\0\xff", 0, ""), invalid);
+        assert_eq!(set(&mut request, b"q\0v", 0, "999.1.1.1"), invalid);
+        assert_eq!(set(&mut request, b"q\0v", 0, ""), None);
+    }
+
+    #[wasm_bindgen_test]
+    fn context_strings_are_valid_json() {
+        for text in ["plain", "q\"uote\\back", "ctl\u{0}\u{1f}\n\t", "üñí €", ""] {
+            let mut out = String::new();
+            push_json_str(&mut out, text);
+            assert_eq!(json(&out), Value::from(text), "{out}");
+        }
     }
 
     #[wasm_bindgen_test]
     fn time_must_be_whole_non_negative_seconds() {
-        let mut authorizer = WasmAuthorizer::new(CONFIG, &[3; 8]).unwrap();
+        let mut authorizer = WasmAuthorizer::new(CONFIG, &[3; 8], None).unwrap();
         for bad in [-1.0, 1.5, f64::NAN, f64::INFINITY] {
-            let error = authorizer
-                .authorize(&request(&[]), bad, false)
-                .err()
-                .unwrap();
+            let error = authorizer.authorize(&request(&[]), bad).err().unwrap();
             assert_eq!(code_of(&error), "invalid_time");
         }
     }
@@ -452,7 +863,7 @@ mod tests {
     #[wasm_bindgen_test]
     fn invalid_policies_throw_and_are_kept_as_invalid() {
         let config = r#"{"issuers":[{"issuer":"https://issuer.test/","jwksUri":"https://issuer.test/jwks.json","audience":null}]}"#;
-        let mut authorizer = WasmAuthorizer::new(config, &[4; 8]).unwrap();
+        let mut authorizer = WasmAuthorizer::new(config, &[4; 8], None).unwrap();
         assert!(authorizer.loads_policies());
         let error = authorizer
             .policy_loaded(
@@ -464,7 +875,9 @@ mod tests {
             .unwrap();
         assert_eq!(code_of(&error), "invalid_policy");
         assert!(authorizer.policy_loaded("h", None, 0.0).unwrap().length() == 0);
-        authorizer.policies_failed(vec!["x".into()], 0.0).unwrap();
+        authorizer
+            .policies_failed(alloc::vec!["x".into()], 0.0)
+            .unwrap();
         let handle = authorizer.signature_checked(&[0; 3], true).err().unwrap();
         assert_eq!(code_of(&handle), "invalid_token_handle");
     }

@@ -67,6 +67,20 @@ const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
 const same = request(token("repeated"));
 await allow(same);
 const repeated = await rate(Array.from({ length: REPEATED }, () => same), allow);
+// The core's own cache, without the Node API's per-second memo: the clock alternates
+// between two seconds, so that every call misses the memo and goes through the wasm.
+let tick = 0;
+const coreOnly = createAuthorizer(
+  { issuers: [{ userPoolId: POOL, tokenUse: "access", clientId: ["bench-client"] }], policies: { groups: { "pet-veterinarian": { Version: "2012-10-17", Statement: [{ Effect: "Allow", Action: "execute-api:Invoke", Resource: ["arn:aws:execute-api:*:*:*/*/*/petstore/v1/*"], Condition: { IpAddress: { "aws:SourceIp": ["192.0.2.0/24"] } } }] } } } },
+  { jwks: { [JWKS_URI]: jwks }, fetch: () => Promise.reject(new Error("offline bench")), log: false, now: () => now() + (tick++ & 1) },
+);
+const coreAllow = async (r) => {
+  const decision = await coreOnly.authorize(r);
+  if (decision.outcome !== "allow") throw new Error(`bench request denied: ${decision.reason}`);
+};
+await coreAllow(same);
+await rate(Array.from({ length: 20000 }, () => same), coreAllow);
+const coreRepeated = await rate(Array.from({ length: Math.min(REPEATED, 100000) }, () => same), coreAllow);
 const sameToken = token("repeated-aws");
 const awsRepeated = await rate(Array.from({ length: Math.min(REPEATED, 20000) }, () => sameToken), awsSync);
 
@@ -77,6 +91,7 @@ const rows = [
   ["aws-jwt-verify 5.2.1 verifySync (verify only)", fmt(mean(aws)), "1.00×"],
   ["jose 6.2.18 jwtVerify, KeyObject (verify only)", fmt(mean(jose)), `${(mean(jose) / mean(aws)).toFixed(2)}×`],
   ["edge-authz: repeated token, full decision", fmt(repeated), `budget ≥ ${fmt(BUDGET_REPEATED_PER_S)} ${repeated >= BUDGET_REPEATED_PER_S ? "ok" : "UNDER BUDGET"}`],
+  ["edge-authz: repeated token, core cache only (memo bypassed)", fmt(coreRepeated), "(why the memo stays)"],
   ["aws-jwt-verify verifySync, repeated token", fmt(awsRepeated), "(no cache: verifies again)"],
 ];
 console.log(`Node ${process.version}, RS256 (2048-bit), ${FIRST_SEEN} first-seen tokens, ${REPEATED} repeated decisions, one thread\n`);

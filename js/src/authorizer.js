@@ -23,6 +23,12 @@
  * @property {(url: string, issuer: number) => Promise<Uint8Array>} fetchJwks  throws on failure
  * @property {(groups: string[]) => Promise<Map<string, string | null>>} [loadPolicies]  throws on failure
  * @property {(check: import("./webcrypto.js").SignatureCheck) => Promise<boolean> | boolean} verifySignature
+ *   asynchronous (or synchronous) crypto, asked through a `checkSignature` step
+ * @property {(check: import("./webcrypto.js").SignatureCheck) => boolean | undefined} [verifySignatureSync]
+ *   synchronous crypto (node:crypto), called inline by the core during `authorize`: no
+ *   extra pass. `check.jwk` is absent for a `keyId` seen before; answer `undefined` to get
+ *   it (the core calls again with it). `signingInput` and `signature` are views into the
+ *   wasm memory, valid during the call only.
  * @property {(event: Record<string, unknown>) => void} [log]
  */
 
@@ -38,6 +44,20 @@ export class AuthzError extends Error {
   }
 }
 
+/** Step kinds of the core's `authorize` code (`code % 8`), see src/wasm.rs. */
+const DECIDED = 0;
+const FETCH_JWKS = 1;
+const AWAIT_JWKS = 2;
+const LOAD_POLICIES = 3;
+const CHECK_SIGNATURE = 4;
+/** Verdict id meaning "read it, do not keep it". */
+const VERDICT_UNCACHED = 255;
+/** Decoded contexts kept by caller id (cleared when full). */
+const MAX_CONTEXTS = 1024;
+/** Request objects kept for reuse (one per request in flight). */
+const MAX_POOLED_REQUESTS = 64;
+const NO_CONTEXT = Object.freeze({});
+
 export class EdgeAuthorizer {
   #wasm;
   #core;
@@ -47,6 +67,12 @@ export class EdgeAuthorizer {
   #jwksInFlight = new Map();
   /** Bumped whenever keys or policies change: decisions memoised by an adapter are stale then. */
   #generation = 0;
+  /** @type {Array<{outcome: string, reason: string, status: number, body: string | null}>} by verdict id */
+  #verdicts = [];
+  /** @type {Map<number, Record<string, string | number | boolean>>} decoded contexts by caller id (frozen) */
+  #contexts = new Map();
+  /** @type {any[]} wasm Request objects not in use */
+  #requests = [];
 
   /**
    * @param {{ Authorizer: any, Request: any }} wasm the wasm-bindgen exports (initialised)
@@ -58,9 +84,21 @@ export class EdgeAuthorizer {
    */
   constructor(wasm, { config, hashKey, io, explain = false }) {
     this.#wasm = wasm;
-    this.#core = new wasm.Authorizer(config, hashKey);
     this.#io = io;
     this.#explain = explain;
+    const sync = io.verifySignatureSync;
+    const inline = sync
+      ? (algorithm, keyId, signingInput, signature, jwk) => {
+          try {
+            const verdict = sync({ algorithm, keyId, jwk, signingInput, signature });
+            return verdict === undefined ? undefined : verdict === true;
+          } catch (error) {
+            this.#log({ event: "signature_check_failed", code: codeOf(error, "crypto_error"), message: messageOf(error) });
+            return false;
+          }
+        }
+      : undefined;
+    this.#core = new wasm.Authorizer(config, hashKey, inline);
     for (const warning of this.#core.warnings) this.#log({ event: "policy_warning", warning });
   }
 
@@ -84,45 +122,71 @@ export class EdgeAuthorizer {
    * @returns {Promise<Decision>}
    */
   async authorize(input, now) {
-    const request = new this.#wasm.Request(
-      input.method,
-      input.path,
-      flatten(input.headers),
-      flatten(input.query),
-      input.sourceIp ?? undefined,
-      input.secureTransport ?? undefined,
-    );
+    const request = this.#requests.pop() ?? new this.#wasm.Request();
     try {
+      const { bytes, headerCount, queryCount } = encodePairs(input.headers, input.query);
+      request.set(input.method, input.path, bytes, headerCount, queryCount, input.sourceIp ?? "", input.secureTransport ?? undefined);
       if (input.methodArn) request.methodArn = input.methodArn;
       for (let steps = 0; steps < MAX_STEPS; steps++) {
-        const step = this.#core.authorize(request, now, this.#explain);
-        switch (step.kind) {
-          case "decided":
-            return step;
-          case "fetchJwks":
-            await this.#fetchJwks(step.issuer, step.url, now);
+        const code = this.#core.authorize(request, now);
+        const kind = code % 8;
+        if (kind === DECIDED) return this.#decision(code);
+        const need = this.#core.need();
+        switch (kind) {
+          case FETCH_JWKS:
+            await this.#fetchJwks(need.issuer, need.url, now);
             break;
-          case "awaitJwks":
-            await this.#awaitJwks(step.issuer, now);
+          case AWAIT_JWKS:
+            await this.#awaitJwks(need.issuer, now);
             break;
-          case "loadPolicies":
-            await this.#loadPolicies(step.groups, now);
+          case LOAD_POLICIES:
+            await this.#loadPolicies(need.groups, now);
             break;
-          case "checkSignature": {
-            // A synchronous verifier (node:crypto) answers without a trip through the event loop.
-            let valid = this.#verify(step);
+          case CHECK_SIGNATURE: {
+            // A synchronous verifier answers without a trip through the event loop.
+            let valid = this.#verify(need);
             if (typeof valid !== "boolean") valid = await this.#settle(valid);
-            this.#core.signatureChecked(step.token, valid);
+            this.#core.signatureChecked(need.token, valid);
             break;
           }
           default:
-            throw new AuthzError("unknown_step", `unknown step ${step.kind}`);
+            throw new AuthzError("unknown_step", `unknown step ${kind}`);
         }
       }
       throw new AuthzError("too_many_steps", "the authorizer kept asking for more");
     } finally {
-      request.free();
+      if (this.#requests.length < MAX_POOLED_REQUESTS) this.#requests.push(request);
+      else request.free();
     }
+  }
+
+  /**
+   * The decision of the core's last step, from its code: the verdict and the context are
+   * decoded once per id and kept; the caller gets its own copy of the context.
+   * @param {number} code
+   * @returns {Decision}
+   */
+  #decision(code) {
+    const rest = Math.floor(code / 8);
+    const verdictId = rest % 256;
+    const callerId = Math.floor(rest / 256);
+    let verdict = this.#verdicts[verdictId];
+    if (verdict === undefined) {
+      verdict = JSON.parse(this.#core.verdict());
+      if (verdictId !== VERDICT_UNCACHED) this.#verdicts[verdictId] = verdict;
+    }
+    let context = NO_CONTEXT;
+    if (callerId !== 0) {
+      context = this.#contexts.get(callerId);
+      if (context === undefined) {
+        if (this.#contexts.size >= MAX_CONTEXTS) this.#contexts.clear();
+        context = Object.freeze(JSON.parse(this.#core.context()));
+        this.#contexts.set(callerId, context);
+      }
+    }
+    const decision = { outcome: verdict.outcome, reason: verdict.reason, status: verdict.status, body: verdict.body, context: { ...context } };
+    if (this.#explain) decision.explanation = this.#core.explanation();
+    return decision;
   }
 
   /** Starts the issuer's fetch; concurrent requests wait on the same promise. */
@@ -213,11 +277,37 @@ export class EdgeAuthorizer {
   }
 }
 
-/** @param {Iterable<[string, string]> | undefined} pairs */
-function flatten(pairs) {
-  const flat = [];
-  if (pairs) for (const [name, value] of pairs) flat.push(name, value);
-  return flat;
+const encoder = new TextEncoder();
+/** Reused for every request: `Request.set` copies it into the wasm before returning. */
+let scratch = new Uint8Array(4096);
+
+/**
+ * Header and query pairs as the core takes them: the UTF-8 text of
+ * `name\0value\0...` (headers, then query) and the pair counts. The core rejects counts
+ * that do not match the text (a NUL inside a name or value).
+ * @param {Iterable<[string, string]> | undefined} headers
+ * @param {Iterable<[string, string]> | undefined} query
+ */
+function encodePairs(headers, query) {
+  let flat = "";
+  let headerCount = 0;
+  let queryCount = 0;
+  if (headers) {
+    for (const [name, value] of headers) {
+      flat = headerCount === 0 ? `${name}\0${value}` : `${flat}\0${name}\0${value}`;
+      headerCount++;
+    }
+  }
+  if (query) {
+    for (const [name, value] of query) {
+      flat = headerCount + queryCount === 0 ? `${name}\0${value}` : `${flat}\0${name}\0${value}`;
+      queryCount++;
+    }
+  }
+  // At most 3 UTF-8 bytes per UTF-16 unit.
+  if (flat.length * 3 > scratch.length) scratch = new Uint8Array(flat.length * 3);
+  const { written } = encoder.encodeInto(flat, scratch);
+  return { bytes: scratch.subarray(0, written), headerCount, queryCount };
 }
 
 function codeOf(error, fallback) {

@@ -42,22 +42,28 @@ const MAX_CACHED_KEYS = 64;
 
 /**
  * A synchronous verifier backed by node:crypto. The core chose the key and the algorithm
- * (never the token); this only checks the signature.
- * @returns {(check: import("./webcrypto.js").SignatureCheck) => boolean}
+ * (never the token); this only checks the signature. Imported keys are kept by `keyId`
+ * (the core's stable key id) or, without one, by JWK text. Used inline by the core
+ * (`verifySignatureSync`): for a `keyId` it already imported, the core passes no `jwk`;
+ * for an unknown one it answers `undefined` and the core calls again with the JWK.
+ * @returns {(check: import("./webcrypto.js").SignatureCheck) => boolean | undefined}
  */
 export function nodeCryptoVerifier() {
-  /** @type {Map<string, import("node:crypto").KeyObject>} */
+  /** @type {Map<number | string, import("node:crypto").KeyObject>} */
   const keys = new Map();
-  return function verifySignature({ algorithm, jwk, signingInput, signature }) {
+  return function verifySignature({ algorithm, keyId, jwk, signingInput, signature }) {
     const params = NODE_ALGORITHMS[/** @type {keyof typeof NODE_ALGORITHMS} */ (algorithm)];
     if (!params) return false;
-    let key = keys.get(jwk);
+    const cacheKey = keyId ?? jwk;
+    let key = keys.get(cacheKey);
     if (!key) {
+      if (jwk === undefined) return undefined;
       if (keys.size >= MAX_CACHED_KEYS) keys.clear();
       key = createPublicKey({ key: JSON.parse(jwk), format: "jwk" });
-      keys.set(jwk, key);
+      keys.set(cacheKey, key);
     }
-    return cryptoVerify(params[0], Buffer.from(signingInput, "latin1"), { key, ...params[1] }, signature);
+    const data = typeof signingInput === "string" ? Buffer.from(signingInput, "latin1") : signingInput;
+    return cryptoVerify(params[0], data, { key, ...params[1] }, signature);
   };
 }
 
@@ -385,6 +391,7 @@ export function createAuthorizer(config, options = {}) {
     parsed = { ...parsed, policies: { ...(parsed.policies ?? {}), groups } };
   }
   let glue;
+  const verifier = nodeCryptoVerifier();
   try {
     glue = new EdgeAuthorizer(loadWasm(), {
       config: JSON.stringify(parsed),
@@ -393,7 +400,8 @@ export function createAuthorizer(config, options = {}) {
       io: {
         fetchJwks: jwksFetcher({ timeoutMs: jwksTimeoutMs, preloaded: preloadedJwks(options.jwks), fetchImpl }),
         loadPolicies: loader ?? undefined,
-        verifySignature: nodeCryptoVerifier(),
+        verifySignature: verifier,
+        verifySignatureSync: verifier,
         log,
       },
     });

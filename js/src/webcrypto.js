@@ -1,7 +1,12 @@
 // Signature checks with WebCrypto (`crypto.subtle`): Workers, Node >= 20, browsers.
 // The core picks the key and the algorithm (never the token); this only verifies.
 
-/** @typedef {{ algorithm: string, jwk: string, signingInput: string, signature: Uint8Array }} SignatureCheck */
+/**
+ * What the core asks the host to verify. `keyId` is the core's stable id of the key (the
+ * same for the same JWK): cache imported keys under it. `jwk` is the public JWK as JSON text;
+ * it is absent only in inline checks (`verifySignatureSync`) for a `keyId` seen before.
+ * @typedef {{ algorithm: string, keyId?: number, jwk?: string, signingInput: string | Uint8Array, signature: Uint8Array }} SignatureCheck
+ */
 
 /** WebCrypto parameters per JWS algorithm: [import params, verify params]. */
 const ALGORITHMS = {
@@ -28,17 +33,20 @@ export function webCryptoVerifier(subtle = globalThis.crypto.subtle) {
   /** @type {Map<string, Promise<CryptoKey>>} */
   const keys = new Map();
   const encoder = new TextEncoder();
-  return async function verifySignature({ algorithm, jwk, signingInput, signature }) {
+  return async function verifySignature({ algorithm, keyId, jwk, signingInput, signature }) {
     const params = ALGORITHMS[/** @type {keyof typeof ALGORITHMS} */ (algorithm)];
     if (!params) return false;
-    const cacheKey = `${algorithm}\n${jwk}`;
+    // Keys are imported per algorithm (the import parameters differ).
+    const cacheKey = `${algorithm}\n${keyId ?? jwk}`;
     let key = keys.get(cacheKey);
     if (!key) {
+      if (jwk === undefined) return false;
       if (keys.size >= MAX_CACHED_KEYS) keys.clear();
       key = subtle.importKey("jwk", JSON.parse(jwk), params[0], false, ["verify"]);
       keys.set(cacheKey, key);
       key.catch(() => keys.delete(cacheKey));
     }
-    return subtle.verify(params[1], await key, signature, encoder.encode(signingInput));
+    const data = typeof signingInput === "string" ? encoder.encode(signingInput) : signingInput;
+    return subtle.verify(params[1], await key, signature, data);
   };
 }

@@ -79,14 +79,23 @@ export declare class NodeAuthorizer {
   authorize(input: AuthorizeInput): Promise<Decision>;
 }
 
+/**
+ * A signature for the host's crypto to check. The core chose the key and the algorithm.
+ * `keyId` is the core's stable id of the key (the same for the same JWK): cache imported
+ * keys under it. `jwk` (the public JWK, JSON text) is absent only in inline checks for a
+ * `keyId` seen before; a verifier answers `undefined` then to get it. Inline checks pass
+ * `signingInput` and `signature` as views into the wasm memory, valid during the call only.
+ */
 export interface SignatureCheck {
   algorithm: string;
-  jwk: string;
-  signingInput: string;
+  keyId?: number;
+  jwk?: string;
+  signingInput: string | Uint8Array;
   signature: Uint8Array;
 }
 
 /** Throws `AuthzError` (`invalid_config`, the message says where) on any configuration problem. */
 export declare function createAuthorizer(config: object | string, options?: AuthorizerOptions): NodeAuthorizer;
-export declare function nodeCryptoVerifier(): (check: SignatureCheck) => boolean;
+/** Synchronous node:crypto verification, with a cache of imported keys (by `keyId`, else by JWK). */
+export declare function nodeCryptoVerifier(): (check: SignatureCheck) => boolean | undefined;
 export declare function normalizeIp(ip: string | null | undefined): string | null;

@@ -110,6 +110,57 @@ describe("signatures with node:crypto", () => {
     assert.equal(verify({ ...check, algorithm: "none" }), false);
   });
 
+  test("node:crypto verifies inline, in the core's one pass; keys are imported once per key id", async () => {
+    const { EdgeAuthorizer } = await import("../../src/authorizer.js");
+    const { wasm } = await import("../support/wasm-node.js");
+    const verify = nodeCryptoVerifier();
+    const calls = [];
+    const glue = new EdgeAuthorizer(wasm, {
+      config: JSON.stringify({ ...poolConfig("https://i.test/jwks.json"), policies }),
+      hashKey: new Uint8Array(8),
+      io: {
+        fetchJwks: async () => new TextEncoder().encode(jwksDocument(keys, ["suite-rsa-1"])),
+        verifySignature: () => assert.fail("no checkSignature step with a synchronous verifier"),
+        verifySignatureSync: (check) => {
+          calls.push({ keyId: check.keyId, jwk: check.jwk !== undefined, bytes: check.signingInput instanceof Uint8Array });
+          return verify(check);
+        },
+      },
+    });
+    const input = (token) => ({ method: "GET", path: "/petstore/v1/pets", headers: [["authorization", `Bearer ${token}`]], sourceIp: "192.0.2.10" });
+    assert.equal((await glue.authorize(input(accessToken()), NOW)).outcome, "allow");
+    assert.equal((await glue.authorize(input(accessToken({ sub: "other" })), NOW)).outcome, "allow");
+    const [h, p, s] = accessToken({ sub: "third" }).split(".");
+    const forged = `${h}.${p}.${Buffer.from(s, "base64url").reverse().toString("base64url")}`;
+    assert.equal((await glue.authorize(input(forged), NOW)).reason, "bad_signature");
+    // First token: asked without the JWK (unknown id → undefined), then with it; later tokens: the id alone.
+    assert.equal(calls.length, 4);
+    assert.deepEqual(calls.map((c) => c.jwk), [false, true, false, false]);
+    assert.ok(calls.every((c) => typeof c.keyId === "number" && c.keyId === calls[0].keyId && c.bytes));
+  });
+
+  test("a synchronous verifier that throws denies (bad_signature) and is logged", async () => {
+    const { EdgeAuthorizer } = await import("../../src/authorizer.js");
+    const { wasm } = await import("../support/wasm-node.js");
+    const events = [];
+    const glue = new EdgeAuthorizer(wasm, {
+      config: JSON.stringify({ ...poolConfig("https://i.test/jwks.json"), policies }),
+      hashKey: new Uint8Array(8),
+      io: {
+        fetchJwks: async () => new TextEncoder().encode(jwksDocument(keys, ["suite-rsa-1"])),
+        verifySignature: () => assert.fail("no checkSignature step with a synchronous verifier"),
+        verifySignatureSync: () => {
+          throw new Error("boom");
+        },
+        log: (event) => events.push(event),
+      },
+    });
+    const decision = await glue.authorize({ method: "GET", path: "/petstore/v1/pets", headers: [["authorization", `Bearer ${accessToken()}`]], sourceIp: "192.0.2.10" }, NOW);
+    assert.equal(decision.outcome, "forbidden");
+    assert.equal(decision.reason, "bad_signature");
+    assert.ok(events.some((e) => e.event === "signature_check_failed" && e.message === "boom"));
+  });
+
   test("a tampered payload is denied", async () => {
     const authorizer = createAuthorizer(poolConfig(jwks.url), { policies, now: () => NOW, log: false });
     const [h, p, s] = accessToken().split(".");
@@ -258,6 +309,8 @@ describe("errors say what and where", () => {
       [{ method: "G T", path: "/" }, /method must be an HTTP method name/],
       [{ method: "GET", path: "/", sourceIp: "999.1.1.1" }, /sourceIp `999\.1\.1\.1` is not an IP address/],
       [{ method: "GET", path: "/", headers: 5 }, /headers must be/],
+      // A NUL would shift the pairs the core receives: the pair counts catch it.
+      [{ method: "GET", path: "/", headers: { "x-a": "v\0authorization\0Bearer forged" } }, /cannot contain NUL/],
     ];
     for (const [input, message] of cases) {
       await assert.rejects(authorizer.authorize(input), (error) => error.code === "invalid_request" && message.test(error.message));
