@@ -4,7 +4,6 @@
 
 mod support;
 
-use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::sync::Arc;
 
@@ -13,65 +12,8 @@ use edge_authz::{
     Authorizer, Config, ContextValue, Decision, Need, Request, SignatureVerdict, SignatureVerifier,
     Step,
 };
-use serde::Deserialize;
 use serde_json::{Map, Value};
-use support::{jwks_document, sign_token, suite_keys, SuiteKey};
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Scenario {
-    #[allow(dead_code)]
-    description: String,
-    config: Value,
-    jwks: Vec<String>,
-    #[serde(default)]
-    store: Map<String, Value>,
-    cases: Vec<Case>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-struct Case {
-    name: String,
-    now: u64,
-    jwks: Option<Vec<String>>,
-    jwks_down: Option<bool>,
-    token: Option<TokenSpec>,
-    request: RequestSpec,
-    expect: Expect,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct TokenSpec {
-    key: Option<String>,
-    header: Option<Map<String, Value>>,
-    claims: Option<Value>,
-    raw: Option<String>,
-    tamper: Option<String>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-struct RequestSpec {
-    method: String,
-    path: String,
-    #[serde(default)]
-    headers: BTreeMap<String, String>,
-    #[serde(default)]
-    query: BTreeMap<String, String>,
-    source_ip: Option<String>,
-    method_arn: Option<String>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-struct Expect {
-    status: u16,
-    reason: String,
-    context: Option<Map<String, Value>>,
-    jwks_fetches: Option<usize>,
-}
+use support::{jwks_document, load_scenario, scenario_files, suite_keys, token_of, SuiteKey};
 
 /// The JWKS endpoint and policy store a scenario's adapter talks to.
 struct World {
@@ -80,20 +22,6 @@ struct World {
     down: bool,
     store: Map<String, Value>,
     fetches: usize,
-}
-
-fn token_of(spec: &TokenSpec, keys: &[SuiteKey]) -> String {
-    if let Some(raw) = &spec.raw {
-        return raw.clone();
-    }
-    let kid = spec.key.as_deref().expect("token.key or token.raw");
-    let claims = spec.claims.clone().unwrap_or(Value::Object(Map::new()));
-    let tamper = match spec.tamper.as_deref() {
-        None => false,
-        Some("payload") => true,
-        Some(other) => panic!("unknown tamper {other}"),
-    };
-    sign_token(keys, kid, spec.header.as_ref(), &claims, tamper)
 }
 
 /// Drives the sans-IO loop the way an adapter does.
@@ -162,18 +90,11 @@ fn context_json(decision: &Decision) -> Map<String, Value> {
 
 fn run_suite(defer_to_host: bool) -> (usize, usize) {
     let keys = suite_keys();
-    let mut dir: Vec<_> = std::fs::read_dir(support::cases_dir())
-        .expect("tests/cases")
-        .map(|e| e.expect("entry").path())
-        .filter(|p| p.extension().is_some_and(|e| e == "json") && !p.ends_with("keys.json"))
-        .collect();
-    dir.sort();
+    let dir = scenario_files();
     let mut failures = Vec::new();
     let mut count = 0;
     for path in &dir {
-        let text = std::fs::read_to_string(path).expect("read scenario");
-        let scenario: Scenario =
-            serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let scenario = load_scenario(path);
         let loaded = Config::from_value(&scenario.config)
             .unwrap_or_else(|e| panic!("{}: config: {e}", path.display()));
         let mut authorizer = Authorizer::new(loaded.config);

@@ -7,63 +7,10 @@ mod common;
 
 use std::collections::BTreeMap;
 
-use common::support::{sign_token, suite_keys};
+use common::support::{load_scenario, scenario_files, suite_keys, token_of, Case};
 use common::{JwksFault, JwksServer, Moto};
 use edge_authz_lambda::{Handler, Rejection, Settings};
-use serde::Deserialize;
 use serde_json::{json, Map, Value};
-
-#[derive(Deserialize)]
-struct Scenario {
-    config: Value,
-    jwks: Vec<String>,
-    #[serde(default)]
-    store: Map<String, Value>,
-    cases: Vec<Case>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct Case {
-    name: String,
-    now: u64,
-    jwks: Option<Vec<String>>,
-    jwks_down: Option<bool>,
-    token: Option<TokenSpec>,
-    request: RequestSpec,
-    expect: Expect,
-}
-
-#[derive(Deserialize)]
-struct TokenSpec {
-    key: Option<String>,
-    header: Option<Map<String, Value>>,
-    claims: Option<Value>,
-    raw: Option<String>,
-    tamper: Option<String>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct RequestSpec {
-    method: String,
-    path: String,
-    #[serde(default)]
-    headers: BTreeMap<String, String>,
-    #[serde(default)]
-    query: BTreeMap<String, String>,
-    source_ip: Option<String>,
-    method_arn: Option<String>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct Expect {
-    status: u16,
-    reason: String,
-    context: Option<Map<String, Value>>,
-    jwks_fetches: Option<usize>,
-}
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum Shape {
@@ -151,13 +98,7 @@ fn event_for(shape: Shape, case: &Case, token: Option<&str>) -> Value {
 
 async fn run_suite(shape: Shape, moto: &Moto) -> usize {
     let keys = suite_keys();
-    let dir = common::support::cases_dir();
-    let mut files: Vec<_> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "json") && !p.ends_with("keys.json"))
-        .collect();
-    files.sort();
+    let files = scenario_files();
     assert!(
         files.len() >= 8,
         "the suite shrank to {} scenarios",
@@ -168,8 +109,7 @@ async fn run_suite(shape: Shape, moto: &Moto) -> usize {
     let mut count = 0;
     for (n, path) in files.iter().enumerate() {
         let file = path.file_name().unwrap().to_string_lossy().into_owned();
-        let scenario: Scenario =
-            serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        let scenario = load_scenario(path);
         let served: Vec<&str> = scenario.jwks.iter().map(String::as_str).collect();
         let jwks = JwksServer::start(&served);
         let mut config = scenario.config.clone();
@@ -208,16 +148,7 @@ async fn run_suite(shape: Shape, moto: &Moto) -> usize {
                     JwksFault::None
                 });
             }
-            let token = case.token.as_ref().map(|t| match &t.raw {
-                Some(raw) => raw.clone(),
-                None => sign_token(
-                    &keys,
-                    t.key.as_deref().unwrap(),
-                    t.header.as_ref(),
-                    t.claims.as_ref().unwrap_or(&json!({})),
-                    t.tamper.as_deref() == Some("payload"),
-                ),
-            });
+            let token = case.token.as_ref().map(|t| token_of(t, &keys));
             jwks.take_fetches();
             let event = event_for(shape, case, token.as_deref());
             let handled = handler.handle(event, case.now).await;

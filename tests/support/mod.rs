@@ -9,6 +9,9 @@ use jwt_compact::alg::{Ed25519, Es256, Rsa, RsaPrivateKey};
 type Ed25519SecretKey = <Ed25519 as Algorithm>::SigningKey;
 use jwt_compact::jwk::JsonWebKey;
 use jwt_compact::{Algorithm, AlgorithmSignature};
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
 /// The repository's `tests/cases` directory.
@@ -120,4 +123,96 @@ pub fn sign_token(
         return format!("{header}.{payload}.{signature}");
     }
     format!("{signing_input}.{signature}")
+}
+
+/// One scenario file of the conformance suite (see tests/cases/README.md).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scenario {
+    pub description: String,
+    pub config: Value,
+    pub jwks: Vec<String>,
+    #[serde(default)]
+    pub store: Map<String, Value>,
+    pub cases: Vec<Case>,
+}
+
+/// One case, run in order against the scenario's authorizer.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Case {
+    pub name: String,
+    pub now: u64,
+    pub jwks: Option<Vec<String>>,
+    pub jwks_down: Option<bool>,
+    pub token: Option<TokenSpec>,
+    pub request: RequestSpec,
+    pub expect: Expect,
+}
+
+/// How a case's token is made: signed by a suite key, or given raw.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TokenSpec {
+    pub key: Option<String>,
+    pub header: Option<Map<String, Value>>,
+    pub claims: Option<Value>,
+    pub raw: Option<String>,
+    pub tamper: Option<String>,
+}
+
+/// The request of a case.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RequestSpec {
+    pub method: String,
+    pub path: String,
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+    #[serde(default)]
+    pub query: BTreeMap<String, String>,
+    pub source_ip: Option<String>,
+    pub method_arn: Option<String>,
+}
+
+/// What a case must yield.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Expect {
+    pub status: u16,
+    pub reason: String,
+    pub context: Option<Map<String, Value>>,
+    pub jwks_fetches: Option<usize>,
+}
+
+/// Every scenario file of the suite, sorted (keys.json is not a scenario).
+pub fn scenario_files() -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(cases_dir())
+        .expect("tests/cases")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "json") && !p.ends_with("keys.json"))
+        .collect();
+    files.sort();
+    files
+}
+
+/// Reads one scenario; a malformed file fails the test with its name.
+pub fn load_scenario(path: &Path) -> Scenario {
+    let text = std::fs::read_to_string(path).expect("read scenario");
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// The token a case sends.
+pub fn token_of(spec: &TokenSpec, keys: &[SuiteKey]) -> String {
+    if let Some(raw) = &spec.raw {
+        return raw.clone();
+    }
+    let kid = spec.key.as_deref().expect("token.key or token.raw");
+    let claims = spec.claims.clone().unwrap_or(Value::Object(Map::new()));
+    let tamper = match spec.tamper.as_deref() {
+        None => false,
+        Some("payload") => true,
+        Some(other) => panic!("unknown tamper {other}"),
+    };
+    sign_token(keys, kid, spec.header.as_ref(), &claims, tamper)
 }
