@@ -1,5 +1,6 @@
 //! The pipeline: request + `now` → [`Need`] | [`Decision`].
 
+use alloc::borrow::Cow;
 use alloc::string::{String, ToString};
 use alloc::sync::Arc;
 use alloc::vec::Vec;
@@ -20,7 +21,9 @@ use crate::token::crypto::SignatureVerifier;
 use crate::token::error::TokenError;
 use crate::token::jwks::{Jwks, JwksError};
 use crate::token::keys::KeyCache;
-use crate::token::verifier::{SignatureCheck, TokenVerifier, Verification, VerifiedToken};
+use crate::token::verifier::{
+    PendingToken, SignatureCheck, TokenVerifier, Verification, VerifiedToken,
+};
 
 /// The action every request is evaluated for.
 pub(crate) const ACTION: &str = "execute-api:Invoke";
@@ -84,6 +87,14 @@ struct Resolved {
     valid_until: u64,
 }
 
+/// A token handed out in a [`Need::CheckSignature`]: the parsed token (so the next step
+/// need not parse it again) and, once the host has answered, its verdict.
+#[derive(Debug, Default)]
+struct AwaitingVerdict {
+    token: Option<PendingToken>,
+    verdict: Option<bool>,
+}
+
 #[derive(Debug)]
 struct CachedDecision {
     decision: Decision,
@@ -102,7 +113,7 @@ pub struct Authorizer {
     hasher: KeyedHasher,
     tokens: BoundedCache<TokenHash, CachedToken>,
     resolved: BoundedCache<TokenHash, Arc<Resolved>>,
-    verdicts: BoundedCache<TokenHash, bool>,
+    awaiting: BoundedCache<TokenHash, AwaitingVerdict>,
     decisions: BoundedCache<u128, CachedDecision>,
     policies: PolicyStore,
     /// `arn:aws:execute-api:{region}:{account}:{api}/{stage}/`, built once.
@@ -150,7 +161,7 @@ impl Authorizer {
             hasher: KeyedHasher::new(0x6564_6765_2d61_757a),
             tokens: BoundedCache::new(config.cache.tokens),
             resolved: BoundedCache::new(config.cache.tokens),
-            verdicts: BoundedCache::new(1024),
+            awaiting: BoundedCache::new(1024),
             decisions: BoundedCache::new(config.cache.decisions),
             policies: PolicyStore::new(&config.policies),
             arn_prefix,
@@ -258,13 +269,19 @@ impl Authorizer {
         hash: TokenHash,
         now: u64,
     ) -> Result<(Arc<Caller>, u64), Step> {
-        let host_verdict = self.verdicts.get(&hash).copied();
-        let verification =
-            self.verifier
-                .verify(token, &mut self.keys, &*self.crypto, host_verdict, now);
+        let verification = match self.awaiting.take(&hash) {
+            Some(AwaitingVerdict {
+                token: Some(pending),
+                verdict: Some(valid),
+            }) => self.verifier.verify_pending(pending, valid, now),
+            awaiting => {
+                let host_verdict = awaiting.and_then(|a| a.verdict);
+                self.verifier
+                    .verify(token, &mut self.keys, &*self.crypto, host_verdict, now)
+            }
+        };
         match verification {
             Verification::Verified(verified) => {
-                self.verdicts.remove(&hash);
                 let grace = self.verifier.grace();
                 // Without `exp` a token is re-verified once the keys it was checked with expire.
                 let valid_until = verified.identity.expires_at.map_or_else(
@@ -287,7 +304,6 @@ impl Authorizer {
                 Ok((caller, valid_until))
             }
             Verification::Rejected(error) => {
-                self.verdicts.remove(&hash);
                 let outcome = if error == TokenError::JwksUnavailable {
                     Outcome::Unavailable
                 } else {
@@ -309,7 +325,12 @@ impl Authorizer {
                     .unwrap_or_default(),
             })),
             Verification::AwaitJwks(issuer) => Err(Step::Need(Need::AwaitJwks { issuer })),
-            Verification::CheckSignature(check) => {
+            Verification::CheckSignature(check, pending) => {
+                let awaiting = AwaitingVerdict {
+                    token: Some(pending),
+                    verdict: None,
+                };
+                self.awaiting.insert(hash, awaiting);
                 Err(Step::Need(Need::CheckSignature { token: hash, check }))
             }
         }
@@ -612,7 +633,9 @@ impl Authorizer {
 
     /// Reports the host's verdict for a [`Need::CheckSignature`].
     pub fn signature_checked(&mut self, token: TokenHash, valid: bool) {
-        self.verdicts.insert(token, valid);
+        let mut awaiting = self.awaiting.take(&token).unwrap_or_default();
+        awaiting.verdict = Some(valid);
+        self.awaiting.insert(token, awaiting);
     }
 
     /// Whether policies are loaded by the adapter ([`Need::LoadPolicies`]).
@@ -675,10 +698,13 @@ impl Authorizer {
 }
 
 /// The identity as flat context values (API Gateway accepts only string/number/boolean).
-fn identity_context(verified: &VerifiedToken, extra: &[String]) -> Vec<(String, ContextValue)> {
+fn identity_context(
+    verified: &VerifiedToken,
+    extra: &[String],
+) -> Vec<(Cow<'static, str>, ContextValue)> {
     let identity = &verified.identity;
-    let mut ctx = Vec::new();
-    let mut put = |k: &str, v: ContextValue| ctx.push((String::from(k), v));
+    let mut ctx = Vec::with_capacity(7 + extra.len());
+    let mut put = |k: &'static str, v: ContextValue| ctx.push((Cow::Borrowed(k), v));
     put("sub", ContextValue::String(identity.subject.clone()));
     if let Some(username) = &identity.username {
         put("username", ContextValue::String(username.clone()));
@@ -709,7 +735,7 @@ fn identity_context(verified: &VerifiedToken, extra: &[String]) -> Vec<(String, 
             Some(other @ Value::Object(_)) => ContextValue::String(other.to_string()),
             Some(Value::Null) | None => continue,
         };
-        put(claim, value);
+        ctx.push((Cow::Owned(claim.clone()), value));
     }
     ctx
 }

@@ -129,6 +129,11 @@ impl<K: Hash + Eq + Clone, V> BoundedCache<K, V> {
         self.old.remove(key);
     }
 
+    /// Removes the entry and hands it back.
+    pub(crate) fn take(&mut self, key: &K) -> Option<V> {
+        self.young.remove(key).or_else(|| self.old.remove(key))
+    }
+
     pub(crate) fn len(&self) -> usize {
         self.young.len() + self.old.len()
     }

@@ -1,5 +1,6 @@
 //! What the authorizer answers: an outcome, a reason code, the caller's identity.
 
+use alloc::borrow::Cow;
 use alloc::string::String;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
@@ -50,7 +51,8 @@ pub enum ContextValue {
 #[derive(Debug)]
 pub(crate) struct Caller {
     pub(crate) identity: Identity,
-    pub(crate) context: Vec<(String, ContextValue)>,
+    /// Keys are mostly the fixed names (`sub`, `groups`, ...): borrowed, not allocated.
+    pub(crate) context: Vec<(Cow<'static, str>, ContextValue)>,
     pub(crate) claims: Map<String, Value>,
 }
 
@@ -100,7 +102,7 @@ impl Decision {
 
     /// The identity as flat pairs for the runtime's context: `sub`, `username`, `groups`
     /// (comma-joined), `scope`, `clientId`, `tokenUse`, `issuer`, then configured claims.
-    pub fn context(&self) -> &[(String, ContextValue)] {
+    pub fn context(&self) -> &[(Cow<'static, str>, ContextValue)] {
         self.caller.as_ref().map_or(&[], |c| c.context.as_slice())
     }
 

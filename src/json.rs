@@ -98,13 +98,17 @@ impl<'de> Visitor<'de> for StrictVisitor {
         let mut members = Map::new();
         while let Some(key) = map.next_key::<String>()? {
             let value = map.next_value_seed(self.child()?)?;
-            if members.contains_key(&key) {
-                return Err(de::Error::custom(format_args!(
-                    "duplicate member `{}`",
-                    key.escape_debug()
-                )));
+            match members.entry(key) {
+                serde_json::map::Entry::Vacant(slot) => {
+                    slot.insert(value);
+                }
+                serde_json::map::Entry::Occupied(taken) => {
+                    return Err(de::Error::custom(format_args!(
+                        "duplicate member `{}`",
+                        taken.key().escape_debug()
+                    )));
+                }
             }
-            members.insert(key, value);
         }
         Ok(Value::Object(members))
     }

@@ -45,6 +45,7 @@ extern crate alloc;
 extern crate std;
 
 mod authorizer;
+mod base64url;
 mod cache;
 mod config;
 mod credentials;

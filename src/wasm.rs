@@ -73,20 +73,29 @@ fn push_json(out: &mut String, value: &Value) {
 /// first-seen path).
 fn push_json_str(out: &mut String, text: &str) {
     out.push('"');
-    for c in text.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            c if (c as u32) < 0x20 => {
+    // Copies runs of plain characters whole. Every byte that needs escaping is ASCII, and
+    // ASCII bytes never occur inside a multi-byte UTF-8 sequence, so each cut is a char
+    // boundary.
+    let mut plain_from = 0;
+    for (i, byte) in text.bytes().enumerate() {
+        if byte >= 0x20 && byte != b'"' && byte != b'\\' {
+            continue;
+        }
+        out.push_str(text.get(plain_from..i).unwrap_or_default());
+        plain_from = i + 1;
+        match byte {
+            b'"' => out.push_str("\\\""),
+            b'\\' => out.push_str("\\\\"),
+            control => {
                 const HEX: &[u8; 16] = b"0123456789abcdef";
-                let code = c as usize;
+                let code = usize::from(control);
                 out.push_str("\\u00");
                 out.push(char::from(HEX.get(code >> 4).copied().unwrap_or(b'0')));
                 out.push(char::from(HEX.get(code & 15).copied().unwrap_or(b'0')));
             }
-            c => out.push(c),
         }
     }
+    out.push_str(text.get(plain_from..).unwrap_or_default());
     out.push('"');
 }
 
@@ -517,7 +526,8 @@ impl WasmAuthorizer {
     /// The last decision's context (the caller's identity) as a JSON object text, in the
     /// core's order.
     pub fn context(&self) -> Result<String, JsValue> {
-        let mut out = String::from("{");
+        let mut out = String::with_capacity(256);
+        out.push('{');
         for (name, value) in self.last_decision()?.context() {
             if out.len() > 1 {
                 out.push(',');

@@ -83,7 +83,7 @@ fn context_json(decision: &Decision) -> Map<String, Value> {
                 ContextValue::Number(n) => serde_json::json!(n),
                 ContextValue::Bool(b) => Value::Bool(*b),
             };
-            (k.clone(), v)
+            (k.to_string(), v)
         })
         .collect()
 }

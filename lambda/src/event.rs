@@ -247,7 +247,7 @@ pub fn context_json(decision: &Decision) -> Map<String, Value> {
                 ContextValue::Number(n) => serde_json::Number::from_f64(*n).map(Value::Number)?,
                 ContextValue::Bool(b) => Value::Bool(*b),
             };
-            Some((k.clone(), v))
+            Some((k.to_string(), v))
         })
         .collect()
 }

@@ -839,7 +839,7 @@ Exit: 0 allowed, 1 denied (401/403/503), 2 usage or I/O error.
                     ContextValue::Number(n) => json!(n),
                     ContextValue::Bool(b) => json!(b),
                 };
-                (k.clone(), v)
+                (k.to_string(), v)
             })
             .collect();
         let mut out = json!({

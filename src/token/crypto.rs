@@ -865,11 +865,6 @@ impl SignatureVerifier for RustCryptoVerifier {
     }
 }
 
-/// Decodes strict base64url: unpadded, canonical, nothing but the URL-safe alphabet.
-pub(crate) fn decode_base64url(input: &str) -> Option<Vec<u8>> {
-    Base64UrlUnpadded::decode_vec(input).ok()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -951,11 +946,11 @@ mod tests {
 
     #[test]
     fn strict_base64url() {
-        assert_eq!(decode_base64url("AQAB"), Some(alloc::vec![1, 0, 1]));
-        assert_eq!(decode_base64url("AQAB="), None);
-        assert_eq!(decode_base64url("AQ+/"), None);
-        assert_eq!(decode_base64url("AR"), None); // non-canonical trailing bits
-        assert_eq!(decode_base64url("AQ"), Some(alloc::vec![1]));
-        assert_eq!(decode_base64url("AQ AB"), None);
+        assert_eq!(crate::base64url::decode("AQAB"), Some(alloc::vec![1, 0, 1]));
+        assert_eq!(crate::base64url::decode("AQAB="), None);
+        assert_eq!(crate::base64url::decode("AQ+/"), None);
+        assert_eq!(crate::base64url::decode("AR"), None); // non-canonical trailing bits
+        assert_eq!(crate::base64url::decode("AQ"), Some(alloc::vec![1]));
+        assert_eq!(crate::base64url::decode("AQ AB"), None);
     }
 }

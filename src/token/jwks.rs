@@ -13,7 +13,7 @@ use core::fmt;
 use serde::de::{Deserialize, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
 
-use super::crypto::{decode_base64url, Algorithm, AlgorithmSet, KeyError, KeyMaterial, PublicKey};
+use super::crypto::{Algorithm, AlgorithmSet, KeyError, KeyMaterial, PublicKey};
 
 /// Largest JWK Set document accepted, in bytes.
 pub const MAX_JWKS_BYTES: usize = 256 * 1024;
@@ -348,7 +348,7 @@ fn required_string<'a>(value: &'a Option<Value>, name: &'static str) -> Result<&
 }
 
 fn required_bytes(value: &Option<Value>, name: &'static str) -> Result<Vec<u8>, KeyError> {
-    decode_base64url(required_string(value, name)?).ok_or(KeyError::InvalidBase64(name))
+    crate::base64url::decode(required_string(value, name)?).ok_or(KeyError::InvalidBase64(name))
 }
 
 impl Members {

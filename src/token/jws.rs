@@ -6,7 +6,6 @@
 use alloc::string::String;
 use alloc::vec::Vec;
 
-use base64ct::{Base64UrlUnpadded, Encoding};
 use serde_json::{Map, Value};
 
 use super::crypto::Algorithm;
@@ -64,7 +63,7 @@ pub(crate) fn parse(token: &str, max_len: usize) -> Result<UnverifiedToken<'_>, 
 }
 
 fn decode(segment: &str) -> Result<Vec<u8>, TokenError> {
-    Base64UrlUnpadded::decode_vec(segment).map_err(|_| TokenError::Malformed(Malformed::Base64))
+    crate::base64url::decode(segment).ok_or(TokenError::Malformed(Malformed::Base64))
 }
 
 /// Reads `alg` and `kid`; rejects what we do not implement.
@@ -98,6 +97,7 @@ fn check_header(header: &Map<String, Value>) -> Result<(Algorithm, Option<String
 #[cfg(test)]
 mod tests {
     use super::*;
+    use base64ct::{Base64UrlUnpadded, Encoding};
 
     fn b64(s: &str) -> String {
         Base64UrlUnpadded::encode_string(s.as_bytes())

@@ -44,6 +44,14 @@ pub struct SignatureCheck {
     pub signature: Vec<u8>,
 }
 
+/// A token parsed and matched to its issuer and key, waiting for the host's signature
+/// verdict: kept so that the step after [`SignatureCheck`] does not parse it again.
+#[derive(Debug)]
+pub(crate) struct PendingToken {
+    issuer: usize,
+    claims: Map<String, Value>,
+}
+
 /// What verifying a token needs or yields.
 #[derive(Debug)]
 pub(crate) enum Verification {
@@ -51,7 +59,7 @@ pub(crate) enum Verification {
     Rejected(TokenError),
     FetchJwks(usize),
     AwaitJwks(usize),
-    CheckSignature(SignatureCheck),
+    CheckSignature(SignatureCheck, PendingToken),
 }
 
 /// Verifies tokens of a set of trusted issuers.
@@ -136,12 +144,34 @@ impl TokenVerifier {
                 Err(e) => Verification::Rejected(e),
             },
             SignatureVerdict::Invalid => Verification::Rejected(TokenError::BadSignature),
-            SignatureVerdict::Deferred => Verification::CheckSignature(SignatureCheck {
-                algorithm: parsed.algorithm,
-                key,
-                signing_input: String::from(parsed.signing_input),
-                signature: parsed.signature,
-            }),
+            SignatureVerdict::Deferred => Verification::CheckSignature(
+                SignatureCheck {
+                    algorithm: parsed.algorithm,
+                    key,
+                    signing_input: String::from(parsed.signing_input),
+                    signature: parsed.signature,
+                },
+                PendingToken {
+                    issuer,
+                    claims: parsed.claims,
+                },
+            ),
+        }
+    }
+
+    /// Finishes a [`PendingToken`] with the host's verdict on its signature.
+    pub(crate) fn verify_pending(
+        &self,
+        pending: PendingToken,
+        signature_valid: bool,
+        now: u64,
+    ) -> Verification {
+        if !signature_valid {
+            return Verification::Rejected(TokenError::BadSignature);
+        }
+        match self.check_claims(pending.claims, pending.issuer, now) {
+            Ok(verified) => Verification::Verified(verified),
+            Err(e) => Verification::Rejected(e),
         }
     }
 
@@ -191,12 +221,22 @@ impl TokenVerifier {
         issuer: usize,
         now: u64,
     ) -> Result<VerifiedToken, TokenError> {
+        self.check_claims(parsed.claims, issuer, now)
+    }
+
+    /// The claim rules, once the signature is known to be good.
+    fn check_claims(
+        &self,
+        claims: Map<String, Value>,
+        issuer: usize,
+        now: u64,
+    ) -> Result<VerifiedToken, TokenError> {
         let config = self.issuers.get(issuer).ok_or(TokenError::WrongIssuer)?;
-        let identity = claims::check(config, &parsed.claims, now, self.grace)?;
+        let identity = claims::check(config, &claims, now, self.grace)?;
         Ok(VerifiedToken {
             issuer,
             identity,
-            claims: parsed.claims,
+            claims,
         })
     }
 }
