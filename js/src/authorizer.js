@@ -58,6 +58,18 @@ const MAX_CONTEXTS = 1024;
 const MAX_POOLED_REQUESTS = 64;
 const NO_CONTEXT = Object.freeze({});
 
+/** Decisions for a caller (token) the glue had decided for before: see `isRepeatCaller`. */
+const repeatCallers = new WeakSet();
+
+/**
+ * Whether `decision` is for a caller decided before by the same authorizer: adapters memoise
+ * those, and not one-off tokens, whose memo entries would only cost time and memory.
+ * @param {Decision} decision
+ */
+export function isRepeatCaller(decision) {
+  return repeatCallers.has(decision);
+}
+
 export class EdgeAuthorizer {
   #wasm;
   #core;
@@ -176,9 +188,11 @@ export class EdgeAuthorizer {
       if (verdictId !== VERDICT_UNCACHED) this.#verdicts[verdictId] = verdict;
     }
     let context = NO_CONTEXT;
+    let repeat = false;
     if (callerId !== 0) {
       context = this.#contexts.get(callerId);
-      if (context === undefined) {
+      repeat = context !== undefined;
+      if (!repeat) {
         if (this.#contexts.size >= MAX_CONTEXTS) this.#contexts.clear();
         context = Object.freeze(JSON.parse(this.#core.context()));
         this.#contexts.set(callerId, context);
@@ -186,6 +200,7 @@ export class EdgeAuthorizer {
     }
     const decision = { outcome: verdict.outcome, reason: verdict.reason, status: verdict.status, body: verdict.body, context: { ...context } };
     if (this.#explain) decision.explanation = this.#core.explanation();
+    if (repeat) repeatCallers.add(decision);
     return decision;
   }
 

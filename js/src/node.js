@@ -7,7 +7,7 @@
 import { readFileSync } from "node:fs";
 import { constants, createPublicKey, randomBytes, verify as cryptoVerify } from "node:crypto";
 import { initSync, Authorizer, Request as WasmRequest } from "../dist/edge_authz.js";
-import { AuthzError, EdgeAuthorizer } from "./authorizer.js";
+import { AuthzError, EdgeAuthorizer, isRepeatCaller } from "./authorizer.js";
 
 export { AuthzError };
 
@@ -324,8 +324,9 @@ export class NodeAuthorizer {
     const known = memoLeaf(this.#memo, request, false)?.get(END);
     if (known) return copyOf(known);
     const decision = await this.#glue.authorize(request, now);
-    // Only if nothing was reloaded meanwhile (by this request or a concurrent one).
-    if (this.#glue.generation === generation && this.#memoGeneration === generation && this.#memoSecond === now) {
+    // Only a caller decided before (a one-off token's entry would cost more than it saves),
+    // and only if nothing was reloaded meanwhile (by this request or a concurrent one).
+    if (isRepeatCaller(decision) && this.#glue.generation === generation && this.#memoGeneration === generation && this.#memoSecond === now) {
       if (++this.#memoSize > MAX_MEMO) {
         this.#memo.clear();
         this.#memoSize = 1;
