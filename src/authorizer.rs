@@ -570,7 +570,17 @@ impl Authorizer {
         document: &[u8],
         now: u64,
     ) -> Result<Arc<Jwks>, JwksError> {
-        self.keys.insert(issuer, document, now)
+        let previous = self.keys.jwks(issuer).cloned();
+        let fetched = self.keys.insert(issuer, document, now)?;
+        if previous.is_some_and(|old| has_retired_keys(&old, &fetched)) {
+            // A key left the issuer's JWKS: tokens verified with it before must not outlive
+            // it in the caches. Verified again, they now fail (`unknown_kid`). Rotations
+            // are rare, so forgetting every cached token costs one verification each.
+            self.tokens.clear();
+            self.resolved.clear();
+            self.decisions.clear();
+        }
+        Ok(fetched)
     }
 
     /// Reports that fetching the JWKS of `issuer` failed.
@@ -695,6 +705,13 @@ impl Authorizer {
         }
         json!({"Version": "2012-10-17", "Statement": statements})
     }
+}
+
+/// Whether a key of `old` is missing from `new`.
+fn has_retired_keys(old: &Jwks, new: &Jwks) -> bool {
+    old.keys()
+        .iter()
+        .any(|key| !new.keys().iter().any(|k| k.jwk_json() == key.jwk_json()))
 }
 
 /// The identity as flat context values (API Gateway accepts only string/number/boolean).

@@ -129,6 +129,12 @@ impl<K: Hash + Eq + Clone, V> BoundedCache<K, V> {
         self.old.remove(key);
     }
 
+    /// Forgets every entry.
+    pub(crate) fn clear(&mut self) {
+        self.young.clear();
+        self.old.clear();
+    }
+
     /// Removes the entry and hands it back.
     pub(crate) fn take(&mut self, key: &K) -> Option<V> {
         self.young.remove(key).or_else(|| self.old.remove(key))

@@ -373,3 +373,53 @@ mod hmac_free_sha256 {
             .to_vec()
     }
 }
+
+/// A token verified (and cached) before its key left the JWKS is not accepted afterwards:
+/// retiring a key (e.g. a compromised one) revokes every token signed with it at once, not
+/// at each token's `exp`, which whoever holds the key chooses.
+#[test]
+fn a_retired_key_revokes_tokens_verified_before() {
+    use edge_authz::{Authorizer, Request, Step};
+    let keys = suite_keys();
+    let config = Config::from_value(&json!({
+        "issuers": [access_pool()],
+        "policies": {"groups": {"staff": {"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Action": "execute-api:Invoke", "Resource": "*"}]}}},
+    }))
+    .expect("config")
+    .config;
+    let mut authorizer = Authorizer::new(config);
+    let both = jwks_document(&keys, &["suite-rsa-1".into(), "suite-rsa-2".into()]);
+    authorizer.jwks_fetched(0, &both, NOW).expect("jwks");
+    let old = format!(
+        "Bearer {}",
+        sign_token(&keys, "suite-rsa-1", None, &claims(), false)
+    );
+    let new = format!(
+        "Bearer {}",
+        sign_token(&keys, "suite-rsa-2", None, &claims(), false)
+    );
+    let decide = |authorizer: &mut Authorizer, bearer: &str, now: u64| {
+        let headers = [("authorization", bearer)];
+        let request = Request {
+            headers: &headers,
+            ..Request::new("GET", "/pets")
+        };
+        match authorizer.authorize(&request, now) {
+            Step::Decided(d) => d.reason,
+            Step::Need(need) => panic!("unexpected {need:?}"),
+        }
+    };
+    assert_eq!(decide(&mut authorizer, &old, NOW), "allowed");
+    assert_eq!(decide(&mut authorizer, &new, NOW), "allowed");
+
+    // suite-rsa-1 is retired; suite-rsa-2 stays.
+    let rotated = jwks_document(&keys, &["suite-rsa-2".into()]);
+    authorizer.jwks_fetched(0, &rotated, NOW + 1).expect("jwks");
+    assert_eq!(decide(&mut authorizer, &old, NOW + 1), "unknown_kid");
+    assert_eq!(decide(&mut authorizer, &new, NOW + 1), "allowed");
+
+    // A refresh that retires nothing keeps the caches (and the answers).
+    authorizer.jwks_fetched(0, &rotated, NOW + 2).expect("jwks");
+    assert_eq!(decide(&mut authorizer, &new, NOW + 2), "allowed");
+}
