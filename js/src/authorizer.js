@@ -22,6 +22,8 @@
  * @typedef {object} Io
  * @property {(url: string, issuer: number) => Promise<Uint8Array>} fetchJwks  throws on failure
  * @property {(groups: string[]) => Promise<Map<string, string | null>>} [loadPolicies]  throws on failure
+ * @property {number} [policiesTimeoutMs] how long `loadPolicies` may take before it counts as
+ *   failed (default 5000): a slow store answers 503, it does not hold requests
  * @property {(check: import("./webcrypto.js").SignatureCheck) => Promise<boolean> | boolean} verifySignature
  *   asynchronous (or synchronous) crypto, asked through a `checkSignature` step
  * @property {(check: import("./webcrypto.js").SignatureCheck) => boolean | undefined} [verifySignatureSync]
@@ -32,6 +34,8 @@
  * @property {(event: Record<string, unknown>) => void} [log]
  */
 
+/** Default limit on one `loadPolicies` call. */
+const POLICIES_TIMEOUT_MS = 5000;
 /** More needs than this for one request means a bug: deny rather than spin. */
 const MAX_STEPS = 32;
 
@@ -249,7 +253,7 @@ export class EdgeAuthorizer {
     }
     let loaded;
     try {
-      loaded = await this.#io.loadPolicies(groups);
+      loaded = await withTimeout(this.#io.loadPolicies(groups), this.#io.policiesTimeoutMs ?? POLICIES_TIMEOUT_MS);
     } catch (error) {
       this.#log({ event: "policies_failed", groups, code: codeOf(error, "policy_store_failed"), message: messageOf(error) });
       this.#core.policiesFailed(groups, now);
@@ -323,6 +327,18 @@ function encodePairs(headers, query) {
   if (flat.length * 3 > scratch.length) scratch = new Uint8Array(flat.length * 3);
   const { written } = encoder.encodeInto(flat, scratch);
   return { bytes: scratch.subarray(0, written), headerCount, queryCount };
+}
+
+/**
+ * `promise`, or a rejection (`code: "policy_store_timeout"`) after `ms` milliseconds.
+ * @template T @param {Promise<T>} promise @param {number} ms @returns {Promise<T>}
+ */
+function withTimeout(promise, ms) {
+  let timer;
+  const timeout = new Promise((_, reject) => {
+    timer = setTimeout(() => reject(new AuthzError("policy_store_timeout", `the policy store did not answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
 function codeOf(error, fallback) {

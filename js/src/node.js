@@ -366,7 +366,7 @@ function memoLeaf(root, { method, path, headers, query, sourceIp, secureTranspor
 /** Marks the end of a request's inputs (no header name or value is a symbol). */
 const END = Symbol("end");
 
-const OPTION_NAMES = ["policies", "jwks", "jwksTimeoutMs", "fetch", "now", "log", "explain"];
+const OPTION_NAMES = ["policies", "policiesTimeoutMs", "jwks", "jwksTimeoutMs", "fetch", "now", "log", "explain"];
 
 /**
  * Builds an authorizer. Every configuration problem throws here (`code: "invalid_config"`,
@@ -385,6 +385,8 @@ export function createAuthorizer(config, options = {}) {
   const log = options.log === false ? () => {} : options.log ?? defaultLog;
   if (typeof log !== "function") throw configError("options.log", "must be a function or false");
   const jwksTimeoutMs = nonNegative(options.jwksTimeoutMs, 5000, "options.jwksTimeoutMs");
+  // Bounds any policy source, the user's async function included: a slow store answers 503.
+  const policiesTimeoutMs = nonNegative(options.policiesTimeoutMs, 5000, "options.policiesTimeoutMs");
   let parsed = parseConfig(config);
   const { groups, loader } = resolvePolicies(options.policies, fetchImpl);
   if (groups) {
@@ -401,6 +403,7 @@ export function createAuthorizer(config, options = {}) {
       io: {
         fetchJwks: jwksFetcher({ timeoutMs: jwksTimeoutMs, preloaded: preloadedJwks(options.jwks), fetchImpl }),
         loadPolicies: loader ?? undefined,
+        policiesTimeoutMs,
         verifySignature: verifier,
         verifySignatureSync: verifier,
         log,

@@ -22,6 +22,7 @@ export { headerName, headerValue };
  * @property {string} [CORS_MAX_AGE]
  * @property {string} [POLICIES_URL]                 fetch policies from this JSON document instead of KV
  * @property {string} [POLICIES_URL_TTL_SECONDS]     default 60
+ * @property {string} [POLICIES_TIMEOUT_MS]          default 5000: a KV read or POLICIES_URL fetch slower than this counts as failed (503)
  * @property {string} [JWKS_FETCH_TIMEOUT_MS]        default 5000
  * @property {string} [JWKS_KV_MAX_AGE_SECONDS]      default 300
  * @property {string} [EXPLAIN]                      `true`: log one-line explanations
@@ -96,6 +97,7 @@ function parseOptions(env) {
     policiesUrl: env.POLICIES_URL ? new URL(env.POLICIES_URL) : null,
     policiesUrlTtl: number(env.POLICIES_URL_TTL_SECONDS, 60),
     jwksTimeoutMs: number(env.JWKS_FETCH_TIMEOUT_MS, 5000),
+    policiesTimeoutMs: number(env.POLICIES_TIMEOUT_MS, 5000),
     jwksKvMaxAge: number(env.JWKS_KV_MAX_AGE_SECONDS, 300),
     explain: flag(env.EXPLAIN, false),
     exposeReason: flag(env.EXPOSE_REASON, false),
@@ -126,6 +128,7 @@ async function buildState(env, log) {
       io: {
         fetchJwks: jwksFetcher(env, options),
         loadPolicies: options.policiesUrl ? urlPolicyLoader(options) : kvPolicyLoader(env),
+        policiesTimeoutMs: options.policiesTimeoutMs,
         verifySignature: webCryptoVerifier(),
         log,
       },
@@ -279,7 +282,7 @@ function urlPolicyLoader(options) {
     const nowMs = Date.now();
     if (!cached || nowMs - cached.checkedAt >= options.policiesUrlTtl * 1000) {
       const headers = cached?.etag ? { "if-none-match": cached.etag } : {};
-      const response = await fetch(options.policiesUrl, { headers });
+      const response = await fetch(options.policiesUrl, { headers, signal: AbortSignal.timeout(options.policiesTimeoutMs) });
       if (response.status === 304 && cached) {
         cached.checkedAt = nowMs;
       } else if (response.ok) {

@@ -64,6 +64,8 @@ export interface AuthorizerOptions {
   jwks?: Record<string, object | string>;
   /** Default 5000. */
   jwksTimeoutMs?: number;
+  /** Default 5000: a policy source (URL, file, your function) slower than this fails (503 until the retry). */
+  policiesTimeoutMs?: number;
   fetch?: typeof globalThis.fetch;
   /** Whole seconds since the epoch; default `Date.now()`. */
   now?: () => number;
