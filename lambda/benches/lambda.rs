@@ -4,9 +4,14 @@
 //! 1. cold verify + decision per second: the core with the aws-lc-rs verifier, token and
 //!    decision caches off, so every call parses and verifies an RS256 token and evaluates
 //!    the seed's policy; compared with `openssl speed -seconds 3 rsa2048` verify/s (budget
-//!    ≥ 0.7×).
+//!    ≥ 0.7×). Rates are per CPU-second of the measuring thread, as openssl's are per CPU
+//!    second: load from other processes slows neither side of the ratio.
 //! 2. a REST `REQUEST` event through `Handler::handle` (event parsing, decision, response).
 //! 3. process start → first decision with a bundled JWKS, through the emulator (median of 10).
+//!
+//! Besides its lines on stdout it writes every figure to `target/bench/lambda-bench.json` (or
+//! `$BENCH_OUT/lambda-bench.json`) for `make bench`'s table (js/bench/table.js). `BENCH_QUICK=1`
+//! shortens every measurement (a pipeline check, not figures to quote).
 
 #[path = "../tests/common/mod.rs"]
 mod common;
@@ -30,9 +35,40 @@ fn config(cache: bool) -> serde_json::Value {
     })
 }
 
-fn openssl_rsa2048_verify_per_second() -> Option<f64> {
+/// `make bench-quick`: shorter measurements, fewer init runs.
+fn quick() -> bool {
+    std::env::var("BENCH_QUICK").is_ok_and(|v| !v.is_empty() && v != "0")
+}
+
+/// Seconds of a measurement: `full`, or a third of it (at least 0.3 s) when quick.
+fn seconds(full: f64) -> f64 {
+    if quick() {
+        (full / 3.0).max(0.3)
+    } else {
+        full
+    }
+}
+
+/// Where the JSON results go: `$BENCH_OUT`, else the workspace's `target/bench`.
+fn bench_out() -> std::path::PathBuf {
+    match std::env::var_os("BENCH_OUT") {
+        Some(dir) if !dir.is_empty() => dir.into(),
+        _ => std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .parent()
+            .expect("lambda/ is in the workspace")
+            .join("target/bench"),
+    }
+}
+
+fn openssl_version() -> Option<String> {
+    let out = Command::new("openssl").arg("version").output().ok()?;
+    Some(String::from_utf8_lossy(&out.stdout).trim().to_owned())
+}
+
+fn openssl_rsa2048_verify_per_second(secs: u32) -> Option<f64> {
+    let secs = secs.to_string();
     let out = Command::new("openssl")
-        .args(["speed", "-seconds", "3", "rsa2048"])
+        .args(["speed", "-seconds", secs.as_str(), "rsa2048"])
         .output()
         .ok()?;
     let text = String::from_utf8_lossy(&out.stdout);
@@ -51,11 +87,22 @@ fn openssl_rsa2048_verify_per_second() -> Option<f64> {
     values.get(column)?.parse().ok()
 }
 
+/// CPU time of the calling thread (Linux: `/proc/thread-self/schedstat`, nanoseconds on CPU).
+fn thread_cpu_seconds() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    let ns: f64 = stat.split_whitespace().next()?.parse().ok()?;
+    Some(ns / 1e9)
+}
+
+/// Calls of `f` per CPU-second of this thread (per wall second where the CPU time cannot be
+/// read). CPU time, like `openssl speed` (which divides by CPU user time unless `-elapsed`),
+/// so that other load on the machine slows neither side of the ratio.
 fn per_second(mut f: impl FnMut(), seconds: f64) -> f64 {
     for _ in 0..200 {
         f();
     }
     let start = Instant::now();
+    let cpu_start = thread_cpu_seconds();
     let mut n = 0u64;
     while start.elapsed().as_secs_f64() < seconds {
         for _ in 0..100 {
@@ -63,7 +110,11 @@ fn per_second(mut f: impl FnMut(), seconds: f64) -> f64 {
         }
         n += 100;
     }
-    n as f64 / start.elapsed().as_secs_f64()
+    let spent = match (cpu_start, thread_cpu_seconds()) {
+        (Some(a), Some(b)) if b > a => b - a,
+        _ => start.elapsed().as_secs_f64(),
+    };
+    n as f64 / spent
 }
 
 fn main() {
@@ -94,16 +145,17 @@ fn main() {
             Step::Decided(d) if d.is_allowed() => allowed += 1,
             other => panic!("unexpected {other:?}"),
         },
-        3.0,
+        seconds(3.0),
     );
     assert!(allowed > 0);
-    let openssl = openssl_rsa2048_verify_per_second();
+    let openssl_seconds = if quick() { 1 } else { 3 };
+    let openssl = openssl_rsa2048_verify_per_second(openssl_seconds);
     println!("cold verify + decision (RS256, aws-lc-rs, caches off): {cold_rate:.0}/s");
     match openssl {
         Some(o) => {
             let ratio = cold_rate / o;
             println!(
-                "openssl speed -seconds 3 rsa2048 verify: {o:.0}/s → ratio {ratio:.2} (budget ≥ 0.70: {})",
+                "openssl speed -seconds {openssl_seconds} rsa2048 verify: {o:.0}/s → ratio {ratio:.2} (budget ≥ 0.70: {})",
                 if ratio >= 0.7 { "met" } else { "NOT met" }
             );
         }
@@ -111,7 +163,7 @@ fn main() {
     }
 
     // Where the time goes: the signature check alone, through our verifier.
-    {
+    let signature_rate = {
         use edge_authz::{Jwks, SignatureVerifier};
         let set = Jwks::parse(&jwks_of(&["suite-rsa-1"])).unwrap();
         let key = set.keys()[0].clone();
@@ -124,12 +176,13 @@ fn main() {
                 let v = verifier.verify(edge_authz::Algorithm::Rs256, &key, input.as_bytes(), &sig);
                 assert_eq!(v, edge_authz::SignatureVerdict::Valid);
             },
-            2.0,
+            seconds(2.0),
         );
         println!(
             "  of which the RS256 signature check alone (aws-lc-rs, prepared key): {rate:.0}/s"
         );
-    }
+        rate
+    };
 
     // Warm (cached token and decision), for reference.
     let loaded = Config::from_value(&config(true)).unwrap();
@@ -140,7 +193,7 @@ fn main() {
         || {
             let _ = warm.authorize(&request, now);
         },
-        1.0,
+        seconds(1.0),
     );
     println!("cached token + decision: {warm_rate:.0}/s");
 
@@ -163,19 +216,22 @@ fn main() {
             || {
                 let _ = rt.block_on(handler.handle(event.clone(), now));
             },
-            2.0,
+            seconds(2.0),
         );
         Some(rate)
     } else {
         None
     };
-    match through_handler {
-        Some(rate) => println!(
-            "REQUEST event through the handler, cold token each time: {rate:.0}/s ({:.1} µs each)",
-            1e6 / rate
-        ),
+    let handler_rate = match through_handler {
+        Some(rate) => {
+            println!(
+                "REQUEST event through the handler, cold token each time: {rate:.0}/s ({:.1} µs each)",
+                1e6 / rate
+            );
+            rate
+        }
         None => panic!("handler: first decision was {}", first.reason()),
-    }
+    };
 
     // 3. init time of the real binary, bundled JWKS and policies.
     let jwks_file = temp_file("jwks.json", &jwks_of(&["suite-rsa-1"]));
@@ -186,7 +242,8 @@ fn main() {
             .as_bytes(),
     );
     let mut samples = Vec::new();
-    for _ in 0..10 {
+    let init_runs = if quick() { 3 } else { 10 };
+    for _ in 0..init_runs {
         let emulator = Emulator::start();
         let start = Instant::now();
         let _bootstrap = Bootstrap::spawn(
@@ -216,4 +273,32 @@ fn main() {
         samples.len(),
         env!("CARGO_BIN_EXE_bootstrap"),
     );
+
+    let results = json!({
+        "bench": "lambda-bench",
+        "command": "cargo bench -p edge-authz-lambda --bench lambda",
+        "quick": quick(),
+        "cold_verify_decision_per_s": cold_rate,
+        "openssl": {
+            "version": openssl_version(),
+            "command": format!("openssl speed -seconds {openssl_seconds} rsa2048"),
+            "rsa2048_verify_per_s": openssl,
+        },
+        "cold_ratio": openssl.map(|o| cold_rate / o),
+        "budget_cold_ratio": 0.7,
+        "signature_only_per_s": signature_rate,
+        "cached_decision_per_s": warm_rate,
+        "handler_request_event_per_s": handler_rate,
+        "init_ms": {
+            "median": ms(samples[samples.len() / 2]),
+            "min": ms(samples[0]),
+            "max": ms(samples[samples.len() - 1]),
+            "runs": samples.len(),
+        },
+    });
+    let out = bench_out();
+    std::fs::create_dir_all(&out).unwrap();
+    let path = out.join("lambda-bench.json");
+    std::fs::write(&path, serde_json::to_string_pretty(&results).unwrap()).unwrap();
+    println!("results: {}", path.display());
 }
