@@ -73,3 +73,8 @@ pub use token::crypto::{Algorithm, AlgorithmSet, PublicKey, SignatureVerdict, Si
 pub use token::error::TokenError;
 pub use token::jwks::Jwks;
 pub use token::verifier::{SignatureCheck, TokenVerifier, VerifiedToken};
+
+/// The README's Rust snippets, compiled (and run unless `no_run`) as doctests: they cannot rot.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeSnippets;
