@@ -22,10 +22,16 @@ $(LAMBDA_MOTO) $(LAMBDA_CFN_LINT):
 
 lambda-tools: $(LAMBDA_MOTO) $(LAMBDA_CFN_LINT)
 
-# Every Lambda test, including those needing moto_server (marked #[ignore] so that the
-# workspace's plain `cargo test` does not need the venv), and the template's lint.
-lambda-test: lambda-tools
-	MOTO_SERVER=$(CURDIR)/$(LAMBDA_MOTO) $(CARGO) test -p edge-authz-lambda -- --include-ignored
+# The Lambda tests that need moto_server (marked #[ignore] so that the workspace's plain
+# `cargo test` does not need the venv), the Lambda as shipped, and the template's lint.
+# `unit` (a prerequisite, so once per make run) builds and runs every other Lambda test with
+# `--workspace --features cli`. The same selection here reuses that build as it is, where
+# `-p edge-authz-lambda` unified features differently and rebuilt ~75 crates, the AWS SDK
+# among them; `--ignored` runs just the ignored tests (`--tests`: no doctests). The shipped
+# feature set (the core without `rust-crypto`, as lambda-zip builds it) is compile-checked.
+lambda-test: lambda-tools unit
+	MOTO_SERVER=$(CURDIR)/$(LAMBDA_MOTO) $(CARGO) test --workspace --features cli --tests -- --ignored
+	$(CARGO) check -p edge-authz-lambda --lib --bins
 	$(LAMBDA_CFN_LINT) lambda/template.yaml
 
 # bootstrap.zip for x86_64 and aarch64 (provided.al2023): fat LTO, one codegen unit, stripped.
@@ -39,6 +45,13 @@ lambda-zip:
 	@mkdir -p $(LAMBDA_OUT)/x86_64 $(LAMBDA_OUT)/aarch64
 	cp $(LAMBDA_BUILD_DIR)/release/bootstrap $(LAMBDA_OUT)/x86_64/bootstrap
 	cp $(LAMBDA_BUILD_DIR)/$(LAMBDA_ARM_TARGET)/release/bootstrap $(LAMBDA_OUT)/aarch64/bootstrap
+	@# provided.al2023 has glibc 2.34: a symbol from a newer glibc would fail at cold start.
+	@for arch in x86_64 aarch64; do \
+		newest=$$(objdump -T $(LAMBDA_OUT)/$$arch/bootstrap | grep -o 'GLIBC_[0-9.]*' | sort -uV | tail -n 1); \
+		echo "$$arch/bootstrap needs $$newest"; \
+		test "$$(printf '%s\n' "$$newest" GLIBC_2.34 | sort -V | tail -n 1)" = GLIBC_2.34 \
+			|| { echo "$$arch/bootstrap needs $$newest, newer than provided.al2023's GLIBC_2.34"; exit 1; }; \
+	done
 	cd $(LAMBDA_OUT)/x86_64 && rm -f bootstrap.zip && zip -q -9 bootstrap.zip bootstrap
 	cd $(LAMBDA_OUT)/aarch64 && rm -f bootstrap.zip && zip -q -9 bootstrap.zip bootstrap
 	@ls -l $(LAMBDA_OUT)/*/bootstrap.zip

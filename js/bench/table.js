@@ -181,6 +181,10 @@ function table() {
   );
   row(`${awsName} verifySync, verify only`, node && rate(node.first_seen.aws_jwt_verify_sync_per_s), "1.00× (the reference)");
   row(`${joseName} jwtVerify with a KeyObject, verify only`, node && rate(node.first_seen.jose_per_s), node ? `${ratio(node.first_seen.jose_per_s / node.first_seen.aws_jwt_verify_sync_per_s)} ${awsName}` : "");
+  if (node?.first_seen.node_crypto_verify_only_per_s) {
+    const floor = node.first_seen.node_crypto_verify_only_per_s;
+    row("node:crypto RS256 check alone, nothing else (the floor of any node:crypto verifier)", rate(floor), `${ratio(floor / node.first_seen.aws_jwt_verify_sync_per_s)} ${awsName}: the most any verify + decision can reach`);
+  }
   row("repeated token, full decision (the Node API's per-second memo)", node && rate(node.repeated.per_s), "", atLeast(node?.repeated.per_s, node?.repeated.budget_per_s ?? 5e5, `≥ ${rate(node?.repeated.budget_per_s ?? 5e5)}`));
   row("repeated token through the core's cache alone (memo bypassed)", node && rate(node.repeated_core_cache_only.per_s), "why the memo stays");
   row(`${awsName} verifySync, repeated token`, node && rate(node.aws_jwt_verify_sync_repeated.per_s), "no cache: verifies again");
