@@ -6,7 +6,7 @@ WASM_TARGET := wasm32-unknown-unknown
 # A bare-metal target proves the core really is no_std (no std sneaking in through a dependency).
 NOSTD_TARGET := x86_64-unknown-none
 
-.PHONY: all test demo bench fuzz setup-rust lint unit nostd cli-build clean
+.PHONY: all test demo bench bench-quick setup-rust lint unit nostd cli-build clean
 
 all: test
 
@@ -46,12 +46,17 @@ cli-build:
 demo: cli-build wasm-build js-deps
 	@node js/scripts/demo.js $(if $(filter 1 true yes,$(CI)),--ci)
 
-bench: $(EXTRA_BENCHES)
-	$(CARGO) bench -p edge-authz --bench policy --bench authorize -- --noplot
-
-fuzz:
-	@command -v cargo-fuzz >/dev/null || $(CARGO) install cargo-fuzz --locked
-	cd fuzz && $(CARGO) +nightly fuzz run policy -- -max_total_time=$${FUZZ_SECONDS:-600}
+# The performance table: every benchmark in turn, one process each (BENCH_STEPS, mk/bench.mk),
+# each writing target/bench/*.json, then js/bench/table.js prints one Markdown table with the
+# machine's description (also target/bench/table.md). A missed budget or a failed benchmark
+# fails `make bench` at the end, after the table. `make bench-quick`: the same, in minutes.
+bench:
+	@node js/bench/table.js --start
+	@failed=""; for step in $(BENCH_STEPS); do \
+		printf '\n== make %s\n' "$$step"; \
+		BENCH_DEFER_BUDGETS=1 $(MAKE) --no-print-directory $$step || failed="$$failed $$step"; \
+	done; \
+	node js/bench/table.js --failed "$$failed"
 
 clean:
 	$(CARGO) clean
