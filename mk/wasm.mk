@@ -38,11 +38,13 @@ $(WASM_OUT): $(WASM_SOURCES) $(JS_STAMP) | wasm-bindgen-cli
 wasm-build: $(WASM_OUT)
 
 # The bindings' tests (src/wasm.rs) under Node, and clippy on the wasm-only code.
-# A target dir of its own: the wasm test build never waits on (or invalidates) native builds.
+# In target/ like every other build: units of other profiles, targets or features are kept
+# side by side there (nothing is invalidated), and the host build scripts and proc macros
+# already built are reused.
 wasm-unit: wasm-bindgen-cli
-	CARGO_TARGET_DIR=target/wasm-unit $(CARGO) clippy -p edge-authz --lib $(WASM_CARGO_FLAGS) -- -D warnings
+	$(CARGO) clippy -p edge-authz --lib $(WASM_CARGO_FLAGS) -- -D warnings
 	CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
-		CARGO_TARGET_DIR=target/wasm-unit $(CARGO) test -p edge-authz --lib $(WASM_CARGO_FLAGS)
+		$(CARGO) test -p edge-authz --lib $(WASM_CARGO_FLAGS)
 
 # The glue, the size budget, and the Worker end to end in workerd (Miniflare).
 wasm-js-test: wasm-build
