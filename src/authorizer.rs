@@ -89,9 +89,9 @@ struct Resolved {
 
 /// A token handed out in a [`Need::CheckSignature`]: the parsed token (so the next step
 /// need not parse it again) and, once the host has answered, its verdict.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct AwaitingVerdict {
-    token: Option<PendingToken>,
+    token: PendingToken,
     verdict: Option<bool>,
 }
 
@@ -269,16 +269,16 @@ impl Authorizer {
         hash: TokenHash,
         now: u64,
     ) -> Result<(Arc<Caller>, u64), Step> {
+        // A host verdict counts only for a check this authorizer handed out and still holds;
+        // otherwise (evicted, or never asked for) the token is verified again from scratch.
         let verification = match self.awaiting.take(&hash) {
             Some(AwaitingVerdict {
-                token: Some(pending),
+                token: pending,
                 verdict: Some(valid),
             }) => self.verifier.verify_pending(pending, valid, now),
-            awaiting => {
-                let host_verdict = awaiting.and_then(|a| a.verdict);
-                self.verifier
-                    .verify(token, &mut self.keys, &*self.crypto, host_verdict, now)
-            }
+            _ => self
+                .verifier
+                .verify(token, &mut self.keys, &*self.crypto, now),
         };
         match verification {
             Verification::Verified(verified) => {
@@ -327,7 +327,7 @@ impl Authorizer {
             Verification::AwaitJwks(issuer) => Err(Step::Need(Need::AwaitJwks { issuer })),
             Verification::CheckSignature(check, pending) => {
                 let awaiting = AwaitingVerdict {
-                    token: Some(pending),
+                    token: pending,
                     verdict: None,
                 };
                 self.awaiting.insert(hash, awaiting);
@@ -643,9 +643,12 @@ impl Authorizer {
 
     /// Reports the host's verdict for a [`Need::CheckSignature`].
     pub fn signature_checked(&mut self, token: TokenHash, valid: bool) {
-        let mut awaiting = self.awaiting.take(&token).unwrap_or_default();
-        awaiting.verdict = Some(valid);
-        self.awaiting.insert(token, awaiting);
+        // Only for a check handed out in a `Need::CheckSignature` (and still held): a verdict
+        // nobody asked for is ignored, so no adapter bug can vouch for a token unverified.
+        if let Some(mut awaiting) = self.awaiting.take(&token) {
+            awaiting.verdict = Some(valid);
+            self.awaiting.insert(token, awaiting);
+        }
     }
 
     /// Whether policies are loaded by the adapter ([`Need::LoadPolicies`]).

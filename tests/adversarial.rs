@@ -423,3 +423,45 @@ fn a_retired_key_revokes_tokens_verified_before() {
     authorizer.jwks_fetched(0, &rotated, NOW + 2).expect("jwks");
     assert_eq!(decide(&mut authorizer, &new, NOW + 2), "allowed");
 }
+
+/// A host verdict counts only for a check the authorizer asked for and still holds: a late
+/// or stray `signature_checked(.., true)` cannot vouch for a forged token.
+#[test]
+fn a_stray_signature_verdict_vouches_for_nothing() {
+    use edge_authz::token::crypto::DeferToHost;
+    use edge_authz::{Authorizer, Need, Request, Step};
+    let keys = suite_keys();
+    let config = Config::from_value(&json!({
+        "issuers": [access_pool()],
+        "policies": {"groups": {"staff": {"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Action": "execute-api:Invoke", "Resource": "*"}]}}},
+    }))
+    .expect("config")
+    .config;
+    let mut authorizer = Authorizer::new(config).with_verifier(std::sync::Arc::new(DeferToHost));
+    let doc = jwks_document(&keys, &["suite-rsa-1".into()]);
+    authorizer.jwks_fetched(0, &doc, NOW).expect("jwks");
+    let genuine = sign_token(&keys, "suite-rsa-1", None, &claims(), false);
+    let (signed, _) = genuine.rsplit_once('.').expect("three segments");
+    let forged = format!("Bearer {signed}.{}", b64(&[7u8; 256]));
+    let headers = [("authorization", forged.as_str())];
+    let request = Request {
+        headers: &headers,
+        ..Request::new("GET", "/pets")
+    };
+    let Step::Need(Need::CheckSignature { token, .. }) = authorizer.authorize(&request, NOW) else {
+        panic!("expected a signature check");
+    };
+    authorizer.signature_checked(token, false);
+    match authorizer.authorize(&request, NOW) {
+        Step::Decided(d) => assert_eq!(d.reason, "bad_signature"),
+        Step::Need(need) => panic!("unexpected {need:?}"),
+    }
+    // Late, and wrong: nothing is waiting for it any more.
+    authorizer.signature_checked(token, true);
+    match authorizer.authorize(&request, NOW) {
+        Step::Need(Need::CheckSignature { .. }) => {}
+        Step::Decided(d) => panic!("a stray verdict decided the forged token: {}", d.reason),
+        Step::Need(need) => panic!("unexpected {need:?}"),
+    }
+}

@@ -113,14 +113,13 @@ impl TokenVerifier {
         }
     }
 
-    /// The pipeline's step: may ask for keys or for a host signature check.
-    /// `host_verdict` is the host's answer to an earlier [`SignatureCheck`] of this token.
+    /// The pipeline's step: may ask for keys or for a host signature check (whose answer
+    /// comes back through [`Self::verify_pending`]).
     pub(crate) fn verify(
         &self,
         token: &str,
         keys: &mut KeyCache,
         crypto: &dyn SignatureVerifier,
-        host_verdict: Option<bool>,
         now: u64,
     ) -> Verification {
         let (parsed, issuer) = match self.parse(token) {
@@ -133,12 +132,7 @@ impl TokenVerifier {
             KeyLookup::InFlight => return Verification::AwaitJwks(issuer),
             KeyLookup::Reject(e) => return Verification::Rejected(e),
         };
-        let verdict = match host_verdict {
-            Some(true) => SignatureVerdict::Valid,
-            Some(false) => SignatureVerdict::Invalid,
-            None => self.check_signature(&parsed, &key, crypto),
-        };
-        match verdict {
+        match self.check_signature(&parsed, &key, crypto) {
             SignatureVerdict::Valid => match self.finish(parsed, issuer, now) {
                 Ok(verified) => Verification::Verified(verified),
                 Err(e) => Verification::Rejected(e),
