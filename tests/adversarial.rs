@@ -374,6 +374,17 @@ mod hmac_free_sha256 {
     }
 }
 
+/// The access pool, and a policy letting its `staff` group call everything.
+fn allow_staff_everywhere() -> Config {
+    Config::from_value(&json!({
+        "issuers": [access_pool()],
+        "policies": {"groups": {"staff": {"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Action": "execute-api:Invoke", "Resource": "*"}]}}},
+    }))
+    .expect("config")
+    .config
+}
+
 /// A token verified (and cached) before its key left the JWKS is not accepted afterwards:
 /// retiring a key (e.g. a compromised one) revokes every token signed with it at once, not
 /// at each token's `exp`, which whoever holds the key chooses.
@@ -381,13 +392,7 @@ mod hmac_free_sha256 {
 fn a_retired_key_revokes_tokens_verified_before() {
     use edge_authz::{Authorizer, Request, Step};
     let keys = suite_keys();
-    let config = Config::from_value(&json!({
-        "issuers": [access_pool()],
-        "policies": {"groups": {"staff": {"Version": "2012-10-17", "Statement": [
-            {"Effect": "Allow", "Action": "execute-api:Invoke", "Resource": "*"}]}}},
-    }))
-    .expect("config")
-    .config;
+    let config = allow_staff_everywhere();
     let mut authorizer = Authorizer::new(config);
     let both = jwks_document(&keys, &["suite-rsa-1".into(), "suite-rsa-2".into()]);
     authorizer.jwks_fetched(0, &both, NOW).expect("jwks");
@@ -431,13 +436,7 @@ fn a_stray_signature_verdict_vouches_for_nothing() {
     use edge_authz::token::crypto::DeferToHost;
     use edge_authz::{Authorizer, Need, Request, Step};
     let keys = suite_keys();
-    let config = Config::from_value(&json!({
-        "issuers": [access_pool()],
-        "policies": {"groups": {"staff": {"Version": "2012-10-17", "Statement": [
-            {"Effect": "Allow", "Action": "execute-api:Invoke", "Resource": "*"}]}}},
-    }))
-    .expect("config")
-    .config;
+    let config = allow_staff_everywhere();
     let mut authorizer = Authorizer::new(config).with_verifier(std::sync::Arc::new(DeferToHost));
     let doc = jwks_document(&keys, &["suite-rsa-1".into()]);
     authorizer.jwks_fetched(0, &doc, NOW).expect("jwks");
