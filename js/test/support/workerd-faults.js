@@ -1,28 +1,13 @@
 // Starts the Worker's fault-matrix entry (worker-faults-entry.js) in workerd through
 // Miniflare, with a real (local) POLICIES KV namespace.
-import { Miniflare } from "miniflare";
-import { fileURLToPath } from "node:url";
-
-const jsRoot = fileURLToPath(new URL("../../", import.meta.url));
+import { startMiniflare } from "./workerd.js";
 
 /**
  * @param {Record<string, unknown>} bindings the Worker's vars
  * @param {{ kv?: boolean }} [options] bind the POLICIES namespace (default true)
  */
 export async function startFaultWorker(bindings, { kv = true } = {}) {
-  const mf = new Miniflare({
-    modules: true,
-    scriptPath: `${jsRoot}test/support/worker-faults-entry.js`,
-    modulesRoot: jsRoot,
-    modulesRules: [
-      { type: "ESModule", include: ["**/*.js"] },
-      { type: "CompiledWasm", include: ["**/*.wasm"] },
-    ],
-    compatibilityDate: "2025-04-01",
-    kvNamespaces: kv ? ["POLICIES"] : [],
-    bindings,
-  });
-  await mf.ready;
+  const mf = await startMiniflare("test/support/worker-faults-entry.js", bindings, { kv });
   return {
     policies: kv ? await mf.getKVNamespace("POLICIES") : null,
     /**

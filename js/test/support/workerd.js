@@ -5,13 +5,15 @@ import { fileURLToPath } from "node:url";
 const jsRoot = fileURLToPath(new URL("../../", import.meta.url));
 
 /**
+ * A Worker entry of js/ (its modules and the wasm) in workerd, ready.
+ * @param {string} entry the entry script, relative to js/
  * @param {Record<string, unknown>} bindings the Worker's vars
  * @param {{ kv?: boolean }} [options] bind the POLICIES namespace (default true)
  */
-export async function startWorker(bindings, { kv = true } = {}) {
+export async function startMiniflare(entry, bindings, { kv = true } = {}) {
   const mf = new Miniflare({
     modules: true,
-    scriptPath: `${jsRoot}test/support/worker-under-test.js`,
+    scriptPath: `${jsRoot}${entry}`,
     modulesRoot: jsRoot,
     modulesRules: [
       { type: "ESModule", include: ["**/*.js"] },
@@ -22,6 +24,15 @@ export async function startWorker(bindings, { kv = true } = {}) {
     bindings,
   });
   await mf.ready;
+  return mf;
+}
+
+/**
+ * @param {Record<string, unknown>} bindings the Worker's vars
+ * @param {{ kv?: boolean }} [options] bind the POLICIES namespace (default true)
+ */
+export async function startWorker(bindings, { kv = true } = {}) {
+  const mf = await startMiniflare("test/support/worker-under-test.js", bindings, { kv });
   return {
     mf,
     policies: kv ? await mf.getKVNamespace("POLICIES") : null,
