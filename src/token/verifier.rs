@@ -108,7 +108,7 @@ impl TokenVerifier {
             KeySelection::NoKeyForAlgorithm => return Err(TokenError::AlgorithmNotAllowed),
         };
         match self.check_signature(&parsed, &key, crypto) {
-            SignatureVerdict::Valid => self.finish(parsed, issuer, now),
+            SignatureVerdict::Valid => self.check_claims(parsed.claims, issuer, now),
             SignatureVerdict::Invalid | SignatureVerdict::Deferred => Err(TokenError::BadSignature),
         }
     }
@@ -133,7 +133,7 @@ impl TokenVerifier {
             KeyLookup::Reject(e) => return Verification::Rejected(e),
         };
         match self.check_signature(&parsed, &key, crypto) {
-            SignatureVerdict::Valid => match self.finish(parsed, issuer, now) {
+            SignatureVerdict::Valid => match self.check_claims(parsed.claims, issuer, now) {
                 Ok(verified) => Verification::Verified(verified),
                 Err(e) => Verification::Rejected(e),
             },
@@ -207,15 +207,6 @@ impl TokenVerifier {
             parsed.signing_input.as_bytes(),
             &parsed.signature,
         )
-    }
-
-    fn finish(
-        &self,
-        parsed: UnverifiedToken<'_>,
-        issuer: usize,
-        now: u64,
-    ) -> Result<VerifiedToken, TokenError> {
-        self.check_claims(parsed.claims, issuer, now)
     }
 
     /// The claim rules, once the signature is known to be good.
