@@ -24,17 +24,17 @@ function loadWasm() {
 
 const JSON_TYPE = "application/json";
 
-/** node:crypto parameters per JWS algorithm: [digest, extra verify options]. */
+/** node:crypto parameters per JWS algorithm: [digest, extra verify options or null]. */
 const NODE_ALGORITHMS = {
-  RS256: ["sha256", {}],
-  RS384: ["sha384", {}],
-  RS512: ["sha512", {}],
+  RS256: ["sha256", null],
+  RS384: ["sha384", null],
+  RS512: ["sha512", null],
   PS256: ["sha256", { padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: 32 }],
   PS384: ["sha384", { padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: 48 }],
   PS512: ["sha512", { padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: 64 }],
   ES256: ["sha256", { dsaEncoding: "ieee-p1363" }],
   ES384: ["sha384", { dsaEncoding: "ieee-p1363" }],
-  EdDSA: [null, {}],
+  EdDSA: [null, null],
 };
 
 /** Public keys parsed from JWKs are kept: parsing costs more than verifying. */
@@ -63,7 +63,8 @@ export function nodeCryptoVerifier() {
       keys.set(cacheKey, key);
     }
     const data = typeof signingInput === "string" ? Buffer.from(signingInput, "latin1") : signingInput;
-    return cryptoVerify(params[0], data, { key, ...params[1] }, signature);
+    // Without options the KeyObject goes as it is: no options object per check.
+    return cryptoVerify(params[0], data, params[1] === null ? key : { key, ...params[1] }, signature);
   };
 }
 
@@ -332,8 +333,10 @@ export class NodeAuthorizer {
         this.#memoSize = 1;
       }
       memoLeaf(this.#memo, request, true)?.set(END, decision);
+      return copyOf(decision);
     }
-    return copyOf(decision);
+    // Not memoised: the glue's decision (and its context) is this caller's alone.
+    return decision;
   }
 }
 
