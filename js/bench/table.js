@@ -184,6 +184,11 @@ function table() {
   if (node?.first_seen.node_crypto_verify_only_per_s) {
     const floor = node.first_seen.node_crypto_verify_only_per_s;
     row("node:crypto RS256 check alone, nothing else (the floor of any node:crypto verifier)", rate(floor), `${ratio(floor / node.first_seen.aws_jwt_verify_sync_per_s)} ${awsName}: the most any verify + decision can reach`);
+    const glue = node.first_seen.edge_authz_no_crypto_per_s;
+    if (glue) {
+      const left = 1e6 / ((node.first_seen.budget_ratio ?? 1.5) * node.first_seen.aws_jwt_verify_sync_per_s) - 1e6 / floor;
+      row("first-seen token, the wasm core + glue alone (signature accepted, no crypto)", `${(1e6 / glue).toFixed(1)} µs`, `the budget leaves ${left.toFixed(1)} µs beside the check`);
+    }
   }
   row("repeated token, full decision (the Node API's per-second memo)", node && rate(node.repeated.per_s), "", atLeast(node?.repeated.per_s, node?.repeated.budget_per_s ?? 5e5, `≥ ${rate(node?.repeated.budget_per_s ?? 5e5)}`));
   row("repeated token through the core's cache alone (memo bypassed)", node && rate(node.repeated_core_cache_only.per_s), "why the memo stays");
