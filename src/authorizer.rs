@@ -73,8 +73,23 @@ pub enum Need {
 #[derive(Debug)]
 struct CachedToken {
     caller: Arc<Caller>,
-    /// The token stops being accepted at this time (`exp` + grace).
-    valid_until: u64,
+    /// When the token is accepted, as its verification found it.
+    validity: Validity,
+}
+
+/// The span of `now` in which a verified token is accepted without verifying it again:
+/// from its `nbf`/`iat` (minus the grace) to its `exp` (plus the grace). Before `from` a
+/// fresh verification would reject it, so a host clock that steps back misses the caches.
+#[derive(Debug, Clone, Copy)]
+struct Validity {
+    from: u64,
+    until: u64,
+}
+
+impl Validity {
+    fn contains(self, now: u64) -> bool {
+        self.from <= now && now < self.until
+    }
 }
 
 /// The policies that apply to a token's caller, resolved once per policy generation.
@@ -83,8 +98,8 @@ struct Resolved {
     generation: u64,
     policies: Arc<Vec<(String, Arc<PolicyDocument>)>>,
     dependencies: Dependencies,
-    /// The earliest of the token's end and the loaded policies' TTLs.
-    valid_until: u64,
+    /// The token's validity, its end cut to the earliest of the loaded policies' TTLs.
+    validity: Validity,
 }
 
 /// A token handed out in a [`Need::CheckSignature`]: the parsed token (so the next step
@@ -204,8 +219,8 @@ impl Authorizer {
         if let Some(decision) = self.cached_decision(hash, request, now) {
             return Step::Decided(decision);
         }
-        let (caller, token_valid_until) = match self.tokens.get(&hash) {
-            Some(entry) if now < entry.valid_until => (entry.caller.clone(), entry.valid_until),
+        let (caller, token_validity) = match self.tokens.get(&hash) {
+            Some(entry) if entry.validity.contains(now) => (entry.caller.clone(), entry.validity),
             cached => {
                 if cached.is_some() {
                     self.tokens.remove(&hash);
@@ -221,7 +236,7 @@ impl Authorizer {
                 }
             }
         };
-        let resolved = match self.resolve(&caller, hash, token_valid_until, now) {
+        let resolved = match self.resolve(&caller, hash, token_validity, now) {
             Ok(resolved) => resolved,
             Err(step) => return step,
         };
@@ -237,7 +252,8 @@ impl Authorizer {
         now: u64,
     ) -> Option<Decision> {
         let resolved = self.resolved.get(&hash)?;
-        let fresh = resolved.generation == self.policies.generation() && now < resolved.valid_until;
+        let fresh =
+            resolved.generation == self.policies.generation() && resolved.validity.contains(now);
         let (generation, deps) = (resolved.generation, resolved.dependencies);
         if !fresh || deps.time {
             return None;
@@ -268,7 +284,7 @@ impl Authorizer {
         token: &str,
         hash: TokenHash,
         now: u64,
-    ) -> Result<(Arc<Caller>, u64), Step> {
+    ) -> Result<(Arc<Caller>, Validity), Step> {
         // A host verdict counts only for a check this authorizer handed out and still holds;
         // otherwise (evicted, or never asked for) the token is verified again from scratch.
         let verification = match self.awaiting.take(&hash) {
@@ -288,6 +304,10 @@ impl Authorizer {
                     || now.saturating_add(self.config.jwks_cache.ttl),
                     |exp| exp.saturating_add(grace),
                 );
+                let validity = Validity {
+                    from: verified.not_before().saturating_sub(grace),
+                    until: valid_until,
+                };
                 let context = identity_context(&verified, &self.config.context_claims);
                 let caller = Arc::new(Caller {
                     identity: verified.identity,
@@ -298,10 +318,10 @@ impl Authorizer {
                     hash,
                     CachedToken {
                         caller: caller.clone(),
-                        valid_until,
+                        validity,
                     },
                 );
-                Ok((caller, valid_until))
+                Ok((caller, validity))
             }
             Verification::Rejected(error) => {
                 let outcome = if error == TokenError::JwksUnavailable {
@@ -342,12 +362,12 @@ impl Authorizer {
         &mut self,
         caller: &Arc<Caller>,
         hash: TokenHash,
-        token_valid_until: u64,
+        token_validity: Validity,
         now: u64,
     ) -> Result<Arc<Resolved>, Step> {
         let generation = self.policies.generation();
         if let Some(resolved) = self.resolved.get(&hash) {
-            if resolved.generation == generation && now < resolved.valid_until {
+            if resolved.generation == generation && resolved.validity.contains(now) {
                 return Ok(resolved.clone());
             }
         }
@@ -355,7 +375,7 @@ impl Authorizer {
         let mut policies: Vec<(String, Arc<PolicyDocument>)> =
             Vec::with_capacity(identity.groups.len() + 1);
         let mut missing: Vec<String> = Vec::new();
-        let mut valid_until = token_valid_until;
+        let mut valid_until = token_validity.until;
         let mut failure = None;
         for (i, group) in identity.groups.iter().enumerate() {
             if identity
@@ -409,7 +429,10 @@ impl Authorizer {
             generation,
             policies: Arc::new(policies),
             dependencies,
-            valid_until,
+            validity: Validity {
+                until: valid_until,
+                ..token_validity
+            },
         });
         self.resolved.insert(hash, resolved.clone());
         Ok(resolved)
@@ -473,7 +496,7 @@ impl Authorizer {
             PolicyDecision::ExplicitDeny => (Outcome::Forbidden, "explicit_deny"),
             PolicyDecision::ImplicitDeny => (Outcome::Forbidden, "implicit_deny"),
         };
-        let valid_until = resolved.valid_until;
+        let valid_until = resolved.validity.until;
         let decision = Decision {
             caller: Some(caller),
             trace: Some(Arc::new(PolicyTrace {

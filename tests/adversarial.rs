@@ -429,6 +429,57 @@ fn a_retired_key_revokes_tokens_verified_before() {
     assert_eq!(decide(&mut authorizer, &new, NOW + 2), "allowed");
 }
 
+/// A verified token is cached for the span its claims allow, both ends: when the host clock
+/// steps back before its `nbf`/`iat` (less the grace), the caches miss and a fresh
+/// verification answers, as it would have without them.
+#[test]
+fn a_clock_stepping_back_before_nbf_misses_the_caches() {
+    use edge_authz::{Authorizer, Request, Step};
+    let keys = suite_keys();
+    let mut config = allow_staff_everywhere();
+    config.grace_seconds = 5;
+    let mut authorizer = Authorizer::new(config);
+    let doc = jwks_document(&keys, &["suite-rsa-1".into()]);
+    authorizer.jwks_fetched(0, &doc, NOW - 100).expect("jwks");
+    let mut later = claims();
+    later["nbf"] = json!(NOW - 2);
+    let bearers = [
+        // `iat` NOW - 10: accepted from NOW - 15.
+        format!(
+            "Bearer {}",
+            sign_token(&keys, "suite-rsa-1", None, &claims(), false)
+        ),
+        // `nbf` NOW - 2 (after `iat`): accepted from NOW - 7.
+        format!(
+            "Bearer {}",
+            sign_token(&keys, "suite-rsa-1", None, &later, false)
+        ),
+    ];
+    let mut decide = |bearer: &str, now: u64| {
+        let headers = [("authorization", bearer)];
+        let request = Request {
+            headers: &headers,
+            ..Request::new("GET", "/pets")
+        };
+        match authorizer.authorize(&request, now) {
+            Step::Decided(d) => d.reason,
+            Step::Need(need) => panic!("unexpected {need:?}"),
+        }
+    };
+    for (bearer, from, reason) in [
+        (&bearers[0], NOW - 15, "issued_in_future"),
+        (&bearers[1], NOW - 7, "not_yet_valid"),
+    ] {
+        // Verified and cached at NOW (token, resolved policies, decision), then asked again
+        // at earlier and earlier clocks.
+        assert_eq!(decide(bearer, NOW), "allowed");
+        assert_eq!(decide(bearer, NOW), "allowed");
+        assert_eq!(decide(bearer, from), "allowed");
+        assert_eq!(decide(bearer, from - 1), reason);
+        assert_eq!(decide(bearer, NOW), "allowed");
+    }
+}
+
 /// A host verdict counts only for a check the authorizer asked for and still holds: a late
 /// or stray `signature_checked(.., true)` cannot vouch for a forged token.
 #[test]

@@ -173,7 +173,7 @@ pub(crate) fn check(
 
 /// Reads a NumericDate (RFC 7519 §2): a JSON number of seconds, possibly fractional.
 /// Fractions are truncated; negative or non-finite values are malformed.
-fn numeric_date(
+pub(crate) fn numeric_date(
     claims: &Map<String, Value>,
     name: &'static str,
 ) -> Result<Option<u64>, TokenError> {

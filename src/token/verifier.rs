@@ -31,6 +31,20 @@ pub struct VerifiedToken {
     pub claims: Map<String, Value>,
 }
 
+impl VerifiedToken {
+    /// The earliest time the token claims to be valid at: the later of `nbf` and `iat`
+    /// (0 without either). Both were checked against the clock when it was verified.
+    pub(crate) fn not_before(&self) -> u64 {
+        let date = |name| {
+            claims::numeric_date(&self.claims, name)
+                .ok()
+                .flatten()
+                .unwrap_or(0)
+        };
+        date("nbf").max(date("iat"))
+    }
+}
+
 /// A signature check the host performs with its own crypto (see [`SignatureVerdict::Deferred`]).
 #[derive(Debug, Clone)]
 pub struct SignatureCheck {
