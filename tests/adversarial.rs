@@ -385,12 +385,26 @@ fn allow_staff_everywhere() -> Config {
     .config
 }
 
+/// The reason of the decision on `GET /pets` with `bearer` at `now` (no need expected).
+fn reason_of(authorizer: &mut edge_authz::Authorizer, bearer: &str, now: u64) -> &'static str {
+    use edge_authz::{Request, Step};
+    let headers = [("authorization", bearer)];
+    let request = Request {
+        headers: &headers,
+        ..Request::new("GET", "/pets")
+    };
+    match authorizer.authorize(&request, now) {
+        Step::Decided(d) => d.reason,
+        Step::Need(need) => panic!("unexpected {need:?}"),
+    }
+}
+
 /// A token verified (and cached) before its key left the JWKS is not accepted afterwards:
 /// retiring a key (e.g. a compromised one) revokes every token signed with it at once, not
 /// at each token's `exp`, which whoever holds the key chooses.
 #[test]
 fn a_retired_key_revokes_tokens_verified_before() {
-    use edge_authz::{Authorizer, Request, Step};
+    use edge_authz::Authorizer;
     let keys = suite_keys();
     let config = allow_staff_everywhere();
     let mut authorizer = Authorizer::new(config);
@@ -404,29 +418,18 @@ fn a_retired_key_revokes_tokens_verified_before() {
         "Bearer {}",
         sign_token(&keys, "suite-rsa-2", None, &claims(), false)
     );
-    let decide = |authorizer: &mut Authorizer, bearer: &str, now: u64| {
-        let headers = [("authorization", bearer)];
-        let request = Request {
-            headers: &headers,
-            ..Request::new("GET", "/pets")
-        };
-        match authorizer.authorize(&request, now) {
-            Step::Decided(d) => d.reason,
-            Step::Need(need) => panic!("unexpected {need:?}"),
-        }
-    };
-    assert_eq!(decide(&mut authorizer, &old, NOW), "allowed");
-    assert_eq!(decide(&mut authorizer, &new, NOW), "allowed");
+    assert_eq!(reason_of(&mut authorizer, &old, NOW), "allowed");
+    assert_eq!(reason_of(&mut authorizer, &new, NOW), "allowed");
 
     // suite-rsa-1 is retired; suite-rsa-2 stays.
     let rotated = jwks_document(&keys, &["suite-rsa-2".into()]);
     authorizer.jwks_fetched(0, &rotated, NOW + 1).expect("jwks");
-    assert_eq!(decide(&mut authorizer, &old, NOW + 1), "unknown_kid");
-    assert_eq!(decide(&mut authorizer, &new, NOW + 1), "allowed");
+    assert_eq!(reason_of(&mut authorizer, &old, NOW + 1), "unknown_kid");
+    assert_eq!(reason_of(&mut authorizer, &new, NOW + 1), "allowed");
 
     // A refresh that retires nothing keeps the caches (and the answers).
     authorizer.jwks_fetched(0, &rotated, NOW + 2).expect("jwks");
-    assert_eq!(decide(&mut authorizer, &new, NOW + 2), "allowed");
+    assert_eq!(reason_of(&mut authorizer, &new, NOW + 2), "allowed");
 }
 
 /// A verified token is cached for the span its claims allow, both ends: when the host clock
@@ -434,7 +437,7 @@ fn a_retired_key_revokes_tokens_verified_before() {
 /// verification answers, as it would have without them.
 #[test]
 fn a_clock_stepping_back_before_nbf_misses_the_caches() {
-    use edge_authz::{Authorizer, Request, Step};
+    use edge_authz::Authorizer;
     let keys = suite_keys();
     let mut config = allow_staff_everywhere();
     config.grace_seconds = 5;
@@ -455,17 +458,7 @@ fn a_clock_stepping_back_before_nbf_misses_the_caches() {
             sign_token(&keys, "suite-rsa-1", None, &later, false)
         ),
     ];
-    let mut decide = |bearer: &str, now: u64| {
-        let headers = [("authorization", bearer)];
-        let request = Request {
-            headers: &headers,
-            ..Request::new("GET", "/pets")
-        };
-        match authorizer.authorize(&request, now) {
-            Step::Decided(d) => d.reason,
-            Step::Need(need) => panic!("unexpected {need:?}"),
-        }
-    };
+    let mut decide = |bearer: &str, now: u64| reason_of(&mut authorizer, bearer, now);
     for (bearer, from, reason) in [
         (&bearers[0], NOW - 15, "issued_in_future"),
         (&bearers[1], NOW - 7, "not_yet_valid"),
