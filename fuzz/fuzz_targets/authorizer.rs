@@ -5,7 +5,7 @@
 //! harness answering each `Need` honestly or as the input says (an arbitrary JWKS, a failed
 //! fetch, arbitrary policies, a failed load, an arbitrary signature verdict, no answer);
 //! and unsolicited `jwks_fetched`/`jwks_failed`/`policy_loaded`/`policies_failed`/
-//! `signature_checked` calls, and time passing.
+//! `signature_checked` calls, and time passing (or a host clock stepping back).
 //!
 //! Invariants:
 //! - it never panics;
@@ -103,6 +103,9 @@ enum Op {
     Authorize(Box<AuthorizeOp>),
     Advance(u16),
     Jump(u32),
+    /// The host clock steps back (NTP correction): nothing cached may outlive its token's
+    /// `nbf`/`iat` the other way either.
+    StepBack(u16),
     JwksFetched {
         issuer: u8,
         doc: DocChoice,
@@ -1213,6 +1216,7 @@ impl Harness {
                 Op::Authorize(a) => self.authorize(a),
                 Op::Advance(s) => self.now += u64::from(*s),
                 Op::Jump(s) => self.now = self.now.saturating_add(u64::from(*s)),
+                Op::StepBack(s) => self.now = self.now.saturating_sub(u64::from(*s)),
                 Op::JwksFetched { issuer, doc } => {
                     let issuer = usize::from(*issuer) % (self.config.issuers.len() + 1);
                     let doc = self.jwks_doc(doc);
