@@ -11,28 +11,17 @@ import { EdgeAuthorizer } from "../src/authorizer.js";
 import { webCryptoVerifier } from "../src/webcrypto.js";
 import { wasm } from "../test/support/wasm-node.js";
 import { jwksDocument, suiteKeys, tokenOf } from "../test/support/suite.js";
+import { benchConfig, ISSUER, NOW } from "./fixture.js";
 import { budgetExit, count, writeResults } from "./results.js";
 
 const BUDGET_FIRST_SEEN_MS = 0.3;
 const BUDGET_CACHED_MS = 0.05;
 const FIRST_SEEN = count("BENCH_FIRST_SEEN", 3000, 300);
 const CACHED = count("BENCH_CACHED", 50000, 5000);
-const NOW = 1767225600;
-const ISSUER = "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_Bench";
 
 const keys = suiteKeys();
 const jwks = new TextEncoder().encode(jwksDocument(keys, ["suite-rsa-1"]));
-const config = JSON.stringify({
-  issuers: [{ userPoolId: "us-east-1_Bench", tokenUse: "access", clientId: ["bench-client"], jwksUri: "https://issuer.invalid/jwks.json" }],
-  policies: {
-    groups: {
-      "pet-veterinarian": {
-        Version: "2012-10-17",
-        Statement: [{ Sid: "PetStore-API", Effect: "Allow", Action: "execute-api:Invoke", Resource: ["arn:aws:execute-api:*:*:*/*/*/petstore/v1/*"], Condition: { IpAddress: { "aws:SourceIp": ["192.0.2.0/24"] } } }],
-      },
-    },
-  },
-});
+const config = benchConfig();
 const authorizer = new EdgeAuthorizer(wasm, {
   config,
   hashKey: randomBytes(8),

@@ -12,14 +12,13 @@ import { EdgeAuthorizer } from "../src/authorizer.js";
 import { createAuthorizer } from "../src/node.js";
 import { Authorizer as WasmAuthorizer, Request as WasmRequest } from "../dist/edge_authz.js";
 import { jwksDocument, suiteKeys, tokenOf } from "../test/support/suite.js";
+import { benchConfig, ISSUER, POLICIES, POOL } from "./fixture.js";
 import { budgetExit, count, writeResults } from "./results.js";
 
 const FIRST_SEEN = count("BENCH_FIRST_SEEN", 5000, 500);
 const REPEATED = count("BENCH_REPEATED", 200000, 20000);
 const BUDGET_FIRST_SEEN_RATIO = 1.5;
 const BUDGET_REPEATED_PER_S = 500_000;
-const POOL = "us-east-1_Bench";
-const ISSUER = `https://cognito-idp.us-east-1.amazonaws.com/${POOL}`;
 const JWKS_URI = `${ISSUER}/.well-known/jwks.json`;
 const now = () => Math.floor(Date.now() / 1000);
 /** The installed version of a devDependency (the labels name what actually ran). */
@@ -33,7 +32,7 @@ const token = (i) =>
   tokenOf({ key: "suite-rsa-1", claims: { iss: ISSUER, sub: `user-${i}`, "cognito:groups": ["pet-veterinarian"], token_use: "access", client_id: "bench-client", scope: "openid", iat: now() - 10, exp: now() + 3600, jti: `j${i}` } }, keys);
 
 const authorizer = createAuthorizer(
-  { issuers: [{ userPoolId: POOL, tokenUse: "access", clientId: ["bench-client"] }], policies: { groups: { "pet-veterinarian": { Version: "2012-10-17", Statement: [{ Effect: "Allow", Action: "execute-api:Invoke", Resource: ["arn:aws:execute-api:*:*:*/*/*/petstore/v1/*"], Condition: { IpAddress: { "aws:SourceIp": ["192.0.2.0/24"] } } }] } } } },
+  { issuers: [{ userPoolId: POOL, tokenUse: "access", clientId: ["bench-client"] }], policies: POLICIES },
   { jwks: { [JWKS_URI]: jwks }, fetch: () => Promise.reject(new Error("offline bench")), log: false },
 );
 const request = (t) => ({ method: "GET", path: "/petstore/v1/pets", headers: { authorization: `Bearer ${t}`, host: "api.example", "user-agent": "bench/1.0", accept: "application/json" }, sourceIp: "192.0.2.10" });
@@ -58,7 +57,7 @@ const allow = async (r) => {
 const noCrypto = new EdgeAuthorizer(
   { Authorizer: WasmAuthorizer, Request: WasmRequest },
   {
-    config: JSON.stringify({ issuers: [{ userPoolId: POOL, tokenUse: "access", clientId: ["bench-client"], jwksUri: JWKS_URI }], policies: { groups: { "pet-veterinarian": { Version: "2012-10-17", Statement: [{ Effect: "Allow", Action: "execute-api:Invoke", Resource: ["arn:aws:execute-api:*:*:*/*/*/petstore/v1/*"], Condition: { IpAddress: { "aws:SourceIp": ["192.0.2.0/24"] } } }] } } } }),
+    config: benchConfig(JWKS_URI),
     hashKey: randomBytes(8),
     io: { fetchJwks: async () => new TextEncoder().encode(JSON.stringify(jwks)), verifySignature: () => true, verifySignatureSync: () => true },
   },
@@ -110,7 +109,7 @@ const repeated = await rate(Array.from({ length: REPEATED }, () => same), allow)
 // between two seconds, so that every call misses the memo and goes through the wasm.
 let tick = 0;
 const coreOnly = createAuthorizer(
-  { issuers: [{ userPoolId: POOL, tokenUse: "access", clientId: ["bench-client"] }], policies: { groups: { "pet-veterinarian": { Version: "2012-10-17", Statement: [{ Effect: "Allow", Action: "execute-api:Invoke", Resource: ["arn:aws:execute-api:*:*:*/*/*/petstore/v1/*"], Condition: { IpAddress: { "aws:SourceIp": ["192.0.2.0/24"] } } }] } } } },
+  { issuers: [{ userPoolId: POOL, tokenUse: "access", clientId: ["bench-client"] }], policies: POLICIES },
   { jwks: { [JWKS_URI]: jwks }, fetch: () => Promise.reject(new Error("offline bench")), log: false, now: () => now() + (tick++ & 1) },
 );
 const coreAllow = async (r) => {

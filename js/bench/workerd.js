@@ -11,6 +11,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { Miniflare } from "miniflare";
 import { jwksDocument, suiteKeys, tokenOf } from "../test/support/suite.js";
+import { benchConfig, descendantsNamed, ISSUER, NOW } from "./fixture.js";
 import { budgetExit, count, writeResults } from "./results.js";
 
 const BUDGET_FIRST_SEEN_MS = 0.3;
@@ -18,53 +19,13 @@ const BUDGET_CACHED_MS = 0.05;
 const FIRST_SEEN = count("BENCH_FIRST_SEEN", 3000, 300);
 const CACHED = count("BENCH_CACHED", 50000, 5000);
 const WARM = 500;
-const NOW = 1767225600;
-const ISSUER = "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_Bench";
 const jsRoot = fileURLToPath(new URL("../", import.meta.url));
 const miniflareVersion = JSON.parse(readFileSync(new URL("../node_modules/miniflare/package.json", import.meta.url), "utf8")).version;
 
 const keys = suiteKeys();
-const config = JSON.stringify({
-  issuers: [{ userPoolId: "us-east-1_Bench", tokenUse: "access", clientId: ["bench-client"], jwksUri: "https://issuer.invalid/jwks.json" }],
-  policies: {
-    groups: {
-      "pet-veterinarian": {
-        Version: "2012-10-17",
-        Statement: [{ Sid: "PetStore-API", Effect: "Allow", Action: "execute-api:Invoke", Resource: ["arn:aws:execute-api:*:*:*/*/*/petstore/v1/*"], Condition: { IpAddress: { "aws:SourceIp": ["192.0.2.0/24"] } } }],
-      },
-    },
-  },
-});
+const config = benchConfig();
 const token = (i) =>
   tokenOf({ key: "suite-rsa-1", claims: { iss: ISSUER, sub: `user-${i}`, "cognito:groups": ["pet-veterinarian"], token_use: "access", client_id: "bench-client", exp: NOW + 3600, jti: `j${i}` } }, keys);
-
-/** The pids of this process's descendants named `name`. */
-function descendants(name) {
-  const children = new Map();
-  const comm = new Map();
-  for (const entry of readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
-      const close = stat.lastIndexOf(")");
-      const ppid = Number(stat.slice(close + 2).split(" ")[1]);
-      comm.set(Number(entry), stat.slice(stat.indexOf("(") + 1, close));
-      if (!children.has(ppid)) children.set(ppid, []);
-      children.get(ppid).push(Number(entry));
-    } catch {
-      // the process exited while we looked
-    }
-  }
-  const found = [];
-  const walk = (pid) => {
-    for (const child of children.get(pid) ?? []) {
-      if (comm.get(child) === name) found.push(child);
-      walk(child);
-    }
-  };
-  walk(process.pid);
-  return found;
-}
 
 /** CPU time of every thread of `pids`, in ns. */
 function cpuNs(pids) {
@@ -94,7 +55,7 @@ const mf = new Miniflare({
 
 try {
   await mf.ready;
-  const workerd = descendants("workerd");
+  const workerd = descendantsNamed(process.pid, "workerd");
   if (workerd.length === 0) throw new Error("no workerd process found under this one");
   const post = async (path, body) => {
     const response = await mf.dispatchFetch(`http://bench.test${path}`, { method: "POST", body: JSON.stringify(body) });

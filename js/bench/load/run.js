@@ -15,13 +15,14 @@
 // and js/node_modules (make js-deps). Keys and tokens are generated per run; nothing leaves
 // the machine. See README.md in this directory.
 import { fork, spawn, spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:http";
 import { createServer as createNetServer } from "node:net";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import { descendantsNamed } from "../fixture.js";
 import { authzConfig, buildMix, GROUP, POLICY, schedule } from "./mix.js";
 import { wrkScript } from "./wrk-script.js";
 
@@ -130,34 +131,6 @@ function machineCpu() {
   const idle = t[3] + (t[4] || 0);
   const total = t.slice(0, 8).reduce((a, b) => a + b, 0);
   return { busy: (total - idle) / CLK_TCK, total: total / CLK_TCK };
-}
-
-/** Descendants of `root` whose command name is `comm`. */
-function descendantsNamed(root, comm) {
-  const children = new Map();
-  const names = new Map();
-  for (const entry of readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
-      const name = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"));
-      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
-      names.set(Number(entry), name);
-      if (!children.has(ppid)) children.set(ppid, []);
-      children.get(ppid).push(Number(entry));
-    } catch {
-      // gone
-    }
-  }
-  const found = [];
-  const walk = (pid) => {
-    for (const child of children.get(pid) ?? []) {
-      if (names.get(child) === comm) found.push(child);
-      walk(child);
-    }
-  };
-  walk(root);
-  return found;
 }
 
 // ---- the Worker's isolates through the inspector (forced GC, heap usage) ----
