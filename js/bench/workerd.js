@@ -8,8 +8,7 @@
 // Usage: node js/bench/workerd.js   (BENCH_FIRST_SEEN, BENCH_CACHED to change the counts;
 // BENCH_QUICK, BENCH_OUT, BENCH_DEFER_BUDGETS: see results.js). Results: target/bench/workerd-bench.json.
 import { readdirSync, readFileSync } from "node:fs";
-import { fileURLToPath } from "node:url";
-import { Miniflare } from "miniflare";
+import { startMiniflare } from "../test/support/workerd.js";
 import { jwksDocument, suiteKeys, tokenOf } from "../test/support/suite.js";
 import { benchConfig, descendantsNamed, ISSUER, NOW } from "./fixture.js";
 import { budgetExit, count, writeResults } from "./results.js";
@@ -19,7 +18,6 @@ const BUDGET_CACHED_MS = 0.05;
 const FIRST_SEEN = count("BENCH_FIRST_SEEN", 3000, 300);
 const CACHED = count("BENCH_CACHED", 50000, 5000);
 const WARM = 500;
-const jsRoot = fileURLToPath(new URL("../", import.meta.url));
 const miniflareVersion = JSON.parse(readFileSync(new URL("../node_modules/miniflare/package.json", import.meta.url), "utf8")).version;
 
 const keys = suiteKeys();
@@ -42,19 +40,9 @@ function cpuNs(pids) {
   return total;
 }
 
-const mf = new Miniflare({
-  modules: true,
-  scriptPath: `${jsRoot}bench/workerd-worker.js`,
-  modulesRoot: jsRoot,
-  modulesRules: [
-    { type: "ESModule", include: ["**/*.js"] },
-    { type: "CompiledWasm", include: ["**/*.wasm"] },
-  ],
-  compatibilityDate: "2025-04-01",
-});
+const mf = await startMiniflare("bench/workerd-worker.js", {}, { kv: false });
 
 try {
-  await mf.ready;
   const workerd = descendantsNamed(process.pid, "workerd");
   if (workerd.length === 0) throw new Error("no workerd process found under this one");
   const post = async (path, body) => {

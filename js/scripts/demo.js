@@ -14,10 +14,9 @@ import { createServer } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { Miniflare } from "miniflare";
+import { startMiniflare } from "../test/support/workerd.js";
 
 const root = fileURLToPath(new URL("../../", import.meta.url));
-const jsRoot = `${root}js/`;
 const ci = process.argv.includes("--ci") || /^(1|true|yes)$/i.test(process.env.CI ?? "");
 const bin = process.env.EDGE_AUTHZ_BIN || `${root}target/release/edge-authz`;
 const GROUP = "pet-veterinarian";
@@ -189,24 +188,15 @@ async function main() {
     policies: { ttlSeconds: 60 },
   };
   const workerPort = !ci && (await portFree(8787)) ? 8787 : 0;
-  const mf = new Miniflare({
-    modules: true,
-    scriptPath: `${jsRoot}src/worker.js`,
-    modulesRoot: jsRoot,
-    modulesRules: [
-      { type: "ESModule", include: ["**/*.js"] },
-      { type: "CompiledWasm", include: ["**/*.wasm"] },
-    ],
-    compatibilityDate: "2025-04-01",
-    kvNamespaces: ["POLICIES"],
-    bindings: {
-      AUTHZ_CONFIG: JSON.stringify(authzConfig),
-      UPSTREAM: upstream,
-      IDENTITY_HEADER_PREFIX: "x-authz-",
-      FORWARD_AUTHORIZATION: "true",
-      EXPLAIN: "true", // the demo prints the Worker's explanation of each decision
-      EXPOSE_REASON: "false",
-    },
+  const bindings = {
+    AUTHZ_CONFIG: JSON.stringify(authzConfig),
+    UPSTREAM: upstream,
+    IDENTITY_HEADER_PREFIX: "x-authz-",
+    FORWARD_AUTHORIZATION: "true",
+    EXPLAIN: "true", // the demo prints the Worker's explanation of each decision
+    EXPOSE_REASON: "false",
+  };
+  const mf = await startMiniflare("src/worker.js", bindings, {
     host: "127.0.0.1",
     port: workerPort,
     handleStructuredLogs: onWorkerLog,

@@ -22,6 +22,7 @@ import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import { startMiniflare } from "../../test/support/workerd.js";
 import { descendantsNamed } from "../fixture.js";
 import { authzConfig, buildMix, GROUP, POLICY, schedule } from "./mix.js";
 import { wrkScript } from "./wrk-script.js";
@@ -226,23 +227,13 @@ async function startUpstream(jwks) {
 
 /** The Worker in workerd (Miniflare), as js/scripts/demo.js starts it, its KV seeded. */
 async function startWorker(upstream) {
-  const { Miniflare } = await import("miniflare");
   const output = { lines: 0, errors: [] };
   const inspectorPort = WORKER_GC === "inspector" ? await freePort() : undefined;
-  const mf = new Miniflare({
-    modules: true,
-    scriptPath: `${jsRoot}src/worker.js`,
-    modulesRoot: jsRoot,
-    modulesRules: [
-      { type: "ESModule", include: ["**/*.js"] },
-      { type: "CompiledWasm", include: ["**/*.wasm"] },
-    ],
-    compatibilityDate: "2025-04-01",
-    kvNamespaces: ["POLICIES"],
-    bindings: {
-      AUTHZ_CONFIG: JSON.stringify(authzConfig(`${upstream.url}/.well-known/jwks.json`, { ttlSeconds: 60 })),
-      UPSTREAM: upstream.url,
-    },
+  const bindings = {
+    AUTHZ_CONFIG: JSON.stringify(authzConfig(`${upstream.url}/.well-known/jwks.json`, { ttlSeconds: 60 })),
+    UPSTREAM: upstream.url,
+  };
+  const mf = await startMiniflare("src/worker.js", bindings, {
     host: "127.0.0.1",
     port: 0,
     ...(inspectorPort ? { inspectorPort } : {}),

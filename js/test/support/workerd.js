@@ -1,16 +1,21 @@
-// Starts the Worker (test entry) in workerd through Miniflare.
+// Starts a Worker entry of js/ in workerd through Miniflare: the one place that says how
+// (modules, the wasm, the compatibility date of wrangler.toml), for the tests, the benches
+// and the demo alike.
 import { Miniflare } from "miniflare";
 import { fileURLToPath } from "node:url";
 
 const jsRoot = fileURLToPath(new URL("../../", import.meta.url));
 
 /**
- * A Worker entry of js/ (its modules and the wasm) in workerd, ready.
+ * A Worker entry of js/ (its modules and the wasm) in workerd, ready (disposed if it fails
+ * to start).
  * @param {string} entry the entry script, relative to js/
  * @param {Record<string, unknown>} bindings the Worker's vars
- * @param {{ kv?: boolean }} [options] bind the POLICIES namespace (default true)
+ * @param {{ kv?: boolean } & Record<string, unknown>} [options] bind the POLICIES namespace
+ *   (default true); any other member is a Miniflare option (host, port, inspectorPort,
+ *   handleRuntimeStdio, handleStructuredLogs, ...)
  */
-export async function startMiniflare(entry, bindings, { kv = true } = {}) {
+export async function startMiniflare(entry, bindings, { kv = true, ...miniflareOptions } = {}) {
   const mf = new Miniflare({
     modules: true,
     scriptPath: `${jsRoot}${entry}`,
@@ -22,8 +27,14 @@ export async function startMiniflare(entry, bindings, { kv = true } = {}) {
     compatibilityDate: "2025-04-01",
     kvNamespaces: kv ? ["POLICIES"] : [],
     bindings,
+    ...miniflareOptions,
   });
-  await mf.ready;
+  try {
+    await mf.ready;
+  } catch (error) {
+    await mf.dispose().catch(() => {});
+    throw error;
+  }
   return mf;
 }
 
