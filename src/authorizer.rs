@@ -7,6 +7,7 @@ use alloc::vec::Vec;
 
 use serde_json::{json, Value};
 
+use crate::api_gateway::{refused_forms, ApiGatewayCache};
 use crate::cache::{BoundedCache, KeyedHasher, TokenHash};
 use crate::config::{Config, Response};
 use crate::credentials::CredentialError;
@@ -16,7 +17,10 @@ use crate::policy::{
     evaluate, Dependencies, EvalContext, PolicyDecision, PolicyDocument, PolicyErrors,
     PolicyWarning,
 };
-use crate::request::Request;
+use crate::request::{push_arn_tail, Request};
+use crate::request_path::{
+    canonicalize_into, check_method, split_method_arn, PathError, PathRules,
+};
 use crate::token::crypto::SignatureVerifier;
 use crate::token::error::TokenError;
 use crate::token::jwks::{Jwks, JwksError};
@@ -133,7 +137,8 @@ pub struct Authorizer {
     policies: PolicyStore,
     /// `arn:aws:execute-api:{region}:{account}:{api}/{stage}/`, built once.
     arn_prefix: String,
-    /// Scratch space for the request's ARN and the decision-cache key.
+    /// Scratch space for the request's canonical path, its ARN and the decision-cache key.
+    path: String,
     arn: String,
     key_buf: Vec<u8>,
 }
@@ -180,6 +185,7 @@ impl Authorizer {
             decisions: BoundedCache::new(config.cache.decisions),
             policies: PolicyStore::new(&config.policies),
             arn_prefix,
+            path: String::with_capacity(64),
             arn: String::with_capacity(128),
             key_buf: Vec::with_capacity(256),
             config,
@@ -210,13 +216,70 @@ impl Authorizer {
     }
 
     /// Decides `request` at `now` (seconds since the epoch), or says what it needs first.
+    ///
+    /// The path (or API Gateway's method ARN) is made canonical first: an ambiguous one is
+    /// decided [`Outcome::BadRequest`] before the credential is even read, and a decision
+    /// made for a rewritten path carries it ([`Decision::forward_path`]).
     pub fn authorize(&mut self, request: &Request<'_>, now: u64) -> Step {
+        let mut arn = core::mem::take(&mut self.arn);
+        let step = match self.write_arn(request, &mut arn) {
+            Ok(forward) => match self.authorize_resource(request, &arn, now) {
+                Step::Decided(mut decision) => {
+                    decision.forward_path = forward;
+                    Step::Decided(decision)
+                }
+                need => need,
+            },
+            Err(error) => Step::Decided(Decision::bad_request(error)),
+        };
+        self.arn = arn;
+        step
+    }
+
+    /// Writes the request's execute-api ARN, from its canonical path (or API Gateway's
+    /// ARN, its path made canonical), and returns the path to forward when it changed.
+    fn write_arn(
+        &mut self,
+        request: &Request<'_>,
+        arn: &mut String,
+    ) -> Result<Option<String>, PathError> {
+        let rules = &self.config.request;
+        let matching = request.matching.unwrap_or(rules.matching);
+        arn.clear();
+        let mut path = core::mem::take(&mut self.path);
+        let written = match request.method_arn {
+            Some(given) => {
+                let (prefix, method, tail) =
+                    split_method_arn(given).ok_or(PathError::InvalidMethodArn)?;
+                check_method(method)?;
+                canonicalize_into(tail, rules, matching, &mut path).map(|_| {
+                    arn.push_str(prefix);
+                    push_arn_tail(method, &path, arn);
+                    // API Gateway forwards what it routed; nothing here forwards.
+                    None
+                })
+            }
+            None => {
+                check_method(request.method)?;
+                canonicalize_into(request.path, rules, matching, &mut path).map(|forward| {
+                    arn.push_str(&self.arn_prefix);
+                    push_arn_tail(request.method, &path, arn);
+                    forward
+                })
+            }
+        };
+        self.path = path;
+        written
+    }
+
+    /// Decides the request for its ARN `arn`.
+    fn authorize_resource(&mut self, request: &Request<'_>, arn: &str, now: u64) -> Step {
         let token = match self.config.credentials.locate(request) {
             Ok(token) => token,
             Err(e) => return Step::Decided(Decision::new(Outcome::Unauthorized, e.code())),
         };
         let hash = self.hasher.token(token);
-        if let Some(decision) = self.cached_decision(hash, request, now) {
+        if let Some(decision) = self.cached_decision(hash, arn, request, now) {
             return Step::Decided(decision);
         }
         let (caller, token_validity) = match self.tokens.get(&hash) {
@@ -240,7 +303,7 @@ impl Authorizer {
             Ok(resolved) => resolved,
             Err(step) => return step,
         };
-        self.decide(caller, &resolved, hash, request, now)
+        self.decide(caller, &resolved, hash, arn, request, now)
     }
 
     /// The hot path: a token seen before, its policies resolved, this request decided
@@ -248,6 +311,7 @@ impl Authorizer {
     fn cached_decision(
         &mut self,
         hash: TokenHash,
+        arn: &str,
         request: &Request<'_>,
         now: u64,
     ) -> Option<Decision> {
@@ -258,24 +322,9 @@ impl Authorizer {
         if !fresh || deps.time {
             return None;
         }
-        let mut arn = core::mem::take(&mut self.arn);
-        self.write_arn(request, &mut arn);
-        let key = self.decision_cache_key(hash, generation, &arn, &deps, request);
-        self.arn = arn;
+        let key = self.decision_cache_key(hash, generation, arn, &deps, request);
         let hit = self.decisions.get(&key)?;
         (now < hit.valid_until).then(|| hit.decision.clone())
-    }
-
-    /// The request's execute-api ARN: API Gateway's, or built for the configured API.
-    fn write_arn(&self, request: &Request<'_>, arn: &mut String) {
-        arn.clear();
-        match request.method_arn {
-            Some(given) => arn.push_str(given),
-            None => {
-                arn.push_str(&self.arn_prefix);
-                crate::request::push_arn_tail(request.method, request.path, arn);
-            }
-        }
     }
 
     /// Verifies a token that is not cached; caches it when valid.
@@ -444,20 +493,17 @@ impl Authorizer {
         caller: Arc<Caller>,
         resolved: &Resolved,
         hash: TokenHash,
+        arn: &str,
         request: &Request<'_>,
         now: u64,
     ) -> Step {
-        let mut arn = core::mem::take(&mut self.arn);
-        self.write_arn(request, &mut arn);
         let deps = resolved.dependencies;
         let cache_key = (!deps.time)
-            .then(|| self.decision_cache_key(hash, resolved.generation, &arn, &deps, request));
+            .then(|| self.decision_cache_key(hash, resolved.generation, arn, &deps, request));
         if let Some(key) = cache_key {
             if let Some(hit) = self.decisions.get(&key) {
                 if now < hit.valid_until {
-                    let decision = hit.decision.clone();
-                    self.arn = arn;
-                    return Step::Decided(decision);
+                    return Step::Decided(hit.decision.clone());
                 }
             }
         }
@@ -465,11 +511,7 @@ impl Authorizer {
         let lowered: Vec<(String, &str)>;
         let header_pairs: Vec<(&str, &str)>;
         let headers: &[(&str, &str)] = if deps.headers {
-            lowered = request
-                .headers
-                .iter()
-                .map(|(n, v)| (n.to_ascii_lowercase(), *v))
-                .collect();
+            lowered = lowercase_names(request.headers);
             header_pairs = lowered.iter().map(|(n, v)| (n.as_str(), *v)).collect();
             &header_pairs
         } else {
@@ -490,7 +532,7 @@ impl Authorizer {
             .iter()
             .map(|(l, d)| (l.as_str(), &**d))
             .collect();
-        let evaluation = evaluate(&refs, ACTION, &arn, &ctx);
+        let evaluation = evaluate(&refs, ACTION, arn, &ctx);
         let (outcome, reason) = match evaluation.decision {
             PolicyDecision::Allow => (Outcome::Allow, "allowed"),
             PolicyDecision::ExplicitDeny => (Outcome::Forbidden, "explicit_deny"),
@@ -502,7 +544,7 @@ impl Authorizer {
             trace: Some(Arc::new(PolicyTrace {
                 evaluation,
                 policies: resolved.policies.clone(),
-                resource: arn.clone(),
+                resource: String::from(arn),
             })),
             ..Decision::new(outcome, reason)
         };
@@ -515,7 +557,6 @@ impl Authorizer {
                 },
             );
         }
-        self.arn = arn;
         Step::Decided(decision)
     }
 
@@ -642,8 +683,30 @@ impl Authorizer {
         parsed: Result<Option<crate::policy::ParsedPolicy>, PolicyErrors>,
         now: u64,
     ) -> Result<Vec<PolicyWarning>, PolicyErrors> {
+        // API Gateway's cache reuses a policy for every request with the same identity
+        // sources: a policy that reads anything else cannot be cached safely.
+        let parsed = parsed.and_then(|parsed| match parsed {
+            Some(parsed) => {
+                let errors = self
+                    .config
+                    .api_gateway_cache
+                    .as_ref()
+                    .map(|cache| cache.policy_errors(&parsed.document))
+                    .unwrap_or_default();
+                if errors.is_empty() {
+                    Ok(Some(parsed))
+                } else {
+                    Err(PolicyErrors(errors))
+                }
+            }
+            None => Ok(None),
+        });
         match parsed {
-            Ok(Some(parsed)) => {
+            Ok(Some(mut parsed)) => {
+                let matching = self.config.request.matching;
+                parsed
+                    .warnings
+                    .extend(parsed.document.matching_warnings(matching));
                 self.policies
                     .insert(group, GroupPolicy::Present(Arc::new(parsed.document)), now);
                 Ok(parsed.warnings)
@@ -688,6 +751,7 @@ impl Authorizer {
             Outcome::Forbidden if decision.reason == "explicit_deny" => Some(&r.explicit_deny),
             Outcome::Forbidden => Some(&r.forbidden),
             Outcome::Unavailable => Some(&r.unavailable),
+            Outcome::BadRequest => Some(&r.bad_request),
         }
     }
 
@@ -695,8 +759,12 @@ impl Authorizer {
     ///
     /// On allow it holds the statements of all the caller's policies, specialised to this
     /// request (conditions evaluated, variables resolved), so that API Gateway's authorizer
-    /// cache — keyed by token, reused for every route — allows exactly the routes the
-    /// caller may call. On deny it denies the request's ARN.
+    /// cache — keyed by the identity sources, reused for every route — allows exactly the
+    /// routes the caller may call. With caching on (`apiGatewayCache`), the policies read
+    /// nothing outside the cache key (checked at load), and a last Deny statement refuses
+    /// the ARN forms the core would refuse or read otherwise, so that no later request
+    /// sharing the cache entry is allowed where the core would deny it. On deny it denies
+    /// the request's ARN.
     pub fn api_gateway_policy(
         &self,
         decision: &Decision,
@@ -705,6 +773,9 @@ impl Authorizer {
     ) -> Value {
         let mut statements: Vec<Value> = Vec::new();
         if decision.is_allowed() {
+            let lowered = lowercase_names(request.headers);
+            let headers: Vec<(&str, &str)> =
+                lowered.iter().map(|(n, v)| (n.as_str(), *v)).collect();
             let ctx = EvalContext {
                 source_ip: request.source_ip,
                 now,
@@ -712,11 +783,20 @@ impl Authorizer {
                 user_agent: request.header("user-agent"),
                 referer: request.header("referer"),
                 claims: decision.claims(),
-                headers: &[],
+                headers: &headers,
                 query: request.query,
             };
             for (_, doc) in decision.trace.iter().flat_map(|t| t.policies.iter()) {
                 statements.extend(doc.specialize(&ctx));
+            }
+            let caching = self.config.api_gateway_cache.as_ref();
+            if caching.is_some_and(ApiGatewayCache::caches) {
+                let matching = request.matching.unwrap_or(self.config.request.matching);
+                let rules = PathRules {
+                    matching,
+                    ..self.config.request
+                };
+                statements.push(refused_forms(&rules));
             }
         } else {
             let mut arn = String::new();
@@ -731,6 +811,14 @@ impl Authorizer {
         }
         json!({"Version": "2012-10-17", "Statement": statements})
     }
+}
+
+/// Header pairs with lower-case names, as conditions read them.
+fn lowercase_names<'h>(headers: &[(&str, &'h str)]) -> Vec<(String, &'h str)> {
+    headers
+        .iter()
+        .map(|(n, v)| (n.to_ascii_lowercase(), *v))
+        .collect()
 }
 
 /// Whether a key of `old` is missing from `new`.

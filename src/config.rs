@@ -9,10 +9,12 @@ use core::fmt;
 
 use serde_json::{Map, Value};
 
+use crate::api_gateway::{ApiGatewayCache, IdentitySource};
 use crate::credentials::CredentialSource;
 use crate::json::parse_strict;
 use crate::policy::PolicyDocument;
 use crate::request::ApiIdentity;
+use crate::request_path::{DotSegments, EscapedSlashes, PathMatching, PathRules};
 use crate::token::claims::{Issuer, IssuerKind, TokenUse};
 use crate::token::crypto::{Algorithm, AlgorithmSet};
 use crate::token::keys::KeyCachePolicy;
@@ -41,6 +43,11 @@ pub struct Config {
     pub responses: Responses,
     /// Extra claims copied into the identity context (string/number/boolean claims only).
     pub context_claims: Vec<String>,
+    /// How request paths are made canonical and matched (`request`).
+    pub request: PathRules,
+    /// API Gateway's authorizer cache, when the authorizer answers API Gateway
+    /// (`apiGatewayCache`): policies must then hold for every request sharing its key.
+    pub api_gateway_cache: Option<ApiGatewayCache>,
 }
 
 /// Where group policies come from.
@@ -106,6 +113,8 @@ pub struct Responses {
     pub explicit_deny: Response,
     /// Keys or policies unavailable.
     pub unavailable: Response,
+    /// A request path (or method) that is refused as ambiguous.
+    pub bad_request: Response,
 }
 
 impl Default for Responses {
@@ -125,6 +134,7 @@ impl Default for Responses {
                 r#"{"Message":"User is not authorized to access this resource with an explicit deny"}"#,
             ),
             unavailable: response(503, r#"{"message":"Service Unavailable"}"#),
+            bad_request: response(400, r#"{"message":"Bad Request"}"#),
         }
     }
 }
@@ -382,6 +392,14 @@ fn parse_config(cx: &mut Cx, value: &Value) -> Option<Config> {
         None => ApiIdentity::default(),
         Some(v) => parse_api(cx, v),
     };
+    let request = match root.get("request") {
+        None => PathRules::default(),
+        Some(v) => parse_request(cx, v),
+    };
+    let api_gateway_cache = root
+        .get("apiGatewayCache")
+        .filter(|v| !v.is_null())
+        .and_then(|v| parse_api_gateway_cache(cx, v));
     let policies = match root.get("policies") {
         // Without `policies.groups`, the adapter's store (KV, DynamoDB, a URL) has them.
         None => PolicyConfig {
@@ -419,6 +437,16 @@ fn parse_config(cx: &mut Cx, value: &Value) -> Option<Config> {
         }
     };
     root.finish(cx);
+    check_policies_against_request(cx, &policies, &request, api_gateway_cache.as_ref());
+    if let Some(cache) = &api_gateway_cache {
+        let header = credentials
+            .cookie
+            .as_ref()
+            .map_or(credentials.header.as_str(), |_| "cookie");
+        for (location, message) in cache.configuration_problems(header) {
+            cx.error(&location, message);
+        }
+    }
     Some(Config {
         issuers,
         grace_seconds,
@@ -430,6 +458,129 @@ fn parse_config(cx: &mut Cx, value: &Value) -> Option<Config> {
         cache,
         responses,
         context_claims,
+        request,
+        api_gateway_cache,
+    })
+}
+
+/// Every configured policy with its location.
+fn configured_policies(policies: &PolicyConfig) -> Vec<(String, &PolicyDocument)> {
+    let mut out: Vec<(String, &PolicyDocument)> = Vec::new();
+    if let PolicySource::Bundled(groups) = &policies.source {
+        out.extend(
+            groups
+                .iter()
+                .map(|(name, doc)| (format!("policies.groups.{name}"), &**doc)),
+        );
+    }
+    out.extend(
+        policies
+            .everyone
+            .iter()
+            .map(|d| (String::from("policies.everyone"), &**d)),
+    );
+    out.extend(
+        policies
+            .no_group
+            .iter()
+            .map(|d| (String::from("policies.noGroup"), &**d)),
+    );
+    out
+}
+
+/// Warnings for resources the request matching makes unreachable, and errors for policies
+/// that API Gateway's cache could not apply safely.
+fn check_policies_against_request(
+    cx: &mut Cx,
+    policies: &PolicyConfig,
+    request: &PathRules,
+    cache: Option<&ApiGatewayCache>,
+) {
+    for (path, doc) in configured_policies(policies) {
+        for w in doc.matching_warnings(request.matching) {
+            cx.warnings
+                .push(format!("{}: {}", located(&path, w.location()), w.message()));
+        }
+        for e in cache.map(|c| c.policy_errors(doc)).unwrap_or_default() {
+            cx.error(&located(&path, e.location()), e.kind().to_string());
+        }
+    }
+}
+
+fn parse_request(cx: &mut Cx, value: &Value) -> PathRules {
+    let d = PathRules::default();
+    let Some(mut o) = Obj::new(cx, "request", value) else {
+        return d;
+    };
+    let mut choice = |cx: &mut Cx, name: &'static str, options: &[&'static str]| -> Option<usize> {
+        match o.get(name) {
+            None => None,
+            Some(Value::String(s)) if options.contains(&s.as_str()) => {
+                options.iter().position(|option| option == s)
+            }
+            Some(_) => {
+                let list: Vec<String> = options.iter().map(|x| format!("`{x}`")).collect();
+                cx.error(&o.at(name), format!("must be one of {}", list.join(", ")));
+                None
+            }
+        }
+    };
+    let strip_trailing_slash = choice(cx, "trailingSlash", &["keep", "strip"])
+        .map_or(d.matching.strip_trailing_slash, |i| i == 1);
+    let dot_segments = match choice(cx, "dotSegments", &["reject", "resolve"]) {
+        Some(1) => DotSegments::Resolve,
+        Some(_) => DotSegments::Reject,
+        None => d.dot_segments,
+    };
+    let escaped_slashes = match choice(cx, "escapedSlashes", &["reject", "keep"]) {
+        Some(1) => EscapedSlashes::Keep,
+        Some(_) => EscapedSlashes::Reject,
+        None => d.escaped_slashes,
+    };
+    let keep_semicolons =
+        choice(cx, "semicolons", &["reject", "keep"]).map_or(d.keep_semicolons, |i| i == 1);
+    let rules = PathRules {
+        matching: PathMatching {
+            case_sensitive: o.bool(cx, "caseSensitive", d.matching.case_sensitive),
+            strip_trailing_slash,
+            merge_slashes: o.bool(cx, "mergeSlashes", d.matching.merge_slashes),
+        },
+        dot_segments,
+        escaped_slashes,
+        keep_semicolons,
+        max_path_bytes: usize_of(o.u64(cx, "maxPathBytes", d.max_path_bytes as u64, 65_536)),
+    };
+    if rules.max_path_bytes == 0 {
+        cx.error(&o.at("maxPathBytes"), "must be at least 1");
+    }
+    o.finish(cx);
+    rules
+}
+
+fn parse_api_gateway_cache(cx: &mut Cx, value: &Value) -> Option<ApiGatewayCache> {
+    let mut o = Obj::new(cx, "apiGatewayCache", value)?;
+    let ttl_seconds = o.u64(cx, "ttlSeconds", 300, 3600);
+    let mut identity_sources = Vec::new();
+    for (i, text) in o
+        .strings(cx, "identitySources")
+        .unwrap_or_default()
+        .iter()
+        .enumerate()
+    {
+        match IdentitySource::parse(text) {
+            Some(source) => identity_sources.push(source),
+            None => cx.error(
+                &format!("{}[{i}]", o.at("identitySources")),
+                format!("`{text}` is not an identity source (`method.request.header.NAME`, `$request.header.NAME`, `method.request.querystring.NAME`, `context.identity.sourceIp`, `$context.routeKey`, `$context.path`, `stageVariables.NAME`, ...)"),
+            ),
+        }
+    }
+    let simple_responses = o.bool(cx, "simpleResponses", false);
+    o.finish(cx);
+    Some(ApiGatewayCache {
+        ttl_seconds,
+        identity_sources,
+        simple_responses,
     })
 }
 
@@ -753,6 +904,7 @@ fn parse_responses(cx: &mut Cx, value: &Value) -> Responses {
         ("forbidden", &mut r.forbidden),
         ("explicitDeny", &mut r.explicit_deny),
         ("unavailable", &mut r.unavailable),
+        ("badRequest", &mut r.bad_request),
     ] {
         let Some(v) = o.get(name) else { continue };
         let path = o.at(name);

@@ -8,6 +8,7 @@ use alloc::vec::Vec;
 use serde_json::{Map, Value};
 
 use crate::policy::{Evaluation, PolicyDocument};
+use crate::request_path::PathError;
 use crate::token::claims::Identity;
 use crate::token::error::TokenError;
 
@@ -22,16 +23,19 @@ pub enum Outcome {
     Forbidden,
     /// Keys or policies could not be loaded and nothing usable is cached: 503 (never allow).
     Unavailable,
+    /// The request path or method is ambiguous and refused: 400 (`path_*` reasons).
+    BadRequest,
 }
 
 impl Outcome {
-    /// `allow`, `unauthorized`, `forbidden` or `unavailable`.
+    /// `allow`, `unauthorized`, `forbidden`, `unavailable` or `bad_request`.
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Allow => "allow",
             Self::Unauthorized => "unauthorized",
             Self::Forbidden => "forbidden",
             Self::Unavailable => "unavailable",
+            Self::BadRequest => "bad_request",
         }
     }
 }
@@ -76,6 +80,10 @@ pub struct Decision {
     pub token_error: Option<TokenError>,
     pub(crate) caller: Option<Arc<Caller>>,
     pub(crate) trace: Option<Arc<PolicyTrace>>,
+    /// The canonical path to forward, when it is not the request's path as given.
+    pub(crate) forward_path: Option<String>,
+    /// Why the request was refused, for a `bad_request`.
+    pub(crate) path_error: Option<PathError>,
 }
 
 impl Decision {
@@ -86,7 +94,23 @@ impl Decision {
             token_error: None,
             caller: None,
             trace: None,
+            forward_path: None,
+            path_error: None,
         }
+    }
+
+    pub(crate) fn bad_request(error: PathError) -> Self {
+        Self {
+            path_error: Some(error),
+            ..Self::new(Outcome::BadRequest, error.code())
+        }
+    }
+
+    /// The path an adapter that forwards must send to the origin instead of the request's
+    /// own (its query appended as received), when the two differ: the canonical path the
+    /// decision was made for, encoded for the wire. `None`: forward the path as given.
+    pub fn forward_path(&self) -> Option<&str> {
+        self.forward_path.as_deref()
     }
 
     /// Whether the request may go through.
@@ -142,6 +166,9 @@ impl Decision {
                     .evaluation
                     .explain(&docs, crate::authorizer::ACTION, &trace.resource);
             return alloc::format!("{}: {explanation}", self.reason);
+        }
+        if let Some(error) = &self.path_error {
+            return alloc::format!("{}: {error}", self.reason);
         }
         match (&self.token_error, self.reason) {
             (Some(error), reason) => alloc::format!("{reason}: {error}"),

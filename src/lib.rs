@@ -44,6 +44,7 @@ extern crate alloc;
 #[cfg(feature = "std")]
 extern crate std;
 
+mod api_gateway;
 mod authorizer;
 mod base64url;
 mod cache;
@@ -54,10 +55,12 @@ mod json;
 mod policies;
 pub mod policy;
 mod request;
+mod request_path;
 pub mod token;
 #[cfg(feature = "wasm")]
 mod wasm;
 
+pub use api_gateway::{ApiGatewayCache, IdentitySource};
 pub use authorizer::{Authorizer, Need, Step};
 pub use cache::TokenHash;
 pub use config::{
@@ -68,6 +71,10 @@ pub use credentials::{CredentialError, CredentialSource};
 pub use decision::{ContextValue, Decision, Outcome};
 pub use policy::{PolicyDocument, PolicyErrors};
 pub use request::{ApiIdentity, Request};
+pub use request_path::{
+    canonical_path, check_method, CanonicalPath, DotSegments, EscapedSlashes, PathError,
+    PathMatching, PathRules,
+};
 pub use token::claims::{Identity, Issuer, IssuerKind, TokenUse};
 pub use token::crypto::{Algorithm, AlgorithmSet, PublicKey, SignatureVerdict, SignatureVerifier};
 pub use token::error::TokenError;

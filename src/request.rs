@@ -4,12 +4,16 @@ use alloc::string::String;
 use core::fmt::Write as _;
 use core::net::IpAddr;
 
+use crate::request_path::PathMatching;
+
 /// An HTTP request as the authorizer sees it. Adapters fill what their runtime knows.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Request<'a> {
     /// HTTP method (`GET`, ...); compared case-insensitively, upper-cased in the ARN.
     pub method: &'a str,
-    /// The request path, starting with `/` (a query string after `?` is ignored).
+    /// The request path as received, percent-encoding intact, starting with `/` (a query
+    /// string after `?` is ignored). The authorizer makes it canonical before anything else
+    /// (see [`canonical_path`](crate::canonical_path)).
     pub path: &'a str,
     /// The full execute-api ARN when API Gateway supplies one (`methodArn` / `routeArn`);
     /// otherwise it is built from the configured API and `method`/`path`.
@@ -25,6 +29,10 @@ pub struct Request<'a> {
     /// The credential when the runtime hands it over on its own (API Gateway `TOKEN`
     /// events' `authorizationToken`); it takes the place of the configured header.
     pub credential: Option<&'a str>,
+    /// How the router in front of which the adapter stands matches paths, when the adapter
+    /// knows it (Express's app settings, Fastify's router options); otherwise the
+    /// configuration's `request` rules apply.
+    pub matching: Option<PathMatching>,
 }
 
 impl<'a> Request<'a> {

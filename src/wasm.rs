@@ -105,6 +105,8 @@ const KIND_FETCH_JWKS: f64 = 1.0;
 const KIND_AWAIT_JWKS: f64 = 2.0;
 const KIND_LOAD_POLICIES: f64 = 3.0;
 const KIND_CHECK_SIGNATURE: f64 = 4.0;
+/// Decided (packed like `KIND_DECIDED`), for a path that was rewritten: read `path()`.
+const KIND_DECIDED_REWRITTEN: f64 = 5.0;
 /// Verdict ids are below this; `VERDICT_UNCACHED` means "read `verdict()`, do not keep it".
 const VERDICTS: usize = 255;
 const VERDICT_UNCACHED: u64 = 255;
@@ -136,6 +138,7 @@ pub struct WasmRequest {
     secure_transport: Option<bool>,
     method_arn: Option<String>,
     credential: Option<String>,
+    matching: Option<crate::PathMatching>,
 }
 
 /// The start and end of every `\0`-separated item of `flat` (none when it is empty).
@@ -174,6 +177,7 @@ impl WasmRequest {
             secure_transport: None,
             method_arn: None,
             credential: None,
+            matching: None,
         }
     }
 
@@ -224,6 +228,7 @@ impl WasmRequest {
         self.secure_transport = secure_transport;
         self.method_arn = None;
         self.credential = None;
+        self.matching = None;
         Ok(())
     }
 
@@ -237,6 +242,18 @@ impl WasmRequest {
     #[wasm_bindgen(setter)]
     pub fn set_credential(&mut self, credential: Option<String>) {
         self.credential = credential;
+    }
+
+    /// How the router in front of which the adapter stands matches paths, as bit flags:
+    /// 1 case-insensitive, 2 strip the trailing slash, 4 merge duplicate slashes;
+    /// `undefined`: the configuration's `request` rules. `set` resets it.
+    #[wasm_bindgen(setter)]
+    pub fn set_matching(&mut self, flags: Option<u8>) {
+        self.matching = flags.map(|flags| crate::PathMatching {
+            case_sensitive: flags & 1 == 0,
+            strip_trailing_slash: flags & 2 != 0,
+            merge_slashes: flags & 4 != 0,
+        });
     }
 }
 
@@ -473,7 +490,8 @@ impl WasmAuthorizer {
     /// Decides `request` at `now` (seconds since the epoch) or says what it needs first,
     /// as one number `code`:
     /// - `code % 8` is the kind: 0 decided, 1 `fetchJwks`, 2 `awaitJwks`,
-    ///   3 `loadPolicies`, 4 `checkSignature` (details of a need: `need()`);
+    ///   3 `loadPolicies`, 4 `checkSignature` (details of a need: `need()`), 5 decided for
+    ///   a rewritten path (`path()`: the canonical path to forward);
     /// - for a decision, `floor(code / 8) % 256` is the verdict id (outcome, reason, status,
     ///   body: `verdict()`, the same for every decision with that id; 255: read `verdict()`
     ///   and do not keep it) and `floor(code / 2048)` the caller id (the context:
@@ -492,13 +510,19 @@ impl WasmAuthorizer {
             source_ip: request.source_ip,
             secure_transport: request.secure_transport,
             credential: request.credential.as_deref(),
+            matching: request.matching,
         };
         let step = self.inner.authorize(&core_request, now);
         let code = match &step {
             Step::Decided(decision) => {
                 let verdict = self.verdict_id(decision);
                 let caller = self.caller_id(decision);
-                KIND_DECIDED + 8.0 * (verdict as f64) + 2048.0 * (caller as f64)
+                let kind = if decision.forward_path().is_some() {
+                    KIND_DECIDED_REWRITTEN
+                } else {
+                    KIND_DECIDED
+                };
+                kind + 8.0 * (verdict as f64) + 2048.0 * (caller as f64)
             }
             Step::Need(Need::FetchJwks { .. }) => KIND_FETCH_JWKS,
             Step::Need(Need::AwaitJwks { .. }) => KIND_AWAIT_JWKS,
@@ -542,6 +566,12 @@ impl WasmAuthorizer {
         }
         out.push('}');
         Ok(out)
+    }
+
+    /// The canonical path the last decision was made for, to forward instead of the
+    /// request's own when `authorize` answered kind 5 (rewritten); otherwise `undefined`.
+    pub fn path(&self) -> Result<Option<String>, JsValue> {
+        Ok(self.last_decision()?.forward_path().map(String::from))
     }
 
     /// A one-line explanation of the last decision, for logs.

@@ -160,6 +160,7 @@ fn run_suite(defer_to_host: bool) -> (usize, usize) {
                     .map(|ip| ip.parse::<IpAddr>().expect("sourceIp")),
                 secure_transport: Some(true),
                 credential: None,
+                matching: None,
             };
             world.fetches = 0;
             let decision = run(

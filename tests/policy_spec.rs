@@ -880,7 +880,14 @@ fn specialize_for_api_gateway() {
             json!({"Sid": "Mine", "Effect": "Allow", "Action": ["execute-api:Invoke"], "Resource": ["arn:aws:execute-api:*:*:*/p/GET/users/alice/*"]}),
             json!({"Effect": "Deny", "NotAction": ["execute-api:Invoke"], "Resource": ["*"]}),
             // `a*` cannot be written literally: dropped from the Allow, widened in the Deny.
-            json!({"Effect": "Deny", "Action": ["execute-api:Invoke"], "Resource": ["arn:aws:execute-api:*:*:*/p/GET/u/a*"]}),
+            // A Deny also covers the trailing-slash twin and HEAD for GET (routers serve
+            // them alike), so they travel to API Gateway too.
+            json!({"Effect": "Deny", "Action": ["execute-api:Invoke"], "Resource": [
+                "arn:aws:execute-api:*:*:*/p/GET/u/a*",
+                "arn:aws:execute-api:*:*:*/p/GET/u/a*/",
+                "arn:aws:execute-api:*:*:*/p/HEAD/u/a*",
+                "arn:aws:execute-api:*:*:*/p/HEAD/u/a*/"
+            ]}),
         ]
     );
     let ctx = EvalContext {

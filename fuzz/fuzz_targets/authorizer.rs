@@ -935,6 +935,7 @@ impl Harness {
             source_ip: ip,
             secure_transport: op.tls,
             credential: credential.as_deref(),
+            matching: None,
         };
         let mut answers = op.answers.iter().take(MAX_ROUNDS);
         for _pass in 0..if op.again { 2 } else { 1 } {

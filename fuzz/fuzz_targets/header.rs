@@ -106,6 +106,7 @@ fuzz_target!(|data: &[u8]| {
     if let Some(c) = credential {
         let alone = Request {
             credential: Some(c),
+            matching: None,
             ..Request::new("GET", "/")
         };
         assert_eq!(located, source.extract(&alone));

@@ -24,6 +24,8 @@ pub(crate) struct Statement {
     pub(crate) action_text: Vec<String>,
     pub(crate) not_action: bool,
     pub(crate) resources: Vec<Glob>,
+    /// The resources as written (the Deny twins of `resources` are not among them).
+    pub(crate) resource_text: Vec<String>,
     pub(crate) not_resource: bool,
     pub(crate) conditions: Vec<Condition>,
 }
@@ -517,9 +519,28 @@ fn compile_statement(item: &Json, loc: &str, variables: bool, d: &mut Diag) -> O
         }
     };
     let mut resources = Vec::new();
+    let mut resource_text = Vec::new();
+    let mut twins = Vec::new();
     if let Some(r) = res_json {
         for (rloc, s) in string_list(r, &join(loc, res_name), d) {
             if let Some(g) = compile_resource(s, &rloc, variables, d) {
+                resources.push(g);
+                resource_text.push(String::from(s));
+                if effect == Some(Effect::Deny) && !not_resource_flag {
+                    twins.extend(request_twins(s));
+                }
+            }
+        }
+    }
+    // After every written resource, so that explanations and errors keep their indices.
+    for twin in twins {
+        let syntax = Syntax {
+            wildcards: true,
+            variables,
+            ci: false,
+        };
+        if let Ok(g) = Glob::new(&twin, syntax) {
+            if !resources.contains(&g) {
                 resources.push(g);
             }
         }
@@ -569,6 +590,7 @@ fn compile_statement(item: &Json, loc: &str, variables: bool, d: &mut Diag) -> O
         action_text,
         not_action: not_action_flag,
         resources,
+        resource_text,
         not_resource: not_resource_flag,
         conditions,
     })
@@ -617,6 +639,42 @@ fn compile_resource(s: &str, loc: &str, variables: bool, d: &mut Diag) -> Option
             None
         }
     }
+}
+
+/// The patterns a Deny resource also covers, because routers serve them alike: a path and
+/// its trailing-slash twin (Express and many origins route `/admin/` to `/admin` and back),
+/// and `HEAD` where it names `GET` (Express and Fastify answer HEAD with the GET handler).
+/// Widening a Deny only narrows what is allowed, and being patterns, the twins travel in
+/// the IAM policy handed to API Gateway. A `NotResource` Deny is not widened: more
+/// exceptions would allow more.
+fn request_twins(resource: &str) -> Vec<String> {
+    if resource == "*" {
+        return Vec::new();
+    }
+    let mut forms = alloc::vec![String::from(resource)];
+    // Requests `x/` that a pattern matching `x` must also deny: append `/` (a final `*`
+    // already matches it).
+    if !resource.ends_with('*') {
+        forms.push(format!("{resource}/"));
+    }
+    // Requests `x` whose twin `x/` the pattern matches: drop what matched the final `/`
+    // (`P/`, `P?`, and through an empty final `*`, `P/*` and `P?*`).
+    let body = resource.trim_end_matches('*');
+    if let Some(stripped) = body.strip_suffix('/').or_else(|| body.strip_suffix('?')) {
+        forms.push(String::from(stripped));
+    }
+    let heads: Vec<String> = forms
+        .iter()
+        .flat_map(|form| {
+            form.match_indices("/GET/").map(move |(at, _)| {
+                let (before, after) = (form.get(..at), form.get(at + 5..));
+                format!("{}/HEAD/{}", before.unwrap_or(""), after.unwrap_or(""))
+            })
+        })
+        .collect();
+    forms.extend(heads);
+    forms.remove(0);
+    forms
 }
 
 /// Whether a `*` in one of the first three `/` slots (api-id, stage, method) is followed by

@@ -68,6 +68,15 @@ pub enum PolicyErrorKind {
     VariableNotAllowed(&'static str),
     /// A policy variable naming a key we cannot substitute (`unsupported_variable`).
     UnsupportedVariable(String),
+    /// A condition or variable reads a request value that API Gateway's authorizer cache
+    /// does not key on, so a cached policy would be reused where it no longer holds
+    /// (`uncached_request_value`).
+    UncachedRequestValue {
+        /// The key (`request:header/x-env`, `aws:SourceIp`, ...).
+        key: String,
+        /// How to make it safe.
+        fix: String,
+    },
 }
 
 impl PolicyErrorKind {
@@ -99,6 +108,7 @@ impl PolicyErrorKind {
             Self::InvalidVariable(_) => "invalid_variable",
             Self::VariableNotAllowed(_) => "variable_not_allowed",
             Self::UnsupportedVariable(_) => "unsupported_variable",
+            Self::UncachedRequestValue { .. } => "uncached_request_value",
         }
     }
 }
@@ -139,6 +149,10 @@ impl fmt::Display for PolicyErrorKind {
             Self::InvalidVariable(v) => write!(f, "invalid policy variable in {v:?}"),
             Self::VariableNotAllowed(why) => write!(f, "policy variables are not allowed {why}"),
             Self::UnsupportedVariable(k) => write!(f, "unsupported policy variable ${{{k}}}"),
+            Self::UncachedRequestValue { key, fix } => write!(
+                f,
+                "reads `{key}`, which API Gateway's authorizer cache does not key on: a cached policy would be reused for requests where it no longer holds; {fix}"
+            ),
         }
     }
 }

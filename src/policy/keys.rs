@@ -81,6 +81,24 @@ impl Key {
         None
     }
 
+    /// The key's name as a policy writes it.
+    pub(crate) fn name(&self) -> String {
+        let fixed = match self {
+            Key::SourceIp => "aws:SourceIp",
+            Key::CurrentTime => "aws:CurrentTime",
+            Key::EpochTime => "aws:EpochTime",
+            Key::SecureTransport => "aws:SecureTransport",
+            Key::UserAgent => "aws:UserAgent",
+            Key::Referer => "aws:Referer",
+            Key::CognitoGroups => "cognito:groups",
+            Key::CognitoUsername => "cognito:username",
+            Key::Claim(c) => return alloc::format!("jwt:{c}"),
+            Key::Header(h) => return alloc::format!("request:header/{h}"),
+            Key::Query(q) => return alloc::format!("request:query/{q}"),
+        };
+        String::from(fixed)
+    }
+
     pub(crate) fn key_type(&self) -> KeyType {
         match self {
             Key::SourceIp => KeyType::Ip,

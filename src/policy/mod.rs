@@ -147,6 +147,60 @@ impl Dependencies {
     }
 }
 
+/// The `/{path}` of an execute-api resource pattern (after `{api}/{stage}/{METHOD}`).
+fn execute_api_path(resource: &str) -> Option<&str> {
+    let (head, rest) = resource
+        .match_indices(':')
+        .nth(4)
+        .map(|(i, _)| resource.split_at(i + 1))?;
+    if !head.contains(":execute-api:") {
+        return None;
+    }
+    let third_slash = rest.match_indices('/').nth(2).map(|(i, _)| i)?;
+    rest.get(third_slash..)
+}
+
+/// The text outside `${...}` variables.
+fn strip_variables(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(start) = rest.find("${") {
+        out.push_str(rest.get(..start).unwrap_or(""));
+        match rest.get(start..).and_then(|r| r.find('}')) {
+            Some(end) => rest = rest.get(start + end + 1..).unwrap_or(""),
+            None => return out,
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// A request value that a policy reads (see [`PolicyDocument::request_reads`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct RequestRead {
+    /// Where: `Statement[0].Condition.StringEquals`.
+    pub(crate) location: String,
+    /// The key as written: `request:header/x-env`.
+    pub(crate) key: String,
+    /// What it reads.
+    pub(crate) value: RequestValue,
+}
+
+/// The request values a policy can read besides the token's claims.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum RequestValue {
+    /// `aws:SourceIp`.
+    SourceIp,
+    /// `aws:CurrentTime`, `aws:EpochTime`.
+    Time,
+    /// `aws:SecureTransport`.
+    SecureTransport,
+    /// A header, lower-case (`aws:UserAgent` and `aws:Referer` read theirs).
+    Header(String),
+    /// A query parameter.
+    Query(String),
+}
+
 /// The request as conditions and policy variables see it.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct EvalContext<'a> {
@@ -215,6 +269,80 @@ impl PolicyDocument {
             }
         }
         hits
+    }
+
+    /// The request values (not token claims) that the statements' conditions and resource
+    /// variables read, each with where (`Statement[0].Condition.StringEquals`,
+    /// `Statement[1].Resource`).
+    pub(crate) fn request_reads(&self) -> Vec<RequestRead> {
+        use keys::Key;
+        let mut out = Vec::new();
+        let mut read = |location: String, key: &Key| {
+            let value = match key {
+                Key::SourceIp => RequestValue::SourceIp,
+                Key::CurrentTime | Key::EpochTime => RequestValue::Time,
+                Key::SecureTransport => RequestValue::SecureTransport,
+                Key::UserAgent => RequestValue::Header(String::from("user-agent")),
+                Key::Referer => RequestValue::Header(String::from("referer")),
+                Key::Header(h) => RequestValue::Header(h.clone()),
+                Key::Query(q) => RequestValue::Query(q.clone()),
+                Key::Claim(_) | Key::CognitoGroups | Key::CognitoUsername => return,
+            };
+            out.push(RequestRead {
+                location,
+                key: key.name(),
+                value,
+            });
+        };
+        for (i, st) in self.statements.iter().enumerate() {
+            for g in &st.resources {
+                for v in g.vars() {
+                    read(format!("Statement[{i}].Resource"), &v.key);
+                }
+            }
+            for c in &st.conditions {
+                let operator = c.label.split(' ').next().unwrap_or("");
+                for k in c.keys() {
+                    read(format!("Statement[{i}].Condition.{operator}"), k);
+                }
+            }
+        }
+        out
+    }
+
+    /// Warnings for resources that the request matching makes unreachable: upper-case
+    /// path letters when paths are matched lower-cased, an Allow ending in `/` when the
+    /// trailing slash is stripped.
+    pub fn matching_warnings(&self, matching: crate::PathMatching) -> Vec<PolicyWarning> {
+        let mut out = Vec::new();
+        for (i, st) in self.statements.iter().enumerate() {
+            for (j, text) in st.resource_text.iter().enumerate() {
+                let Some(path) = execute_api_path(text) else {
+                    continue;
+                };
+                let location = format!("Statement[{i}].Resource[{j}]");
+                let literal = strip_variables(path);
+                if !matching.case_sensitive && literal.chars().any(char::is_uppercase) {
+                    out.push(PolicyWarning::new(
+                        location.clone(),
+                        "unreachable_upper_case",
+                        format!("{text:?} has upper-case letters in its path, but paths are matched lower-cased (request.caseSensitive is false): it never matches; write it in lower case"),
+                    ));
+                }
+                if matching.strip_trailing_slash
+                    && st.effect == Effect::Allow
+                    && path.len() > 1
+                    && path.ends_with('/')
+                {
+                    out.push(PolicyWarning::new(
+                        location,
+                        "unreachable_trailing_slash",
+                        format!("{text:?} ends in `/`, but trailing slashes are stripped before matching (request.trailingSlash is strip): it only matches through its wildcards"),
+                    ));
+                }
+            }
+        }
+        out
     }
 
     /// Number of statements.
