@@ -189,7 +189,17 @@ def seeds_token():
     return out
 
 
+def seeds_request_path():
+    """Every path of the suite's requests, under each rule combination's flag byte."""
+    paths = set()
+    for _, scenario in scenarios():
+        for case in scenario["cases"]:
+            paths.add(case["request"]["path"])
+    return [bytes([flags]) + p.encode() for p in sorted(paths) for flags in (0, 63)]
+
+
 TARGETS = {
+    "request_path": seeds_request_path,
     "policy": seeds_policy,
     "jwks": seeds_jwks,
     "config": seeds_config,

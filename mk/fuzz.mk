@@ -8,7 +8,7 @@
 # cargo +nightly fuzz tmin TARGET artifacts/TARGET/crash-...). The figures of every run
 # (executions, exec/s, cov, ft, corpus) are tabled at the end by fuzz/stats.py.
 
-FUZZ_TARGETS ?= token jwks policy config header authorizer
+FUZZ_TARGETS ?= token jwks policy config header request_path authorizer
 FUZZ_SECONDS ?= 600
 FUZZ_ARGS ?=
 
@@ -27,7 +27,7 @@ fuzz: fuzz-build fuzz-seeds
 	@mkdir -p fuzz/logs; failed=; \
 	for t in $(FUZZ_TARGETS); do \
 	  dict=; \
-	  case $$t in authorizer) ;; header) dict=-dict=dicts/header.dict ;; *) dict=-dict=dicts/json.dict ;; esac; \
+	  case $$t in authorizer) ;; header) dict=-dict=dicts/header.dict ;; request_path) dict=-dict=dicts/path.dict ;; *) dict=-dict=dicts/json.dict ;; esac; \
 	  echo "== fuzz $$t for $(FUZZ_SECONDS) s"; \
 	  ( cd fuzz && $(CARGO) +nightly fuzz run $$t corpus/$$t -- \
 	      -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 -timeout=20 $$dict $(FUZZ_ARGS); \

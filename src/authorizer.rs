@@ -261,10 +261,9 @@ impl Authorizer {
             }
             None => {
                 check_method(request.method)?;
-                canonicalize_into(request.path, rules, matching, &mut path).map(|forward| {
+                canonicalize_into(request.path, rules, matching, &mut path).inspect(|_| {
                     arn.push_str(&self.arn_prefix);
                     push_arn_tail(request.method, &path, arn);
-                    forward
                 })
             }
         };

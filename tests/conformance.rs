@@ -189,6 +189,14 @@ fn run_suite(defer_to_host: bool) -> (usize, usize) {
                     }
                 }
             }
+            if let Some(expected) = &case.expect.forward_path {
+                if decision.forward_path() != Some(expected.as_str()) {
+                    problems.push(format!(
+                        "forward path {:?}, expected {expected:?}",
+                        decision.forward_path()
+                    ));
+                }
+            }
             if let Some(fetches) = case.expect.jwks_fetches {
                 if world.fetches != fetches {
                     problems.push(format!(

@@ -183,6 +183,8 @@ pub struct Expect {
     pub reason: String,
     pub context: Option<Map<String, Value>>,
     pub jwks_fetches: Option<usize>,
+    /// The canonical path a forwarding adapter must send, when it is not the one given.
+    pub forward_path: Option<String>,
 }
 
 /// Every scenario file of the suite, sorted (keys.json is not a scenario).
