@@ -171,8 +171,7 @@ impl fmt::Display for PathError {
             Self::TooLong => "the path is longer than the configured maximum",
             Self::InvalidMethod => "the method is not 1 to 32 ASCII letters",
             Self::InvalidMethodArn => "the methodArn is not an execute-api method ARN",
-        })?;
-        write!(f, " ({})", self.code())
+        })
     }
 }
 
