@@ -321,6 +321,9 @@ fn push_escape(out: &mut Vec<u8>, b: u8) {
 fn decode(path: &str, rules: &PathRules) -> Result<String, PathError> {
     let bytes = path.as_bytes();
     let mut out: Vec<u8> = Vec::with_capacity(bytes.len());
+    // Where a `%25` was written: decoded once more, with two hex digits after it (whether
+    // they came raw or encoded: `%2561`, `%25%36%31`), it would be another character.
+    let mut literal_percents: Vec<usize> = Vec::new();
     let mut i = 0;
     while let Some(&b) = bytes.get(i) {
         i += 1;
@@ -346,11 +349,7 @@ fn decode(path: &str, rules: &PathRules) -> Result<String, PathError> {
                     b'/' => return Err(PathError::EncodedSlash),
                     b'\\' => return Err(PathError::Backslash),
                     b'%' => {
-                        let next_is_hex = bytes.get(i).copied().and_then(hex_value).is_some()
-                            && bytes.get(i + 1).copied().and_then(hex_value).is_some();
-                        if next_is_hex {
-                            return Err(PathError::DoubleEncoding);
-                        }
+                        literal_percents.push(out.len());
                         push_escape(&mut out, value);
                     }
                     b'?' | b'#' => push_escape(&mut out, value),
@@ -363,6 +362,10 @@ fn decode(path: &str, rules: &PathRules) -> Result<String, PathError> {
             }
             _ => out.push(b),
         }
+    }
+    let is_hex = |at: usize| out.get(at).copied().and_then(hex_value).is_some();
+    if literal_percents.iter().any(|&at| is_hex(at + 3) && is_hex(at + 4)) {
+        return Err(PathError::DoubleEncoding);
     }
     String::from_utf8(out).map_err(|_| PathError::InvalidUtf8)
 }
@@ -515,6 +518,8 @@ mod tests {
             ("/a%6", "path_bad_escape"),
             ("/a%zz", "path_bad_escape"),
             ("/%2561dmin", "path_double_encoding"),
+            ("/%25%36%31dmin", "path_double_encoding"),
+            ("/%25b%41", "path_double_encoding"),
             ("/%ff", "path_invalid_utf8"),
             ("/%c3", "path_invalid_utf8"),
             ("/a\\b", "path_backslash"),
