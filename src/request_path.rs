@@ -269,6 +269,10 @@ pub(crate) fn canonicalize_into(
         canonical.push('/');
     }
     let wire = encode_for_wire(&canonical);
+    // Re-encoding can lengthen it (`|` is `%7C`): the origin gets no longer a path either.
+    if wire.len() > rules.max_path_bytes {
+        return Err(PathError::TooLong);
+    }
     if matching.case_sensitive {
         matched.push_str(&canonical);
     } else {

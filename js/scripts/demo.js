@@ -141,6 +141,11 @@ function onWorkerLog({ message, level }) {
   } catch {
     // not one of the Worker's JSON lines
   }
+  if (event?.event === "policy_warning") {
+    // The validator's word on the seed's verbatim policy (its `*/*/*` slots).
+    console.log(yellow(`      policy warning (${event.group}): ${event.warning}`));
+    return;
+  }
   if (event?.event !== "authz") {
     if (level === "error" || level === "warn") console.error(dim(`  workerd ${level}: ${message}`));
     return;
@@ -217,6 +222,9 @@ async function main() {
     { who: "cognitouser", path: "/petstore/v2/pets", token, want: 403 },
     { who: "cognitouser", path: "/petstore/v2/status", token, want: 200 },
     { who: "cognitouser from 203.0.113.5", path: "/petstore/v1/pets", token, ip: "203.0.113.5", want: 403 },
+    // Path variants are read as the origin would read them: decoded, or refused.
+    { who: "cognitouser, v2 spelt %76%32", path: "/petstore/%76%32/pets", token, want: 403 },
+    { who: "cognitouser, a `;` parameter", path: "/petstore/v1/pets;x=1", token, want: 400 },
   ];
   let failures = 0;
   for (const step of steps) {
