@@ -942,3 +942,63 @@ fn many_close_statements_are_all_listed() {
         ["IpAddress aws:SourceIp", "Bool aws:SecureTransport"]
     );
 }
+
+#[test]
+fn a_deny_covers_the_trailing_slash_twin_and_head() {
+    // (Deny resource, request ARN, denied). Everything is allowed besides.
+    let cases: Vec<(String, String, bool)> = vec![
+        (arn("p", "GET", "admin"), arn("p", "GET", "admin"), true),
+        (arn("p", "GET", "admin"), arn("p", "GET", "admin/"), true),
+        (arn("p", "GET", "admin"), arn("p", "HEAD", "admin"), true),
+        (arn("p", "GET", "admin"), arn("p", "HEAD", "admin/"), true),
+        (arn("p", "GET", "admin"), arn("p", "GET", "admin/x"), false),
+        (
+            arn("p", "GET", "admin"),
+            arn("p", "GET", "administrator"),
+            false,
+        ),
+        (arn("p", "GET", "admin"), arn("p", "POST", "admin"), false),
+        (arn("p", "GET", "admin/"), arn("p", "GET", "admin"), true),
+        (arn("p", "GET", "admin/*"), arn("p", "GET", "admin"), true),
+        (
+            arn("p", "GET", "admin/*"),
+            arn("p", "GET", "admin/x/"),
+            true,
+        ),
+        (arn("p", "GET", "admin/*"), arn("p", "GET", "adminx"), false),
+        (arn("p", "GET", "adm?n"), arn("p", "GET", "admin/"), true),
+        (arn("p", "GET", "admin?"), arn("p", "GET", "admin"), true),
+        (arn("p", "*", "admin"), arn("p", "HEAD", "admin/"), true),
+        (arn("p", "HEAD", "admin"), arn("p", "GET", "admin"), false),
+        (arn("p", "GET", ""), arn("p", "HEAD", ""), true),
+    ];
+    for (deny, request, denied) in cases {
+        let d = doc(&json!({"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Action": "execute-api:Invoke", "Resource": "*"},
+            {"Effect": "Deny", "Action": "execute-api:Invoke", "Resource": deny}]})
+        .to_string());
+        let got = decide(
+            &[&d],
+            "execute-api:Invoke",
+            &request,
+            &EvalContext::default(),
+        );
+        let want = if denied {
+            PolicyDecision::ExplicitDeny
+        } else {
+            PolicyDecision::Allow
+        };
+        assert_eq!(got, want, "Deny {deny} on {request}");
+    }
+    // A NotResource Deny is not widened: more exceptions would allow more.
+    let d = stmt_doc(
+        json!({"Effect": "Deny", "Action": "execute-api:Invoke", "NotResource": arn("p", "GET", "public")}),
+    );
+    let got = decide(
+        &[&d],
+        "execute-api:Invoke",
+        &arn("p", "GET", "public/"),
+        &EvalContext::default(),
+    );
+    assert_eq!(got, PolicyDecision::ExplicitDeny);
+}
