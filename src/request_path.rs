@@ -276,7 +276,9 @@ pub(crate) fn canonicalize_into(
     if matching.case_sensitive {
         matched.push_str(&canonical);
     } else {
-        matched.extend(canonical.chars().flat_map(char::to_lowercase));
+        // `str::to_lowercase`, not per char: it applies the final-sigma rule (`ΑΣ` → `ας`)
+        // as JavaScript's `toLowerCase` does, which case-insensitive routers use.
+        matched.push_str(&canonical.to_lowercase());
     }
     Ok((wire != path).then_some(wire))
 }
@@ -368,7 +370,10 @@ fn decode(path: &str, rules: &PathRules) -> Result<String, PathError> {
         }
     }
     let is_hex = |at: usize| out.get(at).copied().and_then(hex_value).is_some();
-    if literal_percents.iter().any(|&at| is_hex(at + 3) && is_hex(at + 4)) {
+    if literal_percents
+        .iter()
+        .any(|&at| is_hex(at + 3) && is_hex(at + 4))
+    {
         return Err(PathError::DoubleEncoding);
     }
     String::from_utf8(out).map_err(|_| PathError::InvalidUtf8)
@@ -573,6 +578,10 @@ mod tests {
         assert_eq!(c("/a/..").unwrap().matched, "/");
         assert_eq!(c("/").unwrap().matched, "/");
         assert_eq!(c("//").unwrap().matched, "/");
+        // As JavaScript lower-cases: the final sigma, the Kelvin sign.
+        assert_eq!(c("/%CE%91%CE%A3").unwrap().matched, "/ας");
+        assert_eq!(c("/%CE%A3%CE%91").unwrap().matched, "/σα");
+        assert_eq!(c("/%E2%84%AA").unwrap().matched, "/k");
     }
 
     #[test]
