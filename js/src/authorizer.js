@@ -3,16 +3,27 @@
 
 /**
  * @typedef {object} Decision
- * @property {"allow" | "unauthorized" | "forbidden" | "unavailable"} outcome
+ * @property {"allow" | "unauthorized" | "forbidden" | "unavailable" | "bad_request"} outcome
  * @property {string} reason     stable code for logs; never send it to the client
- * @property {number} status     200 on allow, else the configured denial status
+ * @property {number} status     200 on allow, else the configured denial status (400 for a refused path)
  * @property {string | null} body JSON text of the denial (null on allow)
  * @property {Record<string, string | number | boolean>} context the caller's identity
+ * @property {string} path       the canonical path that was authorized, in wire form (no query):
+ *   what a forwarding adapter sends to the origin
  * @property {string} [explanation] with `explain: true`
+ *
+ * @typedef {object} PathMatching how the router the adapter stands in front of matches paths.
+ *   Given, it replaces the configuration's `request` rules for case, trailing and duplicate
+ *   slashes for that request, members left out taking the defaults below.
+ * @property {boolean} [caseSensitive]  default true
+ * @property {"keep" | "strip"} [trailingSlash] default "keep"
+ * @property {boolean} [mergeSlashes]   default false
  *
  * @typedef {object} AuthorizeInput
  * @property {string} method
- * @property {string} path
+ * @property {string} path       as received on the wire (percent-encoding intact); a `?query` is cut by the core
+ * @property {PathMatching | number | null} [matching] the router's matching for this request (or its
+ *   `matchingFlags`, computed once); absent: the configuration's
  * @property {Iterable<[string, string]>} [headers]
  * @property {Iterable<[string, string]>} [query]
  * @property {string | null} [sourceIp]
@@ -54,6 +65,12 @@ const FETCH_JWKS = 1;
 const AWAIT_JWKS = 2;
 const LOAD_POLICIES = 3;
 const CHECK_SIGNATURE = 4;
+/** Decided, and the core rewrote the path: the canonical one is `core.path()`. */
+const DECIDED_REWRITTEN = 5;
+/** `Request.matching` bits (src/wasm.rs). */
+const CASE_INSENSITIVE = 1;
+const STRIP_TRAILING_SLASH = 2;
+const MERGE_SLASHES = 4;
 /** Verdict id meaning "read it, do not keep it". */
 const VERDICT_UNCACHED = 255;
 /** Decoded contexts kept by caller id (cleared when full). */
@@ -72,6 +89,22 @@ const repeatCallers = new WeakSet();
  */
 export function isRepeatCaller(decision) {
   return repeatCallers.has(decision);
+}
+
+/**
+ * The `Request.matching` bits of a router's matching, checked: a typo must not silently
+ * mean "case-sensitive" (each member's absence means its default). No allocation: adapters
+ * call it per request with the one object they keep per router.
+ * @param {PathMatching} matching
+ * @returns {number}
+ */
+export function matchingFlags(matching) {
+  if (typeof matching !== "object") throw new AuthzError("invalid_request", "authorize: matching must be {caseSensitive?, trailingSlash?, mergeSlashes?}");
+  const { caseSensitive = true, trailingSlash = "keep", mergeSlashes = false } = matching;
+  if (typeof caseSensitive !== "boolean") throw new AuthzError("invalid_request", `authorize: matching.caseSensitive must be true or false, not ${JSON.stringify(caseSensitive)}`);
+  if (trailingSlash !== "keep" && trailingSlash !== "strip") throw new AuthzError("invalid_request", `authorize: matching.trailingSlash must be "keep" or "strip", not ${JSON.stringify(trailingSlash)}`);
+  if (typeof mergeSlashes !== "boolean") throw new AuthzError("invalid_request", `authorize: matching.mergeSlashes must be true or false, not ${JSON.stringify(mergeSlashes)}`);
+  return (caseSensitive ? 0 : CASE_INSENSITIVE) | (trailingSlash === "strip" ? STRIP_TRAILING_SLASH : 0) | (mergeSlashes ? MERGE_SLASHES : 0);
 }
 
 export class EdgeAuthorizer {
@@ -142,11 +175,15 @@ export class EdgeAuthorizer {
     try {
       const { bytes, headerCount, queryCount } = encodePairs(input.headers, input.query);
       request.set(input.method, input.path, bytes, headerCount, queryCount, input.sourceIp ?? "", input.secureTransport ?? undefined);
+      // After `set`, which resets it to the configuration's rules.
+      const { matching } = input;
+      if (matching != null) request.matching = typeof matching === "number" ? matching : matchingFlags(matching);
       if (input.methodArn) request.methodArn = input.methodArn;
       for (let steps = 0; steps < MAX_STEPS; steps++) {
         const code = this.#core.authorize(request, now);
         const kind = code % 8;
-        if (kind === DECIDED) return this.#decision(code);
+        if (kind === DECIDED) return this.#decision(code, pathOf(input.path));
+        if (kind === DECIDED_REWRITTEN) return this.#decision(code, this.#core.path());
         const need = this.#core.need();
         switch (kind) {
           case FETCH_JWKS:
@@ -180,9 +217,10 @@ export class EdgeAuthorizer {
    * The decision of the core's last step, from its code: the verdict and the context are
    * decoded once per id and kept; the caller gets its own copy of the context.
    * @param {number} code
+   * @param {string} path the canonical path
    * @returns {Decision}
    */
-  #decision(code) {
+  #decision(code, path) {
     const rest = Math.floor(code / 8);
     const verdictId = rest % 256;
     const callerId = Math.floor(rest / 256);
@@ -202,7 +240,7 @@ export class EdgeAuthorizer {
         this.#contexts.set(callerId, context);
       }
     }
-    const decision = { outcome: verdict.outcome, reason: verdict.reason, status: verdict.status, body: verdict.body, context: { ...context } };
+    const decision = { outcome: verdict.outcome, reason: verdict.reason, status: verdict.status, body: verdict.body, context: { ...context }, path };
     if (this.#explain) decision.explanation = this.#core.explanation();
     if (repeat) repeatCallers.add(decision);
     return decision;
@@ -294,6 +332,12 @@ export class EdgeAuthorizer {
   #log(event) {
     this.#io.log?.(event);
   }
+}
+
+/** The path as given minus its query: what the core authorized when it did not rewrite it. */
+function pathOf(path) {
+  const mark = path.indexOf("?");
+  return mark < 0 ? path : path.slice(0, mark);
 }
 
 const encoder = new TextEncoder();

@@ -1,5 +1,5 @@
-// What the Node middlewares share: building the authorizer from their options and the
-// shape of a denial.
+// What the Node middlewares share: building the authorizer from their options, removing
+// forged identity headers, and the shape of a denial.
 import { createAuthorizer } from "./node.js";
 import { UNAVAILABLE_BODY } from "./identity.js";
 
@@ -20,14 +20,65 @@ export function authorizerFrom(options, where) {
 
 /** Middleware options that are not the authorizer's. */
 export function splitOptions(options) {
-  if (typeof options?.authorize === "function") return { authorizer: options, sourceIp: null };
-  const { sourceIp = null, authorizer, ...rest } = options ?? {};
+  if (typeof options?.authorize === "function") return { authorizer: options, sourceIp: null, identityHeaders: identityHeaderMatcher(undefined) };
+  const { sourceIp = null, authorizer, identityHeaderPrefix, ...rest } = options ?? {};
   if (sourceIp !== null && typeof sourceIp !== "function") throw Object.assign(new Error("sourceIp: must be a function (request) => string"), { code: "invalid_config" });
-  return { authorizer: authorizer ?? rest, sourceIp };
+  return { authorizer: authorizer ?? rest, sourceIp, identityHeaders: identityHeaderMatcher(identityHeaderPrefix) };
 }
 
 /**
- * Status, headers and body of a denial (401 carries `WWW-Authenticate: Bearer`).
+ * Matches header names with the identity prefix (default `x-authz-`), in any case: the
+ * Worker and Lambda@Edge send the caller's identity to their origin under it, so an app
+ * behind either, or one that trusts such headers, must never get a client's own.
+ * @param {string | undefined} prefix
+ * @returns {RegExp}
+ */
+export function identityHeaderMatcher(prefix = "x-authz-") {
+  const lower = String(prefix).toLowerCase();
+  if (!/^[a-z0-9-]+$/.test(lower)) throw Object.assign(new Error(`identityHeaderPrefix must be letters, digits and dashes: ${prefix}`), { code: "invalid_config" });
+  return new RegExp(`^${lower}`, "i");
+}
+
+/**
+ * Removes identity-prefixed headers from a node:http request, in both views Node keeps:
+ * `headers` (names lower-cased) and `rawHeaders` (names as sent), before anything reads them.
+ * @param {import("node:http").IncomingMessage} req
+ * @param {RegExp} matcher from `identityHeaderMatcher`
+ */
+export function stripIdentityHeaders(req, matcher) {
+  const { headers, rawHeaders } = req;
+  for (const name in headers) if (matcher.test(name)) delete headers[name];
+  if (Array.isArray(rawHeaders)) {
+    for (let i = rawHeaders.length - 2; i >= 0; i -= 2) if (matcher.test(rawHeaders[i])) rawHeaders.splice(i, 2);
+  }
+}
+
+/** A `.` or `..` segment of a path, raw or percent-encoded (`%2e`), up to its query. */
+const DOT_SEGMENT = /\/(?:\.|%2e){1,2}(?:[/?#]|$)/i;
+
+/**
+ * Whether the core made its decision for a path the app's router does not route: Express and
+ * find-my-way never resolve dot segments, so with the configuration's `dotSegments:
+ * "resolve"` the core would authorize `/a/admin/..` as `/a/` while the router sends it to a
+ * route under `/a/admin`. The middlewares refuse such a request (400) instead.
+ * @param {string} target the request-target the router got
+ * @param {{ outcome: string }} decision
+ */
+export function resolvedDotSegments(target, decision) {
+  if (decision.outcome === "bad_request" || (!target.includes(".") && !/%2e/i.test(target))) return false;
+  const end = target.search(/[?#]/);
+  return DOT_SEGMENT.test(end < 0 ? target : target.slice(0, end));
+}
+
+/**
+ * What the middlewares answer for a path their router would read otherwise than the core
+ * (`resolvedDotSegments`, and Fastify's lower-casing): 400, the core's default body.
+ */
+export const ROUTER_REFUSAL = Object.freeze({ outcome: "bad_request", reason: "path_router_mismatch", status: 400, body: JSON.stringify({ message: "Bad Request" }) });
+
+/**
+ * Status, headers and body of a denial (401 carries `WWW-Authenticate: Bearer`; a refused
+ * path is a 400 with the configured `badRequest` body).
  * @param {{ status: number, body: string | null } | null} decision null: the authorizer failed
  */
 export function denial(decision) {

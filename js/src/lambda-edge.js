@@ -1,12 +1,13 @@
 // Lambda@Edge (CloudFront viewer-request): `export const handler = createHandler(bundle)`.
-// Allow → the request goes on with the caller's identity as headers (forged ones removed);
-// deny → a CloudFront response (`status` as a string, headers as `{key, value}` lists, JSON
-// body). Lambda@Edge has no environment variables: the bundle (configuration, policies,
-// preloaded JWKS) is built into the zip by `make lambda-edge-zip`, policies may come from a URL.
+// Allow → the request goes on with `uri` set to the canonical path that was authorized and
+// the caller's identity as headers (forged ones removed, whatever their case); deny → a
+// CloudFront response (`status` as a string, headers as `{key, value}` lists, JSON body).
+// Lambda@Edge has no environment variables: the bundle (configuration, policies, preloaded
+// JWKS) is built into the zip by `make lambda-edge-zip`, policies may come from a URL.
 import { createAuthorizer } from "./node.js";
 import { headerName, headerValue, UNAVAILABLE_BODY } from "./identity.js";
 
-const STATUS_TEXT = { 401: "Unauthorized", 403: "Forbidden", 429: "Too Many Requests", 500: "Internal Server Error", 503: "Service Unavailable" };
+const STATUS_TEXT = { 400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 429: "Too Many Requests", 500: "Internal Server Error", 503: "Service Unavailable" };
 const BUNDLE_MEMBERS = ["config", "policies", "jwks", "identityHeaderPrefix", "forwardAuthorization", "jwksTimeoutMs", "explain", "log", "now", "fetch"];
 
 /** A CloudFront header list entry. */
@@ -47,20 +48,48 @@ export function createHandler(bundle) {
       log({ event: "authz", reason: error?.code ?? "internal_error", status: 503, method: request.method, path: request.uri });
       return response(503, UNAVAILABLE_BODY);
     }
-    log({ event: "authz", reason: decision.reason, status: decision.status, method: request.method, path: request.uri, ...(decision.explanation ? { explanation: decision.explanation } : {}) });
+    log({
+      event: "authz",
+      reason: decision.reason,
+      status: decision.status,
+      method: request.method,
+      path: request.uri,
+      ...(decision.path !== request.uri ? { authorizedPath: decision.path } : {}),
+      ...(decision.explanation ? { explanation: decision.explanation } : {}),
+    });
     if (decision.outcome !== "allow") return response(decision.status, decision.body ?? UNAVAILABLE_BODY);
-    const headers = {};
-    for (const [name, list] of Object.entries(request.headers ?? {})) {
-      if (name.startsWith(prefix)) continue;
-      if (name === "authorization" && !forwardAuthorization) continue;
-      headers[name] = list;
-    }
+    const headers = forwardedHeaders(request.headers, prefix, forwardAuthorization);
     for (const [name, value] of Object.entries(decision.context)) {
       const header = prefix + headerName(name);
       headers[header] = cfHeader(header, headerValue(value));
     }
-    return { ...request, headers };
+    // The origin gets the path that was authorized, never the one received (`/v1/../v2/x`).
+    return { ...request, uri: decision.path, headers };
   };
+}
+
+/**
+ * The event's headers minus identity-prefixed ones (and `Authorization` if not forwarded).
+ * CloudFront keys the map by lower-case name, but an event is data: both the map key and
+ * each entry's `key` are compared in any case, and an entry is dropped on either.
+ */
+function forwardedHeaders(headers, prefix, forwardAuthorization) {
+  const kept = {};
+  for (const [name, list] of Object.entries(headers ?? {})) {
+    const lower = name.toLowerCase();
+    if (lower.startsWith(prefix)) continue;
+    if (lower === "authorization" && !forwardAuthorization) continue;
+    if (!Array.isArray(list)) {
+      kept[name] = list;
+      continue;
+    }
+    const entries = list.filter((entry) => {
+      const key = typeof entry?.key === "string" ? entry.key.toLowerCase() : lower;
+      return !key.startsWith(prefix) && (forwardAuthorization || key !== "authorization");
+    });
+    if (entries.length) kept[name] = entries;
+  }
+  return kept;
 }
 
 /** `{name: [{key, value}, ...]}` → `[name, value]` pairs. */

@@ -7,7 +7,7 @@
 import { readFileSync } from "node:fs";
 import { constants, createPublicKey, randomBytes, verify as cryptoVerify } from "node:crypto";
 import { initSync, Authorizer, Request as WasmRequest } from "../dist/edge_authz.js";
-import { AuthzError, EdgeAuthorizer, isRepeatCaller } from "./authorizer.js";
+import { AuthzError, EdgeAuthorizer, isRepeatCaller, matchingFlags } from "./authorizer.js";
 
 export { AuthzError };
 
@@ -229,20 +229,43 @@ function defaultLog(event) {
   if (event.event !== "jwks_fetched") process.stderr.write(`${JSON.stringify({ source: "edge-authz", ...event })}\n`);
 }
 
-/** Headers from Node's `{name: value | value[]}`, a `Headers`, or `[name, value]` pairs. */
+/** More header pairs than this is not a request: refuse it rather than read forever. */
+const MAX_HEADER_PAIRS = 10000;
+
+/**
+ * Headers from Node's `{name: value | value[]}`, a `Headers`, a `Map`, `[name, value]` pairs
+ * or any iterable of them (a generator included), read exactly once into `[name, value]`
+ * strings: the memo and the core must see the same headers, and a one-shot iterable can be
+ * read only once.
+ * @returns {Array<[string, string]>}
+ */
 function headerPairs(headers) {
   if (headers === undefined || headers === null) return [];
-  if (typeof headers[Symbol.iterator] === "function") return headers;
-  if (typeof headers !== "object") throw new AuthzError("invalid_request", "authorize: headers must be an object, a Headers or [name, value] pairs");
+  if (typeof headers !== "object") throw new AuthzError("invalid_request", "authorize: headers must be an object, a Headers, a Map or [name, value] pairs");
+  /** @type {Array<[string, string]>} */
   const pairs = [];
+  if (typeof headers[Symbol.iterator] === "function") {
+    for (const pair of headers) {
+      if (!Array.isArray(pair) || pair.length !== 2) throw new AuthzError("invalid_request", "authorize: headers must be an object, a Headers, a Map or [name, value] pairs");
+      if (pairs.length === MAX_HEADER_PAIRS) throw tooManyHeaders();
+      pairs.push([String(pair[0]), String(pair[1])]);
+    }
+    return pairs;
+  }
   for (const name in headers) {
     const value = headers[name];
     if (value === undefined) continue;
-    if (Array.isArray(value)) for (const item of value) pairs.push([name, String(item)]);
-    else pairs.push([name, String(value)]);
+    if (Array.isArray(value)) {
+      for (const item of value) pairs.push([name, String(item)]);
+    } else {
+      pairs.push([name, String(value)]);
+    }
+    if (pairs.length > MAX_HEADER_PAIRS) throw tooManyHeaders();
   }
   return pairs;
 }
+
+const tooManyHeaders = () => new AuthzError("invalid_request", `authorize: more than ${MAX_HEADER_PAIRS} headers`);
 
 /** `::ffff:192.0.2.1` (an IPv4 client on a dual-stack socket) → `192.0.2.1`. */
 export function normalizeIp(ip) {
@@ -252,10 +275,16 @@ export function normalizeIp(ip) {
 }
 
 /**
- * The Node authorizer. Build it once per process (module scope) and share it.
+ * Memoised decisions per second: the same request within the same second, nothing reloaded.
+ * Bounded by entries and by bytes: each Map level of an entry counts its key's length plus
+ * `MEMO_LEVEL_BYTES` (a small Map's own size in V8, measured: ~350 KiB for an entry of 1,000
+ * headers before the bound), and a request whose entry alone would exceed
+ * `MAX_MEMO_ENTRY_BYTES` is not memoised (it would evict everything for one caller).
  */
-/** Memoised decisions per second: the same request within the same second, nothing reloaded. */
 const MAX_MEMO = 4096;
+const MAX_MEMO_BYTES = 8 * 1024 * 1024;
+const MAX_MEMO_ENTRY_BYTES = 64 * 1024;
+const MEMO_LEVEL_BYTES = 160;
 
 /** A copy: callers may change `decision.context` (e.g. via `req.auth`) without touching the memo. */
 const copyOf = (decision) => ({ ...decision, context: { ...decision.context } });
@@ -269,6 +298,7 @@ export class NodeAuthorizer {
   /** @type {Map<unknown, any>} request → decision (see `memoLeaf`), for `#memoSecond` and `#memoGeneration` only */
   #memo = new Map();
   #memoSize = 0;
+  #memoBytes = 0;
   #memoSecond = -1;
   #memoGeneration = -1;
 
@@ -285,40 +315,38 @@ export class NodeAuthorizer {
 
   /**
    * Decides one request. Rejects (with `code: "invalid_request"`) only on malformed input;
-   * every other failure is a decision (503 `unavailable`), never an allow.
+   * every other failure is a decision (503 `unavailable`), never an allow. A path that is
+   * not an origin-form path the core accepts is a decision too (400 `bad_request`).
    *
    * A decision is remembered for the rest of the second for exactly the same request (method,
-   * path, query, every header, address) while no keys or policies are (re)loaded: the core
-   * would decide it the same way, and a repeated token then costs no trip into the wasm.
-   * @param {{ method: string, path: string, headers?: any, query?: any, sourceIp?: string | null, secureTransport?: boolean | null, methodArn?: string | null }} input
+   * path, query, every header, address, router matching) while no keys or policies are
+   * (re)loaded: the core would decide it the same way, and a repeated token then costs no
+   * trip into the wasm.
+   * @param {{ method: string, path: string, headers?: any, query?: any, sourceIp?: string | null, secureTransport?: boolean | null, methodArn?: string | null, matching?: import("./authorizer.js").PathMatching | null }} input
    */
   async authorize(input) {
     if (typeof input !== "object" || input === null) throw new AuthzError("invalid_request", "authorize: expected {method, path, headers, sourceIp}");
     const { method, path } = input;
-    if (typeof method !== "string" || !/^[A-Za-z]+$/.test(method)) throw new AuthzError("invalid_request", `authorize: method must be an HTTP method name, not ${JSON.stringify(method)}`);
-    if (typeof path !== "string" || !path.startsWith("/")) throw new AuthzError("invalid_request", `authorize: path must be a string starting with "/", not ${JSON.stringify(path)}`);
+    // Any strings: the core refuses a method that is not a token of letters, and a path that
+    // is not origin-form (`http://h/x`, `*`), with a 400 decision, as it does on every runtime.
+    if (typeof method !== "string") throw new AuthzError("invalid_request", `authorize: method must be a string, not ${JSON.stringify(method)}`);
+    if (typeof path !== "string") throw new AuthzError("invalid_request", `authorize: path must be a string, not ${JSON.stringify(path)}`);
     const mark = path.indexOf("?");
-    let query = input.query;
-    if (query !== undefined && query !== null && typeof query !== "string" && !(query instanceof URLSearchParams) && typeof query[Symbol.iterator] !== "function") {
-      query = isPlainObject(query) ? Object.entries(query) : query;
-    }
-    if (typeof query === "string") query = new URLSearchParams(query);
-    if (query === undefined || query === null) query = mark >= 0 ? new URLSearchParams(path.slice(mark + 1)) : undefined;
-    if (query !== undefined && typeof query[Symbol.iterator] !== "function") throw new AuthzError("invalid_request", "authorize: query must be a string, URLSearchParams, object or [name, value] pairs");
     const request = {
       method: method.toUpperCase(),
       path: mark >= 0 ? path.slice(0, mark) : path,
       headers: headerPairs(input.headers),
-      query: query === undefined ? [] : [...query],
+      query: queryPairs(input.query, mark >= 0 ? path.slice(mark + 1) : null),
       sourceIp: normalizeIp(input.sourceIp),
       secureTransport: input.secureTransport ?? null,
       methodArn: input.methodArn ?? null,
+      // The flags, not the object: checked once, part of the memo's key, and what the glue sets.
+      matching: input.matching == null ? null : matchingFlags(input.matching),
     };
     const now = this.#now();
     const generation = this.#glue.generation;
     if (now !== this.#memoSecond || generation !== this.#memoGeneration) {
-      this.#memo.clear();
-      this.#memoSize = 0;
+      this.#clearMemo();
       this.#memoSecond = now;
       this.#memoGeneration = generation;
     }
@@ -327,28 +355,58 @@ export class NodeAuthorizer {
     const decision = await this.#glue.authorize(request, now);
     // Only a caller decided before (a one-off token's entry would cost more than it saves),
     // and only if nothing was reloaded meanwhile (by this request or a concurrent one).
-    if (isRepeatCaller(decision) && this.#glue.generation === generation && this.#memoGeneration === generation && this.#memoSecond === now) {
-      if (++this.#memoSize > MAX_MEMO) {
-        this.#memo.clear();
-        this.#memoSize = 1;
-      }
-      memoLeaf(this.#memo, request, true)?.set(END, decision);
+    if (isRepeatCaller(decision) && this.#glue.generation === generation && this.#memoGeneration === generation && this.#memoSecond === now && this.#remember(request, decision)) {
       return copyOf(decision);
     }
     // Not memoised: the glue's decision (and its context) is this caller's alone.
     return decision;
   }
+
+  /** Stores `decision` for `request` within the bounds; false if it was not stored. */
+  #remember(request, decision) {
+    const bytes = memoBytes(request);
+    if (bytes > MAX_MEMO_ENTRY_BYTES) return false;
+    if (this.#memoSize + 1 > MAX_MEMO || this.#memoBytes + bytes > MAX_MEMO_BYTES) this.#clearMemo();
+    this.#memoSize++;
+    // An upper bound: levels shared with other entries are counted again.
+    this.#memoBytes += bytes;
+    memoLeaf(this.#memo, request, true)?.set(END, decision);
+    return true;
+  }
+
+  #clearMemo() {
+    this.#memo.clear();
+    this.#memoSize = 0;
+    this.#memoBytes = 0;
+  }
+}
+
+/** The query as `[name, value]` strings, from `input.query` or else the path's `?` part. */
+function queryPairs(query, fromPath) {
+  if (query === undefined || query === null) return fromPath === null ? [] : [...new URLSearchParams(fromPath)];
+  if (typeof query === "string" || query instanceof URLSearchParams) return [...new URLSearchParams(query)];
+  const pairs = typeof query[Symbol.iterator] === "function" ? query : isPlainObject(query) ? Object.entries(query) : null;
+  if (pairs === null) throw new AuthzError("invalid_request", "authorize: query must be a string, URLSearchParams, object or [name, value] pairs");
+  /** @type {Array<[string, string]>} */
+  const out = [];
+  for (const pair of pairs) {
+    if (!Array.isArray(pair) || pair.length !== 2) throw new AuthzError("invalid_request", "authorize: query must be a string, URLSearchParams, object or [name, value] pairs");
+    out.push([String(pair[0]), String(pair[1])]);
+  }
+  return out;
 }
 
 /**
  * The memo is a tree of Maps, one level per input the core reads (method, path, address,
- * transport, ARN, every query pair, every header pair, in order, then an end mark): no key
- * string is built, and each header value is hashed on its own.
+ * transport, ARN, router matching, the query's length, every query pair, every header pair,
+ * in order, then an end mark): no key string is built, and each header value is hashed on
+ * its own. Every input is a level, so two requests that differ in any input the core reads
+ * never reach the same leaf.
  * @param {Map<unknown, any>} root
  * @param {boolean} create
  * @returns {Map<unknown, any> | undefined} the leaf level; its `END` entry is the decision
  */
-function memoLeaf(root, { method, path, headers, query, sourceIp, secureTransport, methodArn }, create) {
+function memoLeaf(root, { method, path, headers, query, sourceIp, secureTransport, methodArn, matching }, create) {
   let level = root;
   const step = (part) => {
     let next = level.get(part);
@@ -360,10 +418,19 @@ function memoLeaf(root, { method, path, headers, query, sourceIp, secureTranspor
     level = next;
     return true;
   };
-  if (!step(method) || !step(path) || !step(sourceIp) || !step(secureTransport) || !step(methodArn) || !step(query.length)) return undefined;
+  if (!step(method) || !step(path) || !step(sourceIp) || !step(secureTransport) || !step(methodArn) || !step(matching) || !step(query.length)) return undefined;
   for (const [name, value] of query) if (!step(name) || !step(value)) return undefined;
   for (const [name, value] of headers) if (!step(name) || !step(value)) return undefined;
   return level;
+}
+
+/** What an entry for `request` may keep, at most (see `MEMO_LEVEL_BYTES`). */
+function memoBytes({ method, path, headers, query, sourceIp, methodArn }) {
+  const fixedLevels = 8;
+  let bytes = fixedLevels * MEMO_LEVEL_BYTES + method.length + path.length + (sourceIp?.length ?? 0) + (methodArn?.length ?? 0);
+  for (const [name, value] of query) bytes += 2 * MEMO_LEVEL_BYTES + name.length + value.length;
+  for (const [name, value] of headers) bytes += 2 * MEMO_LEVEL_BYTES + name.length + value.length;
+  return bytes;
 }
 
 /** Marks the end of a request's inputs (no header name or value is a symbol). */

@@ -137,13 +137,21 @@ async function buildState(env, log) {
   return { options, authorizer, log };
 }
 
-/** @param {State} state @param {Request} request @param {number} now @param {ExecutionContext} ctx */
+/**
+ * Authorizes the path of `request.url` and forwards exactly the canonical path it authorized.
+ * workerd hands the Worker a URL it has already parsed: dot segments (`/v1/../v2`, `%2e%2e`)
+ * are resolved, `\` is `/`, a fragment is gone, and `"`, `{`, `}`, `<`, `>`, `^`, `` ` ``
+ * and non-ASCII are percent-encoded; the path as the client sent it is not available. That
+ * parsed path is what the Worker authorizes and, canonicalised, what it sends to the origin,
+ * so the two agree; `%2F`, `%5C`, `%61`, `;`, `//`, `%00` reach the core as sent.
+ * @param {State} state @param {Request} request @param {number} now @param {ExecutionContext} ctx
+ */
 async function handle({ options, authorizer, log }, request, now, ctx) {
   const url = new URL(request.url);
   if (request.method === "OPTIONS" && isPreflight(request) && options.cors.preflight !== "authorize") {
     if (options.cors.preflight === "answer") return answerPreflight(request, options);
     log({ event: "authz", reason: "preflight_passed", status: 0, method: request.method, path: url.pathname });
-    return forward(request, url, options, null, null);
+    return forward(request, url, url.pathname, options, null, null);
   }
   pendingWaitUntil = ctx;
   const decision = await authorizer.authorize(
@@ -157,9 +165,17 @@ async function handle({ options, authorizer, log }, request, now, ctx) {
     },
     now,
   );
-  log({ event: "authz", reason: decision.reason, status: decision.status, method: request.method, path: url.pathname, ...(decision.explanation ? { explanation: decision.explanation } : {}) });
+  log({
+    event: "authz",
+    reason: decision.reason,
+    status: decision.status,
+    method: request.method,
+    path: url.pathname,
+    ...(decision.path !== url.pathname ? { authorizedPath: decision.path } : {}),
+    ...(decision.explanation ? { explanation: decision.explanation } : {}),
+  });
   const reasonHeader = options.exposeReason ? decision.reason : null;
-  if (decision.outcome === "allow") return forward(request, url, options, decision.context, reasonHeader);
+  if (decision.outcome === "allow") return forward(request, url, decision.path, options, decision.context, reasonHeader);
   return deny(decision, request, options, reasonHeader);
 }
 
@@ -189,8 +205,9 @@ function allowedOrigin(request, options) {
   return options.cors.origins.includes(origin) ? origin : null;
 }
 
+/** Denials are never cached: the same URL may be allowed with another token. */
 function deny(decision, request, options, reasonHeader) {
-  const headers = new Headers({ "content-type": JSON_TYPE });
+  const headers = new Headers({ "content-type": JSON_TYPE, "cache-control": "no-store" });
   if (decision.status === 401) headers.set("www-authenticate", "Bearer");
   const origin = allowedOrigin(request, options);
   if (origin) {
@@ -202,16 +219,18 @@ function deny(decision, request, options, reasonHeader) {
 }
 
 function unavailable(reason = null) {
-  const headers = new Headers({ "content-type": JSON_TYPE });
+  const headers = new Headers({ "content-type": JSON_TYPE, "cache-control": "no-store" });
   if (reason) headers.set(REASON_HEADER, reason);
   return new Response(UNAVAILABLE_BODY, { status: 503, headers });
 }
 
 /**
- * Forwards to the origin: identity headers replace any the client sent under the prefix.
+ * Forwards to the origin: `path` (the canonical one authorized, in wire form) and the query
+ * as received; identity headers replace any the client sent under the prefix.
+ * @param {string} path
  * @param {Record<string, string | number | boolean> | null} context null for preflights
  */
-async function forward(request, url, options, context, reasonHeader) {
+async function forward(request, url, path, options, context, reasonHeader) {
   const headers = new Headers();
   for (const [name, value] of request.headers) {
     if (name.startsWith(options.prefix)) continue;
@@ -221,9 +240,8 @@ async function forward(request, url, options, context, reasonHeader) {
   for (const [name, value] of Object.entries(context ?? {})) {
     headers.set(options.prefix + headerName(name), headerValue(value));
   }
-  const target = options.upstream
-    ? `${options.upstream.origin}${options.upstream.pathname.replace(/\/$/, "")}${url.pathname}${url.search}`
-    : request.url;
+  const base = options.upstream ? `${options.upstream.origin}${options.upstream.pathname.replace(/\/$/, "")}` : url.origin;
+  const target = `${base}${path}${url.search}`;
   const response = await fetch(target, {
     method: request.method,
     headers,

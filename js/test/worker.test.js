@@ -70,6 +70,7 @@ describe("the seed walkthrough with policies in KV", () => {
     assert.equal(response.status, 401);
     assert.deepEqual(await response.json(), { message: "Unauthorized" });
     assert.equal(response.headers.get("content-type"), "application/json");
+    assert.equal(response.headers.get("cache-control"), "no-store");
     assert.equal(response.headers.get("www-authenticate"), "Bearer");
     assert.equal(response.headers.get("edge-authz-reason"), "no_credentials");
   });
@@ -205,6 +206,7 @@ describe("configuration", () => {
       const response = await worker.fetch("/petstore/v1/pets", { clock: NOW, headers: fromVet(accessToken()) });
       assert.equal(response.status, 503);
       assert.equal(response.headers.get("content-type"), "application/json");
+      assert.equal(response.headers.get("cache-control"), "no-store");
       await response.body?.cancel();
     } finally {
       await worker.dispose();

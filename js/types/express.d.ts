@@ -1,9 +1,11 @@
-import type { AuthorizerOptions, ContextValue, NodeAuthorizer } from "./index.js";
+import type { AuthorizerOptions, ContextValue, EdgeAuthzConfig, NodeAuthorizer } from "./index.js";
 
 export interface MiddlewareOptions extends AuthorizerOptions {
-  config: object | string;
+  config: EdgeAuthzConfig | object | string;
   /** Default `req.ip ?? req.socket.remoteAddress` (set Express's `trust proxy` behind a proxy). */
   sourceIp?: (req: any) => string | null | undefined;
+  /** Default `x-authz-`: incoming headers with it (any case) are removed before the app sees them. */
+  identityHeaderPrefix?: string;
 }
 
 /** Express/Connect middleware; on allow `req.auth` is the caller's identity. */

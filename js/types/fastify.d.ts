@@ -1,11 +1,13 @@
-import type { AuthorizerOptions, ContextValue, NodeAuthorizer } from "./index.js";
+import type { AuthorizerOptions, ContextValue, EdgeAuthzConfig, NodeAuthorizer } from "./index.js";
 
 export interface FastifyEdgeAuthzOptions extends AuthorizerOptions {
-  config?: object | string;
+  config?: EdgeAuthzConfig | object | string;
   /** An authorizer from `createAuthorizer`, instead of `config`. */
   authorizer?: NodeAuthorizer;
   /** Default `request.ip` (set Fastify's `trustProxy` behind a proxy). */
   sourceIp?: (request: any) => string | null | undefined;
+  /** Default `x-authz-`: incoming headers with it (any case) are removed before the app sees them. */
+  identityHeaderPrefix?: string;
 }
 
 /** Fastify plugin: an `onRequest` hook on the registering instance; `request.auth` on allow. */

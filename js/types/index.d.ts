@@ -9,27 +9,72 @@ export declare class AuthzError extends Error {
 export type ContextValue = string | number | boolean;
 
 export interface Decision {
-  outcome: "allow" | "unauthorized" | "forbidden" | "unavailable";
+  /** `bad_request`: the path (or method) is ambiguous and refused (`path_dot_segment`, ...). */
+  outcome: "allow" | "unauthorized" | "forbidden" | "unavailable" | "bad_request";
   /** Stable reason code for logs; never send it to the client. */
   reason: string;
-  /** 200 on allow, else the configured denial status. */
+  /** 200 on allow, else the configured denial status (400 for `bad_request`). */
   status: number;
   /** JSON text of the denial (null on allow). */
   body: string | null;
   /** The caller's identity: sub, username, groups, scope, clientId, tokenUse, issuer, configured claims. */
   context: Record<string, ContextValue>;
+  /**
+   * The canonical path that was authorized, percent-encoded for the wire, without the query:
+   * what a proxy must forward (`/petstore/v2/%61dmin` → `/petstore/v2/admin`).
+   */
+  path: string;
   /** With `explain: true`: which statement decided. */
   explanation?: string;
 }
 
+/**
+ * How the router in front of which you authorize matches paths. Given, it replaces the
+ * configuration's `request` rules for case and slashes for this request; members left out
+ * take their defaults.
+ */
+export interface PathMatching {
+  /** Default true; false: policies are matched against the lower-cased path. */
+  caseSensitive?: boolean;
+  /** Default "keep"; "strip": `/x/` is matched as `/x` (the root stays). */
+  trailingSlash?: "keep" | "strip";
+  /** Default false (`//` is refused); true: merged. */
+  mergeSlashes?: boolean;
+}
+
+/** The configuration's `request` section: how paths are made canonical and matched. */
+export interface RequestRules extends PathMatching {
+  /** Default "reject" (400); "resolve": RFC 3986 remove_dot_segments. */
+  dotSegments?: "reject" | "resolve";
+  /** `%2F` and `%5C`: default "reject" (400); "keep": they stay encoded. */
+  escapedSlashes?: "reject" | "keep";
+  /** `;` raw or `%3B`: default "reject" (400); "keep". */
+  semicolons?: "reject" | "keep";
+  /** Default 8192. */
+  maxPathBytes?: number;
+}
+
+/** The edge-authz configuration (README, "Configuration reference"); checked by the core. */
+export interface EdgeAuthzConfig {
+  request?: RequestRules;
+  [member: string]: unknown;
+}
+
+/** Read once (a generator or any one-shot iterable is fine). */
 export type HeadersInput =
   | Record<string, string | string[] | undefined>
   | Iterable<[string, string]>;
 
 export interface AuthorizeInput {
+  /** Any string; one that is not a token of letters is a 400 decision (`invalid_method`). */
   method: string;
-  /** The request target; a `?query` part is parsed unless `query` is given. */
+  /**
+   * The request target as received (percent-encoding intact); a `?query` part is parsed
+   * unless `query` is given. Not origin-form (`http://h/x`, `*`) is a 400 decision.
+   */
   path: string;
+  /** The router's matching for this request; absent: the configuration's `request` rules. */
+  matching?: PathMatching | null;
   headers?: HeadersInput;
   query?: string | URLSearchParams | Record<string, string> | Iterable<[string, string]>;
   /** The client address; `::ffff:a.b.c.d` counts as IPv4. */
@@ -97,7 +142,7 @@ export interface SignatureCheck {
 }
 
 /** Throws `AuthzError` (`invalid_config`, the message says where) on any configuration problem. */
-export declare function createAuthorizer(config: object | string, options?: AuthorizerOptions): NodeAuthorizer;
+export declare function createAuthorizer(config: EdgeAuthzConfig | object | string, options?: AuthorizerOptions): NodeAuthorizer;
 /** Synchronous node:crypto verification, with a cache of imported keys (by `keyId`, else by JWK). */
 export declare function nodeCryptoVerifier(): (check: SignatureCheck) => boolean | undefined;
 export declare function normalizeIp(ip: string | null | undefined): string | null;

@@ -27,9 +27,15 @@ function world(scenario) {
   return { state, options };
 }
 
+/** The path a forwarding adapter must send: the case's `forwardPath`, else the path as given. */
+function expectedForwardPath(testCase) {
+  return testCase.expect.forwardPath ?? testCase.request.path.split("?")[0];
+}
+
 function check(decided, testCase, state, label) {
   const problems = [];
   const { expect } = testCase;
+  if (decided.path !== undefined && expect.status !== 400 && decided.path !== expectedForwardPath(testCase)) problems.push(`path ${decided.path}, expected ${expectedForwardPath(testCase)}`);
   if (decided.status !== expect.status) problems.push(`status ${decided.status}, expected ${expect.status}`);
   if (decided.reason !== undefined && decided.reason !== expect.reason) problems.push(`reason ${decided.reason}, expected ${expect.reason}`);
   for (const [name, value] of Object.entries(expect.context ?? {})) {
@@ -116,12 +122,13 @@ test("the conformance suite passes through the Lambda@Edge handler", async () =>
       if ("status" in result) {
         assert.equal(typeof result.status, "string");
         assert.deepEqual(result.headers["content-type"], [{ key: "Content-Type", value: "application/json" }]);
-        decided = { status: Number(result.status), context: {}, reason: undefined };
+        decided = { status: Number(result.status), context: {}, reason: undefined, path: undefined };
         JSON.parse(result.body);
       } else {
         const context = {};
         for (const [name, [{ value }]] of Object.entries(result.headers)) if (name.startsWith("x-authz-")) context[name] = value;
-        decided = { status: 200, reason: undefined, context: {} };
+        // The origin gets the canonical path, whatever the viewer sent.
+        decided = { status: 200, reason: undefined, context: {}, path: result.uri };
         // Context values arrive as headers: `clientId` → x-authz-client-id, values as text.
         for (const [name, value] of Object.entries(testCase.expect.context ?? {})) {
           const header = `x-authz-${name.replace(/([a-z0-9])([A-Z])/g, "$1-$2").toLowerCase().replace(/[^a-z0-9-]/g, "-")}`;

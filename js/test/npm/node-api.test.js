@@ -6,6 +6,8 @@ import { createServer } from "node:http";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
 import { after, before, describe, test } from "node:test";
 import { AuthzError, createAuthorizer, nodeCryptoVerifier, normalizeIp } from "../../src/node.js";
 import { jwksDocument } from "../support/suite.js";
@@ -282,6 +284,83 @@ describe("repeated requests (the per-second memo)", () => {
   });
 });
 
+describe("the memo's key and bounds (issue 14)", () => {
+  const token = accessToken();
+  /** Headers a caller can give only once: a second read yields nothing (and is counted). */
+  function oneShot(pairs) {
+    const state = { reads: 0 };
+    const iterable = {
+      [Symbol.iterator]() {
+        state.reads++;
+        return state.reads === 1 ? pairs[Symbol.iterator]() : [][Symbol.iterator]();
+      },
+    };
+    return { iterable, state };
+  }
+  function* generated(pairs) {
+    yield* pairs;
+  }
+
+  test("a one-shot iterable or generator of headers is read once; a later request without a token never gets its allow", async () => {
+    const authorizer = createAuthorizer(poolConfig(jwks.url), { policies, now: () => NOW, log: false });
+    const pairs = [["authorization", `Bearer ${token}`], ["accept", "*/*"]];
+    for (let i = 0; i < 3; i++) {
+      const { iterable, state } = oneShot(pairs);
+      assert.equal((await authorizer.authorize(vet(token, { headers: iterable }))).outcome, "allow");
+      assert.equal(state.reads, 1);
+      assert.equal((await authorizer.authorize(vet(token, { headers: generated(pairs) }))).outcome, "allow");
+    }
+    for (const headers of [generated([]), [], {}, undefined, new Headers(), new Map()]) {
+      const decision = await authorizer.authorize(vet(token, { headers }));
+      assert.deepEqual([decision.outcome, decision.reason], ["unauthorized", "no_credentials"]);
+    }
+  });
+
+  test("Headers, a Map, pairs and a Node object are the same request", async () => {
+    const authorizer = createAuthorizer(poolConfig(jwks.url), { policies, now: () => NOW, log: false });
+    const forms = [{ authorization: `Bearer ${token}` }, new Headers({ authorization: `Bearer ${token}` }), new Map([["authorization", `Bearer ${token}`]]), [["authorization", `Bearer ${token}`]]];
+    for (const headers of [...forms, ...forms]) assert.equal((await authorizer.authorize(vet(token, { headers }))).outcome, "allow");
+    await assert.rejects(authorizer.authorize(vet(token, { headers: [["authorization"]] })), (e) => e.code === "invalid_request");
+  });
+
+  test("the router's matching is part of the key: the same request under other matching is decided anew", async () => {
+    const denyAdmin = structuredClone(VET_POLICY);
+    denyAdmin.Statement[0].Resource = ["arn:aws:execute-api:*:*:*/*/*/petstore/*"];
+    denyAdmin.Statement.push({ Effect: "Deny", Action: "execute-api:Invoke", Resource: "arn:aws:execute-api:*:*:*/*/GET/petstore/v2/admin" });
+    const authorizer = createAuthorizer(poolConfig(jwks.url), { policies: { groups: { "pet-veterinarian": denyAdmin } }, now: () => NOW, log: false });
+    const upper = vet(token, { path: "/petstore/v2/ADMIN" });
+    for (let i = 0; i < 2; i++) {
+      assert.equal((await authorizer.authorize(upper)).status, 200, "IAM matching is case-sensitive");
+      assert.equal((await authorizer.authorize({ ...upper, matching: { caseSensitive: false } })).status, 403);
+      assert.equal((await authorizer.authorize({ ...upper, matching: { caseSensitive: true } })).status, 200);
+      const slash = await authorizer.authorize({ ...vet(token, { path: "/petstore/v1/pets/" }), matching: { trailingSlash: "strip" } });
+      assert.deepEqual([slash.status, slash.path], [200, "/petstore/v1/pets"]);
+      const merged = await authorizer.authorize({ ...vet(token, { path: "/petstore//v2/admin" }), matching: { mergeSlashes: true } });
+      assert.deepEqual([merged.status, merged.path], [403, "/petstore/v2/admin"]);
+      assert.equal((await authorizer.authorize(vet(token, { path: "/petstore//v2/admin" }))).status, 400);
+    }
+  });
+
+  test("memory is bounded by bytes: distinct requests of 1,000 headers (and of 100) do not pile up", async () => {
+    setFlagsFromString("--expose-gc");
+    const gc = runInNewContext("gc");
+    const authorizer = createAuthorizer(poolConfig(jwks.url), { policies, now: () => NOW, log: false });
+    assert.equal((await authorizer.authorize(vet(token))).outcome, "allow"); // the caller is known from now on
+    const many = (count, i) => [["authorization", `Bearer ${token}`], ...Array.from({ length: count }, (_, h) => [`x-header-${h}`, `value-${i}-${h}`])];
+    gc();
+    const start = process.memoryUsage().heapUsed;
+    // Unbounded, these memo entries would hold ~350 KiB each (1,000 headers) and ~35 KiB
+    // each (100 headers): 150 MB in all, all in the same second.
+    for (let i = 0; i < 200; i++) assert.equal((await authorizer.authorize(vet(token, { headers: many(1000, i) }))).outcome, "allow");
+    for (let i = 0; i < 2000; i++) assert.equal((await authorizer.authorize(vet(token, { headers: many(100, i) }))).outcome, "allow");
+    gc();
+    const grown = process.memoryUsage().heapUsed - start;
+    assert.ok(grown < 24 * 1024 * 1024, `the heap grew by ${(grown / 1048576).toFixed(1)} MiB`);
+    // Used after the measure, so that the collector could not free it (and its memo) before.
+    assert.equal((await authorizer.authorize(vet(token))).outcome, "allow");
+  });
+});
+
 describe("errors say what and where", () => {
   const bad = [
     [() => createAuthorizer(undefined), /^config: must be the edge-authz configuration/],
@@ -305,8 +384,10 @@ describe("errors say what and where", () => {
     const authorizer = createAuthorizer(poolConfig(jwks.url), { policies, now: () => NOW, log: false });
     const cases = [
       [null, /expected \{method, path, headers, sourceIp\}/],
-      [{ method: "GET", path: "pets" }, /path must be a string starting with "\/"/],
-      [{ method: "G T", path: "/" }, /method must be an HTTP method name/],
+      [{ method: "GET", path: 5 }, /path must be a string/],
+      [{ method: 7, path: "/" }, /method must be a string/],
+      [{ method: "GET", path: "/", matching: { trailingSlash: "drop" } }, /matching\.trailingSlash must be "keep" or "strip"/],
+      [{ method: "GET", path: "/", matching: { caseSensitive: "no" } }, /matching\.caseSensitive must be true or false/],
       [{ method: "GET", path: "/", sourceIp: "999.1.1.1" }, /sourceIp `999\.1\.1\.1` is not an IP address/],
       [{ method: "GET", path: "/", headers: 5 }, /headers must be/],
       // A NUL would shift the pairs the core receives: the pair counts catch it.
@@ -314,6 +395,19 @@ describe("errors say what and where", () => {
     ];
     for (const [input, message] of cases) {
       await assert.rejects(authorizer.authorize(input), (error) => error.code === "invalid_request" && message.test(error.message));
+    }
+  });
+
+  test("a path or method the core refuses is a 400 decision, as on every runtime (not a rejection)", async () => {
+    const authorizer = createAuthorizer(poolConfig(jwks.url), { policies, now: () => NOW, log: false });
+    for (const [input, reason] of [
+      [{ method: "GET", path: "pets" }, "path_not_origin_form"],
+      [{ method: "GET", path: "http://h/petstore/v1/pets" }, "path_not_origin_form"],
+      [{ method: "G T", path: "/petstore/v1/pets" }, "invalid_method"],
+      [{ method: "GET", path: "/petstore/v1/../v1/pets" }, "path_dot_segment"],
+    ]) {
+      const decision = await authorizer.authorize({ ...input, headers: { authorization: `Bearer ${accessToken()}` } });
+      assert.deepEqual([decision.outcome, decision.status, decision.reason, JSON.parse(decision.body)], ["bad_request", 400, reason, { message: "Bad Request" }]);
     }
   });
 

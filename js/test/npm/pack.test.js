@@ -90,15 +90,17 @@ import { edgeAuthz } from "edge-authz/express";
 import fastifyPlugin from "edge-authz/fastify";
 import { createHandler, type CloudFrontRequestEvent } from "edge-authz/lambda-edge";
 import worker from "edge-authz/worker";
-const authorizer = createAuthorizer({ issuers: [] }, { policies: async (groups: string[]) => new Map(groups.map((g) => [g, null])), jwksTimeoutMs: 2000 });
-const decision: Decision = await authorizer.authorize({ method: "GET", path: "/", headers: { host: "x" }, sourceIp: null });
+const authorizer = createAuthorizer({ issuers: [], request: { trailingSlash: "strip", dotSegments: "reject" } }, { policies: async (groups: string[]) => new Map(groups.map((g) => [g, null])), jwksTimeoutMs: 2000 });
+const decision: Decision = await authorizer.authorize({ method: "GET", path: "/", headers: { host: "x" }, sourceIp: null, matching: { caseSensitive: false, trailingSlash: "strip", mergeSlashes: false } });
 const sub: string | number | boolean | undefined = decision.context.sub;
-const mw = edgeAuthz({ config: "{}", policies: "policies.json" });
+const forwarded: string = decision.path;
+const refused: boolean = decision.outcome === "bad_request";
+const mw = edgeAuthz({ config: "{}", policies: "policies.json", identityHeaderPrefix: "x-authz-" });
 const handler = createHandler({ config: {}, jwks: { "https://x/jwks.json": { keys: [] } } });
 declare const event: CloudFrontRequestEvent;
 const result = await handler(event);
 const status: string | undefined = "status" in result ? (result.status as string) : undefined;
-export { sub, mw, status, fastifyPlugin, worker };
+export { sub, forwarded, refused, mw, status, fastifyPlugin, worker };
 `,
   );
   writeFileSync(

@@ -1,11 +1,22 @@
 // Test-only entry for workerd: the production Worker with a clock the test sets per request
-// (`x-test-clock`, whole seconds) and a switch that makes the POLICIES KV fail
-// (`x-test-kv-fault: 1`). Production deploys js/src/worker.js, which has neither.
+// (`x-test-clock`, whole seconds), a switch that makes the POLICIES KV fail
+// (`x-test-kv-fault: 1`), and, on request (`x-test-echo-authz: 1`), the Worker's own log
+// line for the request in the `x-test-authz` response header (URI-encoded JSON): which path
+// it authorized. Tests that ask for it send one request at a time. Production deploys
+// js/src/worker.js, which has none of these.
 import { createWorker } from "../../src/worker.js";
 
 let clock = 0;
 let kvFault = false;
-const worker = createWorker({ now: () => clock });
+/** The last `authz` log event: the current request's, as requests asking for it are sequential. */
+let lastAuthz = null;
+const worker = createWorker({
+  now: () => clock,
+  log: (event) => {
+    if (event.event === "authz") lastAuthz = event;
+    console.log(JSON.stringify(event));
+  },
+});
 
 /** One env object for the isolate's life, as in production, whose KV can be made to fail. */
 let testEnv = null;
@@ -23,12 +34,19 @@ function envFor(env) {
 }
 
 export default {
-  fetch(request, env, ctx) {
+  async fetch(request, env, ctx) {
     const headers = new Headers(request.headers);
     clock = Number(headers.get("x-test-clock") ?? Math.floor(Date.now() / 1000));
     kvFault = headers.get("x-test-kv-fault") === "1";
+    const echoAuthz = headers.get("x-test-echo-authz") === "1";
     headers.delete("x-test-clock");
     headers.delete("x-test-kv-fault");
-    return worker.fetch(new Request(request, { headers }), envFor(env), ctx);
+    headers.delete("x-test-echo-authz");
+    lastAuthz = null;
+    const response = await worker.fetch(new Request(request, { headers }), envFor(env), ctx);
+    if (!echoAuthz) return response;
+    const copy = new Response(response.body, response);
+    copy.headers.set("x-test-authz", encodeURIComponent(JSON.stringify(lastAuthz)));
+    return copy;
   },
 };
