@@ -376,7 +376,12 @@ fn decode(path: &str, rules: &PathRules) -> Result<String, PathError> {
     {
         return Err(PathError::DoubleEncoding);
     }
-    String::from_utf8(out).map_err(|_| PathError::InvalidUtf8)
+    let decoded = String::from_utf8(out).map_err(|_| PathError::InvalidUtf8)?;
+    // C1 controls (U+0080–U+009F), raw or encoded, are controls too.
+    if decoded.chars().any(char::is_control) {
+        return Err(PathError::ControlCharacter);
+    }
+    Ok(decoded)
 }
 
 /// Splits the decoded path into segments and applies the segment rules: empty segments,
@@ -523,6 +528,8 @@ mod tests {
             ("/ad%00min", "path_control_character"),
             ("/ad%7fmin", "path_control_character"),
             ("/ad\tmin", "path_control_character"),
+            ("/ad\u{8f}min", "path_control_character"),
+            ("/ad%C2%85min", "path_control_character"),
             ("/a%", "path_bad_escape"),
             ("/a%6", "path_bad_escape"),
             ("/a%zz", "path_bad_escape"),
