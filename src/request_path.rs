@@ -102,7 +102,7 @@ pub enum PathError {
     NotOriginForm,
     /// A `#`: fragments are never sent by clients that mean well.
     Fragment,
-    /// A control character (0x00–0x1F, 0x7F), raw or percent-encoded.
+    /// A control character (U+0000–U+001F, U+007F–U+009F), raw or percent-encoded.
     ControlCharacter,
     /// A `%` not followed by two hexadecimal digits.
     BadEscape,
