@@ -141,17 +141,23 @@ impl ApiGatewayCache {
                 RequestValue::Time => (false, None),
                 RequestValue::SourceIp => (
                     self.identity_sources.contains(&IdentitySource::SourceIp),
-                    Some(String::from("`context.identity.sourceIp`")),
+                    Some(String::from(
+                        "`context.identity.sourceIp` (HTTP APIs: `$context.identity.sourceIp`)",
+                    )),
                 ),
                 RequestValue::Header(name) => (
                     self.keys_header(name),
-                    Some(format!("`method.request.header.{name}`")),
+                    Some(format!(
+                        "`method.request.header.{name}` (HTTP APIs: `$request.header.{name}`)"
+                    )),
                 ),
                 RequestValue::Query(name) => (
                     self.identity_sources
                         .iter()
                         .any(|s| matches!(s, IdentitySource::Query(q) if q == name)),
-                    Some(format!("`method.request.querystring.{name}`")),
+                    Some(format!(
+                        "`method.request.querystring.{name}` (HTTP APIs: `$request.querystring.{name}`)"
+                    )),
                 ),
             };
             if keyed {
@@ -184,7 +190,8 @@ impl ApiGatewayCache {
 pub(crate) fn refused_forms(rules: &PathRules) -> Value {
     // The resource part is `{api}/{stage}/{METHOD}/{path}`: `*/*/*` reaches the method,
     // and every form below needs the path after it (or a `/` that starts it).
-    const METHOD: &str = "arn:aws:execute-api:*:*:*/*/*";
+    // Any partition (`aws`, `aws-cn`, `aws-us-gov`).
+    const METHOD: &str = "arn:*:execute-api:*:*:*/*/*";
     let mut resources: Vec<String> = [
         "*%*", "*//*", "*/./*", "*/.", "*/../*", "*/..", "*;*", "*\\*", "*#*", "*./*", "*.",
         "* /*", "* ",
