@@ -51,7 +51,7 @@ pub struct Incoming {
     pub kind: Option<EventKind>,
     /// HTTP method.
     pub method: String,
-    /// Request path.
+    /// Request path, as API Gateway gave it (see [`parse`]).
     pub path: String,
     /// `methodArn` / `routeArn`.
     pub method_arn: Option<String>,
@@ -88,6 +88,7 @@ impl Incoming {
             // execute-api endpoints are HTTPS only.
             secure_transport: Some(true),
             credential: self.credential.as_deref(),
+            matching: None,
         };
         f(&request)
     }
@@ -136,18 +137,47 @@ fn parse_ip(text: Option<&str>) -> Option<IpAddr> {
     text.and_then(|t| t.trim().parse().ok())
 }
 
-/// `arn:aws:execute-api:{region}:{account}:{api}/{stage}/{VERB}/{path}` → (VERB, /path).
+/// `arn:{partition}:execute-api:{region}:{account}:{api}/{stage}/{VERB}/{path}` → (VERB,
+/// `/path`). The resource starts after the fifth `:`, and the path may hold more `:` (and
+/// `/`): it is everything after the verb's `/`, as given. `None` for anything else (another
+/// service, a missing slot, no `/` after the verb).
 fn method_and_path_of_arn(arn: &str) -> Option<(String, String)> {
-    let resource = arn.splitn(6, ':').nth(5)?;
-    let mut parts = resource.splitn(4, '/');
-    let (_api, _stage, verb) = (parts.next()?, parts.next()?, parts.next()?);
-    let path = parts.next().unwrap_or("");
+    let mut fields = arn.splitn(6, ':');
+    let (scheme, _partition, service) = (fields.next()?, fields.next()?, fields.next()?);
+    let (_region, _account, resource) = (fields.next()?, fields.next()?, fields.next()?);
+    if scheme != "arn" || service != "execute-api" {
+        return None;
+    }
+    let mut slots = resource.splitn(4, '/');
+    let (api, stage, verb, path) = (slots.next()?, slots.next()?, slots.next()?, slots.next()?);
+    if api.is_empty() || stage.is_empty() || verb.is_empty() {
+        return None;
+    }
     Some((verb.to_owned(), format!("/{path}")))
 }
 
 /// Parses `event` as `kind`.
-pub fn parse(event: Value, kind: EventKind) -> Result<Incoming, EventError> {
+///
+/// The path is handed to the core as API Gateway gives it, for the core to make canonical
+/// (or refuse): REST `path` (percent-encoding intact, without the stage), HTTP API `rawPath`
+/// (payload 2.0) or `path` (1.0). HTTP APIs deliver both `rawPath` and
+/// `requestContext.http.path` already percent-decoded (live captures: `/a%2Fb` arrives as
+/// `/a/b`, `%3F` truncates the path, `%252F` becomes `/`), and with a named stage both start
+/// with `/{stage}`; `rawPath` is preferred as the field documented as the raw one, the
+/// other is the fallback. When API Gateway gives a `methodArn`/`routeArn` — always, in
+/// production — the core decides on the ARN's path (made canonical), the one API Gateway
+/// matches the returned policy against; the event's path only counts without one. Nothing
+/// is invented: an event without a path or ARN gets an empty path, which the core refuses.
+pub fn parse(mut event: Value, kind: EventKind) -> Result<Incoming, EventError> {
     let bad = |e: serde_json::Error| EventError(format!("malformed {} event: {e}", kind.as_str()));
+    // The method as given: `aws_lambda_events` would refuse the whole event for a method
+    // that is not an HTTP token, where the core answers `invalid_method` (a Deny).
+    let method = match kind {
+        EventKind::Token => None,
+        EventKind::Request | EventKind::HttpV1 => take_method(&mut event, "/httpMethod", false)
+            .or(take_method(&mut event, "/requestContext/httpMethod", false)),
+        EventKind::HttpV2 => take_method(&mut event, "/requestContext/http/method", true),
+    };
     let mut incoming = Incoming {
         kind: Some(kind),
         ..Incoming::default()
@@ -159,11 +189,12 @@ pub fn parse(event: Value, kind: EventKind) -> Result<Incoming, EventError> {
             let arn = e
                 .method_arn
                 .ok_or_else(|| EventError("TOKEN event without methodArn".into()))?;
-            let (method, path) = method_and_path_of_arn(&arn).ok_or_else(|| {
-                EventError("TOKEN event: methodArn is not an execute-api ARN".into())
-            })?;
-            incoming.method = method;
-            incoming.path = path;
+            // An ARN that is not an execute-api method ARN is the core's to refuse (a Deny,
+            // `invalid_method_arn`), not an invalid event.
+            if let Some((method, path)) = method_and_path_of_arn(&arn) {
+                incoming.method = method;
+                incoming.path = path;
+            }
             incoming.method_arn = Some(arn);
             // An absent token is "no credentials" (401), like an absent header.
             incoming.credential = Some(e.authorization_token.unwrap_or_default());
@@ -171,29 +202,18 @@ pub fn parse(event: Value, kind: EventKind) -> Result<Incoming, EventError> {
         EventKind::Request | EventKind::HttpV1 => {
             let e: ApiGatewayCustomAuthorizerRequestTypeRequest =
                 serde_json::from_value(event).map_err(bad)?;
-            incoming.method = e
-                .http_method
-                .as_ref()
-                .map(|m| m.as_str().to_owned())
-                .or_else(|| {
-                    e.request_context
-                        .http_method
-                        .as_ref()
-                        .map(|m| m.as_str().to_owned())
-                })
+            let from_arn = e.method_arn.as_deref().and_then(method_and_path_of_arn);
+            incoming.method = method
+                .or_else(|| from_arn.as_ref().map(|(m, _)| m.clone()))
                 .unwrap_or_default();
+            // Not `requestContext.path`: it starts with the stage (or the custom domain's
+            // base path).
             incoming.path = e
                 .path
                 .clone()
-                .or_else(|| e.request_context.path.clone())
-                .unwrap_or_else(|| "/".into());
+                .or_else(|| from_arn.map(|(_, p)| p))
+                .unwrap_or_default();
             incoming.method_arn = e.method_arn.clone();
-            if incoming.method.is_empty() {
-                if let Some((m, p)) = e.method_arn.as_deref().and_then(method_and_path_of_arn) {
-                    incoming.method = m;
-                    incoming.path = p;
-                }
-            }
             incoming.headers = header_pairs(&e.headers, &e.multi_value_headers);
             incoming.query = e
                 .query_string_parameters
@@ -210,14 +230,18 @@ pub fn parse(event: Value, kind: EventKind) -> Result<Incoming, EventError> {
         EventKind::HttpV2 => {
             let e: ApiGatewayV2CustomAuthorizerV2Request =
                 serde_json::from_value(event).map_err(bad)?;
-            incoming.method = e.request_context.http.method.as_str().to_owned();
+            incoming.method = method.unwrap_or_default();
             incoming.path = e
-                .request_context
-                .http
-                .path
+                .raw_path
                 .clone()
-                .or_else(|| e.raw_path.clone())
-                .unwrap_or_else(|| "/".into());
+                .or_else(|| e.request_context.http.path.clone())
+                .or_else(|| {
+                    e.route_arn
+                        .as_deref()
+                        .and_then(method_and_path_of_arn)
+                        .map(|(_, p)| p)
+                })
+                .unwrap_or_default();
             incoming.method_arn = e.route_arn.clone();
             incoming.headers = header_pairs(&e.headers, &HeaderMap::new());
             if !e.cookies.is_empty() {
@@ -234,6 +258,18 @@ pub fn parse(event: Value, kind: EventKind) -> Result<Incoming, EventError> {
         }
     }
     Ok(incoming)
+}
+
+/// The string at `pointer` in `event`, if any. One that is not an HTTP method token is
+/// replaced, in the event, by `null` (`GET` where the field is `required`), so that the
+/// typed parse goes through and the core refuses the method itself.
+fn take_method(event: &mut Value, pointer: &str, required: bool) -> Option<String> {
+    let slot = event.pointer_mut(pointer)?;
+    let method = slot.as_str()?.to_owned();
+    if aws_lambda_events::http::Method::from_bytes(method.as_bytes()).is_err() {
+        *slot = if required { json!("GET") } else { Value::Null };
+    }
+    Some(method)
 }
 
 /// The context API Gateway passes on: only strings, numbers and booleans.
@@ -301,6 +337,105 @@ mod tests {
             Some(("GET".into(), "/a:b/c".into()))
         );
         assert_eq!(method_and_path_of_arn("not-an-arn"), None);
+        // `:` and `//` in the path are the path's: the resource starts after the fifth `:`.
+        assert_eq!(
+            method_and_path_of_arn(
+                "arn:aws:execute-api:us-east-1:1:abc/prod/GET/x/2021-08-01T00:00:00Z//a:b"
+            ),
+            Some(("GET".into(), "/x/2021-08-01T00:00:00Z//a:b".into()))
+        );
+        assert_eq!(
+            method_and_path_of_arn("arn:aws:execute-api:us-east-1:1:abc/$default/HEAD/%61dmin;x"),
+            Some(("HEAD".into(), "/%61dmin;x".into()))
+        );
+        assert_eq!(
+            method_and_path_of_arn("arn:aws-cn:execute-api:cn-north-1:1:abc/prod/GET/a"),
+            Some(("GET".into(), "/a".into()))
+        );
+        for not_a_method_arn in [
+            "arn:aws:execute-api:us-east-1:1:abc/prod/GET",
+            "arn:aws:execute-api:us-east-1:1:abc/prod",
+            "arn:aws:execute-api:us-east-1:1:abc//GET/a",
+            "arn:aws:s3:::bucket/a/b/c",
+            "arn:aws:lambda:us-east-1:1:function:f/prod/GET/a",
+            "urn:aws:execute-api:us-east-1:1:abc/prod/GET/a",
+            "arn:aws:execute-api:us-east-1:1",
+        ] {
+            assert_eq!(
+                method_and_path_of_arn(not_a_method_arn),
+                None,
+                "{not_a_method_arn}"
+            );
+        }
+    }
+
+    #[test]
+    fn paths_are_passed_as_given() {
+        let arn = "arn:aws:execute-api:us-east-1:1:abc/prod/GET/petstore/v2/%61dmin";
+        let rest = parse(
+            json!({"type": "REQUEST", "methodArn": arn, "httpMethod": "GET",
+                   "path": "/petstore/v2/%61dmin", "headers": {},
+                   "requestContext": {"path": "/prod/petstore/v2/%61dmin", "httpMethod": "GET"}}),
+            EventKind::Request,
+        )
+        .unwrap();
+        assert_eq!(
+            rest.path, "/petstore/v2/%61dmin",
+            "REST `path`, not the stage-prefixed one"
+        );
+        assert_eq!(rest.method_arn.as_deref(), Some(arn));
+        let v2 = parse(
+            json!({"version": "2.0", "type": "REQUEST", "routeArn": arn, "rawPath": "/raw",
+                   "requestContext": {"http": {"method": "GET", "path": "/decoded"}}}),
+            EventKind::HttpV2,
+        )
+        .unwrap();
+        assert_eq!(v2.path, "/raw");
+        let v2 = parse(
+            json!({"version": "2.0", "type": "REQUEST", "routeArn": arn,
+                   "requestContext": {"http": {"method": "GET", "path": "/decoded"}}}),
+            EventKind::HttpV2,
+        )
+        .unwrap();
+        assert_eq!(v2.path, "/decoded");
+        // No path field: the ARN's; nothing at all: empty (the core refuses it).
+        let from_arn = parse(
+            json!({"type": "REQUEST", "methodArn": arn, "requestContext": {}}),
+            EventKind::Request,
+        )
+        .unwrap();
+        assert_eq!(
+            (from_arn.method.as_str(), from_arn.path.as_str()),
+            ("GET", "/petstore/v2/%61dmin")
+        );
+        let nothing = parse(
+            json!({"type": "REQUEST", "requestContext": {}}),
+            EventKind::Request,
+        )
+        .unwrap();
+        assert_eq!((nothing.method.as_str(), nothing.path.as_str()), ("", ""));
+        // A TOKEN event whose ARN is not a method ARN is the core's to refuse.
+        let token = parse(
+            json!({"type": "TOKEN", "authorizationToken": "Bearer x", "methodArn": "arn:aws:s3:::b/k"}),
+            EventKind::Token,
+        )
+        .unwrap();
+        assert_eq!(token.method_arn.as_deref(), Some("arn:aws:s3:::b/k"));
+        assert!(parse(json!({"type": "TOKEN"}), EventKind::Token).is_err());
+        // A method that is not a token is the core's to refuse (`invalid_method`).
+        let odd = parse(
+            json!({"type": "REQUEST", "httpMethod": "GE T", "path": "/a",
+                   "requestContext": {"httpMethod": "GE T"}}),
+            EventKind::Request,
+        )
+        .unwrap();
+        assert_eq!(odd.method, "GE T");
+        let odd = parse(
+            json!({"version": "2.0", "rawPath": "/a", "requestContext": {"http": {"method": "G\u{0}T"}}}),
+            EventKind::HttpV2,
+        )
+        .unwrap();
+        assert_eq!(odd.method, "G\u{0}T");
     }
 
     #[test]

@@ -14,7 +14,7 @@ use tracing::{error, info, warn};
 use crate::dynamo::{PolicyTable, Stored};
 use crate::event::{self, EventKind, Incoming};
 use crate::fetch::JwksClient;
-use crate::settings::{EventMode, HttpResponse, PolicyBackend, Settings};
+use crate::settings::{cache_key_hint, CacheKey, EventMode, HttpResponse, PolicyBackend, Settings};
 use crate::verifier::AwsLcVerifier;
 
 /// At most this many round trips through the core per request.
@@ -85,6 +85,7 @@ pub struct Handler {
     table: Option<PolicyTable>,
     mode: EventMode,
     http_response: HttpResponse,
+    cache_key: CacheKey,
 }
 
 impl std::fmt::Debug for Handler {
@@ -138,6 +139,7 @@ impl Handler {
             table,
             mode: settings.mode,
             http_response: settings.http_response,
+            cache_key: settings.cache_key,
         })
     }
 
@@ -257,12 +259,22 @@ impl Handler {
                                 warn!(event = "policy_warning", group = %group, warning = %warning);
                             }
                         }
-                        Err(errors) => error!(
-                            event = "policy_invalid",
-                            group = %group,
-                            errors = %errors,
-                            "the group's policy fails validation: its callers are denied until it is fixed"
-                        ),
+                        Err(errors) => {
+                            let errors = errors.to_string();
+                            // A condition on a request value outside API Gateway's cache key:
+                            // say which variables make that key.
+                            let hint = if errors.contains("authorizer cache") {
+                                cache_key_hint(&self.cache_key)
+                            } else {
+                                String::new()
+                            };
+                            error!(
+                                event = "policy_invalid",
+                                group = %group,
+                                errors = %format_args!("{errors}{hint}"),
+                                "the group's policy fails validation: its callers are denied until it is fixed"
+                            )
+                        }
                     }
                 }
                 info!(event = "policies_loaded", groups = groups.len(), ms);
@@ -332,6 +344,16 @@ impl Handler {
             Some(decision) if decision.outcome == Outcome::Unauthorized => {
                 Err(Rejection::Unauthorized)
             }
+            Some(decision) if decision.is_allowed() && self.uncacheable_simple_response(kind) => {
+                error!(
+                    event = "simple_response_refused",
+                    "an HTTP API 2.0 event asks for a simple response, which API Gateway caches for every route, \
+                     but IDENTITY_SOURCES (REST syntax) do not hold the method and the path: denied; for an HTTP API \
+                     set EVENT_TYPE=http-v2 and IDENTITY_SOURCES with $context.httpMethod and $context.path, \
+                     or HTTP_RESPONSE=iam, or AUTHORIZER_CACHE_TTL=0"
+                );
+                Ok(json!({ "isAuthorized": false, "context": {} }))
+            }
             Some(decision) => {
                 let policy = incoming
                     .with_request(|request| self.lock().api_gateway_policy(decision, request, now));
@@ -340,6 +362,16 @@ impl Handler {
             None => Ok(self.fallback_deny(kind, &incoming)),
         };
         self.finish(started, Some(kind), result, decision)
+    }
+
+    /// A simple response (`isAuthorized`) that API Gateway would cache for every route: the
+    /// configuration did not put the method and the path in the cache key (`EVENT_TYPE`
+    /// `auto` with REST identity sources; an `http-v2` function is checked at init).
+    fn uncacheable_simple_response(&self, kind: EventKind) -> bool {
+        kind == EventKind::HttpV2
+            && self.http_response == HttpResponse::Simple
+            && self.cache_key.caches()
+            && !self.cache_key.simple_responses
     }
 
     /// The deny returned when the loop did not settle (never an allow).

@@ -33,6 +33,38 @@ pub enum HttpResponse {
     Iam,
 }
 
+/// API Gateway's authorizer cache as this function's template configures it
+/// (`AUTHORIZER_CACHE_TTL`, `IDENTITY_SOURCES`), handed to the core as `apiGatewayCache`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CacheKey {
+    /// The authorizer result TTL in seconds (0: API Gateway does not cache).
+    pub ttl_seconds: u64,
+    /// The identity sources, in API Gateway's syntax: the cache key.
+    pub identity_sources: Vec<String>,
+    /// Whether the core was told that HTTP API simple responses are cached (and so checked
+    /// that the method and the path are in the key).
+    pub simple_responses: bool,
+    /// Where the TTL and the identity sources came from: the variable, `CONFIG` or the
+    /// default (for messages).
+    pub origins: [&'static str; 2],
+}
+
+impl CacheKey {
+    /// Whether API Gateway caches this function's answers.
+    pub fn caches(&self) -> bool {
+        self.ttl_seconds > 0
+    }
+}
+
+/// API Gateway's default authorizer result TTL.
+pub const DEFAULT_CACHE_TTL: u64 = 300;
+
+/// The identity source of the templates: the `Authorization` header, REST syntax.
+pub const DEFAULT_REST_IDENTITY_SOURCE: &str = "method.request.header.Authorization";
+
+/// The same for HTTP APIs (`EVENT_TYPE` `http-v1`/`http-v2`).
+pub const DEFAULT_HTTP_IDENTITY_SOURCE: &str = "$request.header.Authorization";
+
 /// Where group policies come from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PolicyBackend {
@@ -66,6 +98,8 @@ pub struct Settings {
     pub dynamodb_timeout: Duration,
     /// Attempts for `UnprocessedKeys` (first call included).
     pub dynamodb_attempts: u32,
+    /// API Gateway's cache of this function's answers.
+    pub cache_key: CacheKey,
 }
 
 /// Every configuration problem, one per line.
@@ -112,6 +146,8 @@ pub const VARIABLES: &[&str] = &[
     "CONTEXT_CLAIMS",
     "EVENT_TYPE",
     "HTTP_RESPONSE",
+    "AUTHORIZER_CACHE_TTL",
+    "IDENTITY_SOURCES",
 ];
 
 fn list(value: &str) -> Vec<Value> {
@@ -137,6 +173,13 @@ fn origin(location: &str) -> Option<&'static str> {
         ("policies.ttlSeconds", "POLICY_TTL_SECONDS"),
         ("graceSeconds", "GRACE_SECONDS"),
         ("context.claims", "CONTEXT_CLAIMS"),
+        ("apiGatewayCache.ttlSeconds", "AUTHORIZER_CACHE_TTL"),
+        ("apiGatewayCache.identitySources", "IDENTITY_SOURCES"),
+        ("apiGatewayCache.simpleResponses", "HTTP_RESPONSE"),
+        (
+            "apiGatewayCache",
+            "AUTHORIZER_CACHE_TTL and IDENTITY_SOURCES",
+        ),
     ];
     ORIGINS
         .iter()
@@ -259,6 +302,7 @@ impl Settings {
         let jwks_timeout = number("JWKS_TIMEOUT_MS", 60_000).unwrap_or(3_000);
         let dynamodb_timeout = number("DYNAMODB_TIMEOUT_MS", 60_000).unwrap_or(3_000);
         let dynamodb_attempts = number("DYNAMODB_ATTEMPTS", 10).unwrap_or(4);
+        let cache_ttl = number("AUTHORIZER_CACHE_TTL", 3600);
         if let Some(grace) = grace {
             base.insert("graceSeconds".into(), json!(grace));
         }
@@ -351,15 +395,34 @@ impl Settings {
             }
         };
 
+        let cache_key = api_gateway_cache(
+            &mut base,
+            cache_ttl,
+            get("IDENTITY_SOURCES"),
+            mode,
+            http_response,
+            &mut problems,
+        );
+
         // The core validates the whole configuration with located errors.
         let config_value = Value::Object(base);
         let loaded = match Config::from_value(&config_value) {
             Ok(loaded) => Some(loaded),
             Err(errors) => {
                 for error in errors.0 {
-                    let hint = origin(&error.location)
+                    let mut hint = origin(&error.location)
                         .map(|v| format!(" (set by {v})"))
                         .unwrap_or_default();
+                    if error.message.contains("simple responses") {
+                        hint.push_str(
+                            "; this function answers HTTP API 2.0 events with simple responses (HTTP_RESPONSE=simple, the default): add $context.httpMethod and $context.path to IDENTITY_SOURCES, or set HTTP_RESPONSE=iam, or AUTHORIZER_CACHE_TTL=0",
+                        );
+                    }
+                    if error.location.starts_with("apiGatewayCache")
+                        || error.message.contains("authorizer cache")
+                    {
+                        hint.push_str(&cache_key_hint(&cache_key));
+                    }
                     problems.push(format!("{}: {}{hint}", error.location, error.message));
                 }
                 None
@@ -391,10 +454,138 @@ impl Settings {
                 jwks_timeout: Duration::from_millis(jwks_timeout),
                 dynamodb_timeout: Duration::from_millis(dynamodb_timeout),
                 dynamodb_attempts: dynamodb_attempts.max(1) as u32,
+                cache_key,
             }),
             _ => Err(SettingsError(problems)),
         }
     }
+}
+
+/// Sets the configuration's `apiGatewayCache` from `AUTHORIZER_CACHE_TTL` and
+/// `IDENTITY_SOURCES` (over `CONFIG`'s own, if any), with API Gateway's defaults: an unset
+/// TTL is 300 s, so a function deployed without the variables is checked as if API Gateway
+/// cached its answers for the `Authorization` header, which is its default.
+fn api_gateway_cache(
+    base: &mut Map<String, Value>,
+    ttl: Option<u64>,
+    sources: Option<&str>,
+    mode: EventMode,
+    http_response: HttpResponse,
+    problems: &mut Vec<String>,
+) -> CacheKey {
+    let mut section = match base.remove("apiGatewayCache") {
+        None | Some(Value::Null) => Map::new(),
+        Some(Value::Object(map)) => map,
+        Some(_) => {
+            problems.push("CONFIG: apiGatewayCache must be an object".to_owned());
+            Map::new()
+        }
+    };
+    let from_config = |key: &str, section: &Map<String, Value>| {
+        if section.contains_key(key) {
+            "from CONFIG"
+        } else {
+            "the default"
+        }
+    };
+    let origins = [
+        if ttl.is_some() {
+            "set"
+        } else {
+            from_config("ttlSeconds", &section)
+        },
+        if sources.is_some() {
+            "set"
+        } else {
+            from_config("identitySources", &section)
+        },
+    ];
+    let ttl_seconds = ttl
+        .or_else(|| section.get("ttlSeconds").and_then(Value::as_u64))
+        .unwrap_or(DEFAULT_CACHE_TTL);
+    let http_api = matches!(mode, EventMode::HttpV1 | EventMode::HttpV2);
+    let identity_sources: Vec<String> = match sources {
+        Some(text) => {
+            let listed: Vec<String> = text
+                .split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+                .collect();
+            if listed.is_empty() {
+                problems.push(format!(
+                    "IDENTITY_SOURCES: {text:?} lists no identity source (e.g. {DEFAULT_REST_IDENTITY_SOURCE})"
+                ));
+            }
+            listed
+        }
+        None => match section.get("identitySources").and_then(Value::as_array) {
+            Some(listed) => listed
+                .iter()
+                .filter_map(|s| s.as_str().map(str::to_owned))
+                .collect(),
+            None if http_api => vec![DEFAULT_HTTP_IDENTITY_SOURCE.to_owned()],
+            None => vec![DEFAULT_REST_IDENTITY_SOURCE.to_owned()],
+        },
+    };
+    // REST APIs name identity sources `method.request.header.X`, HTTP APIs `$request.header.X`:
+    // the syntax says which API the function stands behind.
+    let http_syntax = identity_sources
+        .iter()
+        .filter(|s| s.starts_with('$'))
+        .count();
+    if http_syntax > 0 && http_syntax < identity_sources.len() {
+        problems.push(format!(
+            "IDENTITY_SOURCES: {:?} mixes REST (`method.request.header.X`) and HTTP API (`$request.header.X`) syntax: use the syntax of the API the authorizer is attached to",
+            identity_sources.join(",")
+        ));
+    } else if http_syntax > 0 && matches!(mode, EventMode::Token | EventMode::Request) {
+        problems.push(format!(
+            "IDENTITY_SOURCES: {:?} is HTTP API syntax, but EVENT_TYPE makes this a REST API authorizer: use `method.request.header.X`, `method.request.querystring.X`, `context.identity.sourceIp`",
+            identity_sources.join(",")
+        ));
+    } else if http_syntax == 0 && !identity_sources.is_empty() && http_api {
+        problems.push(format!(
+            "IDENTITY_SOURCES: {:?} is REST API syntax, but EVENT_TYPE makes this an HTTP API authorizer: use `$request.header.X`, `$request.querystring.X`, `$context.identity.sourceIp`, `$context.httpMethod`, `$context.path`",
+            identity_sources.join(",")
+        ));
+    }
+    // Simple responses are what API Gateway caches for an HTTP API 2.0 authorizer with
+    // `enableSimpleResponses`: the core checks that the method and the path are in the key.
+    // With EVENT_TYPE `auto`, the identity sources' syntax tells the API: REST syntax (the
+    // default) means no simple response is ever cached, and the handler denies an HTTP API
+    // 2.0 event it would have to answer with one (see `Handler::handle`).
+    let simple_responses = http_response == HttpResponse::Simple
+        && (mode == EventMode::HttpV2 || (mode == EventMode::Auto && http_syntax > 0));
+    section.insert("ttlSeconds".into(), json!(ttl_seconds));
+    section.insert("identitySources".into(), json!(identity_sources));
+    section.insert("simpleResponses".into(), json!(simple_responses));
+    base.insert("apiGatewayCache".into(), Value::Object(section));
+    CacheKey {
+        ttl_seconds,
+        identity_sources,
+        simple_responses,
+        origins,
+    }
+}
+
+/// `; this function's cache key: AUTHORIZER_CACHE_TTL=300 (the default),
+/// IDENTITY_SOURCES=...`, for errors about what the cache key holds.
+pub fn cache_key_hint(key: &CacheKey) -> String {
+    let origin = |o: &str| {
+        if o == "set" {
+            String::new()
+        } else {
+            format!(" ({o})")
+        }
+    };
+    format!(
+        "; this function's cache key: AUTHORIZER_CACHE_TTL={}{}, IDENTITY_SOURCES={}{}",
+        key.ttl_seconds,
+        origin(key.origins[0]),
+        key.identity_sources.join(","),
+        origin(key.origins[1])
+    )
 }
 
 fn valid_table_name(name: &str) -> bool {
@@ -493,6 +684,178 @@ mod tests {
             assert!(text.contains(needle), "{needle} missing from:\n{text}");
         }
         assert!(err.0.len() >= 5, "{text}");
+    }
+
+    fn pool() -> Vec<(&'static str, &'static str)> {
+        vec![
+            ("USER_POOL_ID", "us-east-1_AbC123xyz"),
+            ("CLIENT_IDS", "abc"),
+            ("POLICY_TABLE", "auth-policy-store"),
+        ]
+    }
+
+    fn with(extra: &[(&'static str, &'static str)]) -> BTreeMap<String, String> {
+        let mut pairs = pool();
+        pairs.extend_from_slice(extra);
+        vars(&pairs)
+    }
+
+    #[test]
+    fn the_cache_key_defaults_to_api_gateways() {
+        let s = Settings::from_vars(&with(&[])).expect("valid");
+        assert_eq!(
+            s.cache_key.ttl_seconds, 300,
+            "checked as if API Gateway caches"
+        );
+        assert_eq!(
+            s.cache_key.identity_sources,
+            vec!["method.request.header.Authorization".to_owned()]
+        );
+        assert!(
+            !s.cache_key.simple_responses,
+            "auto + REST sources: no simple response is cached"
+        );
+        let cache = s
+            .config
+            .config
+            .api_gateway_cache
+            .as_ref()
+            .expect("handed to the core");
+        assert_eq!(cache.ttl_seconds, 300);
+        let http = Settings::from_vars(&with(&[
+            ("EVENT_TYPE", "http-v1"),
+            ("AUTHORIZER_CACHE_TTL", "0"),
+        ]))
+        .expect("valid");
+        assert_eq!(
+            http.cache_key.identity_sources,
+            vec!["$request.header.Authorization".to_owned()]
+        );
+        assert!(!http.cache_key.caches());
+    }
+
+    #[test]
+    fn the_cache_key_from_the_variables_over_config() {
+        let s = Settings::from_vars(&with(&[
+            ("CONFIG", r#"{"apiGatewayCache": {"ttlSeconds": 60, "identitySources": ["method.request.header.Authorization"]}}"#),
+            ("IDENTITY_SOURCES", " method.request.header.Authorization , context.identity.sourceIp,"),
+        ]))
+        .expect("valid");
+        assert_eq!(
+            s.cache_key.ttl_seconds, 60,
+            "CONFIG's, the variable being unset"
+        );
+        assert_eq!(
+            s.cache_key.identity_sources,
+            vec![
+                "method.request.header.Authorization".to_owned(),
+                "context.identity.sourceIp".to_owned()
+            ]
+        );
+        let simple = Settings::from_vars(&with(&[
+            ("EVENT_TYPE", "http-v2"),
+            (
+                "IDENTITY_SOURCES",
+                "$request.header.Authorization,$context.httpMethod,$context.path",
+            ),
+        ]))
+        .expect("valid");
+        assert!(simple.cache_key.simple_responses);
+    }
+
+    #[test]
+    fn cache_key_problems_name_their_variables() {
+        for (extra, needles) in [
+            (
+                &[("AUTHORIZER_CACHE_TTL", "3601")][..],
+                &["AUTHORIZER_CACHE_TTL: expected a whole number up to 3600"][..],
+            ),
+            (
+                &[("IDENTITY_SOURCES", "method.request.header.X-Env")],
+                &[
+                    "apiGatewayCache.identitySources",
+                    "the credential header `authorization`",
+                    "(set by IDENTITY_SOURCES)",
+                ],
+            ),
+            (
+                &[(
+                    "IDENTITY_SOURCES",
+                    "method.request.header.Authorization,header.x",
+                )],
+                &[
+                    "apiGatewayCache.identitySources[1]",
+                    "`header.x` is not an identity source",
+                ],
+            ),
+            (
+                &[
+                    ("EVENT_TYPE", "token"),
+                    ("IDENTITY_SOURCES", "$request.header.Authorization"),
+                ],
+                &["IDENTITY_SOURCES", "HTTP API syntax", "REST API authorizer"],
+            ),
+            (
+                &[("EVENT_TYPE", "http-v2")],
+                &[
+                    "simple responses",
+                    "$context.path",
+                    "HTTP_RESPONSE=iam",
+                    "AUTHORIZER_CACHE_TTL=300 (the default)",
+                ],
+            ),
+        ] {
+            let err = Settings::from_vars(&with(extra)).expect_err("invalid");
+            let text = err.to_string();
+            for needle in needles {
+                assert!(
+                    text.contains(needle),
+                    "{extra:?}: {needle} missing from:\n{text}"
+                );
+            }
+        }
+        // A bundled policy reading a header outside the key: located, with the key's variables.
+        let policies =
+            std::env::temp_dir().join(format!("edge-authz-settings-{}.json", std::process::id()));
+        std::fs::write(
+            &policies,
+            r#"{"g": {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "execute-api:Invoke",
+                "Resource": "arn:aws:execute-api:us-east-1:1:api/prod/GET/*",
+                "Condition": {"StringEquals": {"request:header/x-env": "prod"}}}]}}"#,
+        )
+        .unwrap();
+        let path = policies.display().to_string();
+        let mut pairs = vec![
+            ("USER_POOL_ID", "us-east-1_AbC123xyz"),
+            ("CLIENT_IDS", "abc"),
+        ];
+        pairs.push(("POLICIES_FILE", path.as_str()));
+        let text = Settings::from_vars(&vars(&pairs))
+            .expect_err("refused")
+            .to_string();
+        for needle in [
+            "policies.groups.g.Statement[0].Condition",
+            "request:header/x-env",
+            "(set by POLICIES_FILE)",
+            "AUTHORIZER_CACHE_TTL=300 (the default), IDENTITY_SOURCES=method.request.header.Authorization (the default)",
+        ] {
+            assert!(text.contains(needle), "{needle} missing from:\n{text}");
+        }
+        pairs.push(("AUTHORIZER_CACHE_TTL", "0"));
+        assert!(
+            Settings::from_vars(&vars(&pairs)).is_ok(),
+            "TTL 0: nothing is cached"
+        );
+        pairs.pop();
+        pairs.push((
+            "IDENTITY_SOURCES",
+            "method.request.header.Authorization,method.request.header.X-Env",
+        ));
+        assert!(
+            Settings::from_vars(&vars(&pairs)).is_ok(),
+            "x-env in the key"
+        );
+        let _ = std::fs::remove_file(&policies);
     }
 
     #[test]

@@ -116,7 +116,13 @@ async fn run_suite(shape: Shape, moto: &Moto) -> usize {
         for issuer in config["issuers"].as_array_mut().unwrap() {
             issuer["jwksUri"] = json!(jwks.url());
         }
-        let mut vars = BTreeMap::from([("CONFIG".to_owned(), config.to_string())]);
+        // Decisions, one request at a time: API Gateway's cache is not part of the suite (its
+        // scenarios test time, address and header conditions, which a cached policy could
+        // not hold; tests/api_gateway_cache.rs covers the cache).
+        let mut vars = BTreeMap::from([
+            ("CONFIG".to_owned(), config.to_string()),
+            ("AUTHORIZER_CACHE_TTL".to_owned(), "0".to_owned()),
+        ]);
         let external = config["policies"].get("groups").is_none();
         let mut table = None;
         if external {
@@ -173,8 +179,9 @@ async fn run_suite(shape: Shape, moto: &Moto) -> usize {
                     403
                 }
             };
-            // API Gateway has no 503: unavailable keys or policies are a Deny (403).
-            let expected_status = if case.expect.status == 503 {
+            // An authorizer answers allow, Deny (403) or Unauthorized (401): unavailable keys
+            // or policies (503) and refused paths (400) are a Deny.
+            let expected_status = if matches!(case.expect.status, 503 | 400) {
                 403
             } else {
                 case.expect.status

@@ -6,6 +6,8 @@
 #[path = "../../../tests/support/mod.rs"]
 pub mod support;
 
+pub mod iam;
+
 use std::collections::{HashMap, VecDeque};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -361,43 +363,10 @@ pub fn http_v2_event(token: Option<&str>, method: &str, path: &str, source_ip: &
     })
 }
 
-/// Whether an IAM-policy response allows `arn` (Allow statement whose resource matches,
-/// with `*` wildcards; no Deny matching).
+/// Whether an IAM-policy response allows `arn`, as API Gateway evaluates it (`iam::allows`:
+/// Deny wins, `*`/`?` over the whole ARN, in time linear in the ARN's length).
 pub fn policy_allows(response: &Value, arn: &str) -> bool {
-    let statements = response["policyDocument"]["Statement"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default();
-    let matches = |s: &Value| -> bool {
-        let resources: Vec<String> = match &s["Resource"] {
-            Value::String(r) => vec![r.clone()],
-            Value::Array(rs) => rs
-                .iter()
-                .filter_map(|r| r.as_str().map(String::from))
-                .collect(),
-            _ => vec![],
-        };
-        resources.iter().any(|r| glob(r, arn))
-    };
-    let denied = statements
-        .iter()
-        .any(|s| s["Effect"] == "Deny" && matches(s));
-    let allowed = statements
-        .iter()
-        .any(|s| s["Effect"] == "Allow" && matches(s));
-    allowed && !denied
-}
-
-fn glob(pattern: &str, text: &str) -> bool {
-    fn go(p: &[u8], t: &[u8]) -> bool {
-        match p.first() {
-            None => t.is_empty(),
-            Some(b'*') => (0..=t.len()).any(|i| go(&p[1..], &t[i..])),
-            Some(b'?') => !t.is_empty() && go(&p[1..], &t[1..]),
-            Some(c) => t.first() == Some(c) && go(&p[1..], &t[1..]),
-        }
-    }
-    go(pattern.as_bytes(), text.as_bytes())
+    iam::allows(&response["policyDocument"], arn)
 }
 
 // ---------------------------------------------------------------- moto (DynamoDB API)
@@ -668,6 +637,51 @@ impl Emulator {
         }
     }
 
+    /// Queues every event at once and waits (bounded) for all the answers, in order: the
+    /// function takes them one after another without waiting for the test in between.
+    pub fn invoke_many(&self, events: Vec<Value>) -> Vec<Invocation> {
+        let ids: Vec<String> = {
+            let (lock, cv) = &*self.state;
+            let mut s = lock.lock().unwrap();
+            let ids = events
+                .into_iter()
+                .map(|event| {
+                    let id = format!("req-{}", self.counter.fetch_add(1, Ordering::SeqCst));
+                    s.queue.push_back((id.clone(), event));
+                    id
+                })
+                .collect();
+            cv.notify_all();
+            ids
+        };
+        let (lock, cv) = &*self.state;
+        let mut s = lock.lock().unwrap();
+        let deadline = Instant::now() + Duration::from_secs(20 + ids.len() as u64 / 20);
+        let mut out = Vec::with_capacity(ids.len());
+        for id in &ids {
+            loop {
+                if let Some(result) = s.results.remove(id) {
+                    out.push(result);
+                    break;
+                }
+                let left = deadline
+                    .checked_duration_since(Instant::now())
+                    .unwrap_or_else(|| {
+                        panic!(
+                            "the function answered {} of {} events in time",
+                            out.len(),
+                            ids.len()
+                        )
+                    });
+                s = cv
+                    .wait_timeout(s, left.min(Duration::from_millis(100)))
+                    .unwrap()
+                    .0;
+            }
+        }
+        out
+    }
+
     /// Waits until the function polls for its first event (init done).
     pub fn wait_ready(&self, timeout: Duration) -> bool {
         let (lock, cv) = &*self.state;
@@ -732,6 +746,25 @@ impl Bootstrap {
 
     pub fn logs(&self) -> String {
         self.logs.lock().unwrap().clone()
+    }
+
+    /// The `fields` of the JSON log lines whose `event` is `event`, once there are at least
+    /// `at_least` of them (the logs arrive through a reader thread), in order.
+    pub fn log_events(&self, event: &str, at_least: usize) -> Vec<Value> {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let found: Vec<Value> = self
+                .logs()
+                .lines()
+                .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+                .filter(|l| l["fields"]["event"] == event)
+                .map(|l| l["fields"].clone())
+                .collect();
+            if found.len() >= at_least || Instant::now() > deadline {
+                return found;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
     }
 
     /// Waits for the process to exit (bounded); its status code.
