@@ -19,7 +19,7 @@ use crate::policy::{
 };
 use crate::request::{push_arn_tail, Request};
 use crate::request_path::{
-    canonicalize_into, check_method, split_method_arn, PathError, PathRules,
+    canonicalize_into, check_method, split_method_arn, PathError, PathMatching, PathRules,
 };
 use crate::token::crypto::SignatureVerifier;
 use crate::token::error::TokenError;
@@ -244,7 +244,7 @@ impl Authorizer {
         arn: &mut String,
     ) -> Result<Option<String>, PathError> {
         let rules = &self.config.request;
-        let matching = request.matching.unwrap_or(rules.matching);
+        let matching = self.matching(request);
         arn.clear();
         let mut path = core::mem::take(&mut self.path);
         let written = match request.method_arn {
@@ -269,6 +269,11 @@ impl Authorizer {
         };
         self.path = path;
         written
+    }
+
+    /// How `request`'s path is matched: as its adapter says, or as configured.
+    fn matching(&self, request: &Request<'_>) -> PathMatching {
+        request.matching.unwrap_or(self.config.request.matching)
     }
 
     /// Decides the request for its ARN `arn`.
@@ -526,10 +531,12 @@ impl Authorizer {
             headers,
             query: request.query,
         };
+        // Paths matched case-insensitively are matched against the case-folded policies.
+        let folded = !self.matching(request).case_sensitive;
         let refs: Vec<(&str, &PolicyDocument)> = resolved
             .policies
             .iter()
-            .map(|(l, d)| (l.as_str(), &**d))
+            .map(|(l, d)| (l.as_str(), if folded { d.case_folded() } else { &**d }))
             .collect();
         let evaluation = evaluate(&refs, ACTION, arn, &ctx);
         let (outcome, reason) = match evaluation.decision {
@@ -541,6 +548,7 @@ impl Authorizer {
         let decision = Decision {
             caller: Some(caller),
             trace: Some(Arc::new(PolicyTrace {
+                folded,
                 evaluation,
                 policies: resolved.policies.clone(),
                 resource: String::from(arn),
@@ -569,6 +577,7 @@ impl Authorizer {
         deps: &Dependencies,
         request: &Request<'_>,
     ) -> u128 {
+        let case_sensitive = self.matching(request).case_sensitive;
         let buf = &mut self.key_buf;
         buf.clear();
         buf.extend_from_slice(&hash.to_bytes());
@@ -582,6 +591,8 @@ impl Authorizer {
             None => buf.extend_from_slice(&u64::MAX.to_le_bytes()),
         };
         text(buf, Some(arn));
+        // The same ARN is matched against other policies when case is ignored (folded).
+        buf.push(u8::from(case_sensitive));
         if deps.source_ip {
             match request.source_ip {
                 Some(core::net::IpAddr::V4(ip)) => {
@@ -785,14 +796,16 @@ impl Authorizer {
                 headers: &headers,
                 query: request.query,
             };
-            for (_, doc) in decision.trace.iter().flat_map(|t| t.policies.iter()) {
-                statements.extend(doc.specialize(&ctx));
+            if let Some(trace) = &decision.trace {
+                for (_, doc) in trace.policies.iter() {
+                    let doc = if trace.folded { doc.case_folded() } else { doc };
+                    statements.extend(doc.specialize(&ctx));
+                }
             }
             let caching = self.config.api_gateway_cache.as_ref();
             if caching.is_some_and(ApiGatewayCache::caches) {
-                let matching = request.matching.unwrap_or(self.config.request.matching);
                 let rules = PathRules {
-                    matching,
+                    matching: self.matching(request),
                     ..self.config.request
                 };
                 statements.push(refused_forms(&rules));

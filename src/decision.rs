@@ -63,6 +63,8 @@ pub(crate) struct Caller {
 /// How the policies decided, kept for explanations and API Gateway policies.
 #[derive(Debug)]
 pub(crate) struct PolicyTrace {
+    /// Whether the policies were matched in their case-folded form.
+    pub(crate) folded: bool,
     pub(crate) evaluation: Evaluation,
     pub(crate) policies: Arc<Vec<(String, Arc<PolicyDocument>)>>,
     pub(crate) resource: String,
@@ -159,7 +161,10 @@ impl Decision {
             let docs: Vec<(&str, &PolicyDocument)> = trace
                 .policies
                 .iter()
-                .map(|(l, d)| (l.as_str(), &**d))
+                .map(|(l, d)| {
+                    let doc = if trace.folded { d.case_folded() } else { &**d };
+                    (l.as_str(), doc)
+                })
                 .collect();
             let explanation =
                 trace

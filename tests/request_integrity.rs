@@ -492,3 +492,133 @@ fn the_gateway_policy_reads_the_request_headers() {
         .any(|s| s["Effect"] == "Deny" && s.to_string().contains("petstore/v1/*"));
     assert!(denies_v1, "the header's Deny was dropped: {policy}");
 }
+
+/// An authorizer whose one group has `statements`, besides an Allow of everything.
+fn with_statements(statements: Value) -> Authorizer {
+    let mut config = config(json!({}), None);
+    let mut all = vec![
+        json!({"Effect": "Allow", "Action": "execute-api:Invoke", "Resource": format!("{API}*")}),
+    ];
+    all.extend(statements.as_array().expect("statements").iter().cloned());
+    config["policies"]["groups"]["staff"] = json!({"Version": "2012-10-17", "Statement": all});
+    authorizer(&config)
+}
+
+fn outcome(authorizer: &mut Authorizer, method: &str, path: &str, ci: bool) -> Outcome {
+    let bearer = format!("Bearer {}", token());
+    let headers = [("authorization", bearer.as_str())];
+    let matching = PathMatching {
+        case_sensitive: !ci,
+        ..PathMatching::default()
+    };
+    let request = Request {
+        headers: &headers,
+        matching: Some(matching),
+        ..Request::new(method, path)
+    };
+    decide(authorizer, &request).outcome
+}
+
+#[test]
+fn case_insensitive_matching_folds_the_policies_too() {
+    let mut a = with_statements(json!([
+        {"Effect": "Deny", "Action": "execute-api:Invoke", "Resource": format!("{API}GET/api/Admin")},
+        {"Effect": "Deny", "Action": "execute-api:Invoke", "Resource": format!("{API}GET/users/${{jwt:username}}/keys")},
+    ]));
+    // The token's username is `u`; written `U` in a path it is the same user to a
+    // case-insensitive router.
+    for (path, ci, denied) in [
+        ("/api/Admin", false, true),
+        ("/api/admin", false, false),
+        ("/api/Admin", true, true),
+        ("/api/admin", true, true),
+        ("/API/ADMIN", true, true),
+        ("/api/admin/", true, true),
+        ("/users/u/keys", false, true),
+        ("/users/U/keys", false, false),
+        ("/users/U/keys", true, true),
+    ] {
+        let got = outcome(&mut a, "GET", path, ci);
+        assert_eq!(
+            got == Outcome::Forbidden,
+            denied,
+            "{path} (case-insensitive {ci}): {got:?}"
+        );
+    }
+    // The same ARN decided both ways by one authorizer (Express passes its router's
+    // matching per request): neither answer is served from the other's cache.
+    let mut a = with_statements(json!([
+        {"Effect": "Deny", "Action": "execute-api:Invoke", "Resource": format!("{API}GET/api/Admin")},
+    ]));
+    assert_eq!(outcome(&mut a, "GET", "/api/admin", false), Outcome::Allow);
+    assert_eq!(
+        outcome(&mut a, "GET", "/api/admin", true),
+        Outcome::Forbidden
+    );
+    assert_eq!(outcome(&mut a, "GET", "/api/admin", false), Outcome::Allow);
+}
+
+#[test]
+fn patterns_written_encoded_match_the_requests_they_name() {
+    let deny = |resources: &[&str]| {
+        let resources: Vec<String> = resources.iter().map(|r| format!("{API}GET{r}")).collect();
+        with_statements(
+            json!([{"Effect": "Deny", "Action": "execute-api:Invoke", "Resource": resources}]),
+        )
+    };
+    let mut a = deny(&[
+        "/caf%C3%A9",
+        "/a%20b",
+        "/a%2Bb",
+        "/C#",
+        "/100%",
+        "/q%3fx",
+        "/%61dmin",
+    ]);
+    for path in [
+        "/caf%C3%A9",
+        "/café",
+        "/a%20b",
+        "/a+b",
+        "/a%2bb",
+        "/C%23",
+        "/100%25",
+        "/q%3Fx",
+        "/q%3fx",
+        "/admin",
+    ] {
+        assert_eq!(
+            outcome(&mut a, "GET", path, false),
+            Outcome::Forbidden,
+            "{path}"
+        );
+    }
+    assert_eq!(outcome(&mut a, "GET", "/cafe", false), Outcome::Allow);
+    // A `*` written encoded is a literal `*`, not a wildcard.
+    let mut a = deny(&["/a%2Ab"]);
+    assert_eq!(outcome(&mut a, "GET", "/a*b", false), Outcome::Forbidden);
+    assert_eq!(outcome(&mut a, "GET", "/axyzb", false), Outcome::Allow);
+}
+
+#[test]
+fn an_allows_exclusions_cover_the_twins_too() {
+    let mut config = config(json!({}), None);
+    config["policies"]["groups"]["staff"] = json!({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "execute-api:Invoke", "NotResource": format!("{API}GET/petstore/v2/admin")}]});
+    let mut a = authorizer(&config);
+    for (method, path) in [
+        ("GET", "/petstore/v2/admin"),
+        ("HEAD", "/petstore/v2/admin"),
+        ("GET", "/petstore/v2/admin/"),
+    ] {
+        assert_eq!(
+            outcome(&mut a, method, path, false),
+            Outcome::Forbidden,
+            "{method} {path}"
+        );
+    }
+    assert_eq!(
+        outcome(&mut a, "GET", "/petstore/v2/pets", false),
+        Outcome::Allow
+    );
+}

@@ -243,7 +243,9 @@ fn string_list<'j>(v: &'j Json, loc: &str, d: &mut Diag) -> Vec<(String, &'j str
 }
 
 /// Compiles a whole document.
-pub(crate) fn compile(root: &Json, d: &mut Diag) -> Option<PolicyDocument> {
+/// Compiles `root`. `fold`: the case-folded form, whose resource paths (and substituted
+/// values) are lower-cased, for requests matched case-insensitively.
+pub(crate) fn compile(root: &Json, d: &mut Diag, fold: bool) -> Option<PolicyDocument> {
     check_duplicates(root, "", d);
     let Json::Object(obj) = root else {
         d.err(
@@ -329,7 +331,7 @@ pub(crate) fn compile(root: &Json, d: &mut Diag) -> Option<PolicyDocument> {
                 }
             }
         }
-        if let Some(st) = compile_statement(item, loc, variables, d) {
+        if let Some(st) = compile_statement(item, loc, variables, fold, d) {
             // Redundancy: the same statement (Sid aside) twice.
             if let Json::Object(o) = item {
                 let mut sig: Vec<(&str, &Json)> = o
@@ -407,10 +409,17 @@ pub(crate) fn compile(root: &Json, d: &mut Diag) -> Option<PolicyDocument> {
         hot,
         filters,
         index,
+        folded: None,
     })
 }
 
-fn compile_statement(item: &Json, loc: &str, variables: bool, d: &mut Diag) -> Option<Statement> {
+fn compile_statement(
+    item: &Json,
+    loc: &str,
+    variables: bool,
+    fold: bool,
+    d: &mut Diag,
+) -> Option<Statement> {
     let Json::Object(obj) = item else {
         d.err(
             loc,
@@ -522,12 +531,27 @@ fn compile_statement(item: &Json, loc: &str, variables: bool, d: &mut Diag) -> O
     let mut resource_text = Vec::new();
     let mut twins = Vec::new();
     if let Some(r) = res_json {
+        // A Deny widened, or an Allow's exclusions widened, only narrows what is allowed.
+        let widen = (effect == Some(Effect::Deny)) != not_resource_flag;
         for (rloc, s) in string_list(r, &join(loc, res_name), d) {
-            if let Some(g) = compile_resource(s, &rloc, variables, d) {
+            let canonical = match canonical_resource(s, variables) {
+                Ok(canonical) => canonical,
+                Err(why) => {
+                    d.err(&rloc, K::InvalidArn(format!("{s} ({why})")));
+                    continue;
+                }
+            };
+            let text = if fold {
+                fold_resource(&canonical)
+            } else {
+                canonical
+            };
+            if let Some(mut g) = compile_resource(&text, &rloc, variables, d) {
+                g.fold_values = fold;
                 resources.push(g);
                 resource_text.push(String::from(s));
-                if effect == Some(Effect::Deny) && !not_resource_flag {
-                    twins.extend(request_twins(s));
+                if widen {
+                    twins.extend(request_twins(&text));
                 }
             }
         }
@@ -539,7 +563,8 @@ fn compile_statement(item: &Json, loc: &str, variables: bool, d: &mut Diag) -> O
             variables,
             ci: false,
         };
-        if let Ok(g) = Glob::new(&twin, syntax) {
+        if let Ok(mut g) = Glob::new(&twin, syntax) {
+            g.fold_values = fold;
             if !resources.contains(&g) {
                 resources.push(g);
             }
@@ -641,12 +666,95 @@ fn compile_resource(s: &str, loc: &str, variables: bool, d: &mut Diag) -> Option
     }
 }
 
+/// Where the `/{path}` of an execute-api resource pattern starts (after
+/// `{api}/{stage}/{METHOD}`), if it is one.
+pub(crate) fn path_start(resource: &str) -> Option<usize> {
+    let (colon, _) = resource.match_indices(':').nth(4)?;
+    let head = resource.get(..colon)?;
+    if !head.contains(":execute-api") {
+        return None;
+    }
+    let rest = resource.get(colon + 1..)?;
+    let (slash, _) = rest.match_indices('/').nth(2)?;
+    Some(colon + 1 + slash)
+}
+
+/// A resource pattern with its path written as requests are matched (the canonical path,
+/// `request_path`): escapes the core decodes are decoded (`caf%C3%A9` → `café`,
+/// `a%2Bb` → `a+b`), the escapes it keeps are upper-cased (`%3f` → `%3F`), and a raw `%`,
+/// `#` or `\` becomes its escape — so a pattern written encoded still matches the
+/// requests it names. `%2A` and `%24` become the literal escapes `${*}` and `${$}`.
+fn canonical_resource(resource: &str, variables: bool) -> Result<String, &'static str> {
+    let Some(start) = path_start(resource) else {
+        return Ok(String::from(resource));
+    };
+    let (head, path) = resource.split_at(start);
+    let bytes = path.as_bytes();
+    let mut out: Vec<u8> = Vec::with_capacity(resource.len());
+    out.extend_from_slice(head.as_bytes());
+    let hex = |b: Option<&u8>| b.and_then(|&b| char::from(b).to_digit(16));
+    let escape = |out: &mut Vec<u8>, v: u8| {
+        out.extend_from_slice(format!("%{v:02X}").as_bytes());
+    };
+    let mut i = 0;
+    while let Some(&b) = bytes.get(i) {
+        if variables && b == b'$' && bytes.get(i + 1) == Some(&b'{') {
+            // A variable (or an escape like `${*}`) is copied as written.
+            let end = path
+                .get(i..)
+                .and_then(|r| r.find('}'))
+                .map_or(bytes.len(), |e| i + e + 1);
+            out.extend_from_slice(bytes.get(i..end).unwrap_or_default());
+            i = end;
+            continue;
+        }
+        i += 1;
+        match (b, hex(bytes.get(i)), hex(bytes.get(i + 1))) {
+            (b'%', Some(hi), Some(lo)) => {
+                i += 2;
+                let v = (hi << 4 | lo) as u8;
+                match v {
+                    0..=0x1f | 0x7f | b'%' | b'?' | b'#' | b'/' | b'\\' | b';' => escape(&mut out, v),
+                    b'*' if variables => out.extend_from_slice(b"${*}"),
+                    b'$' if variables => out.extend_from_slice(b"${$}"),
+                    b'*' => return Err("`%2A` is a literal `*`, which needs Version 2012-10-17 to be written as `${*}`"),
+                    _ => out.push(v),
+                }
+            }
+            (b'%', _, _) => escape(&mut out, b'%'),
+            (b'#' | b'\\', _, _) => escape(&mut out, b),
+            _ => out.push(b),
+        }
+    }
+    String::from_utf8(out).map_err(|_| "its percent-encoded bytes are not UTF-8")
+}
+
+/// The pattern's path lower-cased, variables (and escapes like `${*}`) as written.
+fn fold_resource(resource: &str) -> String {
+    let Some(start) = path_start(resource) else {
+        return String::from(resource);
+    };
+    let (head, mut rest) = resource.split_at(start);
+    let mut out = String::from(head);
+    while let Some(at) = rest.find("${") {
+        out.push_str(&rest.get(..at).unwrap_or_default().to_lowercase());
+        let end = rest
+            .get(at..)
+            .and_then(|r| r.find('}'))
+            .map_or(rest.len(), |e| at + e + 1);
+        out.push_str(rest.get(at..end).unwrap_or_default());
+        rest = rest.get(end..).unwrap_or_default();
+    }
+    out.push_str(&rest.to_lowercase());
+    out
+}
+
 /// The patterns a Deny resource also covers, because routers serve them alike: a path and
 /// its trailing-slash twin (Express and many origins route `/admin/` to `/admin` and back),
 /// and `HEAD` where it names `GET` (Express and Fastify answer HEAD with the GET handler).
 /// Widening a Deny only narrows what is allowed, and being patterns, the twins travel in
 /// the IAM policy handed to API Gateway. A `NotResource` Deny is not widened: more
-/// exceptions would allow more.
+/// exceptions would allow more; an Allow's `NotResource` is, the same way.
 fn request_twins(resource: &str) -> Vec<String> {
     if resource == "*" {
         return Vec::new();

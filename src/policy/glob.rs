@@ -98,6 +98,9 @@ pub(crate) struct Glob {
     kind: Kind,
     /// ASCII case-insensitive (actions): literals are stored lowercased.
     ci: bool,
+    /// Substituted variable values are lower-cased (the resources of a policy's
+    /// case-folded form, matched against lower-cased paths).
+    pub(crate) fold_values: bool,
     sketch: Sketch,
 }
 
@@ -128,6 +131,7 @@ impl Glob {
             text: String::new(),
             tokens: Vec::new(),
             vars: Vec::new(),
+            fold_values: false,
             kind: Kind::General,
             ci: syntax.ci,
             sketch: Sketch::default(),
@@ -329,7 +333,13 @@ impl Glob {
                         _ => None,
                     };
                     let Some(value) = value else { return false };
-                    let lit = value.as_bytes();
+                    let folded;
+                    let lit = if self.fold_values {
+                        folded = value.to_lowercase();
+                        folded.as_bytes()
+                    } else {
+                        value.as_bytes()
+                    };
                     // Substituted values are literal text, never wildcards.
                     if input.get(pos..pos + lit.len()).is_some_and(|p| p == lit) {
                         pos += lit.len();
@@ -383,7 +393,11 @@ impl Glob {
                     let mut buf = TextBuf::new();
                     let v = resolve_var(self.vars.get(i as usize)?, ctx, &mut buf)?;
                     exact &= !v.contains(['*', '?', '$']);
-                    out.push_str(v);
+                    if self.fold_values {
+                        out.push_str(&v.to_lowercase());
+                    } else {
+                        out.push_str(v);
+                    }
                 }
             }
         }

@@ -96,6 +96,8 @@ pub struct PolicyDocument {
     /// Every resource pattern's sketch, statement after statement.
     filters: Vec<Sketch>,
     index: Index,
+    /// The case-folded form (see [`case_folded`](Self::case_folded)), when it differs.
+    folded: Option<alloc::sync::Arc<PolicyDocument>>,
 }
 
 /// A document and the warnings found while loading it.
@@ -145,34 +147,6 @@ impl Dependencies {
     pub fn any(&self) -> bool {
         *self != Dependencies::default()
     }
-}
-
-/// The `/{path}` of an execute-api resource pattern (after `{api}/{stage}/{METHOD}`).
-fn execute_api_path(resource: &str) -> Option<&str> {
-    let (head, rest) = resource
-        .match_indices(':')
-        .nth(4)
-        .map(|(i, _)| resource.split_at(i + 1))?;
-    if !head.contains(":execute-api:") {
-        return None;
-    }
-    let third_slash = rest.match_indices('/').nth(2).map(|(i, _)| i)?;
-    rest.get(third_slash..)
-}
-
-/// The text outside `${...}` variables.
-fn strip_variables(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    while let Some(start) = rest.find("${") {
-        out.push_str(rest.get(..start).unwrap_or(""));
-        match rest.get(start..).and_then(|r| r.find('}')) {
-            Some(end) => rest = rest.get(start + end + 1..).unwrap_or(""),
-            None => return out,
-        }
-    }
-    out.push_str(rest);
-    out
 }
 
 /// A request value that a policy reads (see [`PolicyDocument::request_reads`]).
@@ -246,13 +220,49 @@ impl PolicyDocument {
             errors: Vec::new(),
             warnings: Vec::new(),
         };
-        match compile::compile(root, &mut d) {
-            Some(document) if d.errors.is_empty() => Ok(ParsedPolicy {
-                document,
-                warnings: d.warnings,
-            }),
+        match compile::compile(root, &mut d, false) {
+            Some(mut document) if d.errors.is_empty() => {
+                if document.case_matters() {
+                    // Compiled again, lower-cased, for requests matched case-insensitively.
+                    let mut scratch = Diag {
+                        errors: Vec::new(),
+                        warnings: Vec::new(),
+                    };
+                    match compile::compile(root, &mut scratch, true) {
+                        Some(folded) if scratch.errors.is_empty() => {
+                            document.folded = Some(alloc::sync::Arc::new(folded));
+                        }
+                        // Fail closed: a policy whose folded form does not compile is refused.
+                        _ => return Err(PolicyErrors(scratch.errors)),
+                    }
+                }
+                Ok(ParsedPolicy {
+                    document,
+                    warnings: d.warnings,
+                })
+            }
             _ => Err(PolicyErrors(d.errors)),
         }
+    }
+
+    /// Whether lower-casing resource paths changes anything: an upper-case letter or a
+    /// variable in the path of a resource pattern.
+    fn case_matters(&self) -> bool {
+        self.statements
+            .iter()
+            .flat_map(|st| &st.resource_text)
+            .any(|text| {
+                compile::path_start(text)
+                    .and_then(|at| text.get(at..))
+                    .is_some_and(|path| path.contains("${") || path.to_lowercase() != path)
+            })
+    }
+
+    /// The document as it matches requests whose paths are matched case-insensitively
+    /// (lower-cased): its resource paths and substituted values lower-cased, so that
+    /// `Deny …/api/Admin` denies `/api/admin`, `/API/ADMIN` and `/api/Admin` alike.
+    pub fn case_folded(&self) -> &PolicyDocument {
+        self.folded.as_deref().unwrap_or(self)
     }
 
     /// Bit `i` set when `action_table[i]` matches `action` (`lowered`: the same, ASCII
@@ -310,25 +320,16 @@ impl PolicyDocument {
         out
     }
 
-    /// Warnings for resources that the request matching makes unreachable: upper-case
-    /// path letters when paths are matched lower-cased, an Allow ending in `/` when the
-    /// trailing slash is stripped.
+    /// Warnings for resources that the request matching makes unreachable: an Allow
+    /// ending in `/` when the trailing slash is stripped.
     pub fn matching_warnings(&self, matching: crate::PathMatching) -> Vec<PolicyWarning> {
         let mut out = Vec::new();
         for (i, st) in self.statements.iter().enumerate() {
             for (j, text) in st.resource_text.iter().enumerate() {
-                let Some(path) = execute_api_path(text) else {
+                let Some(path) = compile::path_start(text).and_then(|at| text.get(at..)) else {
                     continue;
                 };
                 let location = format!("Statement[{i}].Resource[{j}]");
-                let literal = strip_variables(path);
-                if !matching.case_sensitive && literal.chars().any(char::is_uppercase) {
-                    out.push(PolicyWarning::new(
-                        location.clone(),
-                        "unreachable_upper_case",
-                        format!("{text:?} has upper-case letters in its path, but paths are matched lower-cased (request.caseSensitive is false): it never matches; write it in lower case"),
-                    ));
-                }
                 if matching.strip_trailing_slash
                     && st.effect == Effect::Allow
                     && path.len() > 1
