@@ -3,8 +3,9 @@
 
 mod support;
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
 
 use serde_json::{json, Value};
 use support::{jwks_document, sign_token, suite_keys};
@@ -17,8 +18,40 @@ fn run(args: &[&str]) -> Output {
     bin().args(args).output().expect("run edge-authz")
 }
 
+/// Runs with `input` on stdin.
+fn run_stdin(args: &[&str], input: &str) -> Output {
+    let mut child = bin()
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run edge-authz");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    child.wait_with_output().expect("edge-authz output")
+}
+
 fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// Asserts a usage error (exit 2) whose message contains `expected`.
+fn assert_usage_error(o: &Output, expected: &str) {
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(o));
+    assert!(
+        stderr(o).contains(expected),
+        "missing `{expected}` in:\n{}",
+        stderr(o)
+    );
 }
 
 struct TempDir(PathBuf);
@@ -62,14 +95,403 @@ fn help_everywhere() {
         vec!["token", "verify", "--help"],
         vec!["token", "mint", "--help"],
         vec!["jwks", "generate", "--help"],
+        // The groups of subcommands have their own help, and `help COMMAND` is `COMMAND --help`.
+        vec!["config", "--help"],
+        vec!["token", "--help"],
+        vec!["jwks", "--help"],
+        vec!["help"],
+        vec!["help", "simulate"],
+        vec!["help", "token", "verify"],
     ] {
         let o = run(&args);
         assert!(o.status.success(), "{args:?}");
         assert!(stdout(&o).contains("edge-authz"), "{args:?}");
     }
+    assert!(stdout(&run(&["config", "--help"])).contains("check"));
+    assert!(stdout(&run(&["jwks", "-h"])).contains("generate"));
+    assert!(stdout(&run(&["help", "token", "verify"])).contains("--jwks FILE"));
     let o = run(&["frobnicate"]);
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("unknown command `frobnicate`"));
+    // Errors name what went wrong, suggest a near miss, and point at the right help.
+    let o = run(&["valdate", "x.json"]);
+    assert_usage_error(&o, "unknown command `valdate` (did you mean `validate`?)");
+    let o = run(&["config"]);
+    assert_usage_error(&o, "`config` needs a subcommand: `check`");
+    assert_usage_error(&o, "Run `edge-authz config --help`");
+    let o = run(&["config", "chek", "x.json"]);
+    assert_usage_error(
+        &o,
+        "unknown `config` subcommand `chek` (did you mean `check`?)",
+    );
+    let o = run(&["jwks", "make"]);
+    assert_usage_error(&o, "unknown `jwks` subcommand `make` (expected `generate`)");
+    let o = run(&["token"]);
+    assert_usage_error(
+        &o,
+        "`token` needs a subcommand: `inspect`, `verify`, `mint`",
+    );
+}
+
+#[test]
+fn version() {
+    let expected = format!("edge-authz {}\n", env!("CARGO_PKG_VERSION"));
+    for flag in ["--version", "-V"] {
+        let o = run(&[flag]);
+        assert!(o.status.success(), "{flag}");
+        assert_eq!(stdout(&o), expected, "{flag}");
+    }
+}
+
+#[test]
+fn options_take_equals_and_errors_name_the_argument() {
+    let dir = TempDir::new("options");
+    let policies = dir.file(
+        "policies.json",
+        &format!(r#"{{"pet-veterinarian": {SEED_POLICY}}}"#),
+    );
+    let o = run(&[
+        "simulate",
+        &format!("--policies={policies}"),
+        "--groups=pet-veterinarian",
+        "--method=GET",
+        "--path=/petstore/v1/pets",
+        "--source-ip=192.0.2.1",
+        "--json",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: Value = serde_json::from_str(&stdout(&o)).expect("json");
+    assert_eq!(v["decision"], "Allow");
+    // An `=` inside the value belongs to the value.
+    let o = run(&[
+        "simulate",
+        "--policies",
+        &policies,
+        "--method=GET",
+        "--path=/petstore/v1/pets",
+        r#"--claims={"a":"b=c"}"#,
+        "--json",
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+
+    let o = run(&["simulate", "--policies", &policies, "--json=yes"]);
+    assert_usage_error(&o, "`--json` takes no value (given `--json=yes`)");
+    let o = run(&["simulate", "--polices", &policies]);
+    assert_usage_error(
+        &o,
+        "unknown option `--polices` (did you mean `--policies`?)",
+    );
+    assert_usage_error(&o, "Run `edge-authz simulate --help`");
+    let o = run(&["simulate", "--policies", "--groups", "a"]);
+    assert_usage_error(&o, "`--policies` needs a value, but `--groups` follows it");
+    let o = run(&["simulate", "--groups", "a", "--policies"]);
+    assert_usage_error(&o, "`--policies` needs a value");
+    let o = run(&["validate", "-q", &policies]);
+    assert_usage_error(&o, "unknown option `-q`");
+    let o = run(&[
+        "simulate",
+        "--policies",
+        "/nonexistent/p.json",
+        "--groups",
+        "a",
+    ]);
+    assert_usage_error(&o, "cannot read `--policies /nonexistent/p.json`: ");
+    let o = run(&[
+        "simulate",
+        "--policies",
+        &policies,
+        "--method",
+        "GET",
+        "--path",
+        "/",
+        "--source-ip",
+        "nope",
+    ]);
+    assert_usage_error(&o, "`--source-ip nope`: not an IP address");
+
+    // `--` ends the options: a file whose name starts with `-`.
+    std::fs::write(dir.0.join("-odd.json"), SEED_POLICY).unwrap();
+    let o = bin()
+        .current_dir(&dir.0)
+        .args(["validate", "--", "-odd.json"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).contains("-odd.json: ok (1 statements"));
+}
+
+/// An issuer for the token tests: a fresh ES256 key, its JWKS, a configuration trusting it,
+/// and a token for `u1` in group `pet-veterinarian` (expiring in 2033).
+struct Issuer {
+    config: String,
+    jwks: String,
+    key: String,
+    token: String,
+}
+
+fn issuer(dir: &TempDir) -> Issuer {
+    let key = dir.path("key.json");
+    let jwks = dir.path("jwks.json");
+    let o = run(&[
+        "jwks",
+        "generate",
+        "--alg",
+        "ES256",
+        "--kid",
+        "k1",
+        "--key-out",
+        &key,
+        "--jwks-out",
+        &jwks,
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let config = dir.file(
+        "config.json",
+        &json!({"issuers": [{"issuer": "https://issuer.test/", "jwksUri": "https://issuer.test/jwks", "audience": ["api"]}]}).to_string(),
+    );
+    let claims = json!({"iss": "https://issuer.test/", "sub": "u1", "aud": "api", "exp": 2_000_000_000u64, "groups": ["pet-veterinarian"]}).to_string();
+    let o = run(&["token", "mint", "--key", &key, "--claims", &claims]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    Issuer {
+        config,
+        jwks,
+        key,
+        token: stdout(&o).trim().to_owned(),
+    }
+}
+
+/// `authorize` of GET /petstore/v1/pets from 192.0.2.1 with `extra` arguments.
+fn authorize(issuer: &Issuer, extra: &[&str], input: Option<&str>) -> Output {
+    let mut args = vec![
+        "authorize",
+        "--config",
+        &issuer.config,
+        "--jwks",
+        &issuer.jwks,
+        "--method",
+        "GET",
+        "--path",
+        "/petstore/v1/pets",
+        "--source-ip",
+        "192.0.2.1",
+        "--now",
+        "1900000000",
+        "--json",
+    ];
+    args.extend(extra);
+    match input {
+        Some(input) => run_stdin(&args, input),
+        None => run(&args),
+    }
+}
+
+#[test]
+fn stdin_for_tokens_and_files() {
+    let dir = TempDir::new("stdin");
+    let iss = issuer(&dir);
+    let map = dir.file(
+        "policies.json",
+        &format!(r#"{{"pet-veterinarian": {SEED_POLICY}}}"#),
+    );
+    // Tokens: `-` reads the token (a trailing newline, as `echo` or a file gives, is fine).
+    let piped = format!("{}\n", iss.token);
+    let o = run_stdin(&["token", "inspect", "-"], &piped);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(
+        serde_json::from_str::<Value>(&stdout(&o)).unwrap()["claims"]["sub"],
+        "u1"
+    );
+    let o = run_stdin(
+        &[
+            "token",
+            "verify",
+            "--config",
+            &iss.config,
+            "--jwks",
+            &iss.jwks,
+            "--now",
+            "2030-01-01T00:00:00Z",
+            "-",
+        ],
+        &piped,
+    );
+    assert!(o.status.success(), "{}", stdout(&o));
+    assert_eq!(
+        serde_json::from_str::<Value>(&stdout(&o)).unwrap()["claims"]["sub"],
+        "u1"
+    );
+    let o = authorize(&iss, &["--store", &map, "--token", "-"], Some(&piped));
+    assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));
+    assert_eq!(
+        serde_json::from_str::<Value>(&stdout(&o)).unwrap()["reason"],
+        "allowed"
+    );
+    let o = authorize(
+        &iss,
+        &["--store", &map, "--authorization", "-"],
+        Some(&format!("Bearer {}\n", iss.token)),
+    );
+    assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));
+    let o = run_stdin(&["token", "inspect", "-"], "\n");
+    assert_usage_error(&o, "the token `-`: no token (stdin was empty)");
+
+    // Files: policies, cases, configurations, JWKS, keys, claims.
+    let o = run_stdin(&["validate", "-"], SEED_POLICY);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains("<stdin>: ok (1 statements"),
+        "{}",
+        stdout(&o)
+    );
+    let o = run_stdin(
+        &["validate", "-"],
+        r#"{"Version":"2012-10-17","Statement":{"Effect":"Allo"}}"#,
+    );
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stdout(&o).contains("<stdin>: error: Statement.Effect"),
+        "{}",
+        stdout(&o)
+    );
+    let config = std::fs::read_to_string(&iss.config).unwrap();
+    let o = run_stdin(&["config", "check", "-"], &config);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).contains("<stdin>: ok (1 issuers)"));
+    let o = run_stdin(
+        &[
+            "simulate",
+            "--policies",
+            "-",
+            "--groups",
+            "pet-veterinarian",
+            "--method",
+            "GET",
+            "--path",
+            "/petstore/v1/pets",
+            "--source-ip",
+            "192.0.2.1",
+        ],
+        &std::fs::read_to_string(&map).unwrap(),
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = run_stdin(
+        &["simulate", "--policies", &map, "--cases", "-"],
+        "{\"groups\":[\"pet-veterinarian\"],\"method\":\"GET\",\"path\":\"/petstore/v2/status\",\"sourceIp\":\"198.51.100.3\"}\n",
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(
+        serde_json::from_str::<Value>(stdout(&o).trim()).unwrap()["decision"],
+        "Allow"
+    );
+    let o = authorize(
+        &iss,
+        &["--store", "-", "--token", &iss.token],
+        Some(&std::fs::read_to_string(&map).unwrap()),
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = run_stdin(
+        &[
+            "authorize",
+            "--config",
+            "-",
+            "--jwks",
+            &iss.jwks,
+            "--store",
+            &map,
+            "--token",
+            &iss.token,
+            "--method",
+            "GET",
+            "--path",
+            "/petstore/v1/pets",
+            "--source-ip",
+            "192.0.2.1",
+            "--now",
+            "1900000000",
+        ],
+        &config,
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let jwks = std::fs::read_to_string(&iss.jwks).unwrap();
+    let o = authorize(
+        &iss,
+        &["--jwks", "-", "--store", &map, "--token", &iss.token],
+        Some(&jwks),
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let claims = r#"{"iss":"https://issuer.test/","sub":"u2","aud":"api","exp":2000000000}"#;
+    let o = run_stdin(
+        &["token", "mint", "--key", "-", "--claims", claims],
+        &std::fs::read_to_string(&iss.key).unwrap(),
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    for claims_arg in ["-", "@-"] {
+        let o = run_stdin(
+            &["token", "mint", "--key", &iss.key, "--claims", claims_arg],
+            claims,
+        );
+        assert!(o.status.success(), "{claims_arg}: {}", stderr(&o));
+        let o = run(&["token", "inspect", stdout(&o).trim()]);
+        assert_eq!(
+            serde_json::from_str::<Value>(&stdout(&o)).unwrap()["claims"]["sub"],
+            "u2"
+        );
+    }
+
+    // stdin is read once: two `-` are refused before anything is read.
+    let o = run_stdin(&["validate", "-", "-"], SEED_POLICY);
+    assert_usage_error(
+        &o,
+        "only one argument can be `-` (stdin), but `-` and `-` are",
+    );
+    let o = run_stdin(&["simulate", "--policies", "-", "--cases", "-"], "");
+    assert_usage_error(&o, "`--policies -` and `--cases -`");
+    let o = authorize(&iss, &["--store", "-", "--token", "-"], Some(""));
+    assert_usage_error(&o, "`--store -` and `--token -`");
+}
+
+#[test]
+fn bearer_prefix_accepted_where_a_token_is_expected() {
+    let dir = TempDir::new("bearer");
+    let iss = issuer(&dir);
+    let store = dir.file(
+        "store.json",
+        &format!(r#"{{"pet-veterinarian": {SEED_POLICY}}}"#),
+    );
+    for prefixed in [
+        format!("Bearer {}", iss.token),
+        format!("bearer  {}", iss.token),
+        format!("BEARER\t{}\n", iss.token),
+    ] {
+        let o = run(&["token", "inspect", &prefixed]);
+        assert!(o.status.success(), "{prefixed:?}: {}", stderr(&o));
+        assert_eq!(
+            serde_json::from_str::<Value>(&stdout(&o)).unwrap()["claims"]["sub"],
+            "u1"
+        );
+        let o = run(&[
+            "token",
+            "verify",
+            "--config",
+            &iss.config,
+            "--jwks",
+            &iss.jwks,
+            "--now",
+            "2030-01-01T00:00:00Z",
+            &prefixed,
+        ]);
+        assert!(o.status.success(), "{prefixed:?}: {}", stdout(&o));
+        let o = authorize(&iss, &["--store", &store, "--token", &prefixed], None);
+        assert!(o.status.success(), "{prefixed:?}: {}", stdout(&o));
+        assert_eq!(
+            serde_json::from_str::<Value>(&stdout(&o)).unwrap()["reason"],
+            "allowed"
+        );
+    }
+    // A token that merely starts with the letters is not cut.
+    let o = run(&["token", "inspect", "Bearerish.x.y"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stdout(&o));
+    assert!(stderr(&o).contains("not base64url"), "{}", stderr(&o));
 }
 
 #[test]
@@ -93,6 +515,359 @@ fn validate_reports_located_errors_and_warnings() {
             r#"Statement[1].Condition.IpAddress.aws:SourceIp[0]: invalid CIDR "300.1.2.3/8""#
         ),
         "{out}"
+    );
+}
+
+/// The core reports warnings only for a valid policy; `validate` shows a file's warnings
+/// with its errors.
+#[test]
+fn validate_shows_warnings_with_errors() {
+    let dir = TempDir::new("validate-warnings");
+    let greedy = "arn:aws:execute-api:*:*:*/*/*/x";
+    let file = dir.file(
+        "bad.json",
+        &json!({"Statement": [
+            {"Effect": "Allow", "Action": "execute-api:Invoke", "Resource": greedy},
+            {"Sid": "again", "Effect": "Allow", "Action": "execute-api:Invoke", "Resource": greedy},
+            {"Effect": "Allow", "Action": "execute-api:Invoke", "Resource": "*",
+             "Condition": {"IpAddress": {"aws:SourceIp": ["300.1.2.3/8"]}, "StringEquals": {"jwt:sub": "a*"}}},
+            {"Effect": "Allw", "Action": "execute-api:Invoke", "Resource": ["not an arn", greedy],
+             "Condition": {"IpAddress": {"aws:SourceIp": ["300.1.2.3/8", "10.0.0.1/8"]}}}
+        ]})
+        .to_string(),
+    );
+    let o = run(&["validate", &file]);
+    assert_eq!(o.status.code(), Some(1));
+    let out = stdout(&o);
+    for expected in [
+        "error: Statement[2].Condition.IpAddress.aws:SourceIp[0]: invalid CIDR \"300.1.2.3/8\"",
+        "error: Statement[3].Effect: invalid Effect \"Allw\"",
+        "error: Statement[3].Resource[0]",
+        "warning: Version: no Version",
+        "warning: Statement[0].Resource: a `*` in the api-id/stage/method slot",
+        "warning: Statement[1].Resource: a `*`",
+        "warning: Statement[1]: this statement repeats Statement[0] [redundant_statement]",
+        "warning: Statement[2].Condition.StringEquals.jwt:sub: StringEquals compares \"a*\" literally",
+        "warning: Statement[3].Resource[1]: a `*` in the api-id/stage/method slot",
+        "warning: Statement[3].Condition.IpAddress.aws:SourceIp[1]: CIDR \"10.0.0.1/8\" has host bits set",
+        ": invalid (4 errors, 7 warnings)",
+    ] {
+        assert!(out.contains(expected), "missing `{expected}` in:\n{out}");
+    }
+
+    // The warnings shown despite errors are the ones the core gives once the errors are
+    // fixed: each statement with a warning, then a broken statement appended.
+    let with_warnings = [
+        json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "NotAction": "execute-api:Invoke", "Resource": "*"}]}),
+        json!({"Statement": {"Effect": "Allow", "Action": "execute-api:Invoke", "NotResource": greedy}}),
+        json!({"Version": "2012-10-17", "Statement": [
+            {"Effect": "Deny", "Action": "execute-api:Invoke", "Resource": "*", "Condition": {"StringEqualsIgnoreCase": {"jwt:email": ["?x", "ok"]}, "NotIpAddress": {"aws:SourceIp": "10.1.1.1/16"}}},
+            {"Effect": "Deny", "Action": "execute-api:Invoke", "Resource": "*", "Condition": {"StringEqualsIgnoreCase": {"jwt:email": ["?x", "ok"]}, "NotIpAddress": {"aws:SourceIp": "10.1.1.1/16"}}}]}),
+    ];
+    for policy in with_warnings {
+        let good = dir.file("good.json", &policy.to_string());
+        let o = run(&["validate", &good]);
+        assert!(o.status.success(), "{}", stdout(&o));
+        let expected: Vec<String> = stdout(&o)
+            .lines()
+            .filter(|l| l.contains(": warning: "))
+            .map(|l| l.split_once(": warning: ").unwrap().1.to_owned())
+            .collect();
+        assert!(!expected.is_empty(), "{policy}");
+        let mut broken = policy.clone();
+        let statements = match broken["Statement"].take() {
+            Value::Array(items) => items,
+            one => vec![one],
+        };
+        broken["Statement"] = Value::Array(statements);
+        broken["Statement"]
+            .as_array_mut()
+            .unwrap()
+            .push(json!({"Effect": "Allow", "Action": 7, "Resource": "*"}));
+        let bad = dir.file("broken.json", &broken.to_string());
+        let o = run(&["validate", &bad]);
+        assert_eq!(o.status.code(), Some(1));
+        let got: Vec<String> = stdout(&o)
+            .lines()
+            .filter(|l| l.contains(": warning: "))
+            .map(|l| l.split_once(": warning: ").unwrap().1.to_owned())
+            .collect();
+        let expected: Vec<String> = expected
+            .iter()
+            .map(|w| w.replacen("Statement.", "Statement[0].", 1))
+            .collect();
+        assert_eq!(got, expected, "{broken}");
+    }
+}
+
+/// One policy, a policy document `{"groups": ...}`, a map `{group: policy}`: each policy
+/// command takes each shape (the store takes the two with groups, and says why not the one).
+#[test]
+fn every_policy_command_takes_every_policy_file_shape() {
+    let dir = TempDir::new("shapes");
+    let iss = issuer(&dir);
+    let seed_text = serde_json::to_string(SEED_POLICY).unwrap();
+    let one = dir.file("one.json", SEED_POLICY);
+    let document = dir.file(
+        "document.json",
+        &format!(r#"{{"groups": {{"pet-veterinarian": {SEED_POLICY}, "nobody": null}}}}"#),
+    );
+    let map = dir.file(
+        "map.json",
+        &format!(
+            r#"{{"pet-veterinarian": {SEED_POLICY}, "as-text": {seed_text}, "nobody": null}}"#
+        ),
+    );
+    // A map with a group named `groups`: its value is a policy, so this is no document.
+    let groups_group = dir.file(
+        "groups-group.json",
+        &format!(r#"{{"groups": {SEED_POLICY}, "pet-veterinarian": {SEED_POLICY}}}"#),
+    );
+
+    let o = run(&["validate", &one, &document, &map, &groups_group]);
+    assert!(o.status.success(), "{}", stdout(&o));
+    let out = stdout(&o);
+    for expected in [
+        "one.json: ok (1 statements, 2 warnings)",
+        "document.json: warning: groups.pet-veterinarian.Statement[0].Resource[0]",
+        "document.json: ok (2 groups, 1 statements, 2 warnings)",
+        "map.json: warning: as-text.Statement[0].Resource[0]",
+        "map.json: ok (3 groups, 2 statements, 4 warnings)",
+        "groups-group.json: ok (2 groups, 2 statements, 4 warnings)",
+    ] {
+        assert!(out.contains(expected), "missing `{expected}` in:\n{out}");
+    }
+    let broken = dir.file(
+        "broken.json",
+        r#"{"groups": {"admins": {"Statement": [{"Effect": "Allow", "Action": "execute-api:Invoke", "Resource": "*", "Principal": "*"}]}, "typo": 7}}"#,
+    );
+    let o = run(&["validate", &broken]);
+    assert_eq!(o.status.code(), Some(1));
+    let out = stdout(&o);
+    assert!(
+        out.contains("error: groups.admins.Statement[0].Principal"),
+        "{out}"
+    );
+    assert!(
+        out.contains(
+            "error: groups.typo: expected a policy object, its JSON text, or null; found a number"
+        ),
+        "{out}"
+    );
+    assert!(
+        out.contains("warning: groups.admins.Version: no Version"),
+        "{out}"
+    );
+
+    for (file, group) in [
+        (&one, None),
+        (&document, Some("pet-veterinarian")),
+        (&map, Some("pet-veterinarian")),
+        (&map, Some("as-text")),
+    ] {
+        let o = run(&[
+            "simulate",
+            "--policies",
+            file,
+            "--groups",
+            group.unwrap_or("anyone"),
+            "--method",
+            "GET",
+            "--path",
+            "/petstore/v1/pets",
+            "--source-ip",
+            "192.0.2.1",
+            "--json",
+        ]);
+        assert!(
+            o.status.success(),
+            "{file} {group:?}: {}{}",
+            stdout(&o),
+            stderr(&o)
+        );
+        let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
+        assert_eq!(v["decision"], "Allow");
+        assert_eq!(v["decidedBy"]["group"], json!(group), "{v}");
+    }
+    // One policy applies whatever the groups, and needs none.
+    let o = run(&[
+        "simulate",
+        "--policies",
+        &one,
+        "--method",
+        "GET",
+        "--path",
+        "/petstore/v1/pets",
+        "--source-ip",
+        "192.0.2.1",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).contains("Allow by "), "{}", stdout(&o));
+    // A group without a policy (null) contributes nothing, silently.
+    let o = run(&[
+        "simulate",
+        "--policies",
+        &document,
+        "--groups",
+        "nobody",
+        "--method",
+        "GET",
+        "--path",
+        "/petstore/v1/pets",
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(stderr(&o), "");
+
+    for store in [&document, &map] {
+        let o = authorize(&iss, &["--store", store, "--token", &iss.token], None);
+        assert!(o.status.success(), "{store}: {}{}", stdout(&o), stderr(&o));
+    }
+    let o = authorize(&iss, &["--store", &one, "--token", &iss.token], None);
+    assert_usage_error(&o, &format!("`--store {one}` is one policy"));
+    assert_usage_error(
+        &o,
+        r#"write {"GROUP": <policy>} or {"groups": {"GROUP": <policy>}}"#,
+    );
+
+    // No shape: the error names the three.
+    let array = dir.file("array.json", "[]");
+    let shapes = r#"expected one policy {"Version": ..., "Statement": [...]}, a policy document {"groups": {"GROUP": policy | null}}, or a map {"GROUP": policy | null}; found an array"#;
+    let o = run(&["validate", &array]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stdout(&o).contains(shapes), "{}", stdout(&o));
+    let o = run(&[
+        "simulate",
+        "--policies",
+        &array,
+        "--groups",
+        "a",
+        "--method",
+        "GET",
+        "--path",
+        "/",
+    ]);
+    assert_usage_error(&o, &format!("`--policies {array}`: {shapes}"));
+    let o = authorize(&iss, &["--store", &array, "--token", &iss.token], None);
+    assert_usage_error(&o, &format!("`--store {array}`: {shapes}"));
+    // A document has nothing but `groups`.
+    let extra = dir.file(
+        "extra.json",
+        &format!(r#"{{"groups": {{"a": {SEED_POLICY}}}, "everyone": {SEED_POLICY}}}"#),
+    );
+    let o = run(&["validate", &extra]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stdout(&o).contains("which has no other member, but it also has `everyone`"),
+        "{}",
+        stdout(&o)
+    );
+    // Invalid policies stop `simulate` (exit 2), every error located.
+    let o = run(&[
+        "simulate",
+        "--policies",
+        &broken,
+        "--groups",
+        "admins",
+        "--method",
+        "GET",
+        "--path",
+        "/",
+    ]);
+    assert_usage_error(&o, "broken.json: groups.admins.Statement[0].Principal");
+    assert_usage_error(&o, "broken.json: groups.typo: expected a policy object");
+}
+
+#[test]
+fn simulate_warns_about_unknown_groups() {
+    let dir = TempDir::new("unknown-groups");
+    let policies = dir.file(
+        "policies.json",
+        &format!(r#"{{"pet-veterinarian": {SEED_POLICY}, "readers": null}}"#),
+    );
+    let o = run(&[
+        "simulate",
+        "--policies",
+        &policies,
+        "--groups",
+        "pet-veterinarain,ghosts",
+        "--method",
+        "GET",
+        "--path",
+        "/petstore/v1/pets",
+        "--source-ip",
+        "192.0.2.1",
+        "--json",
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(v["decision"], "ImplicitDeny");
+    assert_eq!(v["unknownGroups"], json!(["pet-veterinarain", "ghosts"]));
+    let err = stderr(&o);
+    assert!(
+        err.contains("warning: group `pet-veterinarain` is not in ")
+            && err.contains("(it has `pet-veterinarian`, `readers`) (did you mean `pet-veterinarian`?): it contributes no policy"),
+        "{err}"
+    );
+    assert!(err.contains("warning: group `ghosts` is not in "), "{err}");
+    // Known groups: no warning, an empty list.
+    let o = run(&[
+        "simulate",
+        "--policies",
+        &policies,
+        "--groups",
+        "pet-veterinarian,readers",
+        "--method",
+        "GET",
+        "--path",
+        "/petstore/v1/pets",
+        "--source-ip",
+        "192.0.2.1",
+        "--json",
+    ]);
+    assert!(o.status.success());
+    assert_eq!(stderr(&o), "");
+    assert_eq!(
+        serde_json::from_str::<Value>(&stdout(&o)).unwrap()["unknownGroups"],
+        json!([])
+    );
+    // In --cases, the warning names the line.
+    let cases = dir.file(
+        "cases.jsonl",
+        "{\"groups\":[\"pet-veterinarian\"],\"method\":\"GET\",\"path\":\"/x\"}\n{\"groups\":[\"admins\"],\"method\":\"GET\",\"path\":\"/x\"}\n",
+    );
+    let o = run(&["simulate", "--policies", &policies, "--cases", &cases]);
+    assert!(o.status.success());
+    assert!(
+        stderr(&o).contains("cases.jsonl:2: warning: group `admins` is not in "),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!stderr(&o).contains("cases.jsonl:1:"), "{}", stderr(&o));
+    let lines: Vec<Value> = stdout(&o)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines[1]["unknownGroups"], json!(["admins"]));
+    // One policy has no groups to miss: `--groups` is noted as unused.
+    let one = dir.file("one.json", SEED_POLICY);
+    let o = run(&[
+        "simulate",
+        "--policies",
+        &one,
+        "--groups",
+        "whoever",
+        "--method",
+        "GET",
+        "--path",
+        "/petstore/v1/pets",
+        "--source-ip",
+        "192.0.2.1",
+    ]);
+    assert!(o.status.success());
+    assert!(
+        stderr(&o).contains("note: `--groups` is not used"),
+        "{}",
+        stderr(&o)
     );
 }
 

@@ -2,13 +2,18 @@
 //!
 //! Exit codes: 0 success (and `Allow` for `simulate`), 1 the input is invalid / the token is
 //! rejected / the request is denied, 2 usage or I/O error.
+//!
+//! Conventions, as in cargo and ripgrep: `--opt value` or `--opt=value`; `--` ends the
+//! options; `-` in place of a file or a token reads it from stdin (one `-` per invocation);
+//! errors name the argument and the reason.
 
-use std::io::{BufRead, Write};
+use std::io::{BufRead, IsTerminal, Read, Write};
 use std::net::IpAddr;
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use base64ct::{Base64UrlUnpadded, Encoding};
-use edge_authz::policy::{evaluate, EvalContext, PolicyDocument};
+use edge_authz::policy::{evaluate, EvalContext, ParsedPolicy, PolicyDocument, PolicyErrors};
 use edge_authz::token::crypto::RustCryptoVerifier;
 use edge_authz::{Authorizer, Config, ContextValue, Jwks, Need, Request, Step, TokenVerifier};
 use jwt_compact::alg::{Ed25519, Es256, ModulusBits, Rsa, RsaPrivateKey};
@@ -22,20 +27,59 @@ const USAGE: &str = "\
 edge-authz — authorizer tooling
 
 USAGE:
-  edge-authz validate POLICY.json...
-  edge-authz simulate --policies FILE (--groups a,b --method GET --path /x [--arn ARN]
+  edge-authz validate POLICY_FILE...
+  edge-authz simulate --policies POLICY_FILE (--groups a,b --method GET --path /x [--arn ARN]
                       [--source-ip IP] [--claims JSON] [--now RFC3339] [--json] | --cases FILE.jsonl)
   edge-authz config check CONFIG.json
-  edge-authz authorize --config FILE [--jwks FILE] [--store FILE] [--token JWT | --authorization VALUE]
+  edge-authz authorize --config FILE [--jwks FILE] [--store POLICY_FILE] [--token JWT | --authorization VALUE]
                        --method GET --path /x [--arn ARN] [--header 'Name: value']... [--source-ip IP]
                        [--now TIME] [--json] [--api-gateway-policy]
   edge-authz token inspect JWT
   edge-authz token verify --config FILE --jwks FILE [--now RFC3339|EPOCH] JWT
   edge-authz token mint --key FILE --claims JSON|@FILE
   edge-authz jwks generate [--alg RS256|ES256|EdDSA] [--kid KID] --key-out FILE [--jwks-out FILE]
+  edge-authz help COMMAND
+  edge-authz --version
+
+A POLICY_FILE is one policy {\"Version\", \"Statement\"}, a policy document
+{\"groups\": {\"GROUP\": policy | null}}, or a map {\"GROUP\": policy | null}.
+Options take `--opt value` or `--opt=value`; `--` ends the options.
+`-` in place of a file or a token reads it from stdin (one `-` per invocation): prefer
+`edge-authz token verify ... - < token.txt` to a token on the command line, where `ps`
+and the shell history see it. A `Bearer ` prefix is accepted wherever a token is expected.
 
 Run `edge-authz COMMAND --help` for one command. Exit codes: 0 ok / allowed,
 1 invalid input, rejected token or denied request, 2 usage or I/O error.
+";
+
+const CONFIG_HELP: &str = "\
+edge-authz config check CONFIG.json
+
+Subcommands:
+  check   validates a configuration; prints every problem with its location
+
+Run `edge-authz config check --help` for its options.
+";
+
+const TOKEN_HELP: &str = "\
+edge-authz token inspect|verify|mint ...
+
+Subcommands:
+  inspect JWT                                   decodes a token WITHOUT verifying it
+  verify --config FILE --jwks FILE [--now] JWT  verifies a token offline
+  mint --key FILE --claims JSON|@FILE           signs claims (local development only)
+
+A token argument may be `-` (read from stdin) and may carry a `Bearer ` prefix.
+Run `edge-authz token SUBCOMMAND --help` for one subcommand.
+";
+
+const JWKS_HELP: &str = "\
+edge-authz jwks generate [--alg RS256|ES256|EdDSA] [--kid KID] --key-out FILE [--jwks-out FILE]
+
+Subcommands:
+  generate   a new signing key (private JWK) and its public JWKS (local development only)
+
+Run `edge-authz jwks generate --help` for its options.
 ";
 
 /// A usage or I/O problem: exit code 2.
@@ -49,41 +93,174 @@ impl<E: std::fmt::Display> From<E> for Fail {
 
 type Outcome = Result<ExitCode, Fail>;
 
+type Command = fn(&[String]) -> Outcome;
+
+const COMMANDS: [&str; 7] = [
+    "validate",
+    "simulate",
+    "authorize",
+    "config",
+    "token",
+    "jwks",
+    "help",
+];
+const CONFIG_COMMANDS: [(&str, Command); 1] = [("check", config_check)];
+const TOKEN_COMMANDS: [(&str, Command); 3] = [
+    ("inspect", token_inspect),
+    ("verify", token_verify),
+    ("mint", token_mint),
+];
+const JWKS_COMMANDS: [(&str, Command); 1] = [("generate", jwks_generate)];
+
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let result = match args.first().map(String::as_str) {
-        None | Some("-h" | "--help" | "help") => {
-            print!("{USAGE}");
-            Ok(ExitCode::SUCCESS)
-        }
-        Some("validate") => validate(&args[1..]),
-        Some("simulate") => simulate(&args[1..]),
-        Some("authorize") => authorize(&args[1..]),
-        Some("config") if args.get(1).map(String::as_str) == Some("check") => {
-            config_check(&args[2..])
-        }
-        Some("token") => match args.get(1).map(String::as_str) {
-            Some("inspect") => token_inspect(&args[2..]),
-            Some("verify") => token_verify(&args[2..]),
-            Some("mint") => token_mint(&args[2..]),
-            _ => Err(Fail("`token` needs `inspect`, `verify` or `mint`".into())),
-        },
-        Some("jwks") if args.get(1).map(String::as_str) == Some("generate") => {
-            jwks_generate(&args[2..])
-        }
-        Some(other) => Err(Fail(format!("unknown command `{other}`"))),
-    };
-    match result {
+    match run(&args) {
         Ok(code) => code,
         Err(Fail(message)) => {
             eprintln!("edge-authz: {message}");
-            eprintln!("Run `edge-authz --help` for usage.");
+            eprintln!("Run `edge-authz {}--help` for usage.", help_path(&args));
             ExitCode::from(2)
         }
     }
 }
 
-/// `--flag value` options and positional arguments, checked against what a command takes.
+fn run(args: &[String]) -> Outcome {
+    match args.first().map(String::as_str) {
+        None | Some("-h" | "--help") => {
+            print!("{USAGE}");
+            Ok(ExitCode::SUCCESS)
+        }
+        Some("-V" | "--version") => {
+            println!("edge-authz {}", env!("CARGO_PKG_VERSION"));
+            Ok(ExitCode::SUCCESS)
+        }
+        // `help token verify` is `token verify --help`.
+        Some("help") if args.len() > 1 => {
+            let mut rest = args[1..].to_vec();
+            rest.push("--help".into());
+            run(&rest)
+        }
+        Some("help") => run(&[]),
+        Some("validate") => validate(&args[1..]),
+        Some("simulate") => simulate(&args[1..]),
+        Some("authorize") => authorize(&args[1..]),
+        Some("config") => subcommand("config", &args[1..], CONFIG_HELP, &CONFIG_COMMANDS),
+        Some("token") => subcommand("token", &args[1..], TOKEN_HELP, &TOKEN_COMMANDS),
+        Some("jwks") => subcommand("jwks", &args[1..], JWKS_HELP, &JWKS_COMMANDS),
+        Some(other) if other.starts_with('-') => Err(Fail(format!(
+            "unknown option `{other}` (options follow the command: `edge-authz COMMAND {other}`)"
+        ))),
+        Some(other) => Err(Fail(format!(
+            "unknown command `{other}`{}",
+            did_you_mean(other, COMMANDS.iter().copied(), "")
+        ))),
+    }
+}
+
+/// `config`, `token`, `jwks`: a group of subcommands with its own `--help`.
+fn subcommand(group: &str, args: &[String], help: &str, commands: &[(&str, Command)]) -> Outcome {
+    let names = || {
+        commands
+            .iter()
+            .map(|(n, _)| format!("`{n}`"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    match args.first().map(String::as_str) {
+        Some("-h" | "--help") => {
+            print!("{help}");
+            Ok(ExitCode::SUCCESS)
+        }
+        None => Err(Fail(format!("`{group}` needs a subcommand: {}", names()))),
+        Some(sub) => match commands.iter().find(|(n, _)| *n == sub) {
+            Some((_, command)) => command(&args[1..]),
+            None => {
+                let hint = did_you_mean(sub, commands.iter().map(|(n, _)| *n), "");
+                Err(Fail(if hint.is_empty() {
+                    format!(
+                        "unknown `{group}` subcommand `{sub}` (expected {})",
+                        names()
+                    )
+                } else {
+                    format!("unknown `{group}` subcommand `{sub}`{hint}")
+                }))
+            }
+        },
+    }
+}
+
+/// `simulate ` or `token verify ` for the usage hint after an error (empty: the top level).
+fn help_path(args: &[String]) -> String {
+    let mut path = String::new();
+    let Some(first) = args
+        .first()
+        .filter(|a| COMMANDS.contains(&a.as_str()) && *a != "help")
+    else {
+        return path;
+    };
+    path.push_str(first);
+    path.push(' ');
+    let subs: &[(&str, Command)] = match first.as_str() {
+        "config" => &CONFIG_COMMANDS,
+        "token" => &TOKEN_COMMANDS,
+        "jwks" => &JWKS_COMMANDS,
+        _ => &[],
+    };
+    if let Some(sub) = args
+        .get(1)
+        .filter(|s| subs.iter().any(|(n, _)| n == &s.as_str()))
+    {
+        path.push_str(sub);
+        path.push(' ');
+    }
+    path
+}
+
+/// ` (did you mean `validate`?)` when a candidate is within two edits of `given`.
+fn did_you_mean<'a>(
+    given: &str,
+    candidates: impl Iterator<Item = &'a str>,
+    prefix: &str,
+) -> String {
+    candidates
+        .map(|c| (edit_distance(given, c), c))
+        .filter(|(d, _)| *d <= 2)
+        .min_by_key(|(d, _)| *d)
+        .map_or_else(String::new, |(_, c)| {
+            format!(" (did you mean `{prefix}{c}`?)")
+        })
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut diagonal = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let substitution = diagonal + usize::from(ca != *cb);
+            diagonal = row[j + 1];
+            row[j + 1] = substitution.min(row[j] + 1).min(diagonal + 1);
+        }
+    }
+    row[b.len()]
+}
+
+/// The options whose value is a file or a token, so `-` there reads stdin.
+const STDIN_OPTIONS: [&str; 9] = [
+    "policies",
+    "cases",
+    "config",
+    "jwks",
+    "store",
+    "token",
+    "authorization",
+    "key",
+    "claims",
+];
+
+/// `--flag value` / `--flag=value` options and positional arguments, checked against what a
+/// command takes.
 struct Args {
     options: Vec<(String, String)>,
     switches: Vec<String>,
@@ -104,24 +281,72 @@ impl Args {
         };
         let mut it = args.iter();
         while let Some(arg) = it.next() {
+            if arg == "--" {
+                parsed.positional.extend(it.by_ref().cloned());
+                break;
+            }
             if arg == "-h" || arg == "--help" {
                 print!("{help}");
                 return Ok(None);
             }
-            if let Some(name) = arg.strip_prefix("--") {
+            if let Some(body) = arg.strip_prefix("--") {
+                let (name, inline) = match body.split_once('=') {
+                    Some((name, value)) => (name, Some(value)),
+                    None => (body, None),
+                };
                 if valued.contains(&name) {
-                    let value = it
-                        .next()
-                        .ok_or_else(|| Fail(format!("`--{name}` needs a value")))?;
-                    parsed.options.push((name.to_owned(), value.clone()));
+                    let value = match inline {
+                        Some(value) => value.to_owned(),
+                        None => match it.next() {
+                            Some(next) if next.starts_with("--") && next.len() > 2 => {
+                                return Err(Fail(format!(
+                                    "`--{name}` needs a value, but `{next}` follows it \
+                                     (write `--{name}={next}` if that is the value)"
+                                )))
+                            }
+                            Some(next) => next.clone(),
+                            None => return Err(Fail(format!("`--{name}` needs a value"))),
+                        },
+                    };
+                    parsed.options.push((name.to_owned(), value));
                 } else if switches.contains(&name) {
+                    if inline.is_some() {
+                        return Err(Fail(format!("`--{name}` takes no value (given `{arg}`)")));
+                    }
                     parsed.switches.push(name.to_owned());
                 } else {
-                    return Err(Fail(format!("unknown option `--{name}`")));
+                    return Err(Fail(format!(
+                        "unknown option `--{name}`{}",
+                        did_you_mean(name, valued.iter().chain(switches).copied(), "--")
+                    )));
                 }
+            } else if arg.len() > 1 && arg.starts_with('-') {
+                return Err(Fail(format!(
+                    "unknown option `{arg}` (a file or value starting with `-` goes after `--`)"
+                )));
             } else {
                 parsed.positional.push(arg.clone());
             }
+        }
+        // stdin can be read once: say which arguments compete for it before reading any.
+        let mut readers: Vec<String> = parsed
+            .options
+            .iter()
+            .filter(|(n, v)| STDIN_OPTIONS.contains(&n.as_str()) && (v == "-" || v == "@-"))
+            .map(|(n, v)| format!("`--{n} {v}`"))
+            .collect();
+        readers.extend(
+            parsed
+                .positional
+                .iter()
+                .filter(|p| *p == "-")
+                .map(|_| "`-`".to_owned()),
+        );
+        if readers.len() > 1 {
+            return Err(Fail(format!(
+                "only one argument can be `-` (stdin), but {} are",
+                readers.join(" and ")
+            )));
         }
         Ok(Some(parsed))
     }
@@ -151,23 +376,541 @@ impl Args {
     fn switch(&self, name: &str) -> bool {
         self.switches.iter().any(|s| s == name)
     }
+
+    /// `--name`'s file (or `-`), when given.
+    fn input<'a>(&'a self, name: &'a str) -> Option<Input<'a>> {
+        self.get(name).map(|path| Input {
+            arg: Some(name),
+            path,
+        })
+    }
+
+    fn require_input<'a>(&'a self, name: &'a str) -> Result<Input<'a>, Fail> {
+        self.require(name).map(|path| Input {
+            arg: Some(name),
+            path,
+        })
+    }
 }
 
-fn read(path: &str) -> Result<String, Fail> {
-    std::fs::read_to_string(path).map_err(|e| Fail(format!("cannot read `{path}`: {e}")))
+/// A file named on the command line, or stdin for `-`.
+#[derive(Clone, Copy)]
+struct Input<'a> {
+    /// The option that named it (`None`: a positional argument).
+    arg: Option<&'a str>,
+    path: &'a str,
 }
 
-/// A JSON argument given inline or as `@FILE`.
-fn json_arg(value: &str) -> Result<Value, Fail> {
-    let text = match value.strip_prefix('@') {
-        Some(path) => read(path)?,
-        None => value.to_owned(),
+static STDIN_READ: AtomicBool = AtomicBool::new(false);
+
+impl<'a> Input<'a> {
+    fn positional(path: &'a str) -> Self {
+        Input { arg: None, path }
+    }
+
+    fn is_stdin(&self) -> bool {
+        self.path == "-"
+    }
+
+    /// How messages name it: the path, or `<stdin>`.
+    fn name(&self) -> &'a str {
+        if self.is_stdin() {
+            "<stdin>"
+        } else {
+            self.path
+        }
+    }
+
+    /// The argument as typed, for error messages: `--policies FILE` or `FILE`.
+    fn argument(&self) -> String {
+        match self.arg {
+            Some(arg) => format!("--{arg} {}", self.path),
+            None => self.path.to_owned(),
+        }
+    }
+
+    fn read(&self) -> Result<String, Fail> {
+        let cannot = |e: std::io::Error| Fail(format!("cannot read `{}`: {e}", self.argument()));
+        if !self.is_stdin() {
+            return std::fs::read_to_string(self.path).map_err(cannot);
+        }
+        if STDIN_READ.swap(true, Ordering::SeqCst) {
+            return Err(Fail(format!(
+                "`{}`: stdin was already read by another argument",
+                self.argument()
+            )));
+        }
+        let stdin = std::io::stdin();
+        if stdin.is_terminal() {
+            eprintln!(
+                "edge-authz: reading `{}` from the terminal; end with Ctrl-D",
+                self.argument()
+            );
+        }
+        let mut text = String::new();
+        stdin.lock().read_to_string(&mut text).map_err(cannot)?;
+        Ok(text)
+    }
+
+    /// The JSON in it; errors name the argument.
+    fn json(&self) -> Result<Value, Fail> {
+        serde_json::from_str(&self.read()?)
+            .map_err(|e| Fail(format!("`{}`: invalid JSON: {e}", self.argument())))
+    }
+}
+
+/// A token argument: `-` reads it from stdin; surrounding whitespace and a `Bearer ` prefix
+/// (as copied from an Authorization header) are dropped.
+fn token_arg(arg: Option<&str>, value: &str) -> Result<String, Fail> {
+    let text = if value == "-" {
+        Input { arg, path: value }.read()?
+    } else {
+        value.to_owned()
     };
-    serde_json::from_str(&text).map_err(|e| Fail(format!("invalid JSON: {e}")))
+    let token = strip_bearer(&text);
+    if token.is_empty() {
+        let what = match arg {
+            Some(arg) => format!("`--{arg} {value}`"),
+            None => format!("the token `{value}`"),
+        };
+        let from = if value == "-" {
+            " (stdin was empty)"
+        } else {
+            ""
+        };
+        return Err(Fail(format!("{what}: no token{from}")));
+    }
+    Ok(token.to_owned())
+}
+
+/// `Bearer eyJ…` → `eyJ…` (the scheme is case-insensitive, RFC 9110 §11.1).
+fn strip_bearer(value: &str) -> &str {
+    let value = value.trim();
+    match value.get(..6) {
+        Some(scheme)
+            if scheme.eq_ignore_ascii_case("bearer")
+                && value[6..].starts_with(|c: char| c.is_ascii_whitespace()) =>
+        {
+            value[6..].trim_start()
+        }
+        _ => value,
+    }
+}
+
+/// A JSON argument given inline, as `@FILE`, or as `-` / `@-` (stdin).
+fn json_arg(name: &str, value: &str) -> Result<Value, Fail> {
+    let text = match value {
+        "-" | "@-" => Input {
+            arg: Some(name),
+            path: "-",
+        }
+        .read()?,
+        _ => match value.strip_prefix('@') {
+            Some(path) => Input {
+                arg: Some(name),
+                path,
+            }
+            .read()?,
+            None => value.to_owned(),
+        },
+    };
+    serde_json::from_str(&text).map_err(|e| Fail(format!("`--{name}`: invalid JSON: {e}")))
+}
+
+/// The policy-file shapes every policy command understands, for error messages.
+const POLICY_SHAPES: &str = "one policy {\"Version\": ..., \"Statement\": [...]}, \
+     a policy document {\"groups\": {\"GROUP\": policy | null}}, \
+     or a map {\"GROUP\": policy | null}";
+
+/// A policy file, by shape. Detection is by keys, never by trying each shape in turn:
+/// `Version` or `Statement` → one policy; `groups` holding an object that is not itself a
+/// policy → the policy document of the npm package and the Worker; any other object → a map
+/// of group name to policy (the `--store` of `authorize`, DynamoDB's items, KV's keys).
+enum PolicyFile {
+    One,
+    Groups {
+        /// `{"groups": {...}}` (locations are then `groups.NAME...`).
+        document: bool,
+        groups: Map<String, Value>,
+    },
+}
+
+fn is_policy_like(object: &Map<String, Value>) -> bool {
+    object.contains_key("Version") || object.contains_key("Statement")
+}
+
+fn json_type(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// The file's shape, or why it has none (to print after the file's name).
+fn policy_file(value: Value) -> Result<PolicyFile, String> {
+    let Value::Object(mut object) = value else {
+        return Err(format!(
+            "expected {POLICY_SHAPES}; found {}",
+            json_type(&value)
+        ));
+    };
+    if is_policy_like(&object) {
+        return Ok(PolicyFile::One);
+    }
+    if matches!(object.get("groups"), Some(Value::Object(g)) if !is_policy_like(g)) {
+        if let Some(extra) = object.keys().find(|k| *k != "groups") {
+            return Err(format!(
+                "`groups` makes this a policy document {{\"groups\": {{\"GROUP\": policy}}}}, \
+                 which has no other member, but it also has `{extra}` (in a map of groups, \
+                 give the group named `groups` a policy with a `Statement`)"
+            ));
+        }
+        let Some(Value::Object(groups)) = object.remove("groups") else {
+            unreachable!("checked above")
+        };
+        return Ok(PolicyFile::Groups {
+            document: true,
+            groups,
+        });
+    }
+    Ok(PolicyFile::Groups {
+        document: false,
+        groups: object,
+    })
+}
+
+/// `groups.admins` + `Statement[0].Effect` → `groups.admins.Statement[0].Effect`.
+fn located(prefix: &str, inner: &str) -> String {
+    match (prefix.is_empty(), inner.is_empty()) {
+        (true, _) => inner.to_owned(),
+        (false, true) => prefix.to_owned(),
+        (false, false) => format!("{prefix}.{inner}"),
+    }
+}
+
+/// `location: text`, or `text` without a location.
+fn with_location(location: &str, text: &dyn std::fmt::Display) -> String {
+    if location.is_empty() {
+        text.to_string()
+    } else {
+        format!("{location}: {text}")
+    }
+}
+
+/// One policy of a file, checked.
+struct CheckedPolicy {
+    /// The group it belongs to (`None`: the file is one policy).
+    group: Option<String>,
+    /// `None`: the group has no policy (`null`), or the policy is invalid.
+    document: Option<PolicyDocument>,
+    statements: usize,
+    /// Located, as printed.
+    errors: Vec<String>,
+    warnings: Vec<String>,
+}
+
+/// Every policy of a file, validated, with the warnings of invalid ones too. `Err`: invalid
+/// JSON or no known shape (the message, to print after the file's name).
+fn check_policy_file(text: &str) -> Result<(PolicyFile, Vec<CheckedPolicy>), String> {
+    let value: Value = serde_json::from_str(text).map_err(|e| format!("invalid JSON: {e}"))?;
+    let shape = policy_file(value.clone())?;
+    let checked = match &shape {
+        // From the text, so that duplicate keys are caught.
+        PolicyFile::One => vec![check_policy(None, "", PolicyDocument::parse(text), &value)],
+        PolicyFile::Groups { document, groups } => groups
+            .iter()
+            .map(|(group, policy)| {
+                let prefix = if *document {
+                    format!("groups.{group}")
+                } else {
+                    group.clone()
+                };
+                let group = Some(group.clone());
+                match policy {
+                    Value::Null => CheckedPolicy {
+                        group,
+                        document: None,
+                        statements: 0,
+                        errors: Vec::new(),
+                        warnings: Vec::new(),
+                    },
+                    // A policy stored as JSON text (DynamoDB, KV).
+                    Value::String(text) => {
+                        let value = serde_json::from_str(text).unwrap_or(Value::Null);
+                        check_policy(group, &prefix, PolicyDocument::parse(text), &value)
+                    }
+                    Value::Object(_) => {
+                        check_policy(group, &prefix, PolicyDocument::from_value(policy), policy)
+                    }
+                    other => CheckedPolicy {
+                        group,
+                        document: None,
+                        statements: 0,
+                        errors: vec![format!(
+                            "{prefix}: expected a policy object, its JSON text, or null; found {}",
+                            json_type(other)
+                        )],
+                        warnings: Vec::new(),
+                    },
+                }
+            })
+            .collect(),
+    };
+    Ok((shape, checked))
+}
+
+fn check_policy(
+    group: Option<String>,
+    prefix: &str,
+    parsed: Result<ParsedPolicy, PolicyErrors>,
+    value: &Value,
+) -> CheckedPolicy {
+    let warning = |w: &Warning| with_location(&located(prefix, &w.location), w);
+    match parsed {
+        Ok(parsed) => CheckedPolicy {
+            group,
+            statements: parsed.document.statement_count(),
+            warnings: parsed
+                .warnings
+                .iter()
+                .map(|w| warning(&Warning::from(w)))
+                .collect(),
+            document: Some(parsed.document),
+            errors: Vec::new(),
+        },
+        Err(errors) => CheckedPolicy {
+            group,
+            document: None,
+            statements: 0,
+            errors: errors
+                .0
+                .iter()
+                .map(|e| with_location(&located(prefix, e.location()), e.kind()))
+                .collect(),
+            warnings: warnings_despite_errors(value).iter().map(warning).collect(),
+        },
+    }
+}
+
+/// A policy warning, relocated.
+struct Warning {
+    location: String,
+    code: &'static str,
+    message: String,
+}
+
+impl From<&edge_authz::policy::PolicyWarning> for Warning {
+    fn from(w: &edge_authz::policy::PolicyWarning) -> Self {
+        Warning {
+            location: w.location().to_owned(),
+            code: w.code(),
+            message: w.message().to_owned(),
+        }
+    }
+}
+
+impl std::fmt::Display for Warning {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} [{}]", self.message, self.code)
+    }
+}
+
+/// The warnings of a policy that has errors. The core reports warnings with a valid policy
+/// only, so each part is compiled on its own: the statements, one at a time; the document
+/// level (`Version`) and repeated statements, over the statements that compile; and, for a
+/// statement with errors, each Action, Resource and Condition operator (or key) with
+/// neutral stand-ins for the rest (`Action: execute-api:Invoke`, `Resource: *`, which warn
+/// about nothing).
+fn warnings_despite_errors(root: &Value) -> Vec<Warning> {
+    let Value::Object(root) = root else {
+        return Vec::new();
+    };
+    let mut head = Map::new();
+    if let Some(Value::String(v)) = root.get("Version") {
+        if v == "2012-10-17" || v == "2008-10-17" {
+            head.insert("Version".into(), json!(v));
+        }
+    }
+    let compile = |statements: Vec<Value>| {
+        let mut doc = head.clone();
+        doc.insert("Statement".into(), Value::Array(statements));
+        PolicyDocument::from_value(&Value::Object(doc)).ok()
+    };
+    // `Statement[0]...` of a one-statement probe → the statement's own location.
+    let relocate = |w: &edge_authz::policy::PolicyWarning, at: &str| {
+        let mut w = Warning::from(w);
+        if let Some(rest) = w.location.strip_prefix("Statement[0]") {
+            w.location = format!("{at}{rest}");
+        }
+        w
+    };
+    let items: Vec<(String, &Value)> = match root.get("Statement") {
+        Some(Value::Array(items)) => items
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (format!("Statement[{i}]"), s))
+            .collect(),
+        Some(one @ Value::Object(_)) => vec![("Statement".to_owned(), one)],
+        _ => Vec::new(),
+    };
+    let mut per_statement: Vec<Vec<Warning>> = Vec::new();
+    // The statements that compile (their index in `items`), without `Sid` (a duplicate Sid
+    // is an error across statements; it takes no part in any warning).
+    let mut compiling: Vec<(usize, Value)> = Vec::new();
+    for (i, (at, item)) in items.iter().enumerate() {
+        let mut bare = (*item).clone();
+        if let Value::Object(o) = &mut bare {
+            o.remove("Sid");
+        }
+        let warnings = match compile(vec![bare.clone()]) {
+            Some(parsed) => {
+                compiling.push((i, bare));
+                parsed
+                    .warnings
+                    .iter()
+                    .filter(|w| w.code() != "missing_version")
+                    .map(|w| relocate(w, at))
+                    .collect()
+            }
+            None => part_warnings(item, at, &compile, &relocate),
+        };
+        per_statement.push(warnings);
+    }
+    let mut out = Vec::new();
+    let statements = compiling.iter().map(|(_, s)| s.clone()).collect();
+    for w in compile(statements).map(|p| p.warnings).unwrap_or_default() {
+        match w.code() {
+            "missing_version" => out.push(Warning::from(&w)),
+            "redundant_statement" => {
+                // Indices among the compiling statements → indices in the file.
+                let index = |text: &str| -> Option<usize> {
+                    let start = text.find("Statement[")? + "Statement[".len();
+                    let len = text[start..].find(']')?;
+                    text[start..start + len].parse().ok()
+                };
+                let (Some(k), Some(j)) = (index(w.location()), index(w.message())) else {
+                    continue;
+                };
+                let (Some(&(this, _)), Some(&(first, _))) = (compiling.get(k), compiling.get(j))
+                else {
+                    continue;
+                };
+                let mut warning = Warning::from(&w);
+                warning.location.clone_from(&items[this].0);
+                warning.message = warning
+                    .message
+                    .replace(&format!("Statement[{j}]"), &items[first].0);
+                per_statement[this].push(warning);
+            }
+            _ => {}
+        }
+    }
+    out.extend(per_statement.into_iter().flatten());
+    let mut seen = std::collections::HashSet::new();
+    out.retain(|w| seen.insert((w.location.clone(), w.code)));
+    out
+}
+
+/// The warnings of each part of a statement that has errors.
+fn part_warnings(
+    item: &Value,
+    at: &str,
+    compile: &dyn Fn(Vec<Value>) -> Option<ParsedPolicy>,
+    relocate: &dyn Fn(&edge_authz::policy::PolicyWarning, &str) -> Warning,
+) -> Vec<Warning> {
+    let Value::Object(statement) = item else {
+        return Vec::new();
+    };
+    let effect = match statement.get("Effect") {
+        Some(Value::String(e)) if e == "Allow" || e == "Deny" => e.clone(),
+        _ => "Deny".to_owned(),
+    };
+    // The warnings of a statement of the one part, or `None` if the part has errors.
+    let probe = |key: &str, value: Value| -> Option<Vec<Warning>> {
+        let mut st = Map::new();
+        st.insert("Effect".into(), json!(effect));
+        st.insert(key.into(), value);
+        if !st.contains_key("Action") && !st.contains_key("NotAction") {
+            st.insert("Action".into(), json!("execute-api:Invoke"));
+        }
+        if !st.contains_key("Resource") && !st.contains_key("NotResource") {
+            st.insert("Resource".into(), json!("*"));
+        }
+        compile(vec![Value::Object(st)]).map(|parsed| {
+            parsed
+                .warnings
+                .iter()
+                .filter(|w| w.code() != "missing_version")
+                .map(|w| relocate(w, at))
+                .collect()
+        })
+    };
+    // A list with errors, one value at a time (`name[0]` → `name[k]`).
+    let each = |name: &str, values: &Value, part: &dyn Fn(Value) -> (String, Value)| {
+        let mut out = Vec::new();
+        let Value::Array(values) = values else {
+            return out;
+        };
+        let (from, key_len) = (format!("{name}[0]"), name.len());
+        for (k, v) in values.iter().enumerate() {
+            let (key, value) = part(json!([v]));
+            for mut w in probe(&key, value).unwrap_or_default() {
+                if w.location.ends_with(&from) {
+                    let head = w.location.len() - from.len() + key_len;
+                    w.location = format!("{}[{k}]", &w.location[..head]);
+                }
+                out.push(w);
+            }
+        }
+        out
+    };
+    let mut out = Vec::new();
+    for key in ["Action", "NotAction", "Resource", "NotResource"] {
+        if let Some(v) = statement.get(key) {
+            match probe(key, v.clone()) {
+                Some(w) => out.extend(w),
+                None => out.extend(each(key, v, &|one| (key.to_owned(), one))),
+            }
+        }
+    }
+    if let Some(Value::Object(operators)) = statement.get("Condition") {
+        for (operator, body) in operators {
+            if let Some(w) = probe("Condition", json!({ operator: body })) {
+                out.extend(w);
+                continue;
+            }
+            let Value::Object(keys) = body else {
+                continue;
+            };
+            for (key, values) in keys {
+                match probe("Condition", json!({ operator: { key: values } })) {
+                    Some(w) => out.extend(w),
+                    None => out.extend(each(key, values, &|one| {
+                        ("Condition".to_owned(), json!({ operator: { key: one } }))
+                    })),
+                }
+            }
+        }
+    }
+    out
 }
 
 fn validate(args: &[String]) -> Outcome {
-    let Some(args) = Args::parse(args, &[], &[], "edge-authz validate POLICY.json...\n\nPrints each policy's located errors and warnings; exits 1 if any has errors.\n")? else {
+    const HELP: &str = "\
+edge-authz validate POLICY_FILE...
+
+Prints each file's located errors and warnings (the warnings of a policy with errors too);
+exits 1 if any has errors. A POLICY_FILE is one policy {\"Version\", \"Statement\"}, a policy
+document {\"groups\": {\"GROUP\": policy | null}}, or a map {\"GROUP\": policy | null};
+a group's policy may be the policy's JSON text (as stored in DynamoDB or KV).
+`-` reads one file from stdin.
+Exit: 0 every file is valid, 1 some file has errors, 2 usage or I/O error.
+";
+    let Some(args) = Args::parse(args, &[], &[], HELP)? else {
         return Ok(ExitCode::SUCCESS);
     };
     if args.positional.is_empty() {
@@ -175,24 +918,43 @@ fn validate(args: &[String]) -> Outcome {
     }
     let mut failed = false;
     for path in &args.positional {
-        let text = read(path)?;
-        match PolicyDocument::parse(&text) {
-            Ok(parsed) => {
-                for w in &parsed.warnings {
-                    println!("{path}: warning: {w}");
-                }
-                println!(
-                    "{path}: ok ({} statements, {} warnings)",
-                    parsed.document.statement_count(),
-                    parsed.warnings.len()
-                );
-            }
-            Err(errors) => {
+        let input = Input::positional(path);
+        let name = input.name();
+        let (shape, checked) = match check_policy_file(&input.read()?) {
+            Ok(checked) => checked,
+            Err(message) => {
                 failed = true;
-                for e in &errors.0 {
-                    println!("{path}: error: {e}");
-                }
+                println!("{name}: error: {message}");
+                continue;
             }
+        };
+        let errors: Vec<&String> = checked.iter().flat_map(|c| &c.errors).collect();
+        let warnings: Vec<&String> = checked.iter().flat_map(|c| &c.warnings).collect();
+        for e in &errors {
+            println!("{name}: error: {e}");
+        }
+        for w in &warnings {
+            println!("{name}: warning: {w}");
+        }
+        let statements: usize = checked.iter().map(|c| c.statements).sum();
+        if !errors.is_empty() {
+            failed = true;
+            println!(
+                "{name}: invalid ({} errors, {} warnings)",
+                errors.len(),
+                warnings.len()
+            );
+        } else if let PolicyFile::One = shape {
+            println!(
+                "{name}: ok ({statements} statements, {} warnings)",
+                warnings.len()
+            );
+        } else {
+            println!(
+                "{name}: ok ({} groups, {statements} statements, {} warnings)",
+                checked.len(),
+                warnings.len()
+            );
         }
     }
     Ok(if failed {
@@ -203,51 +965,66 @@ fn validate(args: &[String]) -> Outcome {
 }
 
 fn config_check(args: &[String]) -> Outcome {
-    let Some(args) = Args::parse(args, &[], &[], "edge-authz config check CONFIG.json\n\nValidates a configuration; prints every problem with its location.\n")? else {
+    let Some(args) = Args::parse(args, &[], &[], "edge-authz config check CONFIG.json\n\nValidates a configuration; prints every problem with its location.\n`-` reads the configuration from stdin.\nExit: 0 valid, 1 invalid, 2 usage or I/O error.\n")? else {
         return Ok(ExitCode::SUCCESS);
     };
     let [path] = args.positional.as_slice() else {
         return Err(Fail("`config check` needs one file".into()));
     };
-    match Config::from_json(&read(path)?) {
+    let input = Input::positional(path);
+    let name = input.name();
+    match Config::from_json(&input.read()?) {
         Ok(loaded) => {
             for w in &loaded.warnings {
-                println!("{path}: warning: {w}");
+                println!("{name}: warning: {w}");
             }
-            println!("{path}: ok ({} issuers)", loaded.config.issuers.len());
+            println!("{name}: ok ({} issuers)", loaded.config.issuers.len());
             Ok(ExitCode::SUCCESS)
         }
         Err(errors) => {
             for e in &errors.0 {
-                println!("{path}: error: {e}");
+                println!("{name}: error: {e}");
             }
             Ok(ExitCode::from(1))
         }
     }
 }
 
-/// Loads `{ "group": policy, ... }`; every group's errors are reported before failing.
-fn load_policies(path: &str) -> Result<Vec<(String, PolicyDocument)>, Fail> {
-    let value: Value = serde_json::from_str(&read(path)?)
-        .map_err(|e| Fail(format!("{path}: invalid JSON: {e}")))?;
-    let Value::Object(groups) = value else {
-        return Err(Fail(format!(
-            "{path}: must be an object mapping group name to policy document"
-        )));
+/// What `simulate` evaluates: one policy for every caller, or the policies of groups.
+struct Policies {
+    /// The file, as messages name it.
+    name: String,
+    /// The file is one policy (it applies whatever the groups).
+    one: Option<PolicyDocument>,
+    /// Group → its policy (`None`: the group has none).
+    groups: Vec<(String, Option<PolicyDocument>)>,
+}
+
+/// Loads a policy file of any shape; every policy's errors are reported before failing.
+fn load_policies(input: Input<'_>) -> Result<Policies, Fail> {
+    let name = input.name();
+    let (shape, checked) = check_policy_file(&input.read()?)
+        .map_err(|message| Fail(format!("`{}`: {message}", input.argument())))?;
+    let errors: Vec<String> = checked
+        .iter()
+        .flat_map(|c| &c.errors)
+        .map(|e| format!("{name}: {e}"))
+        .collect();
+    if !errors.is_empty() {
+        return Err(Fail(errors.join("\n")));
+    }
+    let mut policies = Policies {
+        name: name.to_owned(),
+        one: None,
+        groups: Vec::new(),
     };
-    let mut out = Vec::new();
-    let mut errors = Vec::new();
-    for (group, doc) in groups {
-        match PolicyDocument::from_value(&doc) {
-            Ok(parsed) => out.push((group, parsed.document)),
-            Err(e) => errors.extend(e.0.iter().map(|e| format!("{path}: {group}.{e}"))),
+    for c in checked {
+        match (&shape, c.group) {
+            (PolicyFile::One, _) | (_, None) => policies.one = c.document,
+            (_, Some(group)) => policies.groups.push((group, c.document)),
         }
     }
-    if errors.is_empty() {
-        Ok(out)
-    } else {
-        Err(Fail(errors.join("\n")))
-    }
+    Ok(policies)
 }
 
 /// One simulated request.
@@ -265,10 +1042,45 @@ fn arn_for(method: &str, path: &str) -> String {
     arn
 }
 
-fn run_simulation(policies: &[(String, PolicyDocument)], sim: &Simulation) -> (Value, bool) {
+/// The requested groups that the policy file does not name (none for a one-policy file).
+fn unknown_groups<'a>(policies: &Policies, sim: &'a Simulation) -> Vec<&'a str> {
+    if policies.one.is_some() {
+        return Vec::new();
+    }
+    sim.groups
+        .iter()
+        .filter(|g| !policies.groups.iter().any(|(known, _)| known == *g))
+        .map(String::as_str)
+        .collect()
+}
+
+/// `group `x` is not in FILE (it has `a`, `b`): it contributes no policy`.
+fn unknown_group_warning(policies: &Policies, group: &str) -> String {
+    let known: Vec<String> = policies
+        .groups
+        .iter()
+        .take(10)
+        .map(|(g, _)| format!("`{g}`"))
+        .collect();
+    let known = match (known.len(), policies.groups.len()) {
+        (0, _) => "no groups".to_owned(),
+        (n, total) if n < total => format!("{}, … ({total} groups)", known.join(", ")),
+        _ => known.join(", "),
+    };
+    format!(
+        "warning: group `{group}` is not in {} (it has {known}){}: it contributes no policy",
+        policies.name,
+        did_you_mean(group, policies.groups.iter().map(|(g, _)| g.as_str()), "")
+    )
+}
+
+fn run_simulation(policies: &Policies, sim: &Simulation) -> (Value, bool) {
     let mut docs: Vec<(&str, &PolicyDocument)> = Vec::new();
+    if let Some(doc) = &policies.one {
+        docs.push((&policies.name, doc));
+    }
     for group in &sim.groups {
-        if let Some((label, doc)) = policies.iter().find(|(g, _)| g == group) {
+        if let Some((label, Some(doc))) = policies.groups.iter().find(|(g, _)| g == group) {
             docs.push((label, doc));
         }
     }
@@ -283,9 +1095,10 @@ fn run_simulation(policies: &[(String, PolicyDocument)], sim: &Simulation) -> (V
     let explanation = evaluation
         .explain(&docs, "execute-api:Invoke", &sim.arn)
         .to_string();
+    let one = policies.one.is_some();
     let reference = |r: &edge_authz::policy::StatementRef| {
         json!({
-            "group": docs.get(r.policy).map(|(l, _)| *l),
+            "group": if one { None } else { docs.get(r.policy).map(|(l, _)| *l) },
             "statement": r.statement,
             "sid": docs.get(r.policy).and_then(|(_, d)| d.sid(r.statement)),
         })
@@ -296,27 +1109,33 @@ fn run_simulation(policies: &[(String, PolicyDocument)], sim: &Simulation) -> (V
         "decidedBy": evaluation.decided_by.as_ref().map(reference),
         "close": evaluation.close.iter().map(reference).collect::<Vec<_>>(),
         "explanation": explanation,
+        "unknownGroups": unknown_groups(policies, sim),
     });
     (out, evaluation.decision.as_str() == "Allow")
 }
 
 fn simulate(args: &[String]) -> Outcome {
     const HELP: &str = "\
-edge-authz simulate --policies FILE --groups a,b --method GET --path /x [options]
-edge-authz simulate --policies FILE --cases FILE.jsonl
+edge-authz simulate --policies POLICY_FILE --groups a,b --method GET --path /x [options]
+edge-authz simulate --policies POLICY_FILE --cases FILE.jsonl
 
 Evaluates the policies of the given groups for one request and explains the decision.
-  --policies FILE   JSON object: group name -> policy document
-  --groups a,b      the caller's groups
+  --policies FILE   one policy {\"Version\", \"Statement\"} (applies whatever the groups),
+                    a policy document {\"groups\": {\"GROUP\": policy | null}},
+                    or a map {\"GROUP\": policy | null}
+  --groups a,b      the caller's groups (a group the file does not name is warned about)
   --method, --path  the request (the ARN is built for a default API), or
   --arn ARN         the full execute-api ARN
   --source-ip IP    aws:SourceIp
-  --claims JSON     the token's claims (jwt:*, cognito:* keys and ${...} variables)
+  --claims JSON     the token's claims (jwt:*, cognito:* keys and ${...} variables);
+                    inline, @FILE, or - for stdin
   --now TIME        RFC 3339 or epoch seconds (default: the current time)
-  --json            one JSON object; its `decision` is Allow, ExplicitDeny or ImplicitDeny
+  --json            one JSON object; its `decision` is Allow, ExplicitDeny or ImplicitDeny,
+                    `unknownGroups` lists the groups the file does not name
   --cases FILE      JSON Lines of {groups, method, path | arn, sourceIp, claims, now};
                     one JSON decision per line out
-Exit: 0 Allow, 1 deny, 2 usage error.
+`-` for one of --policies, --cases, --claims reads it from stdin.
+Exit: 0 Allow (or --cases done), 1 deny, 2 usage error, I/O error or invalid policies.
 ";
     let Some(args) = Args::parse(
         args,
@@ -337,20 +1156,39 @@ Exit: 0 Allow, 1 deny, 2 usage error.
     else {
         return Ok(ExitCode::SUCCESS);
     };
-    let policies = load_policies(args.require("policies")?)?;
-    if let Some(cases) = args.get("cases") {
-        let file =
-            std::fs::File::open(cases).map_err(|e| Fail(format!("cannot read `{cases}`: {e}")))?;
+    let policies = load_policies(args.require_input("policies")?)?;
+    if policies.one.is_some() && args.get("groups").is_some() {
+        eprintln!(
+            "edge-authz: note: `--groups` is not used: {} is one policy, evaluated whatever the groups",
+            policies.name
+        );
+    }
+    if let Some(cases) = args.input("cases") {
+        let name = cases.name();
+        let reader: Box<dyn BufRead> = if cases.is_stdin() {
+            Box::new(std::io::Cursor::new(cases.read()?))
+        } else {
+            let file = std::fs::File::open(cases.path)
+                .map_err(|e| Fail(format!("cannot read `{}`: {e}", cases.argument())))?;
+            Box::new(std::io::BufReader::new(file))
+        };
         let mut out = std::io::stdout().lock();
-        for (n, line) in std::io::BufReader::new(file).lines().enumerate() {
+        for (n, line) in reader.lines().enumerate() {
             let line = line?;
             if line.trim().is_empty() {
                 continue;
             }
             let req: Value =
-                serde_json::from_str(&line).map_err(|e| Fail(format!("{cases}:{}: {e}", n + 1)))?;
+                serde_json::from_str(&line).map_err(|e| Fail(format!("{name}:{}: {e}", n + 1)))?;
             let sim = simulation_from_json(&req)
-                .map_err(|Fail(e)| Fail(format!("{cases}:{}: {e}", n + 1)))?;
+                .map_err(|Fail(e)| Fail(format!("{name}:{}: {e}", n + 1)))?;
+            for group in unknown_groups(&policies, &sim) {
+                eprintln!(
+                    "{name}:{}: {}",
+                    n + 1,
+                    unknown_group_warning(&policies, group)
+                );
+            }
             let (decision, _) = run_simulation(&policies, &sim);
             writeln!(out, "{decision}")?;
         }
@@ -361,7 +1199,7 @@ Exit: 0 Allow, 1 deny, 2 usage error.
         None => arn_for(args.require("method")?, args.require("path")?),
     };
     let claims = match args.get("claims") {
-        Some(c) => match json_arg(c)? {
+        Some(c) => match json_arg("claims", c)? {
             Value::Object(m) => m,
             _ => return Err(Fail("`--claims` must be a JSON object".into())),
         },
@@ -372,6 +1210,7 @@ Exit: 0 Allow, 1 deny, 2 usage error.
             .get("groups")
             .map(|g| {
                 g.split(',')
+                    .map(str::trim)
                     .filter(|s| !s.is_empty())
                     .map(String::from)
                     .collect()
@@ -382,12 +1221,15 @@ Exit: 0 Allow, 1 deny, 2 usage error.
             .get("source-ip")
             .map(|ip| {
                 ip.parse()
-                    .map_err(|_| Fail(format!("invalid `--source-ip` `{ip}`")))
+                    .map_err(|_| Fail(format!("`--source-ip {ip}`: not an IP address")))
             })
             .transpose()?,
         claims,
         now: parse_time(args.get("now"))?,
     };
+    for group in unknown_groups(&policies, &sim) {
+        eprintln!("edge-authz: {}", unknown_group_warning(&policies, group));
+    }
     let (decision, allowed) = run_simulation(&policies, &sim);
     if args.switch("json") {
         println!("{decision}");
@@ -501,12 +1343,22 @@ fn decode_segment(segment: &str) -> Result<Value, Fail> {
 }
 
 fn token_inspect(args: &[String]) -> Outcome {
-    let Some(args) = Args::parse(args, &[], &[], "edge-authz token inspect JWT\n\nDecodes the header and claims WITHOUT verifying anything.\n")? else {
+    const HELP: &str = "\
+edge-authz token inspect JWT
+
+Decodes the header and claims WITHOUT verifying anything. JWT may carry a `Bearer `
+prefix; `-` reads it from stdin (keeps it out of `ps` and the shell history).
+Exit: 0 decoded, 1 not a JWS compact token, 2 usage error.
+";
+    let Some(args) = Args::parse(args, &[], &[], HELP)? else {
         return Ok(ExitCode::SUCCESS);
     };
     let [token] = args.positional.as_slice() else {
-        return Err(Fail("`token inspect` needs one token".into()));
+        return Err(Fail(
+            "`token inspect` needs one token (or `-` to read it from stdin)".into(),
+        ));
     };
+    let token = token_arg(None, token)?;
     let mut parts = token.split('.');
     let (Some(header), Some(claims), Some(_sig), None) =
         (parts.next(), parts.next(), parts.next(), parts.next())
@@ -525,26 +1377,39 @@ fn token_inspect(args: &[String]) -> Outcome {
 }
 
 fn token_verify(args: &[String]) -> Outcome {
-    const HELP: &str = "edge-authz token verify --config FILE --jwks FILE [--now TIME] JWT\n\nVerifies a token against a JWKS file with the configuration's issuer rules.\nPrints the claims (exit 0) or the error code (exit 1).\n";
+    const HELP: &str = "\
+edge-authz token verify --config FILE --jwks FILE [--now TIME] JWT
+
+Verifies a token against a JWKS file with the configuration's issuer rules.
+Prints the claims (exit 0) or the error code (exit 1). JWT may carry a `Bearer ` prefix;
+`-` in place of JWT (or of one FILE) reads it from stdin:
+  edge-authz token verify --config config.json --jwks jwks.json - < token.txt
+Exit: 0 valid, 1 rejected, 2 usage or I/O error.
+";
     let Some(args) = Args::parse(args, &["config", "jwks", "now"], &[], HELP)? else {
         return Ok(ExitCode::SUCCESS);
     };
     let [token] = args.positional.as_slice() else {
-        return Err(Fail("`token verify` needs one token".into()));
+        return Err(Fail(
+            "`token verify` needs one token (or `-` to read it from stdin)".into(),
+        ));
     };
-    let config = Config::from_json(&read(args.require("config")?)?)
-        .map_err(|e| Fail(format!("configuration:\n{e}")))?
+    let config_input = args.require_input("config")?;
+    let config = Config::from_json(&config_input.read()?)
+        .map_err(|e| {
+            Fail(format!(
+                "`{}`: invalid configuration:\n{e}",
+                config_input.argument()
+            ))
+        })?
         .config;
-    let jwks_path = args.require("jwks")?;
-    let jwks =
-        Jwks::parse(read(jwks_path)?.as_bytes()).map_err(|e| Fail(format!("{jwks_path}: {e}")))?;
+    let jwks_input = args.require_input("jwks")?;
+    let jwks = Jwks::parse(jwks_input.read()?.as_bytes())
+        .map_err(|e| Fail(format!("`{}`: {e}", jwks_input.argument())))?;
+    let now = parse_time(args.get("now"))?;
+    let token = token_arg(None, token)?;
     let verifier = TokenVerifier::new(config.issuers, config.grace_seconds, config.max_token_bytes);
-    match verifier.verify_with_jwks(
-        token,
-        &jwks,
-        &RustCryptoVerifier,
-        parse_time(args.get("now"))?,
-    ) {
+    match verifier.verify_with_jwks(&token, &jwks, &RustCryptoVerifier, now) {
         Ok(verified) => {
             println!(
                 "{}",
@@ -563,13 +1428,20 @@ fn token_verify(args: &[String]) -> Outcome {
 }
 
 fn token_mint(args: &[String]) -> Outcome {
-    const HELP: &str = "edge-authz token mint --key FILE --claims JSON|@FILE\n\nSigns claims with a private JWK from `jwks generate`. For local development only.\n";
+    const HELP: &str = "\
+edge-authz token mint --key FILE --claims JSON|@FILE
+
+Signs claims with a private JWK from `jwks generate`. For local development only.
+`--key -` reads the key from stdin, `--claims -` (or `@-`) the claims.
+Exit: 0 signed, 2 usage or I/O error.
+";
     let Some(args) = Args::parse(args, &["key", "claims"], &[], HELP)? else {
         return Ok(ExitCode::SUCCESS);
     };
-    let key_path = args.require("key")?;
-    let jwk_value: Value = serde_json::from_str(&read(key_path)?)?;
-    let claims = json_arg(args.require("claims")?)?;
+    let key = args.require_input("key")?;
+    let key_path = key.name();
+    let jwk_value: Value = key.json()?;
+    let claims = json_arg("claims", args.require("claims")?)?;
     if !claims.is_object() {
         return Err(Fail("`--claims` must be a JSON object".into()));
     }
@@ -630,7 +1502,13 @@ fn token_mint(args: &[String]) -> Outcome {
 }
 
 fn jwks_generate(args: &[String]) -> Outcome {
-    const HELP: &str = "edge-authz jwks generate [--alg RS256|ES256|EdDSA] [--kid KID] --key-out FILE [--jwks-out FILE]\n\nWrites a new private JWK to --key-out (mode 0600) and its public JWKS to --jwks-out\nor stdout. For local development only.\n";
+    const HELP: &str = "\
+edge-authz jwks generate [--alg RS256|ES256|EdDSA] [--kid KID] --key-out FILE [--jwks-out FILE]
+
+Writes a new private JWK to --key-out (mode 0600) and its public JWKS to --jwks-out
+or stdout. For local development only.
+Exit: 0 written, 2 usage or I/O error.
+";
     let Some(args) = Args::parse(args, &["alg", "kid", "key-out", "jwks-out"], &[], HELP)? else {
         return Ok(ExitCode::SUCCESS);
     };
@@ -703,8 +1581,9 @@ edge-authz authorize --config FILE --method GET --path /x [options]
 Runs one request through the whole authorizer, as an adapter would, and prints the decision.
   --config FILE          the authorizer configuration (policies bundled or external)
   --jwks FILE            the JWKS served for every issuer (the CLI never fetches URLs)
-  --store FILE           external policies: JSON object group -> policy document, JSON text or null
-  --token JWT            sent as `Authorization: Bearer JWT`, or
+  --store POLICY_FILE    external policies: a map {\"GROUP\": policy | JSON text | null} or a
+                         policy document {\"groups\": {...}} (not one policy: it has no group)
+  --token JWT            sent as `Authorization: Bearer JWT` (a `Bearer ` prefix is accepted), or
   --authorization VALUE  the raw Authorization header value
   --header 'Name: value' another request header (repeatable)
   --arn ARN              the execute-api ARN (else built from the configured API, method and path)
@@ -712,6 +1591,8 @@ Runs one request through the whole authorizer, as an adapter would, and prints t
   --now TIME             RFC 3339 or epoch seconds (default: the current time)
   --json                 one JSON object: status, outcome, reason, explanation, context
   --api-gateway-policy   with --json, add the IAM policy an API Gateway authorizer returns
+`-` for one FILE, --token or --authorization reads it from stdin:
+  edge-authz authorize --config config.json --jwks jwks.json --token - --method GET --path /x < token.txt
 Exit: 0 allowed, 1 denied (401/403/503), 2 usage or I/O error.
 ";
     let Some(args) = Args::parse(
@@ -735,21 +1616,29 @@ Exit: 0 allowed, 1 denied (401/403/503), 2 usage or I/O error.
     else {
         return Ok(ExitCode::SUCCESS);
     };
-    let config_path = args.require("config")?;
-    let loaded =
-        Config::from_json(&read(config_path)?).map_err(|e| Fail(format!("{config_path}:\n{e}")))?;
+    let config_input = args.require_input("config")?;
+    let loaded = Config::from_json(&config_input.read()?).map_err(|e| {
+        Fail(format!(
+            "`{}`: invalid configuration:\n{e}",
+            config_input.argument()
+        ))
+    })?;
     let mut authorizer = Authorizer::new(loaded.config);
-    let jwks = args.get("jwks").map(read).transpose()?;
-    let store: serde_json::Map<String, Value> = match args.get("store") {
-        Some(path) => match serde_json::from_str(&read(path)?)? {
-            Value::Object(map) => map,
-            _ => {
+    let jwks = args.input("jwks").map(|i| i.read()).transpose()?;
+    let store: Map<String, Value> = match args.input("store") {
+        Some(input) => match policy_file(input.json()?) {
+            Ok(PolicyFile::Groups { groups, .. }) => groups,
+            Ok(PolicyFile::One) => {
                 return Err(Fail(format!(
-                    "{path}: must be a JSON object mapping group to policy"
+                    "`{}` is one policy (it has `Version` or `Statement`), but the store maps \
+                     each group to its policy: write {{\"GROUP\": <policy>}} or \
+                     {{\"groups\": {{\"GROUP\": <policy>}}}}",
+                    input.argument()
                 )))
             }
+            Err(message) => return Err(Fail(format!("`{}`: {message}", input.argument()))),
         },
-        None => serde_json::Map::new(),
+        None => Map::new(),
     };
     let mut headers: Vec<(String, String)> = Vec::new();
     for header in args.all("header") {
@@ -759,10 +1648,21 @@ Exit: 0 allowed, 1 denied (401/403/503), 2 usage or I/O error.
         headers.push((name.trim().to_owned(), value.trim().to_owned()));
     }
     if let Some(token) = args.get("token") {
+        let token = token_arg(Some("token"), token)?;
         headers.push(("authorization".into(), format!("Bearer {token}")));
     }
     if let Some(value) = args.get("authorization") {
-        headers.push(("authorization".into(), value.to_owned()));
+        let value = match value {
+            "-" => Input {
+                arg: Some("authorization"),
+                path: value,
+            }
+            .read()?
+            .trim()
+            .to_owned(),
+            _ => value.to_owned(),
+        };
+        headers.push(("authorization".into(), value));
     }
     let header_refs: Vec<(&str, &str)> = headers
         .iter()
@@ -777,7 +1677,7 @@ Exit: 0 allowed, 1 denied (401/403/503), 2 usage or I/O error.
             .get("source-ip")
             .map(|ip| {
                 ip.parse()
-                    .map_err(|_| Fail(format!("invalid `--source-ip` `{ip}`")))
+                    .map_err(|_| Fail(format!("`--source-ip {ip}`: not an IP address")))
             })
             .transpose()?,
         secure_transport: Some(true),
