@@ -108,18 +108,18 @@ impl ApiGatewayCache {
                 ),
             ));
         }
-        let has =
-            |wanted: &[IdentitySource]| self.identity_sources.iter().any(|s| wanted.contains(s));
+        // Not `$context.routeKey`: `ANY /{proxy+}` or `$default` is one route key for every
+        // method, so a cached `POST` answer would serve a `DELETE`.
+        let has = |wanted: &IdentitySource| self.identity_sources.contains(wanted);
         if self.simple_responses
-            && !(has(&[IdentitySource::RouteKey, IdentitySource::HttpMethod])
-                && has(&[IdentitySource::Path]))
+            && !(has(&IdentitySource::HttpMethod) && has(&IdentitySource::Path))
         {
             problems.push((
                 String::from("apiGatewayCache.identitySources"),
                 String::from(
                     "simple responses (`isAuthorized`) are cached for every route: add `$context.httpMethod` \
-                     (or `$context.routeKey`) and `$context.path` to the identity sources, use IAM policy \
-                     responses, or set ttlSeconds to 0",
+                     and `$context.path` to the identity sources (a route key such as `ANY /{proxy+}` \
+                     holds no method), use IAM policy responses, or set ttlSeconds to 0",
                 ),
             ));
         }

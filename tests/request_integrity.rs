@@ -346,6 +346,16 @@ fn the_cache_key_must_hold_the_credential_and_simple_responses_the_route() {
         "$context.path"
     ]);
     Authorizer::from_json(&c.to_string()).expect("route in the key");
+    // `ANY /{proxy+}` is one route key for every method: not a method in the key.
+    c["apiGatewayCache"]["identitySources"] = json!([
+        "$request.header.Authorization",
+        "$context.routeKey",
+        "$context.path"
+    ]);
+    let error = Authorizer::from_json(&c.to_string())
+        .expect_err("refused")
+        .to_string();
+    assert!(error.contains("$context.httpMethod"), "{error}");
     c["apiGatewayCache"]["identitySources"] =
         json!(["$request.header.Authorization", "$request.nonsense"]);
     let error = Authorizer::from_json(&c.to_string())

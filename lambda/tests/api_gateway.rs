@@ -1058,6 +1058,14 @@ fn http_api_simple_responses_need_the_route_in_the_cache_key() {
                 "$request.header.Authorization,$context.routeKey",
             ),
         ],
+        // A route key is one for every method under `ANY /{proxy+}`.
+        &[
+            ("EVENT_TYPE", "http-v2"),
+            (
+                "IDENTITY_SOURCES",
+                "$request.header.Authorization,$context.routeKey,$context.path",
+            ),
+        ],
         &[
             ("EVENT_TYPE", "http-v2"),
             (
@@ -1123,10 +1131,6 @@ fn http_api_simple_responses_need_the_route_in_the_cache_key() {
                 "$request.header.Authorization,$context.httpMethod,$context.path",
             ),
         ],
-        &[(
-            "IDENTITY_SOURCES",
-            "$request.header.Authorization,$context.routeKey,$context.path",
-        )],
     ] {
         start(extra).unwrap_or_else(|logs| panic!("{extra:?}: {logs}"));
     }
