@@ -238,6 +238,13 @@ function table() {
     "init: process start → first decision (bundled JWKS and policies)",
     lambda && `${lambda.init_ms.median.toFixed(1)} ms`,
     lambda ? `median of ${lambda.init_ms.runs}; min ${lambda.init_ms.min.toFixed(1)}, max ${lambda.init_ms.max.toFixed(1)} ms` : "",
+    atMost(lambda?.init_ms.median, lambda?.budget_init_ms ?? 20, `≤ ${lambda?.budget_init_ms ?? 20} ms`),
+  );
+  row(
+    "init: peak RSS of the process (VmHWM after the first decision)",
+    lambda?.peak_rss_mib != null ? `${lambda.peak_rss_mib.toFixed(1)} MiB` : null,
+    "the largest of the init runs",
+    atMost(lambda?.peak_rss_mib, lambda?.budget_peak_rss_mib ?? 15, `≤ ${lambda?.budget_peak_rss_mib ?? 15} MiB`),
   );
 
   // -- output

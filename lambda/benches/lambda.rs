@@ -242,11 +242,12 @@ fn main() {
             .as_bytes(),
     );
     let mut samples = Vec::new();
+    let mut peak_rss_kib = Vec::new();
     let init_runs = if quick() { 3 } else { 10 };
     for _ in 0..init_runs {
         let emulator = Emulator::start();
         let start = Instant::now();
-        let _bootstrap = Bootstrap::spawn(
+        let bootstrap = Bootstrap::spawn(
             &emulator,
             &[
                 ("USER_POOL_ID", POOL.into()),
@@ -262,16 +263,29 @@ fn main() {
             other => panic!("first decision was not an allow: {other:?}"),
         }
         samples.push(start.elapsed());
+        // The process's peak resident set so far (the kernel's high-water mark).
+        let status = std::fs::read_to_string(format!("/proc/{}/status", bootstrap.child.id()))
+            .unwrap_or_default();
+        if let Some(kib) = status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmHWM:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        {
+            peak_rss_kib.push(kib);
+        }
     }
     samples.sort();
+    peak_rss_kib.sort();
+    let peak_rss_mib = peak_rss_kib.last().map(|kib| *kib as f64 / 1024.0);
     let ms = |d: Duration| d.as_secs_f64() * 1e3;
     println!(
-        "init (process start → first decision, bundled JWKS, via the emulator): median {:.1} ms, min {:.1} ms, max {:.1} ms ({} runs; binary: {})",
+        "init (process start → first decision, bundled JWKS, via the emulator): median {:.1} ms, min {:.1} ms, max {:.1} ms ({} runs; binary: {}); peak RSS {}",
         ms(samples[samples.len() / 2]),
         ms(samples[0]),
         ms(samples[samples.len() - 1]),
         samples.len(),
         env!("CARGO_BIN_EXE_bootstrap"),
+        peak_rss_mib.map_or_else(|| "not measured".to_owned(), |m| format!("{m:.1} MiB")),
     );
 
     let results = json!({
@@ -295,6 +309,9 @@ fn main() {
             "max": ms(samples[samples.len() - 1]),
             "runs": samples.len(),
         },
+        "budget_init_ms": 20.0,
+        "peak_rss_mib": peak_rss_mib,
+        "budget_peak_rss_mib": 15.0,
     });
     let out = bench_out();
     std::fs::create_dir_all(&out).unwrap();
