@@ -518,8 +518,8 @@ fn validate_reports_located_errors_and_warnings() {
     );
 }
 
-/// The core reports warnings only for a valid policy; `validate` shows a file's warnings
-/// with its errors.
+/// `validate` shows a file's warnings with its errors (`PolicyDocument::check`): the
+/// warnings of every valid part, even of a statement or member with an error.
 #[test]
 fn validate_shows_warnings_with_errors() {
     let dir = TempDir::new("validate-warnings");
@@ -598,6 +598,32 @@ fn validate_shows_warnings_with_errors() {
             .collect();
         assert_eq!(got, expected, "{broken}");
     }
+
+    // A warning on the member that has an error; no "no Version" for a Version that is
+    // there but unsupported (its error says so).
+    let file = dir.file(
+        "same.json",
+        &json!({"Version": "2012-10-18", "Statement": [
+            {"Effect": "Allow", "Action": "execute-api:Invoke", "NotResource": "not an arn"}]})
+        .to_string(),
+    );
+    let o = run(&["validate", &file]);
+    assert_eq!(o.status.code(), Some(1));
+    let out = stdout(&o);
+    let lines: Vec<&str> = out
+        .lines()
+        .map(|l| l.strip_prefix(&format!("{file}: ")).unwrap_or(l))
+        .collect();
+    assert_eq!(
+        lines,
+        [
+            "error: Version: unsupported Version \"2012-10-18\" (expected \"2012-10-17\" or \"2008-10-17\")",
+            "error: Statement[0].NotResource: invalid ARN \"not an arn\"",
+            "warning: Statement[0].NotResource: Allow with NotResource allows every resource not listed [allow_with_not_resource]",
+            "invalid (2 errors, 1 warnings)",
+        ],
+        "{out}"
+    );
 }
 
 /// One policy, a policy document `{"groups": ...}`, a map `{group: policy}`: each policy

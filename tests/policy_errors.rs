@@ -1,6 +1,6 @@
 //! Load-time errors (every one located) and warnings.
 
-use edge_authz::policy::{PolicyDocument, PolicyErrors};
+use edge_authz::policy::{PolicyCheck, PolicyDocument, PolicyErrors};
 
 fn errors(text: &str) -> PolicyErrors {
     match PolicyDocument::parse(text) {
@@ -318,9 +318,9 @@ fn all_errors_are_collected() {
     assert_eq!(errs.to_string().lines().count(), 6);
 }
 
-#[test]
-fn warnings() {
-    let cases: Vec<(String, &str, &str)> = vec![
+/// (document, location, code): one document per warning code, each valid.
+fn warning_cases() -> Vec<(String, &'static str, &'static str)> {
+    vec![
         (
             r#"{"Statement":[{"Effect":"Allow","Action":"a:b","Resource":"*"}]}"#.into(),
             "Version",
@@ -364,8 +364,12 @@ fn warnings() {
             "Statement[1]",
             "redundant_statement",
         ),
-    ];
-    for (text, loc, code) in cases {
+    ]
+}
+
+#[test]
+fn warnings() {
+    for (text, loc, code) in warning_cases() {
         let parsed = PolicyDocument::parse(&text).unwrap_or_else(|e| panic!("{text}\n{e}"));
         assert!(
             parsed
@@ -381,4 +385,133 @@ fn warnings() {
         r#"{"Effect":"Allow","Action":"execute-api:Invoke","Resource":["arn:aws:execute-api:us-east-1:1:api/prod/GET/*","arn:aws:execute-api:*:*:*/*/*/*"]}"#,
     );
     assert_eq!(PolicyDocument::parse(&clean).unwrap().warnings, vec![]);
+}
+
+fn located(check: &PolicyCheck) -> (Vec<String>, Vec<String>) {
+    (
+        check
+            .errors
+            .iter()
+            .map(|e| format!("{}: {}", e.location(), e.code()))
+            .collect(),
+        check
+            .warnings
+            .iter()
+            .map(|w| format!("{}: {}", w.location(), w.code()))
+            .collect(),
+    )
+}
+
+#[test]
+fn check_agrees_with_parse() {
+    let invalid = stmt(&format!(
+        r#"{OK},{{"Effect":"Allow","Action":"a:b","Resource":"*","Condition":{{"IpAddress":{{"aws:SourceIp":["300.1.2.3/8"]}}}}}}"#
+    ));
+    let valid = warning_cases().into_iter().map(|(text, _, _)| text);
+    for text in valid.chain([invalid, "not json".into(), "[]".into()]) {
+        let check = PolicyDocument::check(&text);
+        match PolicyDocument::parse(&text) {
+            Ok(parsed) => {
+                assert_eq!(check.document.as_ref(), Some(&parsed.document), "{text}");
+                assert_eq!(check.errors, vec![], "{text}");
+                assert_eq!(check.warnings, parsed.warnings, "{text}");
+            }
+            Err(errors) => {
+                assert_eq!(check.document, None, "{text}");
+                assert_eq!(check.errors, errors.0, "{text}");
+            }
+        }
+        // From a value (JSON text aside), the same.
+        if let Ok(value) = serde_json::from_str::<serde_json::Value>(&text) {
+            assert_eq!(
+                located(&PolicyDocument::check_value(&value)),
+                located(&check),
+                "{text}"
+            );
+        }
+    }
+    let check = PolicyDocument::check("not json");
+    assert_eq!(located(&check), (vec![": invalid_json".to_owned()], vec![]));
+}
+
+/// A policy with errors keeps the warnings of its valid parts: each warning of a valid
+/// policy survives a broken statement appended to it.
+#[test]
+fn check_keeps_warnings_with_errors() {
+    let broken = r#"{"Effect":"Allow","Action":7,"Resource":"*"}"#;
+    for (text, loc, code) in warning_cases() {
+        let parsed = PolicyDocument::parse(&text).unwrap();
+        let last = parsed.document.statement_count();
+        let text = format!("{},{broken}]}}", text.strip_suffix("]}").unwrap());
+        let check = PolicyDocument::check(&text);
+        assert!(check.document.is_none(), "{text}");
+        assert_eq!(
+            located(&check).0,
+            [format!("Statement[{last}].Action: invalid_type")],
+            "{text}"
+        );
+        assert_eq!(check.warnings, parsed.warnings, "{text}");
+        assert!(
+            check
+                .warnings
+                .iter()
+                .any(|w| w.location() == loc && w.code() == code),
+            "{text}"
+        );
+    }
+
+    // Warnings of the statement that has the error, even of the member that has it.
+    let check = PolicyDocument::check(&stmt(
+        r#"{"Effect":"Allow","Action":["bad","a:b"],"NotResource":"not an arn","Condition":{
+            "IpAddress":{"aws:SourceIp":["300.1.2.3/8","10.0.0.1/8"]},
+            "StringEquals":{"jwt:a":"x*","aws:SourceIp":"y"}}}"#,
+    ));
+    assert!(check.document.is_none());
+    assert_eq!(
+        located(&check),
+        (
+            vec![
+                "Statement[0].Action[0]: invalid_action".to_owned(),
+                "Statement[0].NotResource: invalid_arn".to_owned(),
+                "Statement[0].Condition.IpAddress.aws:SourceIp[0]: invalid_cidr".to_owned(),
+                "Statement[0].Condition.StringEquals.aws:SourceIp: operator_key_mismatch"
+                    .to_owned(),
+            ],
+            vec![
+                "Statement[0].NotResource: allow_with_not_resource".to_owned(),
+                "Statement[0].Condition.IpAddress.aws:SourceIp[1]: cidr_host_bits".to_owned(),
+                "Statement[0].Condition.StringEquals.jwt:a: wildcard_in_string_equals".to_owned(),
+            ]
+        )
+    );
+
+    // Repeated statements are compared among the valid ones, with their own indices.
+    let check = PolicyDocument::check(&stmt(&format!(
+        r#"{OK},{{"Effect":"Maybe","Action":"a:b","Resource":"*"}},{OK}"#
+    )));
+    assert_eq!(
+        located(&check),
+        (
+            vec!["Statement[1].Effect: invalid_effect".to_owned()],
+            vec!["Statement[2]: redundant_statement".to_owned()]
+        )
+    );
+    assert!(check.warnings[0].message().contains("Statement[0]"));
+
+    // A Version that is there but unsupported is an error, not a missing Version.
+    let check = PolicyDocument::check(r#"{"Version":"2012-10-18","Statement":[]}"#);
+    assert_eq!(
+        located(&check),
+        (vec!["Version: unsupported_version".to_owned()], vec![])
+    );
+    let check = PolicyDocument::check(
+        r#"{"Statement":[{"Effect":"Maybe","Action":"a:b","Resource":"*"}]}"#,
+    );
+    assert_eq!(
+        located(&check),
+        (
+            vec!["Statement[0].Effect: invalid_effect".to_owned()],
+            vec!["Version: missing_version".to_owned()]
+        )
+    );
 }

@@ -13,7 +13,7 @@ use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use base64ct::{Base64UrlUnpadded, Encoding};
-use edge_authz::policy::{evaluate, EvalContext, ParsedPolicy, PolicyDocument, PolicyErrors};
+use edge_authz::policy::{evaluate, EvalContext, PolicyCheck, PolicyDocument};
 use edge_authz::token::crypto::RustCryptoVerifier;
 use edge_authz::{Authorizer, Config, ContextValue, Jwks, Need, Request, Step, TokenVerifier};
 use jwt_compact::alg::{Ed25519, Es256, ModulusBits, Rsa, RsaPrivateKey};
@@ -617,10 +617,10 @@ struct CheckedPolicy {
 /// JSON or no known shape (the message, to print after the file's name).
 fn check_policy_file(text: &str) -> Result<(PolicyFile, Vec<CheckedPolicy>), String> {
     let value: Value = serde_json::from_str(text).map_err(|e| format!("invalid JSON: {e}"))?;
-    let shape = policy_file(value.clone())?;
+    let shape = policy_file(value)?;
     let checked = match &shape {
         // From the text, so that duplicate keys are caught.
-        PolicyFile::One => vec![check_policy(None, "", PolicyDocument::parse(text), &value)],
+        PolicyFile::One => vec![check_policy(None, "", PolicyDocument::check(text))],
         PolicyFile::Groups { document, groups } => groups
             .iter()
             .map(|(group, policy)| {
@@ -640,11 +640,10 @@ fn check_policy_file(text: &str) -> Result<(PolicyFile, Vec<CheckedPolicy>), Str
                     },
                     // A policy stored as JSON text (DynamoDB, KV).
                     Value::String(text) => {
-                        let value = serde_json::from_str(text).unwrap_or(Value::Null);
-                        check_policy(group, &prefix, PolicyDocument::parse(text), &value)
+                        check_policy(group, &prefix, PolicyDocument::check(text))
                     }
                     Value::Object(_) => {
-                        check_policy(group, &prefix, PolicyDocument::from_value(policy), policy)
+                        check_policy(group, &prefix, PolicyDocument::check_value(policy))
                     }
                     other => CheckedPolicy {
                         group,
@@ -663,240 +662,29 @@ fn check_policy_file(text: &str) -> Result<(PolicyFile, Vec<CheckedPolicy>), Str
     Ok((shape, checked))
 }
 
-fn check_policy(
-    group: Option<String>,
-    prefix: &str,
-    parsed: Result<ParsedPolicy, PolicyErrors>,
-    value: &Value,
-) -> CheckedPolicy {
-    let warning = |w: &Warning| with_location(&located(prefix, &w.location), w);
-    match parsed {
-        Ok(parsed) => CheckedPolicy {
-            group,
-            statements: parsed.document.statement_count(),
-            warnings: parsed
-                .warnings
-                .iter()
-                .map(|w| warning(&Warning::from(w)))
-                .collect(),
-            document: Some(parsed.document),
-            errors: Vec::new(),
-        },
-        Err(errors) => CheckedPolicy {
-            group,
-            document: None,
-            statements: 0,
-            errors: errors
-                .0
-                .iter()
-                .map(|e| with_location(&located(prefix, e.location()), e.kind()))
-                .collect(),
-            warnings: warnings_despite_errors(value).iter().map(warning).collect(),
-        },
-    }
-}
-
-/// A policy warning, relocated.
-struct Warning {
-    location: String,
-    code: &'static str,
-    message: String,
-}
-
-impl From<&edge_authz::policy::PolicyWarning> for Warning {
-    fn from(w: &edge_authz::policy::PolicyWarning) -> Self {
-        Warning {
-            location: w.location().to_owned(),
-            code: w.code(),
-            message: w.message().to_owned(),
-        }
-    }
-}
-
-impl std::fmt::Display for Warning {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} [{}]", self.message, self.code)
-    }
-}
-
-/// The warnings of a policy that has errors. The core reports warnings with a valid policy
-/// only, so each part is compiled on its own: the statements, one at a time; the document
-/// level (`Version`) and repeated statements, over the statements that compile; and, for a
-/// statement with errors, each Action, Resource and Condition operator (or key) with
-/// neutral stand-ins for the rest (`Action: execute-api:Invoke`, `Resource: *`, which warn
-/// about nothing).
-fn warnings_despite_errors(root: &Value) -> Vec<Warning> {
-    let Value::Object(root) = root else {
-        return Vec::new();
-    };
-    let mut head = Map::new();
-    if let Some(Value::String(v)) = root.get("Version") {
-        if v == "2012-10-17" || v == "2008-10-17" {
-            head.insert("Version".into(), json!(v));
-        }
-    }
-    let compile = |statements: Vec<Value>| {
-        let mut doc = head.clone();
-        doc.insert("Statement".into(), Value::Array(statements));
-        PolicyDocument::from_value(&Value::Object(doc)).ok()
-    };
-    // `Statement[0]...` of a one-statement probe → the statement's own location.
-    let relocate = |w: &edge_authz::policy::PolicyWarning, at: &str| {
-        let mut w = Warning::from(w);
-        if let Some(rest) = w.location.strip_prefix("Statement[0]") {
-            w.location = format!("{at}{rest}");
-        }
-        w
-    };
-    let items: Vec<(String, &Value)> = match root.get("Statement") {
-        Some(Value::Array(items)) => items
+/// A policy's check, its errors and warnings located under `prefix` (its group).
+fn check_policy(group: Option<String>, prefix: &str, check: PolicyCheck) -> CheckedPolicy {
+    CheckedPolicy {
+        group,
+        statements: check
+            .document
+            .as_ref()
+            .map_or(0, PolicyDocument::statement_count),
+        document: check.document,
+        errors: check
+            .errors
             .iter()
-            .enumerate()
-            .map(|(i, s)| (format!("Statement[{i}]"), s))
+            .map(|e| with_location(&located(prefix, e.location()), e.kind()))
             .collect(),
-        Some(one @ Value::Object(_)) => vec![("Statement".to_owned(), one)],
-        _ => Vec::new(),
-    };
-    let mut per_statement: Vec<Vec<Warning>> = Vec::new();
-    // The statements that compile (their index in `items`), without `Sid` (a duplicate Sid
-    // is an error across statements; it takes no part in any warning).
-    let mut compiling: Vec<(usize, Value)> = Vec::new();
-    for (i, (at, item)) in items.iter().enumerate() {
-        let mut bare = (*item).clone();
-        if let Value::Object(o) = &mut bare {
-            o.remove("Sid");
-        }
-        let warnings = match compile(vec![bare.clone()]) {
-            Some(parsed) => {
-                compiling.push((i, bare));
-                parsed
-                    .warnings
-                    .iter()
-                    .filter(|w| w.code() != "missing_version")
-                    .map(|w| relocate(w, at))
-                    .collect()
-            }
-            None => part_warnings(item, at, &compile, &relocate),
-        };
-        per_statement.push(warnings);
+        warnings: check
+            .warnings
+            .iter()
+            .map(|w| {
+                let text = format!("{} [{}]", w.message(), w.code());
+                with_location(&located(prefix, w.location()), &text)
+            })
+            .collect(),
     }
-    let mut out = Vec::new();
-    let statements = compiling.iter().map(|(_, s)| s.clone()).collect();
-    for w in compile(statements).map(|p| p.warnings).unwrap_or_default() {
-        match w.code() {
-            "missing_version" => out.push(Warning::from(&w)),
-            "redundant_statement" => {
-                // Indices among the compiling statements → indices in the file.
-                let index = |text: &str| -> Option<usize> {
-                    let start = text.find("Statement[")? + "Statement[".len();
-                    let len = text[start..].find(']')?;
-                    text[start..start + len].parse().ok()
-                };
-                let (Some(k), Some(j)) = (index(w.location()), index(w.message())) else {
-                    continue;
-                };
-                let (Some(&(this, _)), Some(&(first, _))) = (compiling.get(k), compiling.get(j))
-                else {
-                    continue;
-                };
-                let mut warning = Warning::from(&w);
-                warning.location.clone_from(&items[this].0);
-                warning.message = warning
-                    .message
-                    .replace(&format!("Statement[{j}]"), &items[first].0);
-                per_statement[this].push(warning);
-            }
-            _ => {}
-        }
-    }
-    out.extend(per_statement.into_iter().flatten());
-    let mut seen = std::collections::HashSet::new();
-    out.retain(|w| seen.insert((w.location.clone(), w.code)));
-    out
-}
-
-/// The warnings of each part of a statement that has errors.
-fn part_warnings(
-    item: &Value,
-    at: &str,
-    compile: &dyn Fn(Vec<Value>) -> Option<ParsedPolicy>,
-    relocate: &dyn Fn(&edge_authz::policy::PolicyWarning, &str) -> Warning,
-) -> Vec<Warning> {
-    let Value::Object(statement) = item else {
-        return Vec::new();
-    };
-    let effect = match statement.get("Effect") {
-        Some(Value::String(e)) if e == "Allow" || e == "Deny" => e.clone(),
-        _ => "Deny".to_owned(),
-    };
-    // The warnings of a statement of the one part, or `None` if the part has errors.
-    let probe = |key: &str, value: Value| -> Option<Vec<Warning>> {
-        let mut st = Map::new();
-        st.insert("Effect".into(), json!(effect));
-        st.insert(key.into(), value);
-        if !st.contains_key("Action") && !st.contains_key("NotAction") {
-            st.insert("Action".into(), json!("execute-api:Invoke"));
-        }
-        if !st.contains_key("Resource") && !st.contains_key("NotResource") {
-            st.insert("Resource".into(), json!("*"));
-        }
-        compile(vec![Value::Object(st)]).map(|parsed| {
-            parsed
-                .warnings
-                .iter()
-                .filter(|w| w.code() != "missing_version")
-                .map(|w| relocate(w, at))
-                .collect()
-        })
-    };
-    // A list with errors, one value at a time (`name[0]` → `name[k]`).
-    let each = |name: &str, values: &Value, part: &dyn Fn(Value) -> (String, Value)| {
-        let mut out = Vec::new();
-        let Value::Array(values) = values else {
-            return out;
-        };
-        let (from, key_len) = (format!("{name}[0]"), name.len());
-        for (k, v) in values.iter().enumerate() {
-            let (key, value) = part(json!([v]));
-            for mut w in probe(&key, value).unwrap_or_default() {
-                if w.location.ends_with(&from) {
-                    let head = w.location.len() - from.len() + key_len;
-                    w.location = format!("{}[{k}]", &w.location[..head]);
-                }
-                out.push(w);
-            }
-        }
-        out
-    };
-    let mut out = Vec::new();
-    for key in ["Action", "NotAction", "Resource", "NotResource"] {
-        if let Some(v) = statement.get(key) {
-            match probe(key, v.clone()) {
-                Some(w) => out.extend(w),
-                None => out.extend(each(key, v, &|one| (key.to_owned(), one))),
-            }
-        }
-    }
-    if let Some(Value::Object(operators)) = statement.get("Condition") {
-        for (operator, body) in operators {
-            if let Some(w) = probe("Condition", json!({ operator: body })) {
-                out.extend(w);
-                continue;
-            }
-            let Value::Object(keys) = body else {
-                continue;
-            };
-            for (key, values) in keys {
-                match probe("Condition", json!({ operator: { key: values } })) {
-                    Some(w) => out.extend(w),
-                    None => out.extend(each(key, values, &|one| {
-                        ("Condition".to_owned(), json!({ operator: { key: one } }))
-                    })),
-                }
-            }
-        }
-    }
-    out
 }
 
 fn validate(args: &[String]) -> Outcome {

@@ -109,6 +109,39 @@ pub struct ParsedPolicy {
     pub warnings: Vec<PolicyWarning>,
 }
 
+/// Everything [`PolicyDocument::check`] found in a policy: the compiled document if it is
+/// valid, and every error and every warning, located, whether or not it is valid.
+///
+/// [`parse`](PolicyDocument::parse) is the same check when only a valid policy matters: it
+/// answers `Ok` with `document` and `warnings` exactly when `errors` is empty, `Err` with
+/// `errors` otherwise. `check` is for tools that show authors everything at once (the
+/// warnings of a policy with errors too, e.g. `edge-authz validate`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct PolicyCheck {
+    /// The compiled document: `Some` exactly when `errors` is empty.
+    pub document: Option<PolicyDocument>,
+    /// Every error (never empty when `document` is `None`).
+    pub errors: Vec<PolicyError>,
+    /// Things that are valid but probably not what the author meant, including those of
+    /// the valid parts of a policy with errors (a statement with an error still has the
+    /// warnings of its other members; `redundant_statement` compares valid statements
+    /// only).
+    pub warnings: Vec<PolicyWarning>,
+}
+
+impl PolicyCheck {
+    /// What [`parse`](PolicyDocument::parse) answers.
+    fn into_result(self) -> Result<ParsedPolicy, PolicyErrors> {
+        match self.document {
+            Some(document) if self.errors.is_empty() => Ok(ParsedPolicy {
+                document,
+                warnings: self.warnings,
+            }),
+            _ => Err(PolicyErrors(self.errors)),
+        }
+    }
+}
+
 /// Which parts of the request a document's conditions and variables read, so a caller can
 /// tell whether a decision may be cached per token. Claims are not listed: they are fixed
 /// for a token.
@@ -200,28 +233,67 @@ pub struct EvalContext<'a> {
 impl PolicyDocument {
     /// Parses, validates and compiles a policy from JSON text. Duplicate keys are errors.
     pub fn parse(json: &str) -> Result<ParsedPolicy, PolicyErrors> {
-        match serde_json::from_str::<Json>(json) {
-            Ok(root) => Self::from_json(&root),
-            Err(e) => Err(PolicyErrors(alloc::vec![PolicyError::new(
-                String::new(),
-                PolicyErrorKind::InvalidJson(format!("{e}")),
-            )])),
-        }
+        Self::check(json).into_result()
     }
 
     /// The same from an already-parsed value (a policy embedded in a config file or a
     /// DynamoDB map; its duplicate keys, if any, were lost by whoever parsed it).
     pub fn from_value(value: &serde_json::Value) -> Result<ParsedPolicy, PolicyErrors> {
-        Self::from_json(&Json::from_value(value))
+        Self::check_value(value).into_result()
     }
 
-    fn from_json(root: &Json) -> Result<ParsedPolicy, PolicyErrors> {
+    /// Checks a policy in JSON text as [`parse`](Self::parse) does, but keeps everything it
+    /// found: the document if valid, every error and every warning (those of a policy with
+    /// errors too).
+    ///
+    /// ```
+    /// use edge_authz::policy::PolicyDocument;
+    ///
+    /// let check = PolicyDocument::check(
+    ///     r#"{"Statement": [{"Effect": "Allow", "Action": "execute-api:Invoke", "Resource": "*",
+    ///         "Condition": {"IpAddress": {"aws:SourceIp": ["300.1.2.3/8", "10.0.0.1/8"]}}}]}"#,
+    /// );
+    /// assert!(check.document.is_none());
+    /// let errors: Vec<String> = check.errors.iter().map(|e| e.to_string()).collect();
+    /// assert_eq!(errors, [r#"Statement[0].Condition.IpAddress.aws:SourceIp[0]: invalid CIDR "300.1.2.3/8""#]);
+    /// let warnings: Vec<(&str, &str)> = check.warnings.iter().map(|w| (w.location(), w.code())).collect();
+    /// assert_eq!(warnings, [
+    ///     ("Version", "missing_version"),
+    ///     ("Statement[0].Condition.IpAddress.aws:SourceIp[1]", "cidr_host_bits"),
+    /// ]);
+    /// ```
+    pub fn check(json: &str) -> PolicyCheck {
+        match serde_json::from_str::<Json>(json) {
+            Ok(root) => Self::check_json(&root),
+            Err(e) => PolicyCheck {
+                document: None,
+                errors: alloc::vec![PolicyError::new(
+                    String::new(),
+                    PolicyErrorKind::InvalidJson(format!("{e}")),
+                )],
+                warnings: Vec::new(),
+            },
+        }
+    }
+
+    /// [`check`](Self::check) for an already-parsed value, as [`from_value`](Self::from_value)
+    /// reads it.
+    pub fn check_value(value: &serde_json::Value) -> PolicyCheck {
+        Self::check_json(&Json::from_value(value))
+    }
+
+    fn check_json(root: &Json) -> PolicyCheck {
         let mut d = Diag {
             errors: Vec::new(),
             warnings: Vec::new(),
         };
-        match compile::compile(root, &mut d, false) {
-            Some(mut document) if d.errors.is_empty() => {
+        let compiled = compile::compile(root, &mut d, false);
+        let Diag {
+            mut errors,
+            mut warnings,
+        } = d;
+        let document = match compiled {
+            Some(mut document) if errors.is_empty() => {
                 if document.case_matters() {
                     // Compiled again, lower-cased, for requests matched case-insensitively.
                     let mut scratch = Diag {
@@ -233,15 +305,21 @@ impl PolicyDocument {
                             document.folded = Some(alloc::sync::Arc::new(folded));
                         }
                         // Fail closed: a policy whose folded form does not compile is refused.
-                        _ => return Err(PolicyErrors(scratch.errors)),
+                        _ => errors = scratch.errors,
                     }
                 }
-                Ok(ParsedPolicy {
-                    document,
-                    warnings: d.warnings,
-                })
+                errors.is_empty().then_some(document)
             }
-            _ => Err(PolicyErrors(d.errors)),
+            _ => None,
+        };
+        if errors.iter().any(|e| e.location() == "Version") {
+            // A Version that is there but wrong is an error: "no Version" would only mislead.
+            warnings.retain(|w| w.code() != "missing_version");
+        }
+        PolicyCheck {
+            document,
+            errors,
+            warnings,
         }
     }
 
