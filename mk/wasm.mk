@@ -56,12 +56,14 @@ wasm-test: wasm-unit wasm-js-test
 wasm-bench: wasm-build
 	node $(JS_DIR)/bench/authorize.js
 
-# `wrangler dev` on 127.0.0.1:8787 with the local KV seeded with the seed's policy.
+# `wrangler dev --env dev` on 127.0.0.1:8787 with the local KV seeded with the seed's policy.
+# wrangler runs from the repository root, where wrangler.toml is and where its [build] command
+# (`make wasm-build`) finds this Makefile; `npm run dev` in js/ does the same (`--cwd ..`).
 worker-seed-kv: wasm-build
 	node $(JS_DIR)/scripts/seed-kv.js
 
 worker-dev: worker-seed-kv
-	cd $(JS_DIR) && npx wrangler dev --config ../wrangler.toml --ip 127.0.0.1 --port 8787
+	$(JS_DIR)/node_modules/.bin/wrangler dev --env dev --ip 127.0.0.1 --port 8787
 
 EXTRA_TESTS += wasm-test
 EXTRA_BENCHES += wasm-bench

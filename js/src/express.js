@@ -6,7 +6,7 @@
 // The path authorized is the one Express routes: the request-target as received (Express
 // matches it without decoding), with Express's own case and trailing-slash rules, read from
 // the routers themselves per request (see `expressMatching`).
-import { authorizerFrom, denial, ROUTER_REFUSAL, resolvedDotSegments, splitOptions, stripIdentityHeaders } from "./http.js";
+import { authorizerFrom, denial, ROUTER_REFUSAL, resolvedDotSegments, splitOptions, stripForgedHeaders } from "./http.js";
 
 /**
  * @param {object} options `{config, ...createAuthorizer options, sourceIp?, identityHeaderPrefix?}` or an authorizer
@@ -21,7 +21,7 @@ export function edgeAuthz(options) {
     let path = "";
     try {
       // Before anything reads them, the core included: the app sees what was decided on.
-      stripIdentityHeaders(req, identityHeaders);
+      stripForgedHeaders(req, identityHeaders);
       path = routedUrl(req);
       decided = authorizer.authorize({ method: req.method, path, headers: req.headers, sourceIp: ipOf(req), matching: expressMatching(req.app) });
     } catch (error) {
@@ -74,15 +74,32 @@ const MAX_ROUTER_DEPTH = 8;
  * `use`/route with the settings of that moment and ignores later `app.set`, and every
  * `express.Router()` has its own options (insensitive and non-strict by default). A mounted
  * sub-app cannot be inspected: it counts as insensitive and non-strict, which never lets a
- * case or slash variant walk around a Deny. Exported for the tests.
+ * case or slash variant walk around a Deny. Express 4 and 5 alike (`appRouter`); if reading
+ * the app or its routers throws, the least strict rules (case-insensitive, trailing slash
+ * stripped), never an error. Exported for the tests.
  * @param {any} app `req.app`
  */
 export function expressMatching(app) {
-  const router = app?.router ?? app?._router;
-  if (router && Array.isArray(router.stack)) return MATCHINGS[routerRules(router, 0)];
-  if (typeof app?.enabled === "function") return MATCHINGS[(app.enabled("case sensitive routing") ? 1 : 0) | (app.enabled("strict routing") ? 2 : 0)];
-  // Not Express (Connect, node:http): the configuration's `request` rules.
-  return null;
+  try {
+    const router = appRouter(app);
+    if (router && Array.isArray(router.stack)) return MATCHINGS[routerRules(router, 0)];
+    if (typeof app?.enabled === "function") return MATCHINGS[(app.enabled("case sensitive routing") ? 1 : 0) | (app.enabled("strict routing") ? 2 : 0)];
+    // Not Express (Connect, node:http): the configuration's `request` rules.
+    return null;
+  } catch {
+    // A getter that throws (Express 4's `app.router`, an app or router of another shape):
+    // the least strict rules, under which no case or slash variant walks around a Deny.
+    return MATCHINGS[0];
+  }
+}
+
+/**
+ * The app's router: Express 4 keeps it in `app._router` (its `app.router` getter throws
+ * "'app.router' is deprecated!"), Express 5 in `app.router` (built on first read). Read
+ * `_router` first, so Express 4's getter is not touched while it has a router.
+ */
+function appRouter(app) {
+  return app?._router ?? app?.router;
 }
 
 /** Bit 1: case-sensitive, bit 2: strict, for `router` and every router under it. */

@@ -8,7 +8,7 @@
 // `fastifyMatching`). find-my-way decodes percent-escapes before matching except the
 // reserved `# $ % & + , / : ; = ? @` (`/v2/%61dmin` matches `/v2/admin`); the core decodes
 // the same letters, so such a request is authorized as the path it is routed to.
-import { authorizerFrom, denial, ROUTER_REFUSAL, resolvedDotSegments, splitOptions, stripIdentityHeaders } from "./http.js";
+import { authorizerFrom, denial, ROUTER_REFUSAL, resolvedDotSegments, splitOptions, stripForgedHeaders } from "./http.js";
 
 /**
  * @param {any} fastify
@@ -24,8 +24,8 @@ export async function edgeAuthz(fastify, options) {
   fastify.addHook("onRequest", async (request, reply) => {
     let decision = null;
     try {
-      stripIdentityHeaders(request.raw, identityHeaders);
-      if (request.additionalHeaders) stripIdentityHeaders({ headers: request.additionalHeaders }, identityHeaders);
+      stripForgedHeaders(request.raw, identityHeaders);
+      if (request.additionalHeaders) stripForgedHeaders({ headers: request.additionalHeaders }, identityHeaders);
       const path = router.useSemicolonDelimiter ? semicolonAsQuery(request.raw.url) : request.raw.url;
       decision = await authorizer.authorize({ method: request.method, path, headers: request.raw.headers, sourceIp: ipOf(request), matching });
       if (resolvedDotSegments(path, decision)) decision = ROUTER_REFUSAL;

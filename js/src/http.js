@@ -1,7 +1,9 @@
 // What the Node middlewares share: building the authorizer from their options, removing
-// forged identity headers, and the shape of a denial.
+// forged identity and method-override headers, and the shape of a denial.
 import { createAuthorizer } from "./node.js";
-import { UNAVAILABLE_BODY } from "./identity.js";
+import { identityHeaderMatcher, METHOD_OVERRIDE_HEADER, UNAVAILABLE_BODY } from "./identity.js";
+
+export { identityHeaderMatcher };
 
 /**
  * An authorizer given as is (anything with `authorize`), or built from `{config, ...options}`.
@@ -20,36 +22,30 @@ export function authorizerFrom(options, where) {
 
 /** Middleware options that are not the authorizer's. */
 export function splitOptions(options) {
-  if (typeof options?.authorize === "function") return { authorizer: options, sourceIp: null, identityHeaders: identityHeaderMatcher(undefined) };
+  if (typeof options?.authorize === "function") return { authorizer: options, sourceIp: null, identityHeaders: identityHeaderMatcher("x-authz-") };
   const { sourceIp = null, authorizer, identityHeaderPrefix, ...rest } = options ?? {};
   if (sourceIp !== null && typeof sourceIp !== "function") throw Object.assign(new Error("sourceIp: must be a function (request) => string"), { code: "invalid_config" });
   return { authorizer: authorizer ?? rest, sourceIp, identityHeaders: identityHeaderMatcher(identityHeaderPrefix) };
 }
 
 /**
- * Matches header names with the identity prefix (default `x-authz-`), in any case: the
+ * Removes, from a node:http request, the headers a client must not hand the app: those
+ * under the identity prefix (`identityHeaderMatcher`: any case, `-` and `_` alike) — the
  * Worker and Lambda@Edge send the caller's identity to their origin under it, so an app
- * behind either, or one that trusts such headers, must never get a client's own.
- * @param {string | undefined} prefix
- * @returns {RegExp}
- */
-export function identityHeaderMatcher(prefix = "x-authz-") {
-  const lower = String(prefix).toLowerCase();
-  if (!/^[a-z0-9-]+$/.test(lower)) throw Object.assign(new Error(`identityHeaderPrefix must be letters, digits and dashes: ${prefix}`), { code: "invalid_config" });
-  return new RegExp(`^${lower}`, "i");
-}
-
-/**
- * Removes identity-prefixed headers from a node:http request, in both views Node keeps:
- * `headers` (names lower-cased) and `rawHeaders` (names as sent), before anything reads them.
- * @param {import("node:http").IncomingMessage} req
+ * behind either, or one that trusts such headers, must never get a client's own — and the
+ * method-override headers (`METHOD_OVERRIDE_HEADER`), so that a `method-override` mounted
+ * after the middleware cannot route another method than the one authorized. Both views
+ * Node keeps are cleaned, `headers` (names lower-cased) and `rawHeaders` (names as sent),
+ * before anything reads them.
+ * @param {{ headers?: Record<string, unknown>, rawHeaders?: string[] }} req
  * @param {RegExp} matcher from `identityHeaderMatcher`
  */
-export function stripIdentityHeaders(req, matcher) {
+export function stripForgedHeaders(req, matcher) {
   const { headers, rawHeaders } = req;
-  for (const name in headers) if (matcher.test(name)) delete headers[name];
+  const forged = (name) => matcher.test(name) || METHOD_OVERRIDE_HEADER.test(name);
+  if (headers) for (const name in headers) if (forged(name)) delete headers[name];
   if (Array.isArray(rawHeaders)) {
-    for (let i = rawHeaders.length - 2; i >= 0; i -= 2) if (matcher.test(rawHeaders[i])) rawHeaders.splice(i, 2);
+    for (let i = rawHeaders.length - 2; i >= 0; i -= 2) if (forged(rawHeaders[i])) rawHeaders.splice(i, 2);
   }
 }
 

@@ -1,4 +1,38 @@
-// Identity headers sent to the origin, shared by the Worker, Lambda@Edge and Node adapters.
+// Identity headers sent to the origin, shared by the Worker, Lambda@Edge and Node adapters,
+// and the incoming headers every adapter removes: forged identity headers and method
+// overrides.
+
+/**
+ * The identity header prefix, lower-cased, or an `invalid_config` error naming `where`.
+ * @param {unknown} prefix default `x-authz-`
+ * @param {string} where the option's name, for the message
+ * @returns {string}
+ */
+export function identityPrefix(prefix = "x-authz-", where = "identityHeaderPrefix") {
+  const lower = String(prefix).toLowerCase();
+  if (!/^[a-z0-9-]+$/.test(lower)) throw Object.assign(new Error(`${where} must be letters, digits and dashes: ${prefix}`), { code: "invalid_config" });
+  return lower;
+}
+
+/**
+ * Matches the names of incoming headers under the identity prefix: in any case, and with
+ * `-` and `_` alike (`X_Authz_Sub`, `x-authz_groups`), as CGI, WSGI, Rack and PHP origins
+ * map both to the same variable (`HTTP_X_AUTHZ_SUB`): a client's own would reach them as, or
+ * comma-joined with, the identity we send. The identity headers written keep the `-`.
+ * @param {string | undefined} prefix validated by `identityPrefix` (default `x-authz-`)
+ * @returns {RegExp}
+ */
+export function identityHeaderMatcher(prefix) {
+  return new RegExp(`^${identityPrefix(prefix).replace(/-/g, "[-_]")}`, "i");
+}
+
+/**
+ * Method-override headers (`X-HTTP-Method-Override`, `X-HTTP-Method`, `X-Method-Override`,
+ * in any case, `-` and `_` alike): Express's `method-override` and many frameworks route a
+ * `POST` carrying one as the method it names, which is not the method authorized. Every
+ * adapter removes them.
+ */
+export const METHOD_OVERRIDE_HEADER = /^x[-_](?:http[-_]method(?:[-_]override)?|method[-_]override)$/i;
 
 /** `clientId` → `client-id`; anything but letters, digits and dashes → `-`. */
 export function headerName(key) {

@@ -1,11 +1,12 @@
 // Lambda@Edge (CloudFront viewer-request): `export const handler = createHandler(bundle)`.
 // Allow → the request goes on with `uri` set to the canonical path that was authorized and
-// the caller's identity as headers (forged ones removed, whatever their case); deny → a
-// CloudFront response (`status` as a string, headers as `{key, value}` lists, JSON body).
+// the caller's identity as headers (forged ones removed, whatever their case and with `-` or
+// `_`, and method-override headers too); deny → a CloudFront response (`status` as a string,
+// headers as `{key, value}` lists, JSON body).
 // Lambda@Edge has no environment variables: the bundle (configuration, policies, preloaded
 // JWKS) is built into the zip by `make lambda-edge-zip`, policies may come from a URL.
 import { createAuthorizer } from "./node.js";
-import { headerName, headerValue, UNAVAILABLE_BODY } from "./identity.js";
+import { headerName, headerValue, identityHeaderMatcher, identityPrefix, METHOD_OVERRIDE_HEADER, UNAVAILABLE_BODY } from "./identity.js";
 
 const STATUS_TEXT = { 400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 429: "Too Many Requests", 500: "Internal Server Error", 503: "Service Unavailable" };
 const BUNDLE_MEMBERS = ["config", "policies", "jwks", "identityHeaderPrefix", "forwardAuthorization", "jwksTimeoutMs", "explain", "log", "now", "fetch"];
@@ -22,8 +23,8 @@ export function createHandler(bundle) {
   const unknown = Object.keys(bundle).filter((name) => !BUNDLE_MEMBERS.includes(name));
   if (unknown.length) throw Object.assign(new Error(`createHandler: unknown member \`${unknown[0]}\` (known: ${BUNDLE_MEMBERS.join(", ")})`), { code: "invalid_config" });
   const { config, identityHeaderPrefix = "x-authz-", forwardAuthorization = true, ...options } = bundle;
-  const prefix = String(identityHeaderPrefix).toLowerCase();
-  if (!/^[a-z0-9-]+$/.test(prefix)) throw Object.assign(new Error(`createHandler: identityHeaderPrefix must be letters, digits and dashes: ${identityHeaderPrefix}`), { code: "invalid_config" });
+  const prefix = identityPrefix(identityHeaderPrefix, "createHandler: identityHeaderPrefix");
+  const identityHeaders = identityHeaderMatcher(prefix);
   if (typeof forwardAuthorization !== "boolean") throw Object.assign(new Error("createHandler: forwardAuthorization must be true or false"), { code: "invalid_config" });
   const authorizer = createAuthorizer(config, options);
   const log = options.log === false ? () => {} : options.log ?? ((event) => console.log(JSON.stringify(event)));
@@ -58,7 +59,7 @@ export function createHandler(bundle) {
       ...(decision.explanation ? { explanation: decision.explanation } : {}),
     });
     if (decision.outcome !== "allow") return response(decision.status, decision.body ?? UNAVAILABLE_BODY);
-    const headers = forwardedHeaders(request.headers, prefix, forwardAuthorization);
+    const headers = forwardedHeaders(request.headers, identityHeaders, forwardAuthorization);
     for (const [name, value] of Object.entries(decision.context)) {
       const header = prefix + headerName(name);
       headers[header] = cfHeader(header, headerValue(value));
@@ -69,24 +70,24 @@ export function createHandler(bundle) {
 }
 
 /**
- * The event's headers minus identity-prefixed ones (and `Authorization` if not forwarded).
+ * The event's headers minus identity-prefixed ones (any case, `-` and `_` alike:
+ * `identityHeaderMatcher`), method-override ones (`METHOD_OVERRIDE_HEADER`: the origin would
+ * route another method than the one authorized), and `Authorization` if not forwarded.
  * CloudFront keys the map by lower-case name, but an event is data: both the map key and
  * each entry's `key` are compared in any case, and an entry is dropped on either.
+ * @param {RegExp} identityHeaders from `identityHeaderMatcher`
  */
-function forwardedHeaders(headers, prefix, forwardAuthorization) {
+function forwardedHeaders(headers, identityHeaders, forwardAuthorization) {
+  const dropped = (lower) => identityHeaders.test(lower) || METHOD_OVERRIDE_HEADER.test(lower) || (!forwardAuthorization && lower === "authorization");
   const kept = {};
   for (const [name, list] of Object.entries(headers ?? {})) {
     const lower = name.toLowerCase();
-    if (lower.startsWith(prefix)) continue;
-    if (lower === "authorization" && !forwardAuthorization) continue;
+    if (dropped(lower)) continue;
     if (!Array.isArray(list)) {
       kept[name] = list;
       continue;
     }
-    const entries = list.filter((entry) => {
-      const key = typeof entry?.key === "string" ? entry.key.toLowerCase() : lower;
-      return !key.startsWith(prefix) && (forwardAuthorization || key !== "authorization");
-    });
+    const entries = list.filter((entry) => !dropped(typeof entry?.key === "string" ? entry.key.toLowerCase() : lower));
     if (entries.length) kept[name] = entries;
   }
   return kept;

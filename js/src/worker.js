@@ -5,7 +5,7 @@ import wasmModule from "../dist/edge_authz_bg.wasm";
 import { initSync, Authorizer, Request as WasmRequest } from "../dist/edge_authz.js";
 import { EdgeAuthorizer } from "./authorizer.js";
 import { webCryptoVerifier } from "./webcrypto.js";
-import { headerName, headerValue, UNAVAILABLE_BODY } from "./identity.js";
+import { headerName, headerValue, identityHeaderMatcher, METHOD_OVERRIDE_HEADER, UNAVAILABLE_BODY } from "./identity.js";
 
 export { headerName, headerValue };
 
@@ -29,6 +29,7 @@ export { headerName, headerValue };
  * @property {string} [EXPOSE_REASON]                `true`: `edge-authz-reason` response header (debugging only)
  * @property {KVNamespace} [POLICIES]                group → policy JSON
  * @property {KVNamespace} [JWKS_CACHE]              optional: JWKS shared by fresh isolates
+ * @property {string} [ENVIRONMENT]                  `dev`: loopback and example hosts accepted (local development, tests)
  */
 
 const JSON_TYPE = "application/json";
@@ -50,7 +51,13 @@ export function createWorker({ now = () => Math.floor(Date.now() / 1000), log = 
         state ??= buildState(env, log);
         current = await state;
       } catch (error) {
-        log({ event: "authz", reason: error?.code ?? "startup_failed", status: 503, message: error?.message });
+        log({
+          event: "authz",
+          reason: error?.code ?? "startup_failed",
+          status: 503,
+          message: error?.message,
+          ...(error?.variables ? { variables: error.variables } : {}),
+        });
         return unavailable();
       }
       try {
@@ -83,9 +90,19 @@ function parseOptions(env) {
   if (!["pass", "answer", "authorize"].includes(preflight)) throw configError(`CORS_PREFLIGHT must be pass, answer or authorize, not ${preflight}`);
   const prefix = (env.IDENTITY_HEADER_PREFIX ?? "x-authz-").toLowerCase();
   if (!/^[a-z0-9-]+$/.test(prefix)) throw configError(`IDENTITY_HEADER_PREFIX must be letters, digits and dashes: ${prefix}`);
+  const url = (name, value) => {
+    if (!value) return null;
+    try {
+      return new URL(value);
+    } catch {
+      throw configError(`${name} is not an absolute URL: ${value}`);
+    }
+  };
   return {
-    upstream: env.UPSTREAM ? new URL(env.UPSTREAM) : null,
+    upstream: url("UPSTREAM", env.UPSTREAM),
     prefix,
+    /** Incoming headers under the prefix: any case, `-` and `_` alike (`X_Authz_Sub`). */
+    identityHeaders: identityHeaderMatcher(prefix),
     forwardAuthorization: flag(env.FORWARD_AUTHORIZATION, true),
     cors: {
       preflight,
@@ -94,7 +111,7 @@ function parseOptions(env) {
       headers: env.CORS_ALLOW_HEADERS || "authorization, content-type",
       maxAge: String(number(env.CORS_MAX_AGE, 600)),
     },
-    policiesUrl: env.POLICIES_URL ? new URL(env.POLICIES_URL) : null,
+    policiesUrl: url("POLICIES_URL", env.POLICIES_URL),
     policiesUrlTtl: number(env.POLICIES_URL_TTL_SECONDS, 60),
     jwksTimeoutMs: number(env.JWKS_FETCH_TIMEOUT_MS, 5000),
     policiesTimeoutMs: number(env.POLICIES_TIMEOUT_MS, 5000),
@@ -108,6 +125,80 @@ function configError(message) {
   return Object.assign(new Error(message), { code: "invalid_worker_config" });
 }
 
+/** What wrangler.toml's top-level `[vars]` hold until the deployment is configured. */
+const UNCONFIGURED = "UNCONFIGURED";
+
+/**
+ * Refuses to start a Worker whose origin or issuers are still placeholders, so that a
+ * `wrangler deploy` of the repository's wrangler.toml as it is answers 503 (and says what to
+ * set) instead of forwarding to nowhere: any binding or AUTHZ_CONFIG value containing
+ * `UNCONFIGURED`, and, unless `ENVIRONMENT` is `dev`, an UPSTREAM, POLICIES_URL or issuer
+ * (`jwksUri`, `issuer`) on a loopback or unspecified address or a reserved example name
+ * (`localhost`, `127.0.0.0/8`, `::1`, `0.0.0.0`, `.test`, `.example`, `.invalid`,
+ * `example.com`, ...). Malformed values are left to the parsers that report them.
+ * @param {Env} env
+ */
+function refuseUnconfigured(env) {
+  const dev = env.ENVIRONMENT === "dev";
+  /** @type {{ variable: string, problem: string }[]} */
+  const found = [];
+  const marker = (variable) => found.push({ variable, problem: `still ${UNCONFIGURED}` });
+  for (const [name, value] of Object.entries(env)) {
+    if (name !== "AUTHZ_CONFIG" && typeof value === "string" && value.includes(UNCONFIGURED)) marker(name);
+  }
+  let config = env.AUTHZ_CONFIG;
+  if (typeof config === "string") {
+    try {
+      config = JSON.parse(config);
+    } catch {
+      if (config.includes(UNCONFIGURED)) marker("AUTHZ_CONFIG");
+      config = null;
+    }
+  }
+  (function walk(value, path) {
+    if (typeof value === "string" && value.includes(UNCONFIGURED)) marker(path);
+    else if (Array.isArray(value)) value.forEach((item, i) => walk(item, `${path}[${i}]`));
+    else if (value && typeof value === "object") for (const [key, item] of Object.entries(value)) walk(item, `${path}.${key}`);
+  })(config, "AUTHZ_CONFIG");
+  if (!dev) {
+    const host = (variable, value) => {
+      if (typeof value !== "string" || value === "" || value.includes(UNCONFIGURED)) return;
+      let hostname;
+      try {
+        hostname = new URL(value).hostname;
+      } catch {
+        return;
+      }
+      const kind = placeholderHost(hostname);
+      if (kind) found.push({ variable, problem: `${hostname} is ${kind}` });
+    };
+    host("UPSTREAM", env.UPSTREAM);
+    host("POLICIES_URL", env.POLICIES_URL);
+    const issuers = Array.isArray(config?.issuers) ? config.issuers : [];
+    issuers.forEach((issuer, i) => {
+      host(`AUTHZ_CONFIG.issuers[${i}].jwksUri`, issuer?.jwksUri);
+      host(`AUTHZ_CONFIG.issuers[${i}].issuer`, issuer?.issuer);
+    });
+  }
+  if (found.length === 0) return;
+  const message =
+    `not configured: ${found.map(({ variable, problem }) => `${variable} (${problem})`).join(", ")}. ` +
+    "Set UPSTREAM to your origin's URL (empty: the request's own URL, for a Worker on a route) and " +
+    "AUTHZ_CONFIG.issuers to your user pool or OIDC issuer, in wrangler.toml's [vars] or the dashboard, then deploy again; " +
+    'loopback and example hosts are accepted only with ENVIRONMENT = "dev" (local development). Every request is answered 503 until then.';
+  throw Object.assign(new Error(message), { code: "unconfigured", variables: found.map(({ variable }) => variable) });
+}
+
+/** @param {string} hostname as `URL` gives it (lower case, IPv4 normalised, IPv6 in brackets) @returns {string | null} */
+function placeholderHost(hostname) {
+  const host = hostname.replace(/\.$/, "");
+  if (host === "localhost" || host.endsWith(".localhost") || /^127\.\d+\.\d+\.\d+$/.test(host)) return "a loopback host";
+  if (host === "[::1]" || /^\[::ffff:7f[0-9a-f]{2}:[0-9a-f]{1,4}\]$/.test(host)) return "a loopback host";
+  if (host === "0.0.0.0" || host === "[::]") return "the unspecified address";
+  if (/(^|\.)(test|example|invalid)$/.test(host) || /(^|\.)example\.(com|net|org)$/.test(host)) return "a reserved example name";
+  return null;
+}
+
 let wasmReady = false;
 
 /** @param {Env} env @returns {Promise<State>} */
@@ -116,8 +207,14 @@ async function buildState(env, log) {
     initSync({ module: wasmModule });
     wasmReady = true;
   }
+  refuseUnconfigured(env);
   const options = parseOptions(env);
-  if (env.AUTHZ_CONFIG === undefined) throw Object.assign(new Error("AUTHZ_CONFIG is not set"), { code: "invalid_config" });
+  if (env.AUTHZ_CONFIG === undefined) {
+    throw Object.assign(new Error("AUTHZ_CONFIG is not set: put the edge-authz configuration in wrangler.toml's [vars.AUTHZ_CONFIG] (js/README.md)"), {
+      code: "invalid_config",
+      variables: ["AUTHZ_CONFIG"],
+    });
+  }
   const config = typeof env.AUTHZ_CONFIG === "string" ? env.AUTHZ_CONFIG : JSON.stringify(env.AUTHZ_CONFIG);
   const authorizer = new EdgeAuthorizer(
     { Authorizer, Request: WasmRequest },
@@ -226,14 +323,17 @@ function unavailable(reason = null) {
 
 /**
  * Forwards to the origin: `path` (the canonical one authorized, in wire form) and the query
- * as received; identity headers replace any the client sent under the prefix.
+ * as received; identity headers replace any the client sent under the prefix (in any case,
+ * with `-` or `_`: a CGI, WSGI, Rack or PHP origin reads `X_Authz_Sub` as `X-Authz-Sub`), and
+ * method-override headers are dropped (`X-HTTP-Method-Override: DELETE` on an authorized
+ * `POST` would have the origin route a method that was not authorized).
  * @param {string} path
  * @param {Record<string, string | number | boolean> | null} context null for preflights
  */
 async function forward(request, url, path, options, context, reasonHeader) {
   const headers = new Headers();
   for (const [name, value] of request.headers) {
-    if (name.startsWith(options.prefix)) continue;
+    if (options.identityHeaders.test(name) || METHOD_OVERRIDE_HEADER.test(name)) continue;
     if (name === "authorization" && !options.forwardAuthorization) continue;
     headers.append(name, value);
   }

@@ -4,7 +4,7 @@ export interface MiddlewareOptions extends AuthorizerOptions {
   config: EdgeAuthzConfig | object | string;
   /** Default `req.ip ?? req.socket.remoteAddress` (set Express's `trust proxy` behind a proxy). */
   sourceIp?: (req: any) => string | null | undefined;
-  /** Default `x-authz-`: incoming headers with it (any case) are removed before the app sees them. */
+  /** Default `x-authz-`: incoming headers with it (any case, `-` and `_` alike) are removed before the app sees them, and so are method-override headers. */
   identityHeaderPrefix?: string;
 }
 

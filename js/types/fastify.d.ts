@@ -6,7 +6,7 @@ export interface FastifyEdgeAuthzOptions extends AuthorizerOptions {
   authorizer?: NodeAuthorizer;
   /** Default `request.ip` (set Fastify's `trustProxy` behind a proxy). */
   sourceIp?: (request: any) => string | null | undefined;
-  /** Default `x-authz-`: incoming headers with it (any case) are removed before the app sees them. */
+  /** Default `x-authz-`: incoming headers with it (any case, `-` and `_` alike) are removed before the app sees them, and so are method-override headers. */
   identityHeaderPrefix?: string;
 }
 

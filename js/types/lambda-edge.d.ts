@@ -26,7 +26,7 @@ export interface CloudFrontResultResponse {
 
 export interface LambdaEdgeBundle extends AuthorizerOptions {
   config: EdgeAuthzConfig | object | string;
-  /** Default `x-authz-`; incoming headers with it are removed before identity headers are added. */
+  /** Default `x-authz-`; incoming headers with it (any case, `-` and `_` alike) and method-override headers are removed before identity headers are added. */
   identityHeaderPrefix?: string;
   /** Default true; false removes `Authorization` from the forwarded request. */
   forwardAuthorization?: boolean;

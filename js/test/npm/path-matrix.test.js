@@ -1,8 +1,9 @@
-// The path-confusion matrix (test/support/path-matrix.js) against real Express 5 and Fastify
-// 5 apps on 127.0.0.1 (raw request lines), under their default router options and under the
-// others, and against the Lambda@Edge handler with CloudFront events built from the same
-// targets. Each app's authorizer is wrapped to record the decision it made per request, so
-// the test compares what the app received with what was authorized.
+// The path-confusion matrix (test/support/path-matrix.js) against real Express 5, Express 4
+// (support/npm-extras.js) and Fastify 5 apps on 127.0.0.1 (raw request lines), under their
+// default router options and under the others, and against the Lambda@Edge handler with
+// CloudFront events built from the same targets. Each app's authorizer is wrapped to record
+// the decision it made per request, so the test compares what the app received with what
+// was authorized.
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import express from "express";
@@ -10,10 +11,12 @@ import { createAuthorizer } from "../../src/node.js";
 import { edgeAuthz as expressAuthz, expressMatching } from "../../src/express.js";
 import { edgeAuthz as fastifyAuthz, fastifyRouterOptions } from "../../src/fastify.js";
 import { createHandler } from "../../src/lambda-edge.js";
+import { npmExtras } from "../support/npm-extras.js";
 import { rawRequest } from "../support/raw-http.js";
 import {
   FORGED,
   GROUP,
+  OVERRIDES,
   JWKS,
   JWKS_URI,
   NOW,
@@ -36,6 +39,8 @@ import {
 } from "../support/path-matrix.js";
 
 const token = matrixToken();
+/** Express 4 (not a dev dependency), or why it is missing. */
+const extras = await npmExtras();
 const offline = () => Promise.reject(new Error("no network in this test"));
 const authorizerOptions = { jwks: { [JWKS_URI]: JSON.parse(JWKS) }, now: () => NOW, fetch: offline, log: false };
 
@@ -239,6 +244,29 @@ describe("Express 5 with edgeAuthz", () => {
   });
 });
 
+describe("Express 4 with edgeAuthz (installed by support/npm-extras.js)", () => {
+  // Express 4's `app.router` getter throws; its router is `app._router`, with the same rules.
+  const apps = [
+    { label: "express4(defaults)", settings: {}, view: { caseSensitive: false, strip: true, merge: false }, matching: { caseSensitive: false, trailingSlash: "strip" } },
+    { label: "express4(case sensitive, strict)", settings: { "case sensitive routing": true, "strict routing": true }, view: { caseSensitive: true, strip: false, merge: false }, matching: { caseSensitive: true, trailingSlash: "keep" } },
+  ];
+  for (const { label, settings, view, matching } of apps) {
+    test(`${label}: every target of the matrix`, async () => {
+      const recorder = recordingAuthorizer();
+      const app = expressApp({ settings, before: [expressAuthz(recorder)], express: extras.express4 });
+      assert.throws(() => app.router, /deprecated/);
+      assert.deepEqual(expressMatching(app), matching);
+      const server = await listenExpress(app);
+      try {
+        const problems = await runMatrix(server.url, recorder, { ...view, parser: "node", label, decodes: false });
+        assert.deepEqual(problems, []);
+      } finally {
+        await server.close();
+      }
+    });
+  }
+});
+
 describe("Fastify 5 with edgeAuthz", () => {
   const apps = [
     { label: "fastify(defaults)", options: {}, view: { caseSensitive: true, strip: false, merge: false } },
@@ -420,7 +448,13 @@ describe("Lambda@Edge with CloudFront events built from the matrix", () => {
       // CloudFront keys the map in lower case; an event is data, so odd keys are tried too.
       "x-authz-sub": [{ key: FORGED[0][0], value: FORGED[0][1] }],
       "X-AUTHZ-GROUPS": [{ key: FORGED[1][0], value: FORGED[1][1] }],
-      "x-forwarded-for": [{ key: "X-Forwarded-For", value: "192.0.2.1" }, { key: "x-Authz-Role", value: "root" }],
+      "x-forwarded-for": [{ key: "X-Forwarded-For", value: "192.0.2.1" }, { key: "x-Authz-Role", value: "root" }, { key: "X_Authz_Role", value: "root" }],
+      // `_` for `-`: a CGI, WSGI, Rack or PHP origin reads them as x-authz-* headers.
+      x_authz_sub: [{ key: FORGED[2][0], value: FORGED[2][1] }],
+      "x-authz_groups": [{ key: FORGED[3][0], value: FORGED[3][1] }],
+      // Method overrides: the origin would route the method they name.
+      ...Object.fromEntries(OVERRIDES.map(([key, value]) => [key.toLowerCase(), [{ key, value }]])),
+      accept: [{ key: "Accept", value: "*/*" }, { key: "X-HTTP-Method-Override", value: "DELETE" }],
     };
     return {
       Records: [
@@ -454,7 +488,10 @@ describe("Lambda@Edge with CloudFront events built from the matrix", () => {
       const again = await reference.authorize({ method, path: result.uri, query: querystring, headers: { authorization: `Bearer ${token}` }, sourceIp: "192.0.2.10" });
       if (again.outcome !== "allow" || again.path !== result.uri) problems.push(`${label}: the forwarded ${result.uri} is decided ${again.outcome} as ${again.path}`);
       if (routeOf(result.uri, view) === "admin") problems.push(`${label}: admin forwarded`);
-      const identity = Object.entries(result.headers).flatMap(([name, list]) => list.filter((e) => /^x-authz-/i.test(e.key ?? name)).map((e) => [name, e.key, e.value]));
+      const identity = Object.entries(result.headers).flatMap(([name, list]) => list.filter((e) => /^x[-_]authz[-_]/i.test(e.key ?? name) || /^x[-_]authz[-_]/i.test(name)).map((e) => [name, e.key, e.value]));
+      const overrides = Object.entries(result.headers).flatMap(([name, list]) => list.filter((e) => [e.key, name].some((n) => /^x[-_](http[-_]method([-_]override)?|method[-_]override)$/i.test(n))).map((e) => `${name} ${e.key}: ${e.value}`));
+      if (overrides.length) problems.push(`${label}: method overrides forwarded: ${overrides.join(", ")}`);
+      if (result.headers.accept?.length !== 1) problems.push(`${label}: accept ${JSON.stringify(result.headers.accept)}`);
       const expectedIdentity = ["sub", "username", "groups", "scope", "client-id", "token-use", "issuer"].map((n) => `x-authz-${n}`);
       for (const [name, key, value] of identity) {
         if (!expectedIdentity.includes(name) || key !== name || FORGED.some(([, forged]) => forged === value) || value === "root") problems.push(`${label}: ${name} ${key}: ${value} forwarded`);

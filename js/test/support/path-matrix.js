@@ -6,7 +6,7 @@
 // Fastify answer HEAD with the GET handler). Whatever the adapter, for every target:
 //   - the admin handler never answers 200;
 //   - what the app or origin receives is the path the authorizer authorized;
-//   - no client-sent `x-authz-*` header reaches it;
+//   - no client-sent `x-authz-*` header reaches it (nor `x_authz_*`, nor a method override);
 //   - the status is the expected one for the adapter's view (below).
 import express from "express";
 import Fastify from "fastify";
@@ -45,6 +45,23 @@ export function matrixConfig(jwksUri = JWKS_URI, request = undefined) {
   };
 }
 
+/**
+ * For the method-override tests: POST (and GET, HEAD) allowed on /petstore/*, DELETE denied
+ * there, so a POST that an origin routes as DELETE is a way around the Deny.
+ */
+export const METHOD_POLICY = {
+  Version: "2012-10-17",
+  Statement: [
+    { Sid: "PetStore", Effect: "Allow", Action: "execute-api:Invoke", Resource: ["GET", "HEAD", "POST"].map((method) => `${ARN}/${method}/petstore/*`) },
+    { Sid: "NoDelete", Effect: "Deny", Action: "execute-api:Invoke", Resource: `${ARN}/DELETE/petstore/*` },
+  ],
+};
+
+/** `matrixConfig` with `METHOD_POLICY` for the group. */
+export function methodConfig(jwksUri = JWKS_URI) {
+  return { ...matrixConfig(jwksUri), policies: { groups: { [GROUP]: METHOD_POLICY } } };
+}
+
 export const SUB = "a1b2c3d4-0000-4000-8000-000000000014";
 /** A valid access token of a caller in `keepers` at `NOW`. */
 export function matrixToken() {
@@ -54,11 +71,29 @@ export function matrixToken() {
   );
 }
 
-/** Identity headers a client forges, in odd cases: none may reach an app. */
+/**
+ * Identity headers a client forges, in odd cases and with `_` for `-` (a CGI, WSGI, Rack or
+ * PHP origin reads `X_Authz_Sub` as `X-Authz-Sub`, and comma-joins `x-authz_groups` with the
+ * real `x-authz-groups`): none may reach an app.
+ */
 export const FORGED = [
   ["X-Authz-Sub", "forged"],
   ["x-AUTHZ-groups", "admins"],
+  ["X_Authz_Sub", "forged-underscore"],
+  ["x-authz_groups", "admins-underscore"],
 ];
+
+/** Method-override headers a client sends: none may reach an app (it would route the method they name). */
+export const OVERRIDES = [
+  ["X-HTTP-Method-Override", "DELETE"],
+  ["x_http_method", "DELETE"],
+  ["X-Method-Override", "DELETE"],
+];
+
+/** A header name under the identity prefix, `-` and `_` alike (names lower-cased). */
+const IDENTITY_NAME = /^x[-_]authz[-_]/;
+/** A method-override header name, `-` and `_` alike (names lower-cased). */
+const OVERRIDE_NAME = /^x[-_](?:http[-_]method(?:[-_]override)?|method[-_]override)$/;
 
 const ALLOW = 200;
 const DENY = 403;
@@ -190,12 +225,14 @@ function echo(route, url, headers, auth) {
 }
 
 /**
- * An Express 5 app with an admin handler, a pets handler and a catch-all that echoes.
- * @param {{ settings?: Record<string, unknown>, before?: Function[] }} [options] settings are
- *   set before the first route (when Express builds its router from them); `before`: middlewares
+ * An Express app (5, or the `express` given: Express 4) with an admin handler, a pets handler
+ * and a catch-all that echoes.
+ * @param {{ settings?: Record<string, unknown>, before?: Function[], express?: Function }} [options]
+ *   settings are set before the first route (when Express builds its router from them);
+ *   `before`: middlewares
  */
-export function expressApp({ settings = {}, before = [] } = {}) {
-  const app = express();
+export function expressApp({ settings = {}, before = [], express: expressModule = express } = {}) {
+  const app = expressModule();
   for (const [name, value] of Object.entries(settings)) app.set(name, value);
   for (const middleware of before) app.use(middleware);
   const reply = (route) => (req, res) => res.set("x-route", route).json(echo(route, req.originalUrl, req.headers, req.auth));
@@ -234,15 +271,21 @@ export async function listenFastify(app) {
   return { url: `http://127.0.0.1:${app.server.address().port}`, close: () => app.close() };
 }
 
-/** The request line's headers: the token, the forged identity headers, a test id. */
+/** The request line's headers: the token, the forged identity and method-override headers, a test id. */
 export function matrixHeaders(token, id, extra = []) {
-  return [["Authorization", `Bearer ${token}`], ...FORGED, ["X-Test-Id", String(id)], ...extra];
+  return [["Authorization", `Bearer ${token}`], ...FORGED, ...OVERRIDES, ["X-Test-Id", String(id)], ...extra];
 }
 
-/** Problems with an echo: a forged or any identity-prefixed header reached the app. */
+/**
+ * Problems with an echo: an identity-prefixed header (with `-` or `_`) other than the
+ * `allowed` ones the adapter itself sends (exact names), or a method override, reached the app.
+ */
 export function forgedHeaderProblems(headers, allowed = []) {
   return Object.keys(headers ?? {})
-    .filter((name) => name.toLowerCase().startsWith("x-authz-") && !allowed.includes(name.toLowerCase()))
+    .filter((name) => {
+      const lower = name.toLowerCase();
+      return (IDENTITY_NAME.test(lower) && !allowed.includes(lower)) || OVERRIDE_NAME.test(lower);
+    })
     .map((name) => `the app got ${name}: ${headers[name]}`);
 }
 

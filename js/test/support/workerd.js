@@ -7,16 +7,17 @@ import { fileURLToPath } from "node:url";
 const jsRoot = fileURLToPath(new URL("../../", import.meta.url));
 
 /**
- * A Worker entry of js/ (its modules and the wasm) in workerd, ready (disposed if it fails
- * to start).
+ * Miniflare's options for one Worker entry of js/ (its modules and the wasm). Local only, so
+ * the Worker runs as wrangler.toml's [env.dev] does: `ENVIRONMENT = "dev"` (loopback and
+ * example upstreams and issuers accepted), unless `dev: false` (production's start-up checks,
+ * js/test/worker-startup.test.js).
  * @param {string} entry the entry script, relative to js/
  * @param {Record<string, unknown>} bindings the Worker's vars
- * @param {{ kv?: boolean } & Record<string, unknown>} [options] bind the POLICIES namespace
- *   (default true); any other member is a Miniflare option (host, port, inspectorPort,
- *   handleRuntimeStdio, handleStructuredLogs, ...)
+ * @param {{ kv?: boolean, dev?: boolean }} [options] bind the POLICIES namespace (default
+ *   true); `ENVIRONMENT = "dev"` (default true)
  */
-export async function startMiniflare(entry, bindings, { kv = true, ...miniflareOptions } = {}) {
-  const mf = new Miniflare({
+export function workerdWorker(entry, bindings, { kv = true, dev = true } = {}) {
+  return {
     modules: true,
     scriptPath: `${jsRoot}${entry}`,
     modulesRoot: jsRoot,
@@ -26,9 +27,20 @@ export async function startMiniflare(entry, bindings, { kv = true, ...miniflareO
     ],
     compatibilityDate: "2025-04-01",
     kvNamespaces: kv ? ["POLICIES"] : [],
-    bindings,
-    ...miniflareOptions,
-  });
+    bindings: dev ? { ENVIRONMENT: "dev", ...bindings } : bindings,
+  };
+}
+
+/**
+ * A Worker entry of js/ in workerd (workerdWorker), ready (disposed if it fails to start).
+ * @param {string} entry the entry script, relative to js/
+ * @param {Record<string, unknown>} bindings the Worker's vars
+ * @param {{ kv?: boolean, dev?: boolean } & Record<string, unknown>} [options] `kv` and `dev`
+ *   as workerdWorker's; any other member is a Miniflare option (host, port, inspectorPort,
+ *   handleRuntimeStdio, handleStructuredLogs, ...)
+ */
+export async function startMiniflare(entry, bindings, { kv = true, dev = true, ...miniflareOptions } = {}) {
+  const mf = new Miniflare({ ...workerdWorker(entry, bindings, { kv, dev }), ...miniflareOptions });
   try {
     await mf.ready;
   } catch (error) {
@@ -40,10 +52,11 @@ export async function startMiniflare(entry, bindings, { kv = true, ...miniflareO
 
 /**
  * @param {Record<string, unknown>} bindings the Worker's vars
- * @param {{ kv?: boolean }} [options] bind the POLICIES namespace (default true)
+ * @param {{ kv?: boolean, dev?: boolean }} [options] bind the POLICIES namespace (default
+ *   true); `ENVIRONMENT = "dev"` (default true)
  */
-export async function startWorker(bindings, { kv = true } = {}) {
-  const mf = await startMiniflare("test/support/worker-under-test.js", bindings, { kv });
+export async function startWorker(bindings, { kv = true, dev = true } = {}) {
+  const mf = await startMiniflare("test/support/worker-under-test.js", bindings, { kv, dev });
   return {
     mf,
     policies: kv ? await mf.getKVNamespace("POLICIES") : null,
