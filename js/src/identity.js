@@ -49,3 +49,22 @@ export function headerValue(value) {
 
 /** The JSON body answered when the authorizer itself cannot decide. */
 export const UNAVAILABLE_BODY = JSON.stringify({ message: "Service Unavailable" });
+
+/**
+ * The `authz` log line of a decision, shared by the Worker and Lambda@Edge: never the token;
+ * `authorizedPath` when the core rewrote the path it decided on.
+ * @param {{ reason: string, status: number, path: string, explanation?: string }} decision
+ * @param {string} method
+ * @param {string} path the path as received
+ */
+export function decisionLogEvent(decision, method, path) {
+  return {
+    event: "authz",
+    reason: decision.reason,
+    status: decision.status,
+    method,
+    path,
+    ...(decision.path !== path ? { authorizedPath: decision.path } : {}),
+    ...(decision.explanation ? { explanation: decision.explanation } : {}),
+  };
+}

@@ -6,7 +6,7 @@
 // Lambda@Edge has no environment variables: the bundle (configuration, policies, preloaded
 // JWKS) is built into the zip by `make lambda-edge-zip`, policies may come from a URL.
 import { createAuthorizer } from "./node.js";
-import { headerName, headerValue, identityHeaderMatcher, identityPrefix, METHOD_OVERRIDE_HEADER, UNAVAILABLE_BODY } from "./identity.js";
+import { decisionLogEvent, headerName, headerValue, identityHeaderMatcher, identityPrefix, METHOD_OVERRIDE_HEADER, UNAVAILABLE_BODY } from "./identity.js";
 
 const STATUS_TEXT = { 400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 429: "Too Many Requests", 500: "Internal Server Error", 503: "Service Unavailable" };
 const BUNDLE_MEMBERS = ["config", "policies", "jwks", "identityHeaderPrefix", "forwardAuthorization", "jwksTimeoutMs", "explain", "log", "now", "fetch"];
@@ -49,15 +49,7 @@ export function createHandler(bundle) {
       log({ event: "authz", reason: error?.code ?? "internal_error", status: 503, method: request.method, path: request.uri });
       return response(503, UNAVAILABLE_BODY);
     }
-    log({
-      event: "authz",
-      reason: decision.reason,
-      status: decision.status,
-      method: request.method,
-      path: request.uri,
-      ...(decision.path !== request.uri ? { authorizedPath: decision.path } : {}),
-      ...(decision.explanation ? { explanation: decision.explanation } : {}),
-    });
+    log(decisionLogEvent(decision, request.method, request.uri));
     if (decision.outcome !== "allow") return response(decision.status, decision.body ?? UNAVAILABLE_BODY);
     const headers = forwardedHeaders(request.headers, identityHeaders, forwardAuthorization);
     for (const [name, value] of Object.entries(decision.context)) {

@@ -5,7 +5,7 @@ import wasmModule from "../dist/edge_authz_bg.wasm";
 import { initSync, Authorizer, Request as WasmRequest } from "../dist/edge_authz.js";
 import { EdgeAuthorizer } from "./authorizer.js";
 import { webCryptoVerifier } from "./webcrypto.js";
-import { headerName, headerValue, identityHeaderMatcher, METHOD_OVERRIDE_HEADER, UNAVAILABLE_BODY } from "./identity.js";
+import { decisionLogEvent, headerName, headerValue, identityHeaderMatcher, METHOD_OVERRIDE_HEADER, UNAVAILABLE_BODY } from "./identity.js";
 
 export { headerName, headerValue };
 
@@ -262,15 +262,7 @@ async function handle({ options, authorizer, log }, request, now, ctx) {
     },
     now,
   );
-  log({
-    event: "authz",
-    reason: decision.reason,
-    status: decision.status,
-    method: request.method,
-    path: url.pathname,
-    ...(decision.path !== url.pathname ? { authorizedPath: decision.path } : {}),
-    ...(decision.explanation ? { explanation: decision.explanation } : {}),
-  });
+  log(decisionLogEvent(decision, request.method, url.pathname));
   const reasonHeader = options.exposeReason ? decision.reason : null;
   if (decision.outcome === "allow") return forward(request, url, decision.path, options, decision.context, reasonHeader);
   return deny(decision, request, options, reasonHeader);
