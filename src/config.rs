@@ -56,7 +56,7 @@ pub enum PolicySource {
     /// All policies are in the configuration; a group without one contributes nothing.
     Bundled(Vec<(String, Arc<PolicyDocument>)>),
     /// The adapter loads them on demand (DynamoDB, Workers KV, a URL) when the
-    /// authorizer asks with [`Need::Policies`](crate::Need::Policies).
+    /// authorizer asks with [`Need::LoadPolicies`](crate::Need::LoadPolicies).
     External,
 }
 

@@ -2,8 +2,8 @@
 //!
 //! It never fetches anything. When a token needs keys the cache does not have (none yet,
 //! expired, or an unknown `kid` outside the penalty window) it answers
-//! [`KeyLookup::Fetch`] once, marks the issuer in flight, and answers
-//! [`KeyLookup::InFlight`] to everyone else until the adapter hands back the bytes
+//! `KeyLookup::Fetch` once, marks the issuer in flight, and answers
+//! `KeyLookup::InFlight` to everyone else until the adapter hands back the bytes
 //! ([`KeyCache::insert`]) or reports the failure ([`KeyCache::fetch_failed`]).
 
 use alloc::sync::Arc;
