@@ -128,6 +128,9 @@ pub enum PathError {
     InvalidMethod,
     /// An API Gateway `methodArn` that is not `arn:…:execute-api:…:{api}/{stage}/{METHOD}/…`.
     InvalidMethodArn,
+    /// A header or query parameter holds a NUL character (which no header may hold and no
+    /// query needs; the JavaScript boundary cannot carry it).
+    NulInRequest,
 }
 
 impl PathError {
@@ -149,6 +152,7 @@ impl PathError {
             Self::TooLong => "path_too_long",
             Self::InvalidMethod => "invalid_method",
             Self::InvalidMethodArn => "invalid_method_arn",
+            Self::NulInRequest => "request_nul",
         }
     }
 }
@@ -171,6 +175,7 @@ impl fmt::Display for PathError {
             Self::TooLong => "the path is longer than the configured maximum",
             Self::InvalidMethod => "the method is not 1 to 32 ASCII letters",
             Self::InvalidMethodArn => "the methodArn is not an execute-api method ARN",
+            Self::NulInRequest => "a header or query parameter holds a NUL character",
         })
     }
 }

@@ -139,6 +139,8 @@ pub struct WasmRequest {
     method_arn: Option<String>,
     credential: Option<String>,
     matching: Option<crate::PathMatching>,
+    /// A header or query name or value held a NUL (see `set`).
+    nul_in_pairs: bool,
 }
 
 /// The start and end of every `\0`-separated item of `flat` (none when it is empty).
@@ -178,6 +180,7 @@ impl WasmRequest {
             method_arn: None,
             credential: None,
             matching: None,
+            nul_in_pairs: false,
         }
     }
 
@@ -210,20 +213,30 @@ impl WasmRequest {
         };
         item_spans(text, &mut self.spans);
         let expected = 2 * (header_count as usize + query_count as usize);
-        if self.spans.len() != expected {
+        // More items than pairs: a name or value holds a NUL (`?x=%00`), which no header
+        // may and no query needs. The request is decided `bad_request`, not thrown.
+        self.nul_in_pairs = self.spans.len() > expected;
+        if self.spans.len() < expected {
             self.spans.clear();
             self.header_count = 0;
             return Err(error(
                 "invalid_request",
                 &alloc::format!(
-                    "expected {header_count} header and {query_count} query name/value pairs joined by NUL (names and values cannot contain NUL)"
+                    "expected {header_count} header and {query_count} query name/value pairs joined by NUL"
                 ),
             ));
+        }
+        if self.nul_in_pairs {
+            self.spans.clear();
         }
         replace(&mut self.pairs, text);
         replace(&mut self.method, method);
         replace(&mut self.path, path);
-        self.header_count = header_count as usize;
+        self.header_count = if self.nul_in_pairs {
+            0
+        } else {
+            header_count as usize
+        };
         self.source_ip = source_ip;
         self.secure_transport = secure_transport;
         self.method_arn = None;
@@ -512,7 +525,11 @@ impl WasmAuthorizer {
             credential: request.credential.as_deref(),
             matching: request.matching,
         };
-        let step = self.inner.authorize(&core_request, now);
+        let step = if request.nul_in_pairs {
+            Step::Decided(Decision::bad_request(crate::PathError::NulInRequest))
+        } else {
+            self.inner.authorize(&core_request, now)
+        };
         let code = match &step {
             Step::Decided(decision) => {
                 let verdict = self.verdict_id(decision);
@@ -873,8 +890,18 @@ mod tests {
         let (headers, query) = request.pairs();
         assert_eq!(headers, [("x-a", "v"), ("authorization", "Bearer t")]);
         assert_eq!(query, [("q", "")]);
-        // A NUL inside a value would shift the pairs: the counts catch it.
-        assert_eq!(set(&mut request, two, 1, ""), invalid);
+        // A NUL inside a value shifts the pairs: the counts catch it, and the request is
+        // decided `bad_request` (`request_nul`) rather than thrown.
+        assert_eq!(set(&mut request, two, 1, ""), None);
+        assert!(request.nul_in_pairs);
+        let mut authorizer = WasmAuthorizer::new(CONFIG, &[7; 8], None).expect("config");
+        let code = authorizer.authorize(&request, 1.0).expect("authorize");
+        assert_eq!(code % 8.0, KIND_DECIDED);
+        let verdict = json(&authorizer.verdict().expect("verdict"));
+        assert_eq!(verdict["reason"], "request_nul");
+        assert_eq!(verdict["status"], 400);
+        assert_eq!(set(&mut request, two, 2, ""), None);
+        assert!(!request.nul_in_pairs);
         assert_eq!(set(&mut request, b"a", 0, ""), invalid);
         assert_eq!(set(&mut request, b"", 0, ""), invalid);
         assert_eq!(set(&mut request, b"q\0\xff", 0, ""), invalid);

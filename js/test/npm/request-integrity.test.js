@@ -305,3 +305,40 @@ function cloudFrontEvent(method, headers) {
     ],
   };
 }
+
+describe("4. a NUL in a query parameter or header", () => {
+  // The wasm boundary joins names and values with NUL; one inside a value used to throw
+  // (503 to the client). The core decides it `bad_request` (`request_nul`): 400.
+  const nulTargets = ["/petstore/v1/pets?x=%00", "/petstore/v1/pets?%00=1", "/petstore/v1/pets?a=b&c=d%00e"];
+
+  test("Express and Fastify answer 400, never 503", async () => {
+    const expressApp = express();
+    expressApp.use(expressAuthz({ config: matrixConfig(), ...authorizerOptions }));
+    expressApp.get("/petstore/v1/pets", (req, res) => res.json({ ok: true }));
+    const fastifyApp = Fastify();
+    await fastifyApp.register(fastifyAuthz, { config: matrixConfig(), ...authorizerOptions });
+    fastifyApp.get("/petstore/v1/pets", async () => ({ ok: true }));
+    for (const server of [await listenExpress(expressApp), await listenFastify(fastifyApp)]) {
+      try {
+        for (const target of nulTargets) {
+          const response = await rawRequest(server.url, { target, headers: [["Authorization", `Bearer ${token}`]] });
+          assert.equal(response.status, 400, `${target}: ${response.status} ${response.body}`);
+          assert.deepEqual(parse(response.body), { message: "Bad Request" }, target);
+        }
+      } finally {
+        await server.close();
+      }
+    }
+  });
+
+  test("Lambda@Edge answers 400 to a NUL in the querystring or a header value", async () => {
+    const handler = createHandler({ config: matrixConfig(), ...authorizerOptions });
+    const event = (querystring, extra = {}) => ({
+      Records: [{ cf: { request: { clientIp: "192.0.2.10", method: "GET", uri: "/petstore/v1/pets", querystring, headers: { authorization: [{ key: "Authorization", value: `Bearer ${token}` }], ...extra } } } }],
+    });
+    for (const e of [event("x=%00"), event("", { "x-a": [{ key: "X-A", value: "a\u0000b" }] })]) {
+      const answer = await handler(e);
+      assert.equal(answer.status, "400", JSON.stringify(answer));
+    }
+  });
+});
