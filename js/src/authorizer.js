@@ -50,14 +50,20 @@ const POLICIES_TIMEOUT_MS = 5000;
 /** More needs than this for one request means a bug: deny rather than spin. */
 const MAX_STEPS = 32;
 
-/** An `Error` with a stable `code`. */
-export class AuthzError extends Error {
+/**
+ * An `Error` with a stable `code` and the `name` "AuthzError". One class per process: the
+ * ESM sources and the CommonJS bundle (cjs/, built from these sources) each evaluate this
+ * module, and both take the class kept under a `Symbol.for` key of `globalThis`, so that
+ * `instanceof AuthzError` holds whichever of `import` and `require` made or tests it.
+ */
+export const AuthzError = (globalThis[Symbol.for("edge-authz.AuthzError")] ??= class AuthzError extends Error {
   /** @param {string} code @param {string} message */
   constructor(code, message) {
     super(message);
     this.code = code;
   }
-}
+});
+Object.defineProperty(AuthzError.prototype, "name", { value: "AuthzError", writable: true, configurable: true, enumerable: false });
 
 /** Step kinds of the core's `authorize` code (`code % 8`), see src/wasm.rs. */
 const DECIDED = 0;

@@ -1,7 +1,8 @@
-import type { AuthorizerOptions, ContextValue, EdgeAuthzConfig, NodeAuthorizer } from "./index.js";
+import type { FastifyPluginAsync } from "fastify";
+import type { AuthorizerOptions, ConfigInput, ContextValue, NodeAuthorizer } from "./index.js";
 
 export interface FastifyEdgeAuthzOptions extends AuthorizerOptions {
-  config?: EdgeAuthzConfig | object | string;
+  config?: ConfigInput;
   /** An authorizer from `createAuthorizer`, instead of `config`. */
   authorizer?: NodeAuthorizer;
   /** Default `request.ip` (set Fastify's `trustProxy` behind a proxy). */
@@ -10,8 +11,19 @@ export interface FastifyEdgeAuthzOptions extends AuthorizerOptions {
   identityHeaderPrefix?: string;
 }
 
+/** The caller's identity: sub, username, groups, scope, clientId, tokenUse, issuer, configured claims. */
+export type EdgeAuthzIdentity = Record<string, ContextValue>;
+
 /** Fastify plugin: an `onRequest` hook on the registering instance; `request.auth` on allow. */
-export declare function edgeAuthz(fastify: any, options: FastifyEdgeAuthzOptions): Promise<void>;
+export declare const edgeAuthz: FastifyPluginAsync<FastifyEdgeAuthzOptions>;
 export default edgeAuthz;
 
-export type EdgeAuthzIdentity = Record<string, ContextValue> | null;
+declare module "fastify" {
+  interface FastifyRequest {
+    /**
+     * The caller's identity, set by the plugin's `onRequest` hook on allow: a request it
+     * denies never reaches a route of the instance it is registered on. (`null` outside it.)
+     */
+    auth: EdgeAuthzIdentity;
+  }
+}

@@ -1,10 +1,64 @@
 // edge-authz for Node.js (hand-written; checked by `tsc --noEmit` in the package tests).
 
-/** An `Error` with a stable `code` (`invalid_config`, `invalid_request`, ...). */
+/**
+ * An `Error` with a stable `code` (`invalid_config`, `invalid_request`, ...). One class for
+ * `import` and `require` alike: `instanceof AuthzError` holds across them.
+ */
 export declare class AuthzError extends Error {
   constructor(code: string, message: string);
   code: string;
+  /** "AuthzError" */
+  name: string;
 }
+
+/** `decision.reason` of a 400 (`bad_request`): why the path or the method was refused. */
+export type BadRequestReason =
+  | "path_not_origin_form"
+  | "path_fragment"
+  | "path_control_character"
+  | "path_bad_escape"
+  | "path_double_encoding"
+  | "path_invalid_utf8"
+  | "path_backslash"
+  | "path_encoded_slash"
+  | "path_dot_segment"
+  | "path_empty_segment"
+  | "path_semicolon"
+  | "path_trailing_dot"
+  | "path_too_long"
+  | "invalid_method"
+  | "invalid_method_arn"
+  | "request_nul"
+  /** Express/Fastify: the router would route another path than the one authorized. */
+  | "path_router_mismatch";
+
+/** `decision.reason` when the credentials or the token are refused (401, 403; 503 for `jwks_unavailable`). */
+export type TokenReason =
+  | "no_credentials"
+  | "malformed_authorization"
+  | "too_large"
+  | "malformed"
+  | "alg_not_allowed"
+  | "unsupported_crit"
+  | "wrong_issuer"
+  | "unknown_kid"
+  | "ambiguous_key"
+  | "bad_signature"
+  | "expired"
+  | "not_yet_valid"
+  | "issued_in_future"
+  | "missing_claim"
+  | "wrong_token_use"
+  | "wrong_client"
+  | "missing_scope"
+  | "missing_group"
+  | "jwks_unavailable";
+
+/** `decision.reason` once the caller is known: the policies' answer, or why there is none. */
+export type PolicyReason = "allowed" | "explicit_deny" | "implicit_deny" | "invalid_policy" | "policies_unavailable";
+
+/** Every `decision.reason`: a stable code for logs (never send it to the client). */
+export type DecisionReason = TokenReason | PolicyReason | BadRequestReason;
 
 export type ContextValue = string | number | boolean;
 
@@ -12,7 +66,7 @@ export interface Decision {
   /** `bad_request`: the path (or method) is ambiguous and refused (`path_dot_segment`, ...). */
   outcome: "allow" | "unauthorized" | "forbidden" | "unavailable" | "bad_request";
   /** Stable reason code for logs; never send it to the client. */
-  reason: string;
+  reason: DecisionReason;
   /** 200 on allow, else the configured denial status (400 for `bad_request`). */
   status: number;
   /** JSON text of the denial (null on allow). */
@@ -54,11 +108,152 @@ export interface RequestRules extends PathMatching {
   maxPathBytes?: number;
 }
 
-/** The edge-authz configuration (README, "Configuration reference"); checked by the core. */
-export interface EdgeAuthzConfig {
-  request?: RequestRules;
-  [member: string]: unknown;
+/** A string or a list of strings. */
+export type OneOrMany = string | string[];
+
+/** Accepted algorithms (`issuers[].algorithms`). */
+export type Algorithm = "RS256" | "RS384" | "RS512" | "PS256" | "PS384" | "PS512" | "ES256" | "ES384" | "EdDSA";
+
+interface IssuerCommon {
+  /** Default `[]`: if set, the token needs at least one of these scopes. */
+  scopes?: OneOrMany;
+  /** Default `[]`: if set, the token needs at least one of these groups. */
+  groups?: OneOrMany;
+  /** Default: pool `RS256`, OIDC all. */
+  algorithms?: Algorithm | Algorithm[];
+  /** The claim listing the caller's groups: default `cognito:groups` (pool) / `groups` (OIDC). */
+  groupsClaim?: string;
 }
+
+/** A Cognito user pool: `iss` = `https://cognito-idp.{region}.amazonaws.com/{userPoolId}`. */
+export interface CognitoIssuer extends IssuerCommon {
+  userPoolId: string;
+  /** `access` (client in `client_id`), `id` (client in `aud`) or `any`. */
+  tokenUse: "access" | "id" | "any";
+  /** Accepted clients; `null` accepts any, explicitly. */
+  clientId: OneOrMany | null;
+  /** Overrides the AWS URL (for local emulators). */
+  issuer?: string;
+  /** Default: derived from the pool. */
+  jwksUri?: string;
+  audience?: never;
+  requireExp?: never;
+}
+
+/** An OIDC issuer, matched by its exact `iss`. */
+export interface OidcIssuer extends IssuerCommon {
+  issuer: string;
+  /** `https://` (plain `http://` only for loopback). */
+  jwksUri: string;
+  /** Accepted audiences; `null` accepts any, explicitly. */
+  audience: OneOrMany | null;
+  /** Default true: whether `exp` is required. */
+  requireExp?: boolean;
+  userPoolId?: never;
+  tokenUse?: never;
+  clientId?: never;
+}
+
+export type IssuerConfig = CognitoIssuer | OidcIssuer;
+
+/** A condition block: operator → condition key → value(s). */
+export type PolicyCondition = Record<string, Record<string, string | number | boolean | Array<string | number | boolean>>>;
+
+export interface PolicyStatement {
+  Sid?: string;
+  Effect: "Allow" | "Deny";
+  Action?: OneOrMany;
+  NotAction?: OneOrMany;
+  Resource?: OneOrMany;
+  NotResource?: OneOrMany;
+  Condition?: PolicyCondition;
+}
+
+/** An IAM identity policy (README, "Policy reference"). */
+export interface IamPolicy {
+  Version?: "2012-10-17" | "2008-10-17";
+  Id?: string;
+  Statement: PolicyStatement | PolicyStatement[];
+}
+
+/** `{status, body}` of a denial: body as text or a JSON object. */
+export interface DenialResponse {
+  /** An HTTP error status (400-599). */
+  status?: number;
+  body?: string | Record<string, unknown>;
+}
+
+/** API Gateway's authorizer cache (the Lambda sets it). */
+export interface ApiGatewayCacheConfig {
+  /** Default 300, max 3600. */
+  ttlSeconds?: number;
+  /** `method.request.header.NAME`, `$request.header.NAME`, `context.identity.sourceIp`, ... */
+  identitySources?: OneOrMany;
+  /** Default false. */
+  simpleResponses?: boolean;
+}
+
+/**
+ * The edge-authz configuration (README, "Configuration reference"): JSON, camelCase;
+ * unknown members are errors. Checked in full by the core at construction.
+ */
+export interface EdgeAuthzConfig {
+  /** Trusted issuers (at least one); a token is matched to one by its exact `iss`. */
+  issuers: IssuerConfig[];
+  /** Default 0 (max 300): clock skew allowed on `exp`, `nbf`, `iat`. */
+  graceSeconds?: number;
+  /** Default 8192: longer tokens are rejected before any parsing. */
+  maxTokenBytes?: number;
+  jwksCache?: {
+    /** Default 3600. */
+    ttlSeconds?: number;
+    /** Default 10. */
+    penaltySeconds?: number;
+    /** Default 3600. */
+    maxStaleSeconds?: number;
+    /** Default 30. */
+    fetchTimeoutSeconds?: number;
+  };
+  credentials?: {
+    /** Default `authorization`: the header carrying `Bearer <token>`. */
+    header?: string;
+    /** A cookie with the bare token, tried when the header is absent. */
+    cookie?: string | null;
+    /** Default true; false also accepts a bare token in the header. */
+    requireBearer?: boolean;
+  };
+  /** Of the ARNs built from method and path: default `local`, `000000000000`, `edge`, `$default`. */
+  api?: { region?: string; accountId?: string; apiId?: string; stage?: string };
+  policies?: {
+    /** Group → policy, bundled; without it policies are loaded by the adapter. */
+    groups?: Record<string, IamPolicy | null>;
+    /** A policy for every authenticated caller. */
+    everyone?: IamPolicy | null;
+    /** A policy for callers in no group. */
+    noGroup?: IamPolicy | null;
+    /** Default 300. */
+    ttlSeconds?: number;
+    /** Default 3600. */
+    maxStaleSeconds?: number;
+  };
+  /** Cache sizes (entries), default 10000; 0 disables. */
+  cache?: { tokens?: number; decisions?: number };
+  /** Default: API Gateway's. */
+  responses?: {
+    unauthorized?: DenialResponse;
+    forbidden?: DenialResponse;
+    explicitDeny?: DenialResponse;
+    unavailable?: DenialResponse;
+    badRequest?: DenialResponse;
+  };
+  /** Extra claims copied into the identity context. */
+  context?: { claims?: OneOrMany };
+  request?: RequestRules;
+  apiGatewayCache?: ApiGatewayCacheConfig | null;
+}
+
+/** The configuration as an object, or as its JSON text. */
+export type ConfigInput = EdgeAuthzConfig | string;
 
 /** Read once (a generator or any one-shot iterable is fine). */
 export type HeadersInput =
@@ -85,12 +280,12 @@ export interface AuthorizeInput {
 
 /** A policy document: group name → IAM policy (object or JSON text), or null for none. */
 export interface PolicyDocument {
-  groups: Record<string, object | string | null>;
+  groups: Record<string, IamPolicy | string | null>;
 }
 
 export type PolicyLoader = (
   groups: string[],
-) => Promise<Map<string, object | string | null | undefined> | Record<string, object | string | null | undefined>>;
+) => Promise<Map<string, IamPolicy | string | null | undefined> | Record<string, IamPolicy | string | null | undefined>>;
 
 export type PoliciesOption =
   /** a path to a policy document (read and validated at construction), or an http(s) URL */
@@ -142,7 +337,7 @@ export interface SignatureCheck {
 }
 
 /** Throws `AuthzError` (`invalid_config`, the message says where) on any configuration problem. */
-export declare function createAuthorizer(config: EdgeAuthzConfig | object | string, options?: AuthorizerOptions): NodeAuthorizer;
+export declare function createAuthorizer(config: ConfigInput, options?: AuthorizerOptions): NodeAuthorizer;
 /** Synchronous node:crypto verification, with a cache of imported keys (by `keyId`, else by JWK). */
 export declare function nodeCryptoVerifier(): (check: SignatureCheck) => boolean | undefined;
 export declare function normalizeIp(ip: string | null | undefined): string | null;

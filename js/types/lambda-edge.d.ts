@@ -1,4 +1,4 @@
-import type { AuthorizerOptions, EdgeAuthzConfig } from "./index.js";
+import type { AuthorizerOptions, ConfigInput } from "./index.js";
 
 export interface CloudFrontHeaders {
   [name: string]: Array<{ key?: string; value: string }>;
@@ -25,7 +25,7 @@ export interface CloudFrontResultResponse {
 }
 
 export interface LambdaEdgeBundle extends AuthorizerOptions {
-  config: EdgeAuthzConfig | object | string;
+  config: ConfigInput;
   /** Default `x-authz-`; incoming headers with it (any case, `-` and `_` alike) and method-override headers are removed before identity headers are added. */
   identityHeaderPrefix?: string;
   /** Default true; false removes `Authorization` from the forwarded request. */

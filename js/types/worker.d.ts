@@ -1,6 +1,9 @@
 // The Cloudflare Worker (workerd). Options and bindings: js/README.md.
+import type { ConfigInput } from "./index.js";
+
 export interface WorkerEnv {
-  AUTHZ_CONFIG: string | object;
+  /** The edge-authz configuration (README, "Configuration reference"), as JSON text or an object. */
+  AUTHZ_CONFIG: ConfigInput;
   [binding: string]: unknown;
 }
 

@@ -1,6 +1,7 @@
 // `npm pack`, then an offline install of the tarball into a fresh project (no dependencies
 // needed), every entry point imported from ESM and CommonJS, and `tsc --noEmit` on a small
-// TypeScript consumer of every entry's types.
+// TypeScript consumer of the entries' types (Fastify's, which need fastify installed, and
+// the README's snippets under every resolution: types.test.js).
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
@@ -87,7 +88,6 @@ test("tsc --noEmit accepts a typed consumer (ESM and CommonJS) and rejects a wro
     join(project, "consumer.mts"),
     `import { createAuthorizer, type Decision } from "edge-authz";
 import { edgeAuthz } from "edge-authz/express";
-import fastifyPlugin from "edge-authz/fastify";
 import { createHandler, type CloudFrontRequestEvent } from "edge-authz/lambda-edge";
 import worker from "edge-authz/worker";
 const authorizer = createAuthorizer({ issuers: [], request: { trailingSlash: "strip", dotSegments: "reject" } }, { policies: async (groups: string[]) => new Map(groups.map((g) => [g, null])), jwksTimeoutMs: 2000 });
@@ -96,23 +96,23 @@ const sub: string | number | boolean | undefined = decision.context.sub;
 const forwarded: string = decision.path;
 const refused: boolean = decision.outcome === "bad_request";
 const mw = edgeAuthz({ config: "{}", policies: "policies.json", identityHeaderPrefix: "x-authz-" });
-const handler = createHandler({ config: {}, jwks: { "https://x/jwks.json": { keys: [] } } });
+const handler = createHandler({ config: { issuers: [] }, jwks: { "https://x/jwks.json": { keys: [] } } });
 declare const event: CloudFrontRequestEvent;
 const result = await handler(event);
 const status: string | undefined = "status" in result ? (result.status as string) : undefined;
-export { sub, forwarded, refused, mw, status, fastifyPlugin, worker };
+export { sub, forwarded, refused, mw, status, worker };
 `,
   );
   writeFileSync(
     join(project, "consumer.cts"),
     `import edgeAuthzModule = require("edge-authz");
 import expressModule = require("edge-authz/express");
-const authorizer = edgeAuthzModule.createAuthorizer({}, { log: false });
+const authorizer = edgeAuthzModule.createAuthorizer({ issuers: [] }, { log: false });
 export const pending: Promise<edgeAuthzModule.Decision> = authorizer.authorize({ method: "GET", path: "/" });
 export const mw = expressModule.edgeAuthz(authorizer);
 `,
   );
   execFileSync(process.execPath, [tsc, "-p", "."], { cwd: project, encoding: "utf8" });
-  writeFileSync(join(project, "consumer.cts"), `import edgeAuthzModule = require("edge-authz");\nexport const wrong: number = edgeAuthzModule.createAuthorizer({}).loadsPolicies;\n`);
+  writeFileSync(join(project, "consumer.cts"), `import edgeAuthzModule = require("edge-authz");\nexport const wrong: number = edgeAuthzModule.createAuthorizer({ issuers: [] }).loadsPolicies;\n`);
   assert.throws(() => execFileSync(process.execPath, [tsc, "-p", "."], { cwd: project, encoding: "utf8" }), (e) => /consumer\.cts.*TS2322/s.test(e.stdout));
 });
