@@ -120,6 +120,8 @@ export class EdgeAuthorizer {
   #explain;
   /** @type {Map<number, Promise<void>>} one JWKS fetch in flight per issuer */
   #jwksInFlight = new Map();
+  /** @type {Map<number, Promise<Uint8Array>>} `prefetchJwks` fetches in flight, by issuer */
+  #prefetches = new Map();
   /** Bumped whenever keys or policies change: decisions memoised by an adapter are stale then. */
   #generation = 0;
   /** @type {Array<{outcome: string, reason: string, status: number, body: string | null}>} by verdict id */
@@ -257,11 +259,11 @@ export class EdgeAuthorizer {
     const fetching = (async () => {
       this.#generation++;
       try {
-        const body = await this.#io.fetchJwks(url, issuer);
+        const body = await (this.#prefetches.get(issuer) ?? this.#io.fetchJwks(url, issuer));
         const keys = this.#core.jwksFetched(issuer, body, now);
-        this.#log({ event: "jwks_fetched", issuer, keys });
+        this.#log({ event: "jwks_fetched", jwksUri: url, issuerIndex: issuer, keys });
       } catch (error) {
-        this.#log({ event: "jwks_failed", issuer, code: codeOf(error, "jwks_fetch_failed"), message: messageOf(error) });
+        this.#log({ event: "jwks_failed", jwksUri: url, issuerIndex: issuer, code: codeOf(error, "jwks_fetch_failed"), message: messageOf(error) });
         this.#core.jwksFailed(issuer, now);
       }
       this.#generation++;
@@ -270,12 +272,52 @@ export class EdgeAuthorizer {
     return fetching;
   }
 
+  /**
+   * Fetches the JWKS of issuer `issuer` (its index in the configuration) from `url` now, not
+   * on a request's need: what `hydrate()` does. Resolves with the number of keys; rejects
+   * (an `AuthzError` naming `url`) when the fetch fails or the document is not a JWK Set.
+   * A failed fetch is not reported to the core as failed (no penalty window): the next
+   * request that needs the keys fetches them as if `hydrate` had not run. A document that
+   * is not a JWK Set counts as a failed fetch, as on a request's need.
+   * @param {number} issuer
+   * @param {string} url
+   * @param {number} now
+   * @returns {Promise<number>}
+   */
+  async prefetchJwks(issuer, url, now) {
+    let body;
+    // A request that needs the keys meanwhile waits for this fetch rather than starting one.
+    const fetching = this.#io.fetchJwks(url, issuer);
+    this.#prefetches.set(issuer, fetching);
+    try {
+      body = await fetching;
+    } catch (error) {
+      const code = codeOf(error, "jwks_fetch_failed");
+      this.#log({ event: "jwks_failed", jwksUri: url, issuerIndex: issuer, code, message: messageOf(error) });
+      throw new AuthzError(code, namingUrl(messageOf(error), url));
+    } finally {
+      if (this.#prefetches.get(issuer) === fetching) this.#prefetches.delete(issuer);
+    }
+    this.#generation++;
+    try {
+      const keys = this.#core.jwksFetched(issuer, body, now);
+      this.#log({ event: "jwks_fetched", jwksUri: url, issuerIndex: issuer, keys });
+      return keys;
+    } catch (error) {
+      const code = codeOf(error, "jwks_fetch_failed");
+      this.#log({ event: "jwks_failed", jwksUri: url, issuerIndex: issuer, code, message: messageOf(error) });
+      throw new AuthzError(code, namingUrl(messageOf(error), url));
+    } finally {
+      this.#generation++;
+    }
+  }
+
   async #awaitJwks(issuer, now) {
     this.#generation++;
     const inFlight = this.#jwksInFlight.get(issuer);
     if (inFlight) return inFlight;
     // The core believes a fetch is running but none is: report it failed, never wait forever.
-    this.#log({ event: "jwks_failed", issuer, code: "jwks_fetch_lost" });
+    this.#log({ event: "jwks_failed", issuerIndex: issuer, code: "jwks_fetch_lost" });
     this.#core.jwksFailed(issuer, now);
     this.#generation++;
   }
@@ -389,6 +431,11 @@ function withTimeout(promise, ms) {
     timer = setTimeout(() => reject(new AuthzError("policy_store_timeout", `the policy store did not answer within ${ms} ms`)), ms);
   });
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+/** `message`, prefixed with `JWKS <url>: ` unless it names the URL already. */
+function namingUrl(message, url) {
+  return message.includes(url) ? message : `JWKS ${url}: ${message}`;
 }
 
 function codeOf(error, fallback) {

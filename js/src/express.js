@@ -6,7 +6,7 @@
 // The path authorized is the one Express routes: the request-target as received (Express
 // matches it without decoding), with Express's own case and trailing-slash rules, read from
 // the routers themselves per request (see `expressMatching`).
-import { authorizerFrom, denial, ROUTER_REFUSAL, resolvedDotSegments, splitOptions, stripForgedHeaders } from "./http.js";
+import { adapterAuthorize, authorizerFrom, denial, ROUTER_REFUSAL, resolvedDotSegments, splitOptions, stripForgedHeaders } from "./http.js";
 
 /**
  * @param {object} options `{config, ...createAuthorizer options, sourceIp?, identityHeaderPrefix?}` or an authorizer
@@ -23,7 +23,7 @@ export function edgeAuthz(options) {
       // Before anything reads them, the core included: the app sees what was decided on.
       stripForgedHeaders(req, identityHeaders);
       path = routedUrl(req);
-      decided = authorizer.authorize({ method: req.method, path, headers: req.headers, sourceIp: ipOf(req), matching: expressMatching(req.app) });
+      decided = adapterAuthorize(authorizer, { method: req.method, path, headers: req.headers, sourceIp: ipOf(req), matching: expressMatching(req.app) }, path);
     } catch (error) {
       decided = Promise.reject(error);
     }

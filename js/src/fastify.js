@@ -8,7 +8,7 @@
 // `fastifyMatching`). find-my-way decodes percent-escapes before matching except the
 // reserved `# $ % & + , / : ; = ? @` (`/v2/%61dmin` matches `/v2/admin`); the core decodes
 // the same letters, so such a request is authorized as the path it is routed to.
-import { authorizerFrom, denial, ROUTER_REFUSAL, resolvedDotSegments, splitOptions, stripForgedHeaders } from "./http.js";
+import { adapterAuthorize, authorizerFrom, denial, ROUTER_REFUSAL, resolvedDotSegments, splitOptions, stripForgedHeaders } from "./http.js";
 
 /**
  * @param {any} fastify
@@ -27,7 +27,7 @@ export async function edgeAuthz(fastify, options) {
       stripForgedHeaders(request.raw, identityHeaders);
       if (request.additionalHeaders) stripForgedHeaders({ headers: request.additionalHeaders }, identityHeaders);
       const path = router.useSemicolonDelimiter ? semicolonAsQuery(request.raw.url) : request.raw.url;
-      decision = await authorizer.authorize({ method: request.method, path, headers: request.raw.headers, sourceIp: ipOf(request), matching });
+      decision = await adapterAuthorize(authorizer, { method: request.method, path, headers: request.raw.headers, sourceIp: ipOf(request), matching }, path);
       if (resolvedDotSegments(path, decision)) decision = ROUTER_REFUSAL;
     } catch {
       decision = null;

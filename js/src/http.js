@@ -1,9 +1,23 @@
 // What the Node middlewares share: building the authorizer from their options, removing
 // forged identity and method-override headers, and the shape of a denial.
-import { createAuthorizer } from "./node.js";
-import { identityHeaderMatcher, METHOD_OVERRIDE_HEADER, UNAVAILABLE_BODY } from "./identity.js";
+import { ADAPTER_AUTHORIZE, createAuthorizer } from "./node.js";
+import { identityHeaderMatcher, METHOD_OVERRIDE_HEADER, resolvedDotSegments, ROUTER_REFUSAL, UNAVAILABLE_BODY } from "./identity.js";
 
-export { identityHeaderMatcher };
+export { identityHeaderMatcher, resolvedDotSegments, ROUTER_REFUSAL };
+
+/**
+ * The authorizer's own entry for the adapters (`createAuthorizer`'s authorizers have it):
+ * `authorize` plus, for `onDecision`, the router's view (`routed`: the request-target the
+ * app's router gets, refused with `ROUTER_REFUSAL` when it would route another path) and
+ * failures reported as 503 decisions. Any other object with `authorize` is called as is.
+ * @param {any} authorizer
+ * @param {object} input
+ * @param {string | null} routed
+ */
+export function adapterAuthorize(authorizer, input, routed) {
+  const entry = authorizer[ADAPTER_AUTHORIZE];
+  return typeof entry === "function" ? entry.call(authorizer, input, routed) : authorizer.authorize(input);
+}
 
 /**
  * An authorizer given as is (anything with `authorize`), or built from `{config, ...options}`.
@@ -48,29 +62,6 @@ export function stripForgedHeaders(req, matcher) {
     for (let i = rawHeaders.length - 2; i >= 0; i -= 2) if (forged(rawHeaders[i])) rawHeaders.splice(i, 2);
   }
 }
-
-/** A `.` or `..` segment of a path, raw or percent-encoded (`%2e`), up to its query. */
-const DOT_SEGMENT = /\/(?:\.|%2e){1,2}(?:[/?#]|$)/i;
-
-/**
- * Whether the core made its decision for a path the app's router does not route: Express and
- * find-my-way never resolve dot segments, so with the configuration's `dotSegments:
- * "resolve"` the core would authorize `/a/admin/..` as `/a/` while the router sends it to a
- * route under `/a/admin`. The middlewares refuse such a request (400) instead.
- * @param {string} target the request-target the router got
- * @param {{ outcome: string }} decision
- */
-export function resolvedDotSegments(target, decision) {
-  if (decision.outcome === "bad_request" || (!target.includes(".") && !/%2e/i.test(target))) return false;
-  const end = target.search(/[?#]/);
-  return DOT_SEGMENT.test(end < 0 ? target : target.slice(0, end));
-}
-
-/**
- * What the middlewares answer for a path their router would read otherwise than the core
- * (`resolvedDotSegments`, and Fastify's lower-casing): 400, the core's default body.
- */
-export const ROUTER_REFUSAL = Object.freeze({ outcome: "bad_request", reason: "path_router_mismatch", status: 400, body: JSON.stringify({ message: "Bad Request" }) });
 
 /**
  * Status, headers and body of a denial (401 carries `WWW-Authenticate: Bearer`; a refused

@@ -68,3 +68,26 @@ export function decisionLogEvent(decision, method, path) {
     ...(decision.explanation ? { explanation: decision.explanation } : {}),
   };
 }
+
+/** A `.` or `..` segment of a path, raw or percent-encoded (`%2e`), up to its query. */
+const DOT_SEGMENT = /\/(?:\.|%2e){1,2}(?:[/?#]|$)/i;
+
+/**
+ * Whether the core made its decision for a path the app's router does not route: Express and
+ * find-my-way never resolve dot segments, so with the configuration's `dotSegments:
+ * "resolve"` the core would authorize `/a/admin/..` as `/a/` while the router sends it to a
+ * route under `/a/admin`. The middlewares refuse such a request (400) instead.
+ * @param {string} target the request-target the router got
+ * @param {{ outcome: string }} decision
+ */
+export function resolvedDotSegments(target, decision) {
+  if (decision.outcome === "bad_request" || (!target.includes(".") && !/%2e/i.test(target))) return false;
+  const end = target.search(/[?#]/);
+  return DOT_SEGMENT.test(end < 0 ? target : target.slice(0, end));
+}
+
+/**
+ * What the middlewares answer for a path their router would read otherwise than the core
+ * (`resolvedDotSegments`, and Fastify's lower-casing): 400, the core's default body.
+ */
+export const ROUTER_REFUSAL = Object.freeze({ outcome: "bad_request", reason: "path_router_mismatch", status: 400, body: JSON.stringify({ message: "Bad Request" }) });

@@ -5,11 +5,11 @@
 // headers as `{key, value}` lists, JSON body).
 // Lambda@Edge has no environment variables: the bundle (configuration, policies, preloaded
 // JWKS) is built into the zip by `make lambda-edge-zip`, policies may come from a URL.
-import { createAuthorizer } from "./node.js";
+import { ADAPTER_AUTHORIZE, createAuthorizer } from "./node.js";
 import { decisionLogEvent, headerName, headerValue, identityHeaderMatcher, identityPrefix, METHOD_OVERRIDE_HEADER, UNAVAILABLE_BODY } from "./identity.js";
 
 const STATUS_TEXT = { 400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 429: "Too Many Requests", 500: "Internal Server Error", 503: "Service Unavailable" };
-const BUNDLE_MEMBERS = ["config", "policies", "jwks", "identityHeaderPrefix", "forwardAuthorization", "jwksTimeoutMs", "explain", "log", "now", "fetch"];
+const BUNDLE_MEMBERS = ["config", "policies", "jwks", "identityHeaderPrefix", "forwardAuthorization", "jwksTimeoutMs", "explain", "log", "now", "fetch", "onDecision", "claimCheck"];
 
 /** A CloudFront header list entry. */
 const cfHeader = (key, value) => [{ key, value }];
@@ -37,14 +37,17 @@ export function createHandler(bundle) {
     }
     let decision;
     try {
-      decision = await authorizer.authorize({
-        method: request.method,
-        path: request.uri,
-        headers: cloudFrontHeaderPairs(request.headers),
-        query: request.querystring ?? "",
-        sourceIp: request.clientIp,
-        secureTransport: secureTransportOf(request.headers),
-      });
+      decision = await authorizer[ADAPTER_AUTHORIZE](
+        {
+          method: request.method,
+          path: request.uri,
+          headers: cloudFrontHeaderPairs(request.headers),
+          query: request.querystring ?? "",
+          sourceIp: request.clientIp,
+          secureTransport: secureTransportOf(request.headers),
+        },
+        null,
+      );
     } catch (error) {
       log({ event: "authz", reason: error?.code ?? "internal_error", status: 503, method: request.method, path: request.uri });
       return response(503, UNAVAILABLE_BODY);

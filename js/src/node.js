@@ -8,6 +8,7 @@ import { readFileSync } from "node:fs";
 import { constants, createPublicKey, randomBytes, verify as cryptoVerify } from "node:crypto";
 import { initSync, Authorizer, Request as WasmRequest } from "../dist/edge_authz.js";
 import { AuthzError, EdgeAuthorizer, isRepeatCaller, matchingFlags } from "./authorizer.js";
+import { resolvedDotSegments, ROUTER_REFUSAL } from "./identity.js";
 
 export { AuthzError };
 
@@ -290,11 +291,30 @@ const MEMO_LEVEL_BYTES = 160;
 const copyOf = (decision) => ({ ...decision, context: { ...decision.context } });
 
 /**
+ * The key of the authorizer's entry for the adapters (Express, Fastify, Lambda@Edge): see
+ * `NodeAuthorizer#decide`. A registered symbol, so that an authorizer made by `require`
+ * serves a middleware loaded by `import` alike.
+ */
+export const ADAPTER_AUTHORIZE = Symbol.for("edge-authz.adapterAuthorize");
+
+/** Reasons given once the caller is known: `principal` is reported for them. */
+const CALLER_KNOWN_REASONS = new Set(["allowed", "explicit_deny", "implicit_deny", "invalid_policy", "policies_unavailable", "claim_check_failed"]);
+
+/**
  * The Node authorizer. Build it once per process (module scope) and share it.
  */
 export class NodeAuthorizer {
   #glue;
   #now;
+  /** @type {((event: object) => unknown) | null} */
+  #onDecision = null;
+  /** @type {((claims: object, request: object) => unknown) | null} */
+  #claimCheck = null;
+  #log;
+  /** @type {{ status: number, body: string }} the configured `forbidden` response, for `claim_check_failed` */
+  #forbidden;
+  /** @type {Array<{ index: number, jwksUri: string }>} */
+  #issuers;
   /** @type {Map<unknown, any>} request → decision (see `memoLeaf`), for `#memoSecond` and `#memoGeneration` only */
   #memo = new Map();
   #memoSize = 0;
@@ -303,9 +323,31 @@ export class NodeAuthorizer {
   #memoGeneration = -1;
 
   /** @internal use `createAuthorizer` */
-  constructor(glue, now) {
+  constructor(glue, now, { onDecision = null, claimCheck = null, log = () => {}, forbidden, issuers = [] } = {}) {
     this.#glue = glue;
     this.#now = now;
+    this.#onDecision = onDecision;
+    this.#claimCheck = claimCheck;
+    this.#log = log;
+    this.#forbidden = forbidden ?? { status: 403, body: DEFAULT_FORBIDDEN_BODY };
+    this.#issuers = issuers;
+  }
+
+  /**
+   * Fetches every configured issuer's JWKS now (a preloaded one from `options.jwks` counts as
+   * its first fetch), so that the first requests do not wait for them. Resolves when every
+   * issuer's keys are in; rejects with an `AuthzError` naming each JWKS URL that failed
+   * (`code` the first failure's). The authorizer works either way: an issuer whose keys
+   * could not be fetched is fetched again on the first request that needs them.
+   * @returns {Promise<void>}
+   */
+  async hydrate() {
+    const now = this.#now();
+    const results = await Promise.allSettled(this.#issuers.map(({ index, jwksUri }) => this.#glue.prefetchJwks(index, jwksUri, now)));
+    const failures = results.filter((result) => result.status === "rejected").map((result) => /** @type {PromiseRejectedResult} */ (result).reason);
+    if (failures.length === 0) return;
+    const error = new AuthzError(typeof failures[0]?.code === "string" ? failures[0].code : "jwks_fetch_failed", `hydrate: ${failures.map((failure) => failure?.message ?? String(failure)).join("; ")}`);
+    throw error;
   }
 
   /** Whether policies come from `options.policies` (URL or function) rather than bundled ones. */
@@ -324,7 +366,94 @@ export class NodeAuthorizer {
    * trip into the wasm.
    * @param {{ method: string, path: string, headers?: any, query?: any, sourceIp?: string | null, secureTransport?: boolean | null, methodArn?: string | null, matching?: import("./authorizer.js").PathMatching | null }} input
    */
-  async authorize(input) {
+  authorize(input) {
+    // Without the hooks, nothing but the core's decision: no extra promise or object.
+    return this.#onDecision === null && this.#claimCheck === null ? this.#coreDecision(input) : this.#decide(input, undefined);
+  }
+
+  /**
+   * The adapters' entry: `authorize`, and, given the request-target the app's router gets
+   * (`routed`), the router's refusal of a path it would route otherwise (see
+   * `resolvedDotSegments`), so that `onDecision` reports what the client is answered; a
+   * failure (a rejection) is reported as the 503 the adapter answers.
+   * @internal
+   * @param {any} input
+   * @param {string | null} routed null: no router (Lambda@Edge)
+   */
+  [ADAPTER_AUTHORIZE](input, routed) {
+    // Without the hooks the adapter refuses the router's mismatch itself, as before.
+    return this.#onDecision === null && this.#claimCheck === null ? this.#coreDecision(input) : this.#decide(input, routed);
+  }
+
+  /**
+   * The core's decision, then `claimCheck` (allows only), then the router's refusal, then
+   * `onDecision`. Without those options, no more work than the core's decision.
+   * @param {any} input
+   * @param {string | null | undefined} routed undefined: the public `authorize`
+   */
+  async #decide(input, routed) {
+    const onDecision = this.#onDecision;
+    const started = onDecision === null ? 0 : performance.now();
+    let decision;
+    try {
+      decision = await this.#coreDecision(input);
+      if (this.#claimCheck !== null && decision.outcome === "allow") decision = await this.#checkClaims(decision, input);
+      if (typeof routed === "string" && resolvedDotSegments(routed, decision)) decision = ROUTER_REFUSAL;
+    } catch (error) {
+      if (onDecision !== null && routed !== undefined) this.#report(onDecision, FAILED, input, started);
+      throw error;
+    }
+    if (onDecision !== null) this.#report(onDecision, decision, input, started);
+    return decision;
+  }
+
+  /** `claimCheck` on an allow: anything but `true` (a throw, a rejection included) is a 403. */
+  async #checkClaims(decision, input) {
+    let passed = false;
+    try {
+      passed = (await /** @type {Function} */ (this.#claimCheck)(decision.context, input)) === true;
+    } catch (error) {
+      this.#safeLog({ event: "claim_check_error", code: typeof error?.code === "string" ? error.code : "claim_check_threw", message: error instanceof Error ? error.message : String(error) });
+    }
+    if (passed) return decision;
+    const refused = { outcome: "forbidden", reason: "claim_check_failed", status: this.#forbidden.status, body: this.#forbidden.body, context: decision.context, path: decision.path };
+    if (decision.explanation !== undefined) refused.explanation = "claimCheck refused the caller the core allowed";
+    return refused;
+  }
+
+  /** Calls `onDecision` with what was decided; a hook that throws or rejects is logged, never answered. */
+  #report(onDecision, decision, input, started) {
+    const method = typeof input?.method === "string" ? input.method.toUpperCase() : String(input?.method);
+    const path = typeof input?.path === "string" ? pathOnly(input.path) : String(input?.path);
+    /** @type {Record<string, unknown>} */
+    const event = { outcome: decision.outcome, reason: decision.reason, status: decision.status, method, path };
+    if (typeof decision.path === "string" && decision.path !== path) event.authorizedPath = decision.path;
+    event.latencyMs = performance.now() - started;
+    const sub = decision.context?.sub;
+    if (sub !== undefined && (decision.outcome === "allow" || CALLER_KNOWN_REASONS.has(decision.reason))) event.principal = sub;
+    try {
+      const returned = onDecision(event);
+      if (typeof returned?.then === "function") returned.then(undefined, (error) => this.#hookFailed(error));
+    } catch (error) {
+      this.#hookFailed(error);
+    }
+  }
+
+  #hookFailed(error) {
+    this.#safeLog({ event: "on_decision_failed", message: error instanceof Error ? error.message : String(error) });
+  }
+
+  /** The user's `log`, which must not turn a decision into an error either. */
+  #safeLog(event) {
+    try {
+      this.#log(event);
+    } catch {
+      // Nowhere left to report it.
+    }
+  }
+
+  /** The core's decision, memoised for the rest of the second (see `authorize`). */
+  async #coreDecision(input) {
     if (typeof input !== "object" || input === null) throw new AuthzError("invalid_request", "authorize: expected {method, path, headers, sourceIp}");
     const { method, path } = input;
     // Any strings: the core refuses a method that is not a token of letters, and a path that
@@ -433,10 +562,45 @@ function memoBytes({ method, path, headers, query, sourceIp, methodArn }) {
   return bytes;
 }
 
+/** What an adapter answers when the authorizer fails (for `onDecision`). */
+const FAILED = Object.freeze({ outcome: "unavailable", reason: "internal_error", status: 503 });
+/** The core's default `forbidden` body (src/config.rs). */
+const DEFAULT_FORBIDDEN_BODY = JSON.stringify({ Message: "User is not authorized to access this resource" });
+
+/** A request-target without its query. */
+function pathOnly(path) {
+  const mark = path.indexOf("?");
+  return mark < 0 ? path : path.slice(0, mark);
+}
+
+/** The configured `forbidden` response (status and JSON text), or the core's default. */
+function forbiddenResponse(config) {
+  const forbidden = config?.responses?.forbidden;
+  const status = typeof forbidden?.status === "number" ? forbidden.status : 403;
+  const body = forbidden?.body === undefined ? DEFAULT_FORBIDDEN_BODY : typeof forbidden.body === "string" ? forbidden.body : JSON.stringify(forbidden.body);
+  return { status, body };
+}
+
+/**
+ * Each configured issuer's JWKS URL by its index, as the core derives it (src/config.rs):
+ * `jwksUri`, else `{issuer}/.well-known/jwks.json`, the issuer of a user pool being
+ * `https://cognito-idp.{region}.amazonaws.com/{userPoolId}` unless `issuer` overrides it.
+ * Called after the core accepted the configuration.
+ */
+function issuerJwksUris(config) {
+  const issuers = Array.isArray(config?.issuers) ? config.issuers : [];
+  return issuers.map((issuer, index) => {
+    if (typeof issuer.jwksUri === "string") return { index, jwksUri: issuer.jwksUri };
+    const pool = String(issuer.userPoolId ?? "");
+    const iss = typeof issuer.issuer === "string" ? issuer.issuer : `https://cognito-idp.${pool.split("_")[0]}.amazonaws.com/${pool}`;
+    return { index, jwksUri: `${iss}/.well-known/jwks.json` };
+  });
+}
+
 /** Marks the end of a request's inputs (no header name or value is a symbol). */
 const END = Symbol("end");
 
-const OPTION_NAMES = ["policies", "policiesTimeoutMs", "jwks", "jwksTimeoutMs", "fetch", "now", "log", "explain"];
+const OPTION_NAMES = ["policies", "policiesTimeoutMs", "jwks", "jwksTimeoutMs", "fetch", "now", "log", "explain", "onDecision", "claimCheck"];
 
 /**
  * Builds an authorizer. Every configuration problem throws here (`code: "invalid_config"`,
@@ -454,6 +618,10 @@ export function createAuthorizer(config, options = {}) {
   if (typeof now !== "function") throw configError("options.now", "must be a function returning whole seconds since the epoch");
   const log = options.log === false ? () => {} : options.log ?? defaultLog;
   if (typeof log !== "function") throw configError("options.log", "must be a function or false");
+  const onDecision = options.onDecision ?? null;
+  if (onDecision !== null && typeof onDecision !== "function") throw configError("options.onDecision", "must be a function (event) => void");
+  const claimCheck = options.claimCheck ?? null;
+  if (claimCheck !== null && typeof claimCheck !== "function") throw configError("options.claimCheck", "must be a function (claims, request) => boolean | Promise<boolean>");
   const jwksTimeoutMs = nonNegative(options.jwksTimeoutMs, 5000, "options.jwksTimeoutMs");
   // Bounds any policy source, the user's async function included: a slow store answers 503.
   const policiesTimeoutMs = nonNegative(options.policiesTimeoutMs, 5000, "options.policiesTimeoutMs");
@@ -487,5 +655,5 @@ export function createAuthorizer(config, options = {}) {
     throw configError("options.policies", "the configuration has no policies.groups: give policies (a file, an object, a URL or an async function), or every caller is denied");
   }
   if (!glue.loadsPolicies && loader) throw configError("options.policies", "the configuration already bundles policies.groups: a URL or function would never be asked");
-  return new NodeAuthorizer(glue, now);
+  return new NodeAuthorizer(glue, now, { onDecision, claimCheck, log, forbidden: forbiddenResponse(parsed), issuers: issuerJwksUris(parsed) });
 }

@@ -57,8 +57,11 @@ export type TokenReason =
 /** `decision.reason` once the caller is known: the policies' answer, or why there is none. */
 export type PolicyReason = "allowed" | "explicit_deny" | "implicit_deny" | "invalid_policy" | "policies_unavailable";
 
+/** `decision.reason` when `claimCheck` refused a caller the core allowed (403). */
+export type ExtensionReason = "claim_check_failed";
+
 /** Every `decision.reason`: a stable code for logs (never send it to the client). */
-export type DecisionReason = TokenReason | PolicyReason | BadRequestReason;
+export type DecisionReason = TokenReason | PolicyReason | BadRequestReason | ExtensionReason;
 
 export type ContextValue = string | number | boolean;
 
@@ -298,6 +301,35 @@ export type PoliciesOption =
 
 export type LogEvent = { event: string } & Record<string, unknown>;
 
+/**
+ * What `onDecision` gets, once per decision. Never the token nor the Authorization header.
+ */
+export interface DecisionEvent {
+  outcome: Decision["outcome"];
+  /** `internal_error`: the adapter could not decide (it answered 503). */
+  reason: DecisionReason | "internal_error";
+  status: number;
+  /** Upper-cased. */
+  method: string;
+  /** As received, without the query. */
+  path: string;
+  /** The canonical path decided on, when it is not `path` (the core rewrote it). */
+  authorizedPath?: string;
+  /** From the call to the decision, in milliseconds (fractional). */
+  latencyMs: number;
+  /** The `sub` of a caller that was allowed or denied by the policies (or by `claimCheck`). */
+  principal?: ContextValue;
+}
+
+/**
+ * Run after the core's rules, on allows only: anything but `true` (`false`, a throw, a
+ * rejection) turns the allow into a 403 `claim_check_failed`. `claims` is the identity
+ * context (sub, username, groups, scope, clientId, tokenUse, issuer and the claims listed in
+ * the configuration's `context.claims`); `request` is what was passed to `authorize` (the
+ * adapters pass `{method, path, headers, ...}`).
+ */
+export type ClaimCheck = (claims: Record<string, ContextValue>, request: AuthorizeInput) => boolean | Promise<boolean>;
+
 export interface AuthorizerOptions {
   policies?: PoliciesOption;
   /** JWK Sets by JWKS URL, used for the first fetch of each (e.g. bundled into Lambda@Edge). */
@@ -312,11 +344,20 @@ export interface AuthorizerOptions {
   /** Default: failures and warnings as JSON lines on stderr. `false`: silent. */
   log?: ((event: LogEvent) => void) | false;
   explain?: boolean;
+  /** Called once per decision; a hook that throws is logged (`on_decision_failed`) and changes nothing. */
+  onDecision?: (event: DecisionEvent) => void | Promise<void>;
+  /** A check of your own on every allow; it can refuse (403 `claim_check_failed`), never allow. */
+  claimCheck?: ClaimCheck;
 }
 
 export declare class NodeAuthorizer {
   private constructor();
   readonly loadsPolicies: boolean;
+  /**
+   * Fetches every configured issuer's JWKS now. Rejects with an `AuthzError` naming the JWKS
+   * URLs that failed; the authorizer works either way (it fetches them on demand).
+   */
+  hydrate(): Promise<void>;
   /** Rejects only on malformed input (`invalid_request`); failures are 503 decisions. */
   authorize(input: AuthorizeInput): Promise<Decision>;
 }

@@ -106,7 +106,7 @@ describe("the README's snippets under tsc --strict", () => {
 const TYPED_ESM = `import { readFileSync } from "node:fs";
 import express from "express";
 import Fastify from "fastify";
-import { AuthzError, createAuthorizer, type Decision, type DecisionReason, type EdgeAuthzConfig } from "edge-authz";
+import { AuthzError, createAuthorizer, type Decision, type DecisionEvent, type DecisionReason, type EdgeAuthzConfig } from "edge-authz";
 import { edgeAuthz } from "edge-authz/express";
 import fastifyAuthz from "edge-authz/fastify";
 import { createHandler, type CloudFrontRequestEvent } from "edge-authz/lambda-edge";
@@ -137,6 +137,16 @@ const config: EdgeAuthzConfig = {
 };
 const authorizer = createAuthorizer(config, { policies: { groups: {} } });
 createAuthorizer(readFileSync("config.json", "utf8"));
+await authorizer.hydrate();
+const observed = createAuthorizer(config, {
+  onDecision: (event: DecisionEvent) => console.log(event.outcome, event.reason, event.status, event.latencyMs, event.principal, event.authorizedPath),
+  claimCheck: async (claims, request) => claims.tenant === "acme" && request.method === "GET",
+});
+// @ts-expect-error: a claim check answers a boolean
+createAuthorizer(config, { claimCheck: () => "yes" });
+// @ts-expect-error: the event has no token
+createAuthorizer(config, { onDecision: (event) => console.log(event.token) });
+if ((await observed.authorize({ method: "GET", path: "/" })).reason === "claim_check_failed") console.log("refused");
 // @ts-expect-error: misspelt member (userPoolID)
 createAuthorizer({ issuers: [{ userPoolID: "us-east-1_x", tokenUse: "access", clientId: null }] });
 // @ts-expect-error: unknown top-level member
@@ -176,7 +186,7 @@ await fastify.register(fastifyAuthz, { config, policies: { url: "https://policie
 await fastify.register(fastifyAuthz, { config, identityHeaderPrefix: 42 });
 fastify.get("/", async (request) => ({ caller: request.auth.sub }));
 
-const handler = createHandler({ config, forwardAuthorization: false });
+const handler = createHandler({ config, forwardAuthorization: false, onDecision: (event) => console.log(event.latencyMs), claimCheck: (claims) => claims.tokenUse === "access" });
 declare const event: CloudFrontRequestEvent;
 await handler(event);
 const env: WorkerEnv = { AUTHZ_CONFIG: config, UPSTREAM: "https://origin" };
@@ -197,6 +207,8 @@ export const isTypo = (d: edgeAuthz.Decision) => d.reason === "explicit_denied";
 // @ts-expect-error: misspelt member (userPoolID)
 edgeAuthz.createAuthorizer({ issuers: [{ userPoolID: "us-east-1_x", tokenUse: "access", clientId: null }] });
 export const mw = expressAdapter.edgeAuthz(authorizer);
+export const hydrated: Promise<void> = authorizer.hydrate();
+export const observedMw = expressAdapter.edgeAuthz({ config: "{}", onDecision: (event: edgeAuthz.DecisionEvent) => console.log(event.reason), claimCheck: (claims) => claims.sub !== "blocked" });
 export const plugin = fastifyAdapter.edgeAuthz;
 export const handler = lambdaEdge.createHandler({ config: "{}" });
 export const isAuthzError = (e: unknown) => e instanceof edgeAuthz.AuthzError && e.code === "invalid_config";
