@@ -26,12 +26,20 @@ before(() => {
   npm(["install", "--offline", "--no-package-lock", join(work, packed.filename)], project);
 });
 
+test("the package's LICENSE and CHANGELOG are the repository's", () => {
+  for (const name of ["LICENSE", "CHANGELOG.md"]) {
+    const root = readFileSync(new URL(`../../../${name}`, import.meta.url), "utf8");
+    assert.equal(readFileSync(new URL(`../../${name}`, import.meta.url), "utf8"), root, `js/${name} differs from ${name}`);
+  }
+  assert.match(readFileSync(new URL("../../LICENSE", import.meta.url), "utf8"), /Apache License\s+Version 2\.0, January 2004/);
+});
+
 test("the tarball ships only the runtime files, no runtime dependencies", () => {
   const manifest = JSON.parse(readFileSync(join(project, "node_modules", "edge-authz", "package.json"), "utf8"));
   assert.equal(manifest.dependencies, undefined);
   assert.equal(manifest.private, undefined);
   assert.equal(manifest.engines.node, ">=18");
-  for (const file of ["dist/edge_authz_bg.wasm", "dist/edge_authz.js", "src/node.js", "cjs/index.cjs", "types/index.d.ts", "types/index.d.cts", "README.md", "package.json"]) {
+  for (const file of ["dist/edge_authz_bg.wasm", "dist/edge_authz.js", "src/node.js", "cjs/index.cjs", "types/index.d.ts", "types/index.d.cts", "README.md", "LICENSE", "CHANGELOG.md", "package.json"]) {
     assert.ok(files.includes(file), `${file} missing from ${files.join(", ")}`);
   }
   assert.deepEqual(files.filter((f) => /^(test|bench|scripts|node_modules)\//.test(f) || f.endsWith(".d.ts") && f.startsWith("dist/")), []);
