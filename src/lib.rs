@@ -72,8 +72,8 @@ pub use decision::{ContextValue, Decision, Outcome};
 pub use policy::{PolicyDocument, PolicyErrors};
 pub use request::{ApiIdentity, Request};
 pub use request_path::{
-    canonical_path, check_method, CanonicalPath, DotSegments, EscapedSlashes, PathError,
-    PathMatching, PathRules,
+    canonical_path, check_method, split_method_arn, CanonicalPath, DotSegments, EscapedSlashes,
+    PathError, PathMatching, PathRules,
 };
 pub use token::claims::{Identity, Issuer, IssuerKind, TokenUse};
 pub use token::crypto::{Algorithm, AlgorithmSet, PublicKey, SignatureVerdict, SignatureVerifier};

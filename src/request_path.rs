@@ -451,18 +451,23 @@ fn encode_for_wire(canonical: &str) -> String {
     String::from_utf8(out).unwrap_or_default()
 }
 
-/// Splits an execute-api ARN into `arn:…:{api}/{stage}/` and its `{METHOD}/{path}` tail.
-pub(crate) fn split_method_arn(arn: &str) -> Option<(&str, &str, &str)> {
+/// Splits an execute-api method ARN, `arn:{partition}:execute-api:{region}:{account}:{api}/
+/// {stage}/{METHOD}/{path}`, into its `…/{stage}/` prefix, the method and the `/{path}` (as
+/// given: the path may hold `:` and `//`). `None` for another service or a missing slot.
+pub fn split_method_arn(arn: &str) -> Option<(&str, &str, &str)> {
     // The resource starts after the fifth `:`; the path may contain more of them.
     let mut colons = arn.match_indices(':').map(|(i, _)| i);
-    let resource_at = colons.nth(4)? + 1;
-    let (head, resource) = (arn.get(..resource_at)?, arn.get(resource_at..)?);
-    if !head.starts_with("arn:") || !head.contains(":execute-api:") {
+    let (first, second, third) = (colons.next()?, colons.next()?, colons.next()?);
+    let resource_at = colons.nth(1)? + 1;
+    if arn.get(..first) != Some("arn") || arn.get(second + 1..third) != Some("execute-api") {
         return None;
     }
+    let resource = arn.get(resource_at..)?;
     let mut slashes = resource.match_indices('/').map(|(i, _)| i);
-    let (_api_end, stage_end) = (slashes.next()?, slashes.next()?);
-    let method_end = slashes.next()?;
+    let (api_end, stage_end, method_end) = (slashes.next()?, slashes.next()?, slashes.next()?);
+    if api_end == 0 || stage_end == api_end + 1 || method_end == stage_end + 1 {
+        return None;
+    }
     let prefix_len = resource_at + stage_end + 1;
     let method = arn.get(prefix_len..resource_at + method_end)?;
     let path = arn.get(resource_at + method_end..)?;
@@ -620,5 +625,8 @@ mod tests {
             None
         );
         assert_eq!(split_method_arn("arn:aws:s3:::bucket/a/b/c"), None);
+        assert_eq!(split_method_arn("arn:aws:s3:execute-api:1:a/b/GET/x"), None);
+        assert_eq!(split_method_arn("arn:aws:execute-api:r:1:a//GET/x"), None);
+        assert_eq!(split_method_arn("arn:aws:execute-api:r:1:a/b//x"), None);
     }
 }

@@ -494,6 +494,29 @@ impl WasmAuthorizer {
         string_array(self.warnings.iter().map(String::as_str))
     }
 
+    /// Each configured issuer's JWKS URL, by issuer index (as `fetchJwks` needs name them).
+    #[wasm_bindgen(getter, js_name = jwksUris)]
+    pub fn jwks_uris(&self) -> Array {
+        string_array(
+            self.inner
+                .config()
+                .issuers
+                .iter()
+                .map(|i| i.jwks_uri.as_str()),
+        )
+    }
+
+    /// The configured `forbidden` response as JSON text `{"status", "body"}`, for a denial
+    /// the adapter adds (a refusing claim check).
+    #[wasm_bindgen(getter, js_name = forbiddenResponse)]
+    pub fn forbidden_response(&self) -> String {
+        let forbidden = &self.inner.config().responses.forbidden;
+        let mut out = Map::new();
+        out.insert("status".into(), forbidden.status.into());
+        out.insert("body".into(), forbidden.body.clone().into());
+        Value::Object(out).to_string()
+    }
+
     /// Whether policies are loaded by the adapter (`loadPolicies`) rather than bundled.
     #[wasm_bindgen(getter, js_name = loadsPolicies)]
     pub fn loads_policies(&self) -> bool {

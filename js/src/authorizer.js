@@ -167,6 +167,16 @@ export class EdgeAuthorizer {
     return this.#generation;
   }
 
+  /** Each configured issuer's JWKS URL, by issuer index, as the core derived it. */
+  get jwksUris() {
+    return this.#core.jwksUris;
+  }
+
+  /** The configured `forbidden` response `{status, body}` (body: JSON text). */
+  get forbiddenResponse() {
+    return JSON.parse(this.#core.forbiddenResponse);
+  }
+
   /** Whether policies come from the adapter's store rather than the configuration. */
   get loadsPolicies() {
     return this.#core.loadsPolicies;

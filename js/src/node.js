@@ -329,7 +329,7 @@ export class NodeAuthorizer {
     this.#onDecision = onDecision;
     this.#claimCheck = claimCheck;
     this.#log = log;
-    this.#forbidden = forbidden ?? { status: 403, body: DEFAULT_FORBIDDEN_BODY };
+    this.#forbidden = forbidden;
     this.#issuers = issuers;
   }
 
@@ -564,37 +564,11 @@ function memoBytes({ method, path, headers, query, sourceIp, methodArn }) {
 
 /** What an adapter answers when the authorizer fails (for `onDecision`). */
 const FAILED = Object.freeze({ outcome: "unavailable", reason: "internal_error", status: 503 });
-/** The core's default `forbidden` body (src/config.rs). */
-const DEFAULT_FORBIDDEN_BODY = JSON.stringify({ Message: "User is not authorized to access this resource" });
 
 /** A request-target without its query. */
 function pathOnly(path) {
   const mark = path.indexOf("?");
   return mark < 0 ? path : path.slice(0, mark);
-}
-
-/** The configured `forbidden` response (status and JSON text), or the core's default. */
-function forbiddenResponse(config) {
-  const forbidden = config?.responses?.forbidden;
-  const status = typeof forbidden?.status === "number" ? forbidden.status : 403;
-  const body = forbidden?.body === undefined ? DEFAULT_FORBIDDEN_BODY : typeof forbidden.body === "string" ? forbidden.body : JSON.stringify(forbidden.body);
-  return { status, body };
-}
-
-/**
- * Each configured issuer's JWKS URL by its index, as the core derives it (src/config.rs):
- * `jwksUri`, else `{issuer}/.well-known/jwks.json`, the issuer of a user pool being
- * `https://cognito-idp.{region}.amazonaws.com/{userPoolId}` unless `issuer` overrides it.
- * Called after the core accepted the configuration.
- */
-function issuerJwksUris(config) {
-  const issuers = Array.isArray(config?.issuers) ? config.issuers : [];
-  return issuers.map((issuer, index) => {
-    if (typeof issuer.jwksUri === "string") return { index, jwksUri: issuer.jwksUri };
-    const pool = String(issuer.userPoolId ?? "");
-    const iss = typeof issuer.issuer === "string" ? issuer.issuer : `https://cognito-idp.${pool.split("_")[0]}.amazonaws.com/${pool}`;
-    return { index, jwksUri: `${iss}/.well-known/jwks.json` };
-  });
 }
 
 /** Marks the end of a request's inputs (no header name or value is a symbol). */
@@ -655,5 +629,6 @@ export function createAuthorizer(config, options = {}) {
     throw configError("options.policies", "the configuration has no policies.groups: give policies (a file, an object, a URL or an async function), or every caller is denied");
   }
   if (!glue.loadsPolicies && loader) throw configError("options.policies", "the configuration already bundles policies.groups: a URL or function would never be asked");
-  return new NodeAuthorizer(glue, now, { onDecision, claimCheck, log, forbidden: forbiddenResponse(parsed), issuers: issuerJwksUris(parsed) });
+  const issuers = glue.jwksUris.map((jwksUri, index) => ({ index, jwksUri }));
+  return new NodeAuthorizer(glue, now, { onDecision, claimCheck, log, forbidden: glue.forbiddenResponse, issuers });
 }

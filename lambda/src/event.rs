@@ -142,18 +142,7 @@ fn parse_ip(text: Option<&str>) -> Option<IpAddr> {
 /// `/`): it is everything after the verb's `/`, as given. `None` for anything else (another
 /// service, a missing slot, no `/` after the verb).
 fn method_and_path_of_arn(arn: &str) -> Option<(String, String)> {
-    let mut fields = arn.splitn(6, ':');
-    let (scheme, _partition, service) = (fields.next()?, fields.next()?, fields.next()?);
-    let (_region, _account, resource) = (fields.next()?, fields.next()?, fields.next()?);
-    if scheme != "arn" || service != "execute-api" {
-        return None;
-    }
-    let mut slots = resource.splitn(4, '/');
-    let (api, stage, verb, path) = (slots.next()?, slots.next()?, slots.next()?, slots.next()?);
-    if api.is_empty() || stage.is_empty() || verb.is_empty() {
-        return None;
-    }
-    Some((verb.to_owned(), format!("/{path}")))
+    edge_authz::split_method_arn(arn).map(|(_, method, path)| (method.to_owned(), path.to_owned()))
 }
 
 /// Parses `event` as `kind`.
