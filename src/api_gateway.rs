@@ -16,6 +16,26 @@ use serde_json::{json, Value};
 use crate::policy::{PolicyDocument, PolicyError, PolicyErrorKind, RequestValue};
 use crate::request_path::PathRules;
 
+/// The shape of a Lambda authorizer's answer to API Gateway.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ApiGatewayFormat {
+    /// `{principalId, policyDocument, context}`: REST APIs, and HTTP APIs (payload 1.0, or
+    /// 2.0 without simple responses).
+    Iam,
+    /// `{isAuthorized, context}`: HTTP APIs with simple responses.
+    Simple,
+}
+
+/// What a Lambda authorizer answers API Gateway.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ApiGatewayAnswer {
+    /// The response document.
+    Response(Value),
+    /// The error `Unauthorized`, which API Gateway turns into a 401 (it has no response
+    /// document for it).
+    Unauthorized,
+}
+
 /// One identity source of an API Gateway authorizer.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum IdentitySource {

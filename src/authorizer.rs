@@ -7,22 +7,23 @@ use alloc::vec::Vec;
 
 use serde_json::{json, Value};
 
-use crate::api_gateway::{refused_forms, ApiGatewayCache};
+use crate::api_gateway::{refused_forms, ApiGatewayAnswer, ApiGatewayCache, ApiGatewayFormat};
 use crate::cache::{BoundedCache, KeyedHasher, TokenHash};
 use crate::config::{Config, Response};
 use crate::credentials::CredentialError;
-use crate::decision::{Caller, ContextValue, Decision, Outcome, PolicyTrace};
+use crate::decision::{Caller, ContextValue, Decision, Outcome, PolicyTrace, Rendered};
+use crate::driver::{PolicyInput, RunError};
 use crate::policies::{GroupPolicy, Lookup, PolicyStore};
 use crate::policy::{
     evaluate, Dependencies, EvalContext, PolicyDecision, PolicyDocument, PolicyErrors,
     PolicyWarning,
 };
+use crate::reason::Reason;
 use crate::request::{push_arn_tail, Request};
 use crate::request_path::{
     canonicalize_into, check_method, split_method_arn, PathError, PathMatching, PathRules,
 };
 use crate::token::crypto::SignatureVerifier;
-use crate::token::error::TokenError;
 use crate::token::jwks::{Jwks, JwksError};
 use crate::token::keys::KeyCache;
 use crate::token::verifier::{
@@ -280,7 +281,7 @@ impl Authorizer {
     fn authorize_resource(&mut self, request: &Request<'_>, arn: &str, now: u64) -> Step {
         let token = match self.config.credentials.locate(request) {
             Ok(token) => token,
-            Err(e) => return Step::Decided(Decision::new(Outcome::Unauthorized, e.code())),
+            Err(e) => return Step::Decided(Decision::new(Reason::from(e))),
         };
         let hash = self.hasher.token(token);
         if let Some(decision) = self.cached_decision(hash, arn, request, now) {
@@ -294,8 +295,8 @@ impl Authorizer {
                     self.resolved.remove(&hash);
                 }
                 if !crate::credentials::is_b64token(token) {
-                    let malformed = CredentialError::Malformed;
-                    return Step::Decided(Decision::new(Outcome::Unauthorized, malformed.code()));
+                    let malformed = Reason::from(CredentialError::Malformed);
+                    return Step::Decided(Decision::new(malformed));
                 }
                 match self.verify_token(token, hash, now) {
                     Ok(verified) => verified,
@@ -377,15 +378,10 @@ impl Authorizer {
                 Ok((caller, validity))
             }
             Verification::Rejected(error) => {
-                let outcome = if error == TokenError::JwksUnavailable {
-                    Outcome::Unavailable
-                } else {
-                    Outcome::Forbidden
-                };
-                let reason = error.code();
+                let reason = Reason::from(&error);
                 Err(Step::Decided(Decision {
                     token_error: Some(error),
-                    ..Decision::new(outcome, reason)
+                    ..Decision::new(reason)
                 }))
             }
             Verification::FetchJwks(issuer) => Err(Step::Need(Need::FetchJwks {
@@ -445,24 +441,22 @@ impl Authorizer {
                         GroupPolicy::Present(doc) => policies.push((group.clone(), doc)),
                         GroupPolicy::Absent => {}
                         // A group's stored policy is broken: its denies cannot be known, so deny.
-                        GroupPolicy::Invalid => {
-                            failure = Some((Outcome::Forbidden, "invalid_policy"))
-                        }
+                        GroupPolicy::Invalid => failure = Some(Reason::InvalidPolicy),
                     }
                 }
                 Lookup::Missing => missing.push(group.clone()),
                 Lookup::Unavailable => {
-                    failure = failure.or(Some((Outcome::Unavailable, "policies_unavailable")));
+                    failure = failure.or(Some(Reason::PoliciesUnavailable));
                 }
             }
         }
         if !missing.is_empty() {
             return Err(Step::Need(Need::LoadPolicies { groups: missing }));
         }
-        if let Some((outcome, reason)) = failure {
+        if let Some(reason) = failure {
             return Err(Step::Decided(Decision {
                 caller: Some(caller.clone()),
-                ..Decision::new(outcome, reason)
+                ..Decision::new(reason)
             }));
         }
         if let Some(everyone) = &self.config.policies.everyone {
@@ -539,10 +533,10 @@ impl Authorizer {
             .map(|(l, d)| (l.as_str(), if folded { d.case_folded() } else { &**d }))
             .collect();
         let evaluation = evaluate(&refs, ACTION, arn, &ctx);
-        let (outcome, reason) = match evaluation.decision {
-            PolicyDecision::Allow => (Outcome::Allow, "allowed"),
-            PolicyDecision::ExplicitDeny => (Outcome::Forbidden, "explicit_deny"),
-            PolicyDecision::ImplicitDeny => (Outcome::Forbidden, "implicit_deny"),
+        let reason = match evaluation.decision {
+            PolicyDecision::Allow => Reason::Allowed,
+            PolicyDecision::ExplicitDeny => Reason::ExplicitDeny,
+            PolicyDecision::ImplicitDeny => Reason::ImplicitDeny,
         };
         let valid_until = resolved.validity.until;
         let decision = Decision {
@@ -553,7 +547,7 @@ impl Authorizer {
                 policies: resolved.policies.clone(),
                 resource: String::from(arn),
             })),
-            ..Decision::new(outcome, reason)
+            ..Decision::new(reason)
         };
         if let Some(key) = cache_key {
             self.decisions.insert(
@@ -662,28 +656,22 @@ impl Authorizer {
         self.keys.fetch_failed(issuer, now);
     }
 
-    /// Hands over the policy of `group` as JSON text (`None`: the group has no policy).
-    /// A policy that fails validation is kept as invalid, so that the group's callers are
-    /// denied, and its errors are returned for the adapter to log loudly.
-    pub fn policy_loaded(
+    /// Hands over the policy of `group` (from [`Need::LoadPolicies`]): JSON text, a JSON
+    /// value (e.g. a DynamoDB map), or [`PolicyInput::Absent`] when the group has no policy
+    /// ([`PolicyInput::stored`] reads a store's value). A policy that fails validation is
+    /// kept as invalid, so that the group's callers are denied, and its errors are returned
+    /// for the adapter to log loudly.
+    pub fn policy_loaded<'p>(
         &mut self,
         group: &str,
-        policy: Option<&str>,
+        policy: impl Into<PolicyInput<'p>>,
         now: u64,
     ) -> Result<Vec<PolicyWarning>, PolicyErrors> {
-        let parsed = policy.map(PolicyDocument::parse).transpose();
-        self.store_policy(group, parsed, now)
-    }
-
-    /// Like [`policy_loaded`](Self::policy_loaded) with an already-parsed JSON value
-    /// (e.g. a DynamoDB map).
-    pub fn policy_value_loaded(
-        &mut self,
-        group: &str,
-        policy: Option<&Value>,
-        now: u64,
-    ) -> Result<Vec<PolicyWarning>, PolicyErrors> {
-        let parsed = policy.map(PolicyDocument::from_value).transpose();
+        let parsed = match policy.into() {
+            PolicyInput::Absent => Ok(None),
+            PolicyInput::Text(text) => PolicyDocument::parse(text).map(Some),
+            PolicyInput::Json(value) => PolicyDocument::from_value(value).map(Some),
+        };
         self.store_policy(group, parsed, now)
     }
 
@@ -752,17 +740,40 @@ impl Authorizer {
         self.policies.is_external()
     }
 
-    /// The status and body an edge adapter answers a denial with.
-    pub fn response(&self, decision: &Decision) -> Option<&Response> {
+    /// The configured response (status, body) for a denial with `reason`.
+    fn response_for(&self, reason: Reason) -> Option<&Response> {
         let r = &self.config.responses;
-        match decision.outcome {
+        match reason.outcome() {
             Outcome::Allow => None,
             Outcome::Unauthorized => Some(&r.unauthorized),
-            Outcome::Forbidden if decision.reason == "explicit_deny" => Some(&r.explicit_deny),
+            Outcome::Forbidden if reason == Reason::ExplicitDeny => Some(&r.explicit_deny),
             Outcome::Forbidden => Some(&r.forbidden),
             Outcome::Unavailable => Some(&r.unavailable),
             Outcome::BadRequest => Some(&r.bad_request),
         }
+    }
+
+    /// What an adapter sends for `decision`: status, headers and body of a denial (from the
+    /// configured `responses`), or the allow and the caller's context. The one rendering
+    /// every runtime maps to its response type.
+    pub fn render<'a>(&'a self, decision: &'a Decision) -> Rendered<'a> {
+        Rendered::new(decision, self.response_for(decision.reason))
+    }
+
+    /// What an adapter sends for a request it could not decide (a [`RunError`](crate::RunError),
+    /// a host failure): the configured `unavailable` response, reason `internal_error`.
+    pub fn render_failure(&self) -> Rendered<'_> {
+        Rendered::with(
+            Reason::InternalError,
+            self.response_for(Reason::InternalError),
+            &[],
+        )
+    }
+
+    /// What an adapter sends for a decision its host made with `reason` in the core's
+    /// place (a claim check, a router refusal), with `decision`'s context.
+    pub fn render_as<'a>(&'a self, reason: Reason, decision: &'a Decision) -> Rendered<'a> {
+        Rendered::with(reason, self.response_for(reason), decision.context())
     }
 
     /// The IAM policy document to hand to API Gateway for `decision`.
@@ -822,6 +833,59 @@ impl Authorizer {
             statements.push(json!({"Effect": "Deny", "Action": ACTION, "Resource": arn}));
         }
         json!({"Version": "2012-10-17", "Statement": statements})
+    }
+
+    /// The Lambda authorizer's answer for a run's result: an allow's policy
+    /// ([`api_gateway_policy`](Self::api_gateway_policy)) with the caller's context, a deny,
+    /// or `Unauthorized` (401). A run that did not settle is answered with a deny of the
+    /// request's ARN, never an allow.
+    pub fn api_gateway_answer(
+        &self,
+        decided: Result<&Decision, RunError>,
+        request: &Request<'_>,
+        now: u64,
+        format: ApiGatewayFormat,
+    ) -> ApiGatewayAnswer {
+        let decision = match decided {
+            Ok(decision) if decision.outcome == Outcome::Unauthorized => {
+                return ApiGatewayAnswer::Unauthorized
+            }
+            Ok(decision) => decision,
+            Err(_) => {
+                let arn = request.method_arn.unwrap_or("*");
+                return ApiGatewayAnswer::Response(match format {
+                    ApiGatewayFormat::Simple => json!({ "isAuthorized": false, "context": {} }),
+                    ApiGatewayFormat::Iam => json!({
+                        "principalId": "unauthorized",
+                        "policyDocument": { "Version": "2012-10-17", "Statement": [
+                            { "Effect": "Deny", "Action": ACTION, "Resource": arn }
+                        ]}
+                    }),
+                });
+            }
+        };
+        let allowed = decision.is_allowed();
+        let context = if allowed {
+            self.render(decision).context_json()
+        } else {
+            serde_json::Map::new()
+        };
+        if format == ApiGatewayFormat::Simple {
+            return ApiGatewayAnswer::Response(
+                json!({ "isAuthorized": allowed, "context": context }),
+            );
+        }
+        let principal = decision
+            .identity()
+            .map_or("unauthorized", |identity| identity.subject.as_str());
+        let policy = self.api_gateway_policy(decision, request, now);
+        let mut out = serde_json::Map::new();
+        out.insert("principalId".into(), Value::from(principal));
+        out.insert("policyDocument".into(), policy);
+        if !context.is_empty() {
+            out.insert("context".into(), Value::Object(context));
+        }
+        ApiGatewayAnswer::Response(Value::Object(out))
     }
 }
 

@@ -7,7 +7,11 @@ use alloc::vec::Vec;
 
 use serde_json::{Map, Value};
 
+use crate::config::Response;
+#[cfg(feature = "wasm")]
+use crate::json::push_json_str;
 use crate::policy::{Evaluation, PolicyDocument};
+use crate::reason::Reason;
 use crate::request_path::PathError;
 use crate::token::claims::Identity;
 use crate::token::error::TokenError;
@@ -51,6 +55,127 @@ pub enum ContextValue {
     Bool(bool),
 }
 
+/// The headers of every denial: JSON, and never stored by a cache (a shared cache serving
+/// one caller's denial, or worse a later allow, to another is what `no-store` prevents).
+const DENIAL_HEADERS: &[(&str, &str)] = &[
+    ("content-type", "application/json"),
+    ("cache-control", "no-store"),
+];
+
+/// A 401's headers: the denial's, and the scheme the client must use (RFC 6750 §3).
+const UNAUTHORIZED_HEADERS: &[(&str, &str)] = &[
+    ("content-type", "application/json"),
+    ("cache-control", "no-store"),
+    ("www-authenticate", "Bearer"),
+];
+
+/// What an adapter sends for a decision: the one rendering every runtime maps to its own
+/// response type ([`Authorizer::render`](crate::Authorizer::render)). An allow renders as
+/// status 200 with no headers and no body: the request goes on to the origin, with
+/// [`context`](Self::context) as the caller's identity.
+#[derive(Debug, Clone, Copy)]
+pub struct Rendered<'a> {
+    /// What to do.
+    pub outcome: Outcome,
+    /// Why (for logs; never sent to the client).
+    pub reason: Reason,
+    /// The HTTP status: 200 for an allow, else the configured response's.
+    pub status: u16,
+    /// The denial's headers (`content-type`, `cache-control: no-store`, and
+    /// `www-authenticate: Bearer` on a 401); none for an allow.
+    pub headers: &'static [(&'static str, &'static str)],
+    /// The denial's body (JSON text, from the configured `responses`); `None` for an allow.
+    pub body: Option<&'a str>,
+    /// The caller's identity (empty when the token was not verified).
+    pub context: &'a [(Cow<'static, str>, ContextValue)],
+}
+
+impl<'a> Rendered<'a> {
+    /// A response for `decision` with the configured response `response` (none: an allow).
+    pub(crate) fn new(decision: &'a Decision, response: Option<&'a Response>) -> Self {
+        Self::with(decision.reason, response, decision.context())
+    }
+
+    /// A response for `reason` with `response` and `context`.
+    pub(crate) fn with(
+        reason: Reason,
+        response: Option<&'a Response>,
+        context: &'a [(Cow<'static, str>, ContextValue)],
+    ) -> Self {
+        let outcome = reason.outcome();
+        let (status, body) = match (outcome, response) {
+            (Outcome::Allow, _) | (_, None) => (200, None),
+            (_, Some(response)) => (response.status, Some(response.body.as_str())),
+        };
+        let headers = match (outcome, status) {
+            (Outcome::Allow, _) => &[][..],
+            (_, 401) => UNAUTHORIZED_HEADERS,
+            _ => DENIAL_HEADERS,
+        };
+        Self {
+            outcome,
+            reason,
+            status,
+            headers,
+            body,
+            context,
+        }
+    }
+
+    /// The context as a JSON object, as API Gateway and the JavaScript adapters pass it on
+    /// (strings, numbers, booleans; a non-finite number, which JSON cannot carry, is left
+    /// out).
+    pub fn context_json(&self) -> Map<String, Value> {
+        context_json(self.context)
+    }
+}
+
+/// The context pairs as a JSON object (non-finite numbers left out).
+pub(crate) fn context_json(context: &[(Cow<'static, str>, ContextValue)]) -> Map<String, Value> {
+    context
+        .iter()
+        .filter_map(|(name, value)| {
+            let value = match value {
+                ContextValue::String(s) => Value::String(s.clone()),
+                ContextValue::Number(n) => serde_json::Number::from_f64(*n).map(Value::Number)?,
+                ContextValue::Bool(b) => Value::Bool(*b),
+            };
+            Some((String::from(&**name), value))
+        })
+        .collect()
+}
+
+/// Appends the context pairs as a JSON object text, in the core's order, like
+/// [`context_json`] (the wasm boundary's allocation-light path).
+#[cfg(feature = "wasm")]
+pub(crate) fn write_context_json(context: &[(Cow<'static, str>, ContextValue)], out: &mut String) {
+    use core::fmt::Write as _;
+    out.push('{');
+    let mut first = true;
+    for (name, value) in context {
+        if let ContextValue::Number(n) = value {
+            if !n.is_finite() {
+                continue;
+            }
+        }
+        if !first {
+            out.push(',');
+        }
+        first = false;
+        push_json_str(out, name);
+        out.push(':');
+        match value {
+            ContextValue::String(s) => push_json_str(out, s),
+            // Writing to a String cannot fail; `Value`'s Display is serde_json's number text.
+            ContextValue::Number(n) => {
+                let _ = write!(out, "{}", Value::from(*n));
+            }
+            ContextValue::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+        }
+    }
+    out.push('}');
+}
+
 /// A verified caller, shared by every decision made for the same token.
 #[derive(Debug)]
 pub(crate) struct Caller {
@@ -75,9 +200,9 @@ pub(crate) struct PolicyTrace {
 pub struct Decision {
     /// What to do.
     pub outcome: Outcome,
-    /// Why, as a stable code for logs (`allowed`, `expired`, `explicit_deny`, ...).
-    /// Never sent to the client.
-    pub reason: &'static str,
+    /// Why, with a stable [`code`](Reason::code) for logs (`allowed`, `expired`,
+    /// `explicit_deny`, ...). Never sent to the client.
+    pub reason: Reason,
     /// Why the token was rejected, when it was.
     pub token_error: Option<TokenError>,
     pub(crate) caller: Option<Arc<Caller>>,
@@ -89,9 +214,10 @@ pub struct Decision {
 }
 
 impl Decision {
-    pub(crate) fn new(outcome: Outcome, reason: &'static str) -> Self {
+    /// A decision for `reason`, with the outcome that reason belongs to.
+    pub fn new(reason: Reason) -> Self {
         Self {
-            outcome,
+            outcome: reason.outcome(),
             reason,
             token_error: None,
             caller: None,
@@ -104,7 +230,7 @@ impl Decision {
     pub(crate) fn bad_request(error: PathError) -> Self {
         Self {
             path_error: Some(error),
-            ..Self::new(Outcome::BadRequest, error.code())
+            ..Self::new(Reason::from(error))
         }
     }
 
@@ -175,19 +301,20 @@ impl Decision {
         if let Some(error) = &self.path_error {
             return alloc::format!("{}: {error}", self.reason);
         }
-        match (&self.token_error, self.reason) {
-            (Some(error), reason) => alloc::format!("{reason}: {error}"),
-            (None, "no_credentials") => String::from("no_credentials: the request carries no bearer token"),
-            (None, "malformed_authorization") => String::from(
-                "malformed_authorization: the credential is not `Bearer <token>` (or is given twice)",
-            ),
-            (None, "invalid_policy") => String::from(
-                "invalid_policy: a policy of the caller's groups failed validation; denied until it is fixed",
-            ),
-            (None, "policies_unavailable") => {
-                String::from("policies_unavailable: the caller's group policies could not be loaded")
+        let detail = match (&self.token_error, self.reason) {
+            (Some(error), _) => return alloc::format!("{}: {error}", self.reason),
+            (None, Reason::NoCredentials) => "the request carries no bearer token",
+            (None, Reason::MalformedAuthorization) => {
+                "the credential is not `Bearer <token>` (or is given twice)"
             }
-            (None, reason) => String::from(reason),
-        }
+            (None, Reason::InvalidPolicy) => {
+                "a policy of the caller's groups failed validation; denied until it is fixed"
+            }
+            (None, Reason::PoliciesUnavailable) => {
+                "the caller's group policies could not be loaded"
+            }
+            (None, reason) => return String::from(reason.code()),
+        };
+        alloc::format!("{}: {detail}", self.reason)
     }
 }

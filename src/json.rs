@@ -114,6 +114,37 @@ impl<'de> Visitor<'de> for StrictVisitor {
     }
 }
 
+/// Appends `text` as a JSON string: the core's one JSON string writer (without going
+/// through `core::fmt`: it is on the first-seen path).
+#[cfg_attr(not(feature = "wasm"), allow(dead_code))]
+pub(crate) fn push_json_str(out: &mut String, text: &str) {
+    out.push('"');
+    // Copies runs of plain characters whole. Every byte that needs escaping is ASCII, and
+    // ASCII bytes never occur inside a multi-byte UTF-8 sequence, so each cut is a char
+    // boundary.
+    let mut plain_from = 0;
+    for (i, byte) in text.bytes().enumerate() {
+        if byte >= 0x20 && byte != b'"' && byte != b'\\' {
+            continue;
+        }
+        out.push_str(text.get(plain_from..i).unwrap_or_default());
+        plain_from = i + 1;
+        match byte {
+            b'"' => out.push_str("\\\""),
+            b'\\' => out.push_str("\\\\"),
+            control => {
+                const HEX: &[u8; 16] = b"0123456789abcdef";
+                let code = usize::from(control);
+                out.push_str("\\u00");
+                out.push(char::from(HEX.get(code >> 4).copied().unwrap_or(b'0')));
+                out.push(char::from(HEX.get(code & 15).copied().unwrap_or(b'0')));
+            }
+        }
+    }
+    out.push_str(text.get(plain_from..).unwrap_or_default());
+    out.push('"');
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

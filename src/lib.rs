@@ -51,16 +51,18 @@ mod cache;
 mod config;
 mod credentials;
 mod decision;
+mod driver;
 mod json;
 mod policies;
 pub mod policy;
+mod reason;
 mod request;
 mod request_path;
 pub mod token;
 #[cfg(feature = "wasm")]
 mod wasm;
 
-pub use api_gateway::{ApiGatewayCache, IdentitySource};
+pub use api_gateway::{ApiGatewayAnswer, ApiGatewayCache, ApiGatewayFormat, IdentitySource};
 pub use authorizer::{Authorizer, Need, Step};
 pub use cache::TokenHash;
 pub use config::{
@@ -68,8 +70,12 @@ pub use config::{
     Response, Responses,
 };
 pub use credentials::{CredentialError, CredentialSource};
-pub use decision::{ContextValue, Decision, Outcome};
+pub use decision::{ContextValue, Decision, Outcome, Rendered};
+pub use driver::{
+    drive, drive_blocking, Event, Host, PolicyInput, Run, RunError, StoredPolicy, MAX_STEPS,
+};
 pub use policy::{PolicyDocument, PolicyErrors};
+pub use reason::Reason;
 pub use request::{ApiIdentity, Request};
 pub use request_path::{
     canonical_path, check_method, split_method_arn, CanonicalPath, DotSegments, EscapedSlashes,

@@ -29,8 +29,8 @@ use xxhash_rust::xxh3::xxh3_128_with_seed;
 use crate::decision::Caller;
 use crate::token::crypto::DeferToHost;
 use crate::{
-    Algorithm, Authorizer, ContextValue, Decision, Need, PublicKey, SignatureVerdict,
-    SignatureVerifier, Step, TokenHash,
+    Algorithm, Authorizer, Decision, Need, PublicKey, SignatureVerdict, SignatureVerifier, Step,
+    TokenHash,
 };
 
 /// A JavaScript `Error` carrying a stable `code`.
@@ -60,43 +60,6 @@ fn epoch_seconds(now: f64) -> Result<u64, JsValue> {
             "`now` must be whole seconds since the epoch",
         ))
     }
-}
-
-/// Appends `value` as JSON text.
-fn push_json(out: &mut String, value: &Value) {
-    use core::fmt::Write as _;
-    // Writing to a String cannot fail.
-    let _ = write!(out, "{value}");
-}
-
-/// Appends `text` as a JSON string (without going through `core::fmt`: this is on the
-/// first-seen path).
-fn push_json_str(out: &mut String, text: &str) {
-    out.push('"');
-    // Copies runs of plain characters whole. Every byte that needs escaping is ASCII, and
-    // ASCII bytes never occur inside a multi-byte UTF-8 sequence, so each cut is a char
-    // boundary.
-    let mut plain_from = 0;
-    for (i, byte) in text.bytes().enumerate() {
-        if byte >= 0x20 && byte != b'"' && byte != b'\\' {
-            continue;
-        }
-        out.push_str(text.get(plain_from..i).unwrap_or_default());
-        plain_from = i + 1;
-        match byte {
-            b'"' => out.push_str("\\\""),
-            b'\\' => out.push_str("\\\\"),
-            control => {
-                const HEX: &[u8; 16] = b"0123456789abcdef";
-                let code = usize::from(control);
-                out.push_str("\\u00");
-                out.push(char::from(HEX.get(code >> 4).copied().unwrap_or(b'0')));
-                out.push(char::from(HEX.get(code & 15).copied().unwrap_or(b'0')));
-            }
-        }
-    }
-    out.push_str(text.get(plain_from..).unwrap_or_default());
-    out.push('"');
 }
 
 /// The step kinds of [`WasmAuthorizer::authorize`]'s answer (`code % 8`).
@@ -141,6 +104,9 @@ pub struct WasmRequest {
     matching: Option<crate::PathMatching>,
     /// A header or query name or value held a NUL (see `set`).
     nul_in_pairs: bool,
+    /// The request's run through the core: its steps and fetches, checked by the core's
+    /// rules (`set` starts a new one).
+    run: crate::Run,
 }
 
 /// The start and end of every `\0`-separated item of `flat` (none when it is empty).
@@ -181,6 +147,7 @@ impl WasmRequest {
             credential: None,
             matching: None,
             nul_in_pairs: false,
+            run: crate::Run::new(),
         }
     }
 
@@ -242,6 +209,7 @@ impl WasmRequest {
         self.method_arn = None;
         self.credential = None;
         self.matching = None;
+        self.run = crate::Run::new();
         Ok(())
     }
 
@@ -534,8 +502,13 @@ impl WasmAuthorizer {
     ///   `context()`, the same for every decision with that id; 0: no context).
     ///
     /// `verdict()`, `context()`, `explanation()` and `need()` describe the last step.
-    pub fn authorize(&mut self, request: &WasmRequest, now: f64) -> Result<f64, JsValue> {
+    ///
+    /// Every call for one request (between two `set`s) is a step of its run, checked by the
+    /// core's rules ([`crate::Run`]): more than 16 steps throw `too_many_steps`, a second
+    /// JWKS fetch for one issuer throws `jwks_refetch_refused`.
+    pub fn authorize(&mut self, request: &mut WasmRequest, now: f64) -> Result<f64, JsValue> {
         let now = epoch_seconds(now)?;
+        let mut run = core::mem::take(&mut request.run);
         let (headers, query) = request.pairs();
         let core_request = crate::Request {
             method: &request.method,
@@ -551,7 +524,9 @@ impl WasmAuthorizer {
         let step = if request.nul_in_pairs {
             Step::Decided(Decision::bad_request(crate::PathError::NulInRequest))
         } else {
-            self.inner.authorize(&core_request, now)
+            let step = run.step(&mut self.inner, &core_request, now);
+            request.run = run;
+            step.map_err(|e| error(e.code(), &e.to_string()))?
         };
         let code = match &step {
             Step::Decided(decision) => {
@@ -591,20 +566,7 @@ impl WasmAuthorizer {
     /// core's order.
     pub fn context(&self) -> Result<String, JsValue> {
         let mut out = String::with_capacity(256);
-        out.push('{');
-        for (name, value) in self.last_decision()?.context() {
-            if out.len() > 1 {
-                out.push(',');
-            }
-            push_json_str(&mut out, name);
-            out.push(':');
-            match value {
-                ContextValue::String(s) => push_json_str(&mut out, s),
-                ContextValue::Number(n) => push_json(&mut out, &Value::from(*n)),
-                ContextValue::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
-            }
-        }
-        out.push('}');
+        crate::decision::write_context_json(self.last_decision()?.context(), &mut out);
         Ok(out)
     }
 
@@ -679,18 +641,37 @@ impl WasmAuthorizer {
         Ok(())
     }
 
-    /// Hands over the policy of `group` as JSON text (`null`/`undefined`: no policy) and
-    /// returns its warnings. An invalid policy is kept (its group's callers are denied)
-    /// and thrown as `invalid_policy` with every error in the message.
+    /// Hands over the policy of `group` as a store holds it — JSON text, a JSON value (a
+    /// plain object), or `null`/`undefined` (no policy) — and returns its warnings. An
+    /// invalid policy is kept (its group's callers are denied) and thrown as
+    /// `invalid_policy` with every error in the message.
     #[wasm_bindgen(js_name = policyLoaded)]
     pub fn policy_loaded(
         &mut self,
         group: &str,
-        policy: Option<String>,
+        #[wasm_bindgen(unchecked_param_type = "string | object | null | undefined")]
+        policy: JsValue,
         now: f64,
     ) -> Result<Array, JsValue> {
         let now = epoch_seconds(now)?;
-        match self.inner.policy_loaded(group, policy.as_deref(), now) {
+        // A value is read as the JSON text JavaScript writes for it: one parser, with the
+        // core's strictness, for text and values alike.
+        let text = if policy.is_null_or_undefined() {
+            None
+        } else if let Some(text) = policy.as_string() {
+            Some(text)
+        } else {
+            let text = js_sys::JSON::stringify(&policy)
+                .ok()
+                .and_then(|t| t.as_string());
+            Some(text.ok_or_else(|| {
+                error(
+                    "invalid_policy",
+                    &alloc::format!("policy of group `{group}`: not JSON text or a JSON value"),
+                )
+            })?)
+        };
+        match self.inner.policy_loaded(group, text.as_deref(), now) {
             Ok(warnings) => Ok(warnings
                 .iter()
                 .map(|w| JsValue::from(w.to_string()))
@@ -733,30 +714,24 @@ impl WasmAuthorizer {
     }
 
     fn verdict_of(&self, decision: &Decision) -> Verdict {
-        let (status, body) = match self.inner.response(decision) {
-            Some(response) => (response.status, Some(response.body.clone())),
-            None => (200, None),
-        };
+        let rendered = self.inner.render(decision);
         Verdict {
-            outcome: decision.outcome.as_str(),
-            reason: decision.reason,
-            status,
-            body,
+            outcome: rendered.outcome.as_str(),
+            reason: rendered.reason.code(),
+            status: rendered.status,
+            body: rendered.body.map(String::from),
         }
     }
 
     /// The interned id of the decision's verdict (`VERDICT_UNCACHED` once the table is full).
     fn verdict_id(&mut self, decision: &Decision) -> u64 {
-        let (status, body) = match self.inner.response(decision) {
-            Some(response) => (response.status, Some(response.body.as_str())),
-            None => (200, None),
-        };
-        let outcome = decision.outcome.as_str();
+        let rendered = self.inner.render(decision);
+        let (outcome, reason) = (rendered.outcome.as_str(), rendered.reason.code());
         let found = self.verdicts.iter().position(|v| {
             v.outcome == outcome
-                && v.reason == decision.reason
-                && v.status == status
-                && v.body.as_deref() == body
+                && v.reason == reason
+                && v.status == rendered.status
+                && v.body.as_deref() == rendered.body
         });
         match found {
             Some(id) => id as u64,
