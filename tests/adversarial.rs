@@ -394,7 +394,7 @@ fn reason_of(authorizer: &mut edge_authz::Authorizer, bearer: &str, now: u64) ->
         ..Request::new("GET", "/pets")
     };
     match authorizer.authorize(&request, now) {
-        Step::Decided(d) => d.reason,
+        Step::Decided(d) => d.reason.code(),
         Step::Need(need) => panic!("unexpected {need:?}"),
     }
 }

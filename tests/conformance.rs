@@ -1,16 +1,18 @@
 //! Runs the conformance suite (`tests/cases/*.json`) through the native core, twice: with
 //! the built-in pure-Rust crypto, and with every signature handed to the "host"
 //! (`Need::CheckSignature`), the path the Worker and Node take. Both must match the cases.
+//! The cases run through the core's own driver (`drive_blocking`) over a test host.
 
 mod support;
 
+use std::cell::{Cell, RefCell};
 use std::net::IpAddr;
 use std::sync::Arc;
 
 use edge_authz::token::crypto::{DeferToHost, RustCryptoVerifier};
 use edge_authz::{
-    Authorizer, Config, ContextValue, Decision, Need, Request, SignatureVerdict, SignatureVerifier,
-    Step,
+    drive_blocking, Authorizer, Config, Host, PolicyInput, Request, SignatureCheck,
+    SignatureVerdict, SignatureVerifier, StoredPolicy,
 };
 use serde_json::{Map, Value};
 use support::{jwks_document, load_scenario, scenario_files, suite_keys, token_of, SuiteKey};
@@ -24,68 +26,63 @@ struct World {
     fetches: usize,
 }
 
-/// Drives the sans-IO loop the way an adapter does.
-fn run(
-    authorizer: &mut Authorizer,
-    world: &mut World,
-    request: &Request<'_>,
-    now: u64,
-    host: &dyn SignatureVerifier,
-) -> Decision {
-    for _ in 0..10 {
-        match authorizer.authorize(request, now) {
-            Step::Decided(decision) => return decision,
-            Step::Need(Need::FetchJwks { issuer, .. }) => {
-                world.fetches += 1;
-                if world.down {
-                    authorizer.jwks_failed(issuer, now);
-                } else {
-                    let doc = jwks_document(&world.keys, &world.served);
-                    authorizer
-                        .jwks_fetched(issuer, &doc, now)
-                        .expect("suite JWKS parses");
-                }
-            }
-            Step::Need(Need::AwaitJwks { .. }) => panic!("no concurrent fetch in a sequential run"),
-            Step::Need(Need::LoadPolicies { groups }) => {
-                for group in groups {
-                    // Invalid policies are part of the suite: the authorizer must deny them.
-                    let _ = match world.store.get(&group) {
-                        Some(Value::String(text)) => {
-                            authorizer.policy_loaded(&group, Some(text), now)
-                        }
-                        Some(Value::Null) | None => authorizer.policy_loaded(&group, None, now),
-                        Some(doc) => authorizer.policy_value_loaded(&group, Some(doc), now),
-                    };
-                }
-            }
-            Step::Need(Need::CheckSignature { token, check }) => {
-                let verdict = host.verify(
-                    check.algorithm,
-                    &check.key,
-                    check.signing_input.as_bytes(),
-                    &check.signature,
-                );
-                authorizer.signature_checked(token, verdict == SignatureVerdict::Valid);
-            }
-        }
-    }
-    panic!("the authorizer kept asking for more");
+/// The test's host: the world's I/O, the case's clock, the built-in crypto as the "host"
+/// crypto; run by the core's own driver, as every adapter is.
+struct SuiteHost {
+    authorizer: RefCell<Authorizer>,
+    world: RefCell<World>,
+    now: Cell<u64>,
 }
 
-fn context_json(decision: &Decision) -> Map<String, Value> {
-    decision
-        .context()
-        .iter()
-        .map(|(k, v)| {
-            let v = match v {
-                ContextValue::String(s) => Value::String(s.clone()),
-                ContextValue::Number(n) => serde_json::json!(n),
-                ContextValue::Bool(b) => Value::Bool(*b),
-            };
-            (k.to_string(), v)
-        })
-        .collect()
+impl Host for SuiteHost {
+    type Error = &'static str;
+
+    fn with_authorizer<R>(&self, f: impl FnOnce(&mut Authorizer) -> R) -> R {
+        f(&mut self.authorizer.borrow_mut())
+    }
+
+    fn now(&self) -> u64 {
+        self.now.get()
+    }
+
+    async fn fetch_jwks(&self, _issuer: usize, _url: &str) -> Result<Vec<u8>, Self::Error> {
+        let mut world = self.world.borrow_mut();
+        world.fetches += 1;
+        if world.down {
+            return Err("the JWKS endpoint is down");
+        }
+        Ok(jwks_document(&world.keys, &world.served))
+    }
+
+    async fn await_jwks(&self, _issuer: usize) {
+        panic!("no concurrent fetch in a sequential run")
+    }
+
+    async fn load_policies(
+        &self,
+        groups: &[String],
+    ) -> Result<Vec<(String, StoredPolicy)>, Self::Error> {
+        // Invalid policies are part of the suite: the authorizer must deny them.
+        let world = self.world.borrow();
+        Ok(groups
+            .iter()
+            .map(|group| {
+                (
+                    group.clone(),
+                    PolicyInput::stored(world.store.get(group)).into(),
+                )
+            })
+            .collect())
+    }
+
+    async fn check_signature(&self, check: &SignatureCheck) -> SignatureVerdict {
+        RustCryptoVerifier.verify(
+            check.algorithm,
+            &check.key,
+            check.signing_input.as_bytes(),
+            &check.signature,
+        )
+    }
 }
 
 fn run_suite(defer_to_host: bool) -> (usize, usize) {
@@ -101,21 +98,29 @@ fn run_suite(defer_to_host: bool) -> (usize, usize) {
         if defer_to_host {
             authorizer = authorizer.with_verifier(Arc::new(DeferToHost));
         }
-        let mut world = World {
-            keys: suite_keys(),
-            served: scenario.jwks.clone(),
-            down: false,
-            store: scenario.store.clone(),
-            fetches: 0,
+        let host = SuiteHost {
+            authorizer: RefCell::new(authorizer),
+            world: RefCell::new(World {
+                keys: suite_keys(),
+                served: scenario.jwks.clone(),
+                down: false,
+                store: scenario.store.clone(),
+                fetches: 0,
+            }),
+            now: Cell::new(0),
         };
         let file = path.file_name().unwrap().to_string_lossy().into_owned();
         for case in &scenario.cases {
             count += 1;
-            if let Some(served) = &case.jwks {
-                world.served = served.clone();
-            }
-            if let Some(down) = case.jwks_down {
-                world.down = down;
+            {
+                let mut world = host.world.borrow_mut();
+                if let Some(served) = &case.jwks {
+                    world.served = served.clone();
+                }
+                if let Some(down) = case.jwks_down {
+                    world.down = down;
+                }
+                world.fetches = 0;
             }
             let token = case.token.as_ref().map(|t| token_of(t, &keys));
             let mut headers: Vec<(String, String)> = case
@@ -162,15 +167,11 @@ fn run_suite(defer_to_host: bool) -> (usize, usize) {
                 credential: None,
                 matching: None,
             };
-            world.fetches = 0;
-            let decision = run(
-                &mut authorizer,
-                &mut world,
-                &request,
-                case.now,
-                &RustCryptoVerifier,
-            );
-            let status = authorizer.response(&decision).map_or(200, |r| r.status);
+            host.now.set(case.now);
+            let decision = drive_blocking(&host, &request).expect("the run settles");
+            let authorizer = host.authorizer.borrow();
+            let rendered = authorizer.render(&decision);
+            let status = rendered.status;
             let mut problems = Vec::new();
             if status != case.expect.status {
                 problems.push(format!("status {status}, expected {}", case.expect.status));
@@ -182,7 +183,7 @@ fn run_suite(defer_to_host: bool) -> (usize, usize) {
                 ));
             }
             if let Some(expected) = &case.expect.context {
-                let actual = context_json(&decision);
+                let actual = rendered.context_json();
                 for (k, v) in expected {
                     if actual.get(k) != Some(v) {
                         problems.push(format!("context.{k} = {:?}, expected {v}", actual.get(k)));
@@ -198,11 +199,9 @@ fn run_suite(defer_to_host: bool) -> (usize, usize) {
                 }
             }
             if let Some(fetches) = case.expect.jwks_fetches {
-                if world.fetches != fetches {
-                    problems.push(format!(
-                        "{} JWKS fetches, expected {fetches}",
-                        world.fetches
-                    ));
+                let fetched = host.world.borrow().fetches;
+                if fetched != fetches {
+                    problems.push(format!("{fetched} JWKS fetches, expected {fetches}"));
                 }
             }
             if !problems.is_empty() {

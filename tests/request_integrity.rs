@@ -304,7 +304,7 @@ fn a_loaded_policy_outside_the_cache_key_is_kept_invalid() {
     let policy = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Deny", "Action": "execute-api:Invoke",
         "Resource": format!("{API}GET/*"), "Condition": {"StringEquals": {"request:header/x-env": "prod"}}}]});
     let errors = authorizer
-        .policy_loaded("staff", Some(&policy.to_string()), NOW)
+        .policy_loaded("staff", &*policy.to_string(), NOW)
         .expect_err("refused");
     assert!(
         errors.to_string().contains("request:header/x-env"),

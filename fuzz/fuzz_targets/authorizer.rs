@@ -804,13 +804,13 @@ impl Harness {
         let stored = match choice {
             PolicyChoice::Pool(i) => {
                 let v = f.pool[usize::from(*i) % f.pool.len()].clone();
-                let r = self.authorizer.policy_value_loaded(group, Some(&v), now);
+                let r = self.authorizer.policy_loaded(group, &v, now);
                 let s = parse_policy(&v);
                 assert_eq!(r.is_ok(), matches!(s, Stored::Present(_)));
                 s
             }
             PolicyChoice::Absent => {
-                let r = self.authorizer.policy_loaded(group, None, now);
+                let r = self.authorizer.policy_loaded(group, edge_authz::PolicyInput::Absent, now);
                 assert!(r.is_ok());
                 Stored::Absent
             }
@@ -831,7 +831,7 @@ impl Harness {
                 {
                     st.extend(o.iter().take(2).cloned());
                 }
-                let r = self.authorizer.policy_value_loaded(group, Some(&v), now);
+                let r = self.authorizer.policy_loaded(group, &v, now);
                 let s = parse_policy(&v);
                 assert_eq!(r.is_ok(), matches!(s, Stored::Present(_)));
                 s

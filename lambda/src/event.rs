@@ -10,10 +10,10 @@ use aws_lambda_events::apigw::{
     ApiGatewayV2CustomAuthorizerV2Request,
 };
 use aws_lambda_events::http::HeaderMap;
-use edge_authz::{ContextValue, Decision, Request};
-use serde_json::{json, Map, Value};
+use edge_authz::Request;
+use serde_json::{json, Value};
 
-use crate::settings::{EventMode, HttpResponse};
+use crate::settings::EventMode;
 
 /// The kind of event an invocation carried.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -65,32 +65,35 @@ pub struct Incoming {
     pub credential: Option<String>,
 }
 
+/// The header and query pairs of an [`Incoming`], borrowed as the core's [`Request`] takes them.
+pub type Pairs<'a> = (Vec<(&'a str, &'a str)>, Vec<(&'a str, &'a str)>);
+
 impl Incoming {
-    /// Runs `f` with the core's view of this request.
-    pub fn with_request<R>(&self, f: impl FnOnce(&Request<'_>) -> R) -> R {
-        let headers: Vec<(&str, &str)> = self
-            .headers
-            .iter()
-            .map(|(k, v)| (k.as_str(), v.as_str()))
-            .collect();
-        let query: Vec<(&str, &str)> = self
-            .query
-            .iter()
-            .map(|(k, v)| (k.as_str(), v.as_str()))
-            .collect();
-        let request = Request {
+    /// The header and query pairs, borrowed.
+    pub fn pairs(&self) -> Pairs<'_> {
+        fn borrow(pairs: &[(String, String)]) -> Vec<(&str, &str)> {
+            pairs
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_str()))
+                .collect()
+        }
+        (borrow(&self.headers), borrow(&self.query))
+    }
+
+    /// The core's view of this request (`pairs` from [`pairs`](Self::pairs)).
+    pub fn request<'a>(&'a self, pairs: &'a Pairs<'a>) -> Request<'a> {
+        Request {
             method: &self.method,
             path: &self.path,
             method_arn: self.method_arn.as_deref(),
-            headers: &headers,
-            query: &query,
+            headers: &pairs.0,
+            query: &pairs.1,
             source_ip: self.source_ip,
             // execute-api endpoints are HTTPS only.
             secure_transport: Some(true),
             credential: self.credential.as_deref(),
             matching: None,
-        };
-        f(&request)
+        }
     }
 }
 
@@ -259,50 +262,6 @@ fn take_method(event: &mut Value, pointer: &str, required: bool) -> Option<Strin
         *slot = if required { json!("GET") } else { Value::Null };
     }
     Some(method)
-}
-
-/// The context API Gateway passes on: only strings, numbers and booleans.
-pub fn context_json(decision: &Decision) -> Map<String, Value> {
-    decision
-        .context()
-        .iter()
-        .filter_map(|(k, v)| {
-            let v = match v {
-                ContextValue::String(s) => Value::String(s.clone()),
-                ContextValue::Number(n) => serde_json::Number::from_f64(*n).map(Value::Number)?,
-                ContextValue::Bool(b) => Value::Bool(*b),
-            };
-            Some((k.to_string(), v))
-        })
-        .collect()
-}
-
-/// The authorizer's response for an allow or a deny (`policy` from
-/// `Authorizer::api_gateway_policy`). `Unauthorized` is not a response but an error.
-pub fn response(
-    kind: EventKind,
-    http_response: HttpResponse,
-    decision: &Decision,
-    policy: Value,
-) -> Value {
-    let allowed = decision.is_allowed();
-    let context = if allowed {
-        context_json(decision)
-    } else {
-        Map::new()
-    };
-    if kind == EventKind::HttpV2 && http_response == HttpResponse::Simple {
-        return json!({ "isAuthorized": allowed, "context": context });
-    }
-    let principal = decision.identity().map_or_else(
-        || "unauthorized".to_owned(),
-        |identity| identity.subject.clone(),
-    );
-    let mut out = json!({ "principalId": principal, "policyDocument": policy });
-    if !context.is_empty() {
-        out["context"] = Value::Object(context);
-    }
-    out
 }
 
 #[cfg(test)]

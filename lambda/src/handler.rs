@@ -4,21 +4,154 @@
 //! signature check are the only I/O; every decision is the core's. The clock is a
 //! parameter, so the conformance suite drives it.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use edge_authz::{Authorizer, Decision, Need, Outcome, SignatureVerdict, SignatureVerifier, Step};
+use edge_authz::{
+    drive, ApiGatewayAnswer, ApiGatewayFormat, Authorizer, Decision, Event, Host, Request,
+    RunError, SignatureCheck, SignatureVerdict, SignatureVerifier, StoredPolicy,
+};
 use serde_json::{json, Value};
 use tracing::{error, info, warn};
 
 use crate::dynamo::{PolicyTable, Stored};
-use crate::event::{self, EventKind, Incoming};
+use crate::event::{self, EventKind};
 use crate::fetch::JwksClient;
 use crate::settings::{cache_key_hint, CacheKey, EventMode, HttpResponse, PolicyBackend, Settings};
 use crate::verifier::AwsLcVerifier;
 
-/// At most this many round trips through the core per request.
-const MAX_STEPS: usize = 16;
+/// How long a request waits, each time, for another invocation's JWKS fetch (only with
+/// concurrent invocations); each wait is one step of the core's bounded run.
+const AWAIT_JWKS_SLICE: Duration = Duration::from_millis(10);
+
+/// One invocation's host for the core's driver: the handler's I/O at the invocation's `now`.
+struct Invocation<'h> {
+    handler: &'h Handler,
+    now: u64,
+    /// How long the last JWKS fetch took (for its log line).
+    fetch_ms: AtomicU64,
+}
+
+impl<'h> Invocation<'h> {
+    fn new(handler: &'h Handler, now: u64) -> Self {
+        Self {
+            handler,
+            now,
+            fetch_ms: AtomicU64::new(0),
+        }
+    }
+}
+
+impl Host for Invocation<'_> {
+    type Error = String;
+
+    fn with_authorizer<R>(&self, f: impl FnOnce(&mut Authorizer) -> R) -> R {
+        f(&mut self.handler.lock())
+    }
+
+    fn now(&self) -> u64 {
+        self.now
+    }
+
+    async fn fetch_jwks(&self, _issuer: usize, url: &str) -> Result<Vec<u8>, String> {
+        let started = Instant::now();
+        let fetched = self.handler.jwks.get(url).await;
+        let ms = started.elapsed().as_millis() as u64;
+        self.fetch_ms.store(ms, Ordering::Relaxed);
+        fetched.map(|body| body.to_vec()).map_err(|e| e.to_string())
+    }
+
+    async fn await_jwks(&self, _issuer: usize) {
+        tokio::time::sleep(AWAIT_JWKS_SLICE).await;
+    }
+
+    async fn load_policies(
+        &self,
+        groups: &[String],
+    ) -> Result<Vec<(String, StoredPolicy)>, String> {
+        let Some(table) = &self.handler.table else {
+            // Bundled policies never ask; if they did, deny rather than guess.
+            error!(event = "policies_not_loadable", groups = groups.len());
+            return Err("policies are bundled: nothing to load".into());
+        };
+        let started = Instant::now();
+        let items = table.load(groups).await.map_err(|e| e.0)?;
+        let ms = started.elapsed().as_millis() as u64;
+        info!(event = "policies_loaded", groups = groups.len(), ms);
+        Ok(items
+            .into_iter()
+            .map(|(group, item)| {
+                let policy = match item {
+                    Stored::Absent => StoredPolicy::Absent,
+                    Stored::Text(text) => StoredPolicy::Text(text),
+                    Stored::Value(value) => StoredPolicy::Json(value),
+                    Stored::Unusable(why) => {
+                        error!(event = "policy_invalid", group = %group, error = %why, "the group's callers are denied until its item is fixed");
+                        // Not a policy document: the core keeps the group invalid (denied).
+                        StoredPolicy::Json(Value::Null)
+                    }
+                };
+                (group, policy)
+            })
+            .collect())
+    }
+
+    async fn check_signature(&self, check: &SignatureCheck) -> SignatureVerdict {
+        self.handler.verifier.verify(
+            check.algorithm,
+            &check.key,
+            check.signing_input.as_bytes(),
+            &check.signature,
+        )
+    }
+
+    fn observe(&self, event: Event<'_>) {
+        let ms = self.fetch_ms.load(Ordering::Relaxed);
+        match event {
+            Event::JwksFetched { issuer, url, jwks } => info!(
+                event = "jwks_fetched",
+                issuer,
+                url,
+                keys = jwks.len(),
+                skipped = jwks.skipped().len(),
+                ms
+            ),
+            Event::JwksInvalid { issuer, url, error } => {
+                error!(event = "jwks_invalid", issuer, url, error = %error, ms)
+            }
+            Event::JwksFetchFailed { issuer, url, error } => {
+                error!(event = "jwks_fetch_failed", issuer, url, error = %error, ms)
+            }
+            Event::PolicyLoaded { group, warnings } => {
+                for warning in warnings {
+                    warn!(event = "policy_warning", group = %group, warning = %warning);
+                }
+            }
+            Event::PolicyInvalid { group, errors } => {
+                let errors = errors.to_string();
+                // A condition on a request value outside API Gateway's cache key: say which
+                // variables make that key.
+                let hint = if errors.contains("authorizer cache") {
+                    cache_key_hint(&self.handler.cache_key)
+                } else {
+                    String::new()
+                };
+                error!(
+                    event = "policy_invalid",
+                    group = %group,
+                    errors = %format_args!("{errors}{hint}"),
+                    "the group's policy fails validation: its callers are denied until it is fixed"
+                )
+            }
+            Event::PoliciesUnavailable { groups, error } => {
+                error!(event = "policies_unavailable", groups = groups.len(), error = %error)
+            }
+            Event::RunFailed { error } => warn!(event = error.code(), error = %error),
+            _ => {}
+        }
+    }
+}
 
 /// Why no response is returned: API Gateway maps the error `Unauthorized` to a 401; any
 /// other error to a 500 (never an allow).
@@ -69,7 +202,7 @@ impl Handled {
     /// The reason code (`allowed`, `expired`, ..., `invalid_event`, `adapter_gave_up`).
     pub fn reason(&self) -> &'static str {
         match (&self.decision, &self.result) {
-            (Some(d), _) => d.reason,
+            (Some(d), _) => d.reason.code(),
             (None, Err(Rejection::BadEvent(_))) => "invalid_event",
             (None, _) => "adapter_gave_up",
         }
@@ -81,7 +214,6 @@ pub struct Handler {
     authorizer: Mutex<Authorizer>,
     verifier: Arc<AwsLcVerifier>,
     jwks: JwksClient,
-    jwks_timeout: Duration,
     table: Option<PolicyTable>,
     mode: EventMode,
     http_response: HttpResponse,
@@ -142,7 +274,6 @@ impl Handler {
             authorizer: Mutex::new(authorizer),
             verifier,
             jwks: JwksClient::new(settings.jwks_timeout)?,
-            jwks_timeout: settings.jwks_timeout,
             table,
             mode: settings.mode,
             http_response: settings.http_response,
@@ -206,133 +337,36 @@ impl Handler {
             .enumerate()
             .map(|(i, issuer)| (i, issuer.jwks_uri.clone()))
             .collect();
+        let host = Invocation::new(self, now);
         for (issuer, url) in issuers {
-            self.fetch_jwks(issuer, &url, now).await;
-        }
-    }
-
-    async fn fetch_jwks(&self, issuer: usize, url: &str, now: u64) {
-        let started = Instant::now();
-        let fetched = self.jwks.get(url).await;
-        let ms = started.elapsed().as_millis() as u64;
-        let mut authorizer = self.lock();
-        match fetched {
-            Ok(body) => match authorizer.jwks_fetched(issuer, &body, now) {
-                Ok(jwks) => info!(
-                    event = "jwks_fetched",
-                    issuer,
-                    url,
-                    keys = jwks.len(),
-                    skipped = jwks.skipped().len(),
-                    ms
-                ),
-                Err(e) => error!(event = "jwks_invalid", issuer, url, error = %e, ms),
-            },
-            Err(e) => {
-                error!(event = "jwks_fetch_failed", issuer, url, error = %e, ms);
-                authorizer.jwks_failed(issuer, now);
+            match host.fetch_jwks(issuer, &url).await {
+                Ok(body) => match self.lock().jwks_fetched(issuer, &body, now) {
+                    Ok(jwks) => host.observe(Event::JwksFetched {
+                        issuer,
+                        url: &url,
+                        jwks: &jwks,
+                    }),
+                    Err(error) => host.observe(Event::JwksInvalid {
+                        issuer,
+                        url: &url,
+                        error: &error,
+                    }),
+                },
+                Err(error) => {
+                    self.lock().jwks_failed(issuer, now);
+                    host.observe(Event::JwksFetchFailed {
+                        issuer,
+                        url: &url,
+                        error: &error,
+                    });
+                }
             }
         }
     }
 
-    async fn load_policies(&self, groups: Vec<String>, now: u64) {
-        let Some(table) = &self.table else {
-            // Bundled policies never ask; if they did, deny rather than guess.
-            error!(event = "policies_not_loadable", groups = groups.len());
-            self.lock().policies_failed(&groups, now);
-            return;
-        };
-        let started = Instant::now();
-        let loaded = table.load(&groups).await;
-        let ms = started.elapsed().as_millis() as u64;
-        let mut authorizer = self.lock();
-        match loaded {
-            Ok(items) => {
-                for (group, item) in items {
-                    let result = match &item {
-                        Stored::Absent => authorizer.policy_loaded(&group, None, now),
-                        Stored::Text(text) => authorizer.policy_loaded(&group, Some(text), now),
-                        Stored::Value(value) => {
-                            authorizer.policy_value_loaded(&group, Some(value), now)
-                        }
-                        Stored::Unusable(why) => {
-                            error!(event = "policy_invalid", group = %group, error = %why, "the group's callers are denied until its item is fixed");
-                            authorizer.policy_value_loaded(&group, Some(&Value::Null), now)
-                        }
-                    };
-                    match result {
-                        Ok(warnings) => {
-                            for warning in warnings {
-                                warn!(event = "policy_warning", group = %group, warning = %warning);
-                            }
-                        }
-                        Err(errors) => {
-                            let errors = errors.to_string();
-                            // A condition on a request value outside API Gateway's cache key:
-                            // say which variables make that key.
-                            let hint = if errors.contains("authorizer cache") {
-                                cache_key_hint(&self.cache_key)
-                            } else {
-                                String::new()
-                            };
-                            error!(
-                                event = "policy_invalid",
-                                group = %group,
-                                errors = %format_args!("{errors}{hint}"),
-                                "the group's policy fails validation: its callers are denied until it is fixed"
-                            )
-                        }
-                    }
-                }
-                info!(event = "policies_loaded", groups = groups.len(), ms);
-            }
-            Err(e) => {
-                error!(event = "policies_unavailable", groups = groups.len(), error = %e.0, ms);
-                authorizer.policies_failed(&groups, now);
-            }
-        }
-    }
-
-    /// Runs the core's loop for `incoming` at `now`; `None` if it did not settle.
-    pub async fn decide(&self, incoming: &Incoming, now: u64) -> Option<Decision> {
-        let deadline = Instant::now() + self.jwks_timeout + Duration::from_secs(1);
-        // One fetch per issuer per request: a core asking again (a zero refetch penalty)
-        // gets a deny rather than a fetch storm.
-        let mut fetched: Vec<usize> = Vec::new();
-        for _ in 0..MAX_STEPS {
-            let step = incoming.with_request(|request| self.lock().authorize(request, now));
-            match step {
-                Step::Decided(decision) => return Some(decision),
-                Step::Need(Need::FetchJwks { issuer, url }) => {
-                    if fetched.contains(&issuer) {
-                        warn!(event = "jwks_refetch_refused", issuer);
-                        self.lock().jwks_failed(issuer, now);
-                        return None;
-                    }
-                    fetched.push(issuer);
-                    self.fetch_jwks(issuer, &url, now).await;
-                }
-                Step::Need(Need::AwaitJwks { .. }) => {
-                    // Another task is fetching (only with concurrent invocations).
-                    if Instant::now() >= deadline {
-                        return None;
-                    }
-                    tokio::time::sleep(Duration::from_millis(10)).await;
-                }
-                Step::Need(Need::LoadPolicies { groups }) => self.load_policies(groups, now).await,
-                Step::Need(Need::CheckSignature { token, check }) => {
-                    let verdict = self.verifier.verify(
-                        check.algorithm,
-                        &check.key,
-                        check.signing_input.as_bytes(),
-                        &check.signature,
-                    );
-                    self.lock()
-                        .signature_checked(token, verdict == SignatureVerdict::Valid);
-                }
-            }
-        }
-        None
+    /// Runs the core's driver for `request` at `now`.
+    pub async fn decide(&self, request: &Request<'_>, now: u64) -> Result<Decision, RunError> {
+        drive(&Invocation::new(self, now), request).await
     }
 
     /// Handles one authorizer event at `now` (seconds since the epoch).
@@ -346,12 +380,15 @@ impl Handler {
             Ok(incoming) => incoming,
             Err(e) => return self.finish(started, Some(kind), Err(Rejection::BadEvent(e.0)), None),
         };
-        let decision = self.decide(&incoming, now).await;
-        let result = match &decision {
-            Some(decision) if decision.outcome == Outcome::Unauthorized => {
-                Err(Rejection::Unauthorized)
-            }
-            Some(decision) if decision.is_allowed() && self.uncacheable_simple_response(kind) => {
+        let pairs = incoming.pairs();
+        let request = incoming.request(&pairs);
+        let decided = self.decide(&request, now).await;
+        let format = match (kind, self.http_response) {
+            (EventKind::HttpV2, HttpResponse::Simple) => ApiGatewayFormat::Simple,
+            _ => ApiGatewayFormat::Iam,
+        };
+        let result = match &decided {
+            Ok(decision) if decision.is_allowed() && self.uncacheable_simple_response(kind) => {
                 error!(
                     event = "simple_response_refused",
                     "an HTTP API 2.0 event asks for a simple response, which API Gateway caches for every route, \
@@ -361,14 +398,20 @@ impl Handler {
                 );
                 Ok(json!({ "isAuthorized": false, "context": {} }))
             }
-            Some(decision) => {
-                let policy = incoming
-                    .with_request(|request| self.lock().api_gateway_policy(decision, request, now));
-                Ok(event::response(kind, self.http_response, decision, policy))
+            decided => {
+                let answer = self.lock().api_gateway_answer(
+                    decided.as_ref().map_err(|e| *e),
+                    &request,
+                    now,
+                    format,
+                );
+                match answer {
+                    ApiGatewayAnswer::Response(response) => Ok(response),
+                    ApiGatewayAnswer::Unauthorized => Err(Rejection::Unauthorized),
+                }
             }
-            None => Ok(self.fallback_deny(kind, &incoming)),
         };
-        self.finish(started, Some(kind), result, decision)
+        self.finish(started, Some(kind), result, decided.ok())
     }
 
     /// A simple response (`isAuthorized`) that API Gateway would cache for every route: the
@@ -379,20 +422,6 @@ impl Handler {
             && self.http_response == HttpResponse::Simple
             && self.cache_key.caches()
             && !self.cache_key.simple_responses
-    }
-
-    /// The deny returned when the loop did not settle (never an allow).
-    fn fallback_deny(&self, kind: EventKind, incoming: &Incoming) -> Value {
-        if kind == EventKind::HttpV2 && self.http_response == HttpResponse::Simple {
-            return json!({ "isAuthorized": false, "context": {} });
-        }
-        let resource = incoming.method_arn.clone().unwrap_or_else(|| "*".into());
-        json!({
-            "principalId": "unauthorized",
-            "policyDocument": { "Version": "2012-10-17", "Statement": [
-                { "Effect": "Deny", "Action": "execute-api:Invoke", "Resource": resource }
-            ]}
-        })
     }
 
     fn finish(
@@ -424,7 +453,7 @@ impl Handler {
                     event = "decision",
                     kind = kind_name,
                     outcome = decision.outcome.as_str(),
-                    reason = decision.reason,
+                    reason = decision.reason.code(),
                     principal,
                     resource = decision.resource().unwrap_or(""),
                     explain = %explain,

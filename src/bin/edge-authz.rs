@@ -7,6 +7,7 @@
 //! options; `-` in place of a file or a token reads it from stdin (one `-` per invocation);
 //! errors name the argument and the reason.
 
+use std::cell::RefCell;
 use std::io::{BufRead, IsTerminal, Read, Write};
 use std::net::IpAddr;
 use std::process::ExitCode;
@@ -15,7 +16,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use base64ct::{Base64UrlUnpadded, Encoding};
 use edge_authz::policy::{evaluate, EvalContext, PolicyCheck, PolicyDocument};
 use edge_authz::token::crypto::RustCryptoVerifier;
-use edge_authz::{Authorizer, Config, ContextValue, Jwks, Need, Request, Step, TokenVerifier};
+use edge_authz::{
+    drive_blocking, Authorizer, Config, Event, Host, Jwks, PolicyInput, Request, SignatureCheck,
+    SignatureVerdict, StoredPolicy, TokenVerifier,
+};
 use jwt_compact::alg::{Ed25519, Es256, ModulusBits, Rsa, RsaPrivateKey};
 
 type Ed25519SecretKey = <Ed25519 as jwt_compact::Algorithm>::SigningKey;
@@ -1362,6 +1366,83 @@ fn write_private(path: &str, text: &str) -> Result<(), Fail> {
     Ok(())
 }
 
+/// The CLI's host for the core's driver: the JWKS and the policies come from files, the
+/// signatures are checked with the built-in crypto. It never touches the network.
+struct CliHost {
+    authorizer: RefCell<Authorizer>,
+    jwks: Option<String>,
+    store: Map<String, Value>,
+    now: u64,
+    /// A problem with the command's input, reported instead of a decision.
+    fatal: RefCell<Option<String>>,
+}
+
+impl Host for CliHost {
+    type Error = String;
+
+    fn with_authorizer<R>(&self, f: impl FnOnce(&mut Authorizer) -> R) -> R {
+        f(&mut self.authorizer.borrow_mut())
+    }
+
+    fn now(&self) -> u64 {
+        self.now
+    }
+
+    async fn fetch_jwks(&self, _issuer: usize, url: &str) -> Result<Vec<u8>, String> {
+        match &self.jwks {
+            Some(document) => Ok(document.clone().into_bytes()),
+            None => {
+                let message =
+                    format!("the token's issuer needs its JWKS ({url}): pass `--jwks FILE`");
+                self.fatal.replace(Some(message.clone()));
+                Err(message)
+            }
+        }
+    }
+
+    async fn await_jwks(&self, _issuer: usize) {
+        self.fatal
+            .replace(Some("unexpected concurrent JWKS fetch".into()));
+    }
+
+    async fn load_policies(
+        &self,
+        groups: &[String],
+    ) -> Result<Vec<(String, StoredPolicy)>, String> {
+        Ok(groups
+            .iter()
+            .map(|group| {
+                (
+                    group.clone(),
+                    PolicyInput::stored(self.store.get(group)).into(),
+                )
+            })
+            .collect())
+    }
+
+    async fn check_signature(&self, check: &SignatureCheck) -> SignatureVerdict {
+        edge_authz::SignatureVerifier::verify(
+            &RustCryptoVerifier,
+            check.algorithm,
+            &check.key,
+            check.signing_input.as_bytes(),
+            &check.signature,
+        )
+    }
+
+    fn observe(&self, event: Event<'_>) {
+        match event {
+            Event::JwksInvalid { error, .. } => {
+                self.fatal.replace(Some(format!("--jwks: {error}")));
+            }
+            Event::PolicyInvalid { group, errors } => eprintln!(
+                "edge-authz: the policy of group `{group}` is invalid (its members are denied):\n{errors}"
+            ),
+            _ => {}
+        }
+    }
+}
+
 fn authorize(args: &[String]) -> Outcome {
     const HELP: &str = "\
 edge-authz authorize --config FILE --method GET --path /x [options]
@@ -1411,7 +1492,7 @@ Exit: 0 allowed, 1 denied (401/403/503), 2 usage or I/O error.
             config_input.argument()
         ))
     })?;
-    let mut authorizer = Authorizer::new(loaded.config);
+    let authorizer = Authorizer::new(loaded.config);
     let jwks = args.input("jwks").map(|i| i.read()).transpose()?;
     let store: Map<String, Value> = match args.input("store") {
         Some(input) => match policy_file(input.json()?) {
@@ -1472,64 +1553,23 @@ Exit: 0 allowed, 1 denied (401/403/503), 2 usage or I/O error.
         ..Request::default()
     };
     let now = parse_time(args.get("now"))?;
-    let decision = loop {
-        match authorizer.authorize(&request, now) {
-            Step::Decided(decision) => break decision,
-            Step::Need(Need::FetchJwks { issuer, url }) => match &jwks {
-                Some(doc) => {
-                    if let Err(e) = authorizer.jwks_fetched(issuer, doc.as_bytes(), now) {
-                        return Err(Fail(format!("--jwks: {e}")));
-                    }
-                }
-                None => {
-                    return Err(Fail(format!(
-                        "the token's issuer needs its JWKS ({url}): pass `--jwks FILE`"
-                    )))
-                }
-            },
-            Step::Need(Need::AwaitJwks { .. }) => {
-                return Err(Fail("unexpected concurrent JWKS fetch".into()))
-            }
-            Step::Need(Need::LoadPolicies { groups }) => {
-                for group in groups {
-                    let result = match store.get(&group) {
-                        Some(Value::String(text)) => {
-                            authorizer.policy_loaded(&group, Some(text), now)
-                        }
-                        Some(Value::Null) | None => authorizer.policy_loaded(&group, None, now),
-                        Some(doc) => authorizer.policy_value_loaded(&group, Some(doc), now),
-                    };
-                    if let Err(errors) = result {
-                        eprintln!("edge-authz: the policy of group `{group}` is invalid (its members are denied):\n{errors}");
-                    }
-                }
-            }
-            Step::Need(Need::CheckSignature { token, check }) => {
-                let ok = edge_authz::SignatureVerifier::verify(
-                    &RustCryptoVerifier,
-                    check.algorithm,
-                    &check.key,
-                    check.signing_input.as_bytes(),
-                    &check.signature,
-                );
-                authorizer.signature_checked(token, ok == edge_authz::SignatureVerdict::Valid);
-            }
-        }
+    let host = CliHost {
+        authorizer: RefCell::new(authorizer),
+        jwks,
+        store,
+        now,
+        fatal: RefCell::new(None),
     };
-    let status = authorizer.response(&decision).map_or(200, |r| r.status);
+    let decided = drive_blocking(&host, &request);
+    if let Some(fatal) = host.fatal.take() {
+        return Err(Fail(fatal));
+    }
+    let decision = decided.map_err(|e| Fail(format!("the authorizer did not settle: {e}")))?;
+    let authorizer = host.authorizer.into_inner();
+    let rendered = authorizer.render(&decision);
+    let status = rendered.status;
     if args.switch("json") {
-        let context: serde_json::Map<String, Value> = decision
-            .context()
-            .iter()
-            .map(|(k, v)| {
-                let v = match v {
-                    ContextValue::String(s) => json!(s),
-                    ContextValue::Number(n) => json!(n),
-                    ContextValue::Bool(b) => json!(b),
-                };
-                (k.to_string(), v)
-            })
-            .collect();
+        let context = rendered.context_json();
         let mut out = json!({
             "status": status,
             "outcome": decision.outcome.as_str(),
