@@ -5,21 +5,26 @@
 //! token whose header names another algorithm is rejected before any crypto runs.
 //!
 //! Verification is behind [`SignatureVerifier`] so that hosts can use their own crypto
-//! (node:crypto, WebCrypto, ring); [`RustCryptoVerifier`] is the portable default.
+//! (node:crypto, WebCrypto, ring); [`RustCryptoVerifier`] is the portable default and
+//! `AwsLcVerifier` (feature `aws-lc`, std) the native one the Lambda uses.
 //!
 //! One file per concern, one per backend (like jwt-compact's `alg/`): `algorithm.rs`
 //! ([`Algorithm`], [`AlgorithmSet`]), `key.rs` ([`PublicKey`] and its load-time checks),
 //! `jwk.rs` (the public JWK each key carries), then the backends, each behind its feature:
-//! `rust_crypto.rs` (`rust-crypto`). The modules are private and everything is re-exported
-//! here, so paths stay `token::crypto::...`.
+//! `rust_crypto.rs` (`rust-crypto`) and `aws_lc.rs` (`aws-lc`). The modules are private and
+//! everything is re-exported here, so paths stay `token::crypto::...`.
 
 mod algorithm;
+#[cfg(feature = "aws-lc")]
+mod aws_lc;
 mod jwk;
 mod key;
 #[cfg(feature = "rust-crypto")]
 mod rust_crypto;
 
 pub use algorithm::{Algorithm, AlgorithmSet, AlgorithmSetIter};
+#[cfg(feature = "aws-lc")]
+pub use aws_lc::AwsLcVerifier;
 pub use key::{KeyError, KeyMaterial, PublicKey, RSA_MAX_MODULUS_BITS, RSA_MIN_MODULUS_BITS};
 #[cfg(feature = "rust-crypto")]
 pub use rust_crypto::RustCryptoVerifier;
@@ -92,5 +97,7 @@ mod tests {
         assert_send_sync::<DeferToHost>();
         #[cfg(feature = "rust-crypto")]
         assert_send_sync::<RustCryptoVerifier>();
+        #[cfg(feature = "aws-lc")]
+        assert_send_sync::<AwsLcVerifier>();
     }
 }
