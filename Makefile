@@ -31,6 +31,8 @@ nostd: setup-rust
 	$(CARGO) build -p edge-authz --no-default-features --features rust-crypto --target $(WASM_TARGET)
 	$(CARGO) build -p edge-authz --no-default-features --target $(NOSTD_TARGET)
 
+# Features are unified across the workspace: lambda/ turns on the core's `aws-lc`, so the
+# core's tests (the Wycheproof suite among them) run on both signature backends here.
 unit:
 	$(CARGO) test --workspace --features cli
 

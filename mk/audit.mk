@@ -5,7 +5,8 @@
 #     exceptions; no OpenSSL), sources (crates.io only); see deny.toml.
 #   npm audit of js/'s production dependencies (the npm package ships none today).
 #   MSRV: the core crate checked with the toolchain of its `rust-version`, no_std and with
-#     every feature (cli, wasm); its own target dir, so other builds are not invalidated.
+#     every feature (cli, wasm, aws-lc: aws-lc-rs 1.19 needs 1.71); its own target dir, so
+#     other builds are not invalidated.
 # make audit (not in make test): cargo-deny's advisories check against the RustSec
 #   advisory database, a git repository on GitHub. It fails, loudly, where GitHub cannot be
 #   reached: advisories are never skipped silently. deny.toml lists the reasoned exceptions.
@@ -56,7 +57,7 @@ msrv:
 	@test -n "$(MSRV)" || { echo "no rust-version in Cargo.toml"; exit 2; }
 	@rustup toolchain list | grep -q '^$(MSRV_TOOLCHAIN)-' || rustup toolchain install $(MSRV_TOOLCHAIN) --profile minimal
 	$(MSRV_CARGO) check $(MSRV_FLAGS) -p edge-authz --no-default-features
-	$(MSRV_CARGO) check $(MSRV_FLAGS) -p edge-authz --features cli,wasm --lib --bins
+	$(MSRV_CARGO) check $(MSRV_FLAGS) -p edge-authz --features cli,wasm,aws-lc --lib --bins
 
 msrv-lambda:
 	@rustup toolchain list | grep -q '^$(LAMBDA_MSRV_TOOLCHAIN)-' || rustup toolchain install $(LAMBDA_MSRV_TOOLCHAIN) --profile minimal

@@ -1,19 +1,21 @@
-//! Project Wycheproof signature vectors through `RustCryptoVerifier`, with keys built by
-//! `PublicKey::new` (the path the token verifier uses).
+//! Project Wycheproof signature vectors through every signature backend the build has, with
+//! keys built by `PublicKey::new` (the path the token verifier uses): the same cases run as
+//! `rust_crypto::*` (`RustCryptoVerifier`, feature `rust-crypto`) and `aws_lc::*`
+//! (`AwsLcVerifier`, feature `aws-lc`; on in `cargo test --workspace` because the Lambda
+//! enables it).
 //!
 //! The vectors are vendored in `tests/vectors/wycheproof/` (Apache-2.0, see the LICENSE
 //! beside them). A `valid` vector must verify and an `invalid` one must not; `acceptable`
 //! ones may go either way but must not panic. Vectors whose key our rules refuse are
 //! counted apart.
-#![cfg(feature = "rust-crypto")]
+#![cfg(any(feature = "rust-crypto", feature = "aws-lc"))]
 
 use core::panic::AssertUnwindSafe;
 use std::panic::catch_unwind;
 use std::path::PathBuf;
 
 use edge_authz::token::crypto::{
-    Algorithm, AlgorithmSet, KeyMaterial, PublicKey, RustCryptoVerifier, SignatureVerdict,
-    SignatureVerifier,
+    Algorithm, AlgorithmSet, KeyMaterial, PublicKey, SignatureVerdict, SignatureVerifier,
 };
 use edge_authz::token::jwks::parse_jwk;
 use serde_json::Value;
@@ -92,9 +94,8 @@ fn material(algorithm: Algorithm, group: &Value) -> KeyMaterial {
     }
 }
 
-fn run(file: &str, algorithm: Algorithm) -> Counts {
+fn run(verifier: &dyn SignatureVerifier, file: &str, algorithm: Algorithm) -> Counts {
     let doc = load(file);
-    let verifier = RustCryptoVerifier;
     let mut counts = Counts::default();
     let groups = doc["testGroups"].as_array().unwrap();
     for group in groups {
@@ -171,56 +172,104 @@ fn run(file: &str, algorithm: Algorithm) -> Counts {
     counts
 }
 
-#[test]
-fn rsa_pkcs1_2048_sha256() {
-    let c = run("rsa_signature_2048_sha256_test.json", Algorithm::Rs256);
-    assert_eq!((c.valid, c.invalid), (9, 249));
+/// The suite, once per backend: `$verifier` builds the backend's verifier. The expected
+/// counts are the vectors' own (and `PublicKey::new`'s refusals), the same for every backend.
+macro_rules! wycheproof_suite {
+    ($backend:ident, $verifier:expr) => {
+        mod $backend {
+            use super::*;
+
+            #[test]
+            fn rsa_pkcs1_2048_sha256() {
+                let c = run(
+                    &$verifier,
+                    "rsa_signature_2048_sha256_test.json",
+                    Algorithm::Rs256,
+                );
+                assert_eq!((c.valid, c.invalid), (9, 249));
+            }
+
+            #[test]
+            fn rsa_pkcs1_3072_sha256() {
+                let c = run(
+                    &$verifier,
+                    "rsa_signature_3072_sha256_test.json",
+                    Algorithm::Rs256,
+                );
+                assert_eq!((c.valid, c.invalid), (8, 250));
+            }
+
+            #[test]
+            fn rsa_pkcs1_4096_sha256() {
+                let c = run(
+                    &$verifier,
+                    "rsa_signature_4096_sha256_test.json",
+                    Algorithm::Rs256,
+                );
+                assert_eq!((c.valid, c.invalid), (7, 250));
+            }
+
+            #[test]
+            fn rsa_pkcs1_2048_sha384() {
+                let c = run(
+                    &$verifier,
+                    "rsa_signature_2048_sha384_test.json",
+                    Algorithm::Rs384,
+                );
+                assert_eq!((c.valid, c.invalid), (7, 250));
+            }
+
+            #[test]
+            fn rsa_pkcs1_2048_sha512() {
+                let c = run(
+                    &$verifier,
+                    "rsa_signature_2048_sha512_test.json",
+                    Algorithm::Rs512,
+                );
+                assert_eq!((c.valid, c.invalid), (8, 250));
+            }
+
+            #[test]
+            fn rsa_pss_2048_sha256() {
+                let c = run(
+                    &$verifier,
+                    "rsa_pss_2048_sha256_mgf1_32_test.json",
+                    Algorithm::Ps256,
+                );
+                assert_eq!((c.valid, c.invalid), (63, 45));
+            }
+
+            #[test]
+            fn ecdsa_p256_sha256_p1363() {
+                let c = run(
+                    &$verifier,
+                    "ecdsa_secp256r1_sha256_p1363_test.json",
+                    Algorithm::Es256,
+                );
+                assert_eq!((c.valid, c.invalid), (173, 89));
+            }
+
+            #[test]
+            fn ecdsa_p384_sha384_p1363() {
+                let c = run(
+                    &$verifier,
+                    "ecdsa_secp384r1_sha384_p1363_test.json",
+                    Algorithm::Es384,
+                );
+                assert_eq!((c.valid, c.invalid), (193, 87));
+            }
+
+            #[test]
+            fn ed25519() {
+                let c = run(&$verifier, "ed25519_test.json", Algorithm::EdDsa);
+                assert_eq!((c.valid, c.invalid), (88, 63));
+            }
+        }
+    };
 }
 
-#[test]
-fn rsa_pkcs1_3072_sha256() {
-    let c = run("rsa_signature_3072_sha256_test.json", Algorithm::Rs256);
-    assert_eq!((c.valid, c.invalid), (8, 250));
-}
+#[cfg(feature = "rust-crypto")]
+wycheproof_suite!(rust_crypto, edge_authz::token::crypto::RustCryptoVerifier);
 
-#[test]
-fn rsa_pkcs1_4096_sha256() {
-    let c = run("rsa_signature_4096_sha256_test.json", Algorithm::Rs256);
-    assert_eq!((c.valid, c.invalid), (7, 250));
-}
-
-#[test]
-fn rsa_pkcs1_2048_sha384() {
-    let c = run("rsa_signature_2048_sha384_test.json", Algorithm::Rs384);
-    assert_eq!((c.valid, c.invalid), (7, 250));
-}
-
-#[test]
-fn rsa_pkcs1_2048_sha512() {
-    let c = run("rsa_signature_2048_sha512_test.json", Algorithm::Rs512);
-    assert_eq!((c.valid, c.invalid), (8, 250));
-}
-
-#[test]
-fn rsa_pss_2048_sha256() {
-    let c = run("rsa_pss_2048_sha256_mgf1_32_test.json", Algorithm::Ps256);
-    assert_eq!((c.valid, c.invalid), (63, 45));
-}
-
-#[test]
-fn ecdsa_p256_sha256_p1363() {
-    let c = run("ecdsa_secp256r1_sha256_p1363_test.json", Algorithm::Es256);
-    assert_eq!((c.valid, c.invalid), (173, 89));
-}
-
-#[test]
-fn ecdsa_p384_sha384_p1363() {
-    let c = run("ecdsa_secp384r1_sha384_p1363_test.json", Algorithm::Es384);
-    assert_eq!((c.valid, c.invalid), (193, 87));
-}
-
-#[test]
-fn ed25519() {
-    let c = run("ed25519_test.json", Algorithm::EdDsa);
-    assert_eq!((c.valid, c.invalid), (88, 63));
-}
+#[cfg(feature = "aws-lc")]
+wycheproof_suite!(aws_lc, edge_authz::token::crypto::AwsLcVerifier::new());
