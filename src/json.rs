@@ -116,7 +116,6 @@ impl<'de> Visitor<'de> for StrictVisitor {
 
 /// Appends `text` as a JSON string: the core's one JSON string writer (without going
 /// through `core::fmt`: it is on the first-seen path).
-#[cfg_attr(not(feature = "wasm"), allow(dead_code))]
 pub(crate) fn push_json_str(out: &mut String, text: &str) {
     out.push('"');
     // Copies runs of plain characters whole. Every byte that needs escaping is ASCII, and

@@ -21,8 +21,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::*;
+use edge_authz::token::crypto::AwsLcVerifier;
 use edge_authz::{Authorizer, Config, Request, Step};
-use edge_authz_lambda::verifier::AwsLcVerifier;
 use serde_json::json;
 
 fn config(cache: bool) -> serde_json::Value {

@@ -19,7 +19,7 @@ use crate::dynamo::{PolicyTable, Stored};
 use crate::event::{self, EventKind};
 use crate::fetch::JwksClient;
 use crate::settings::{cache_key_hint, CacheKey, EventMode, HttpResponse, PolicyBackend, Settings};
-use crate::verifier::AwsLcVerifier;
+use edge_authz::token::crypto::AwsLcVerifier;
 
 /// How long a request waits, each time, for another invocation's JWKS fetch (only with
 /// concurrent invocations); each wait is one step of the core's bounded run.

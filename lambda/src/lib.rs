@@ -15,7 +15,6 @@ pub mod fetch;
 pub mod handler;
 pub mod runtime;
 pub mod settings;
-pub mod verifier;
 
 pub use handler::{Handled, Handler, Rejection};
 pub use settings::{Settings, SettingsError};

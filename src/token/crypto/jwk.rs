@@ -7,40 +7,15 @@ use base64ct::{Base64UrlUnpadded, Encoding as _};
 
 use super::algorithm::AlgorithmSet;
 use super::key::KeyMaterial;
-
-/// Appends `s` as a JSON string literal.
-fn push_json_string(out: &mut String, s: &str) {
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if (c as u32) < 0x20 => {
-                const HEX: &[u8; 16] = b"0123456789abcdef";
-                let v = c as usize;
-                out.push_str("\\u00");
-                for nibble in [v >> 4, v & 0xf] {
-                    if let Some(&h) = HEX.get(nibble) {
-                        out.push(char::from(h));
-                    }
-                }
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-}
+use crate::json::push_json_str;
 
 fn push_member(out: &mut String, name: &str, value: &str) {
     if out.len() > 1 {
         out.push(',');
     }
-    push_json_string(out, name);
+    push_json_str(out, name);
     out.push(':');
-    push_json_string(out, value);
+    push_json_str(out, value);
 }
 
 fn push_b64_member(out: &mut String, name: &str, bytes: &[u8]) {
