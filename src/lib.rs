@@ -47,6 +47,7 @@ extern crate std;
 mod api_gateway;
 mod authorizer;
 mod base64url;
+mod boundary;
 mod cache;
 mod config;
 mod credentials;

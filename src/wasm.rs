@@ -26,6 +26,10 @@ use serde_json::{Map, Value};
 use wasm_bindgen::prelude::*;
 use xxhash_rust::xxh3::xxh3_128_with_seed;
 
+use crate::boundary::{
+    matching_of, KIND_AWAIT_JWKS, KIND_CHECK_SIGNATURE, KIND_DECIDED, KIND_DECIDED_REWRITTEN,
+    KIND_FETCH_JWKS, KIND_LOAD_POLICIES, VERDICT_UNCACHED,
+};
 use crate::decision::Caller;
 use crate::token::crypto::DeferToHost;
 use crate::{
@@ -62,17 +66,8 @@ fn epoch_seconds(now: f64) -> Result<u64, JsValue> {
     }
 }
 
-/// The step kinds of [`WasmAuthorizer::authorize`]'s answer (`code % 8`).
-const KIND_DECIDED: f64 = 0.0;
-const KIND_FETCH_JWKS: f64 = 1.0;
-const KIND_AWAIT_JWKS: f64 = 2.0;
-const KIND_LOAD_POLICIES: f64 = 3.0;
-const KIND_CHECK_SIGNATURE: f64 = 4.0;
-/// Decided (packed like `KIND_DECIDED`), for a path that was rewritten: read `path()`.
-const KIND_DECIDED_REWRITTEN: f64 = 5.0;
 /// Verdict ids are below this; `VERDICT_UNCACHED` means "read `verdict()`, do not keep it".
-const VERDICTS: usize = 255;
-const VERDICT_UNCACHED: u64 = 255;
+const VERDICTS: usize = VERDICT_UNCACHED as usize;
 /// Caller ids stay below 2^44 so that the whole code is an exact JavaScript number.
 const MAX_CALLER_ID: u64 = 1 << 44;
 /// Callers remembered (by `Arc` identity) so that a cached decision answers its caller id.
@@ -230,11 +225,7 @@ impl WasmRequest {
     /// `undefined`: the configuration's `request` rules. `set` resets it.
     #[wasm_bindgen(setter)]
     pub fn set_matching(&mut self, flags: Option<u8>) {
-        self.matching = flags.map(|flags| crate::PathMatching {
-            case_sensitive: flags & 1 == 0,
-            strip_trailing_slash: flags & 2 != 0,
-            merge_slashes: flags & 4 != 0,
-        });
+        self.matching = flags.map(matching_of);
     }
 }
 
@@ -537,12 +528,12 @@ impl WasmAuthorizer {
                 } else {
                     KIND_DECIDED
                 };
-                kind + 8.0 * (verdict as f64) + 2048.0 * (caller as f64)
+                f64::from(kind) + 8.0 * (verdict as f64) + 2048.0 * (caller as f64)
             }
-            Step::Need(Need::FetchJwks { .. }) => KIND_FETCH_JWKS,
-            Step::Need(Need::AwaitJwks { .. }) => KIND_AWAIT_JWKS,
-            Step::Need(Need::LoadPolicies { .. }) => KIND_LOAD_POLICIES,
-            Step::Need(Need::CheckSignature { .. }) => KIND_CHECK_SIGNATURE,
+            Step::Need(Need::FetchJwks { .. }) => f64::from(KIND_FETCH_JWKS),
+            Step::Need(Need::AwaitJwks { .. }) => f64::from(KIND_AWAIT_JWKS),
+            Step::Need(Need::LoadPolicies { .. }) => f64::from(KIND_LOAD_POLICIES),
+            Step::Need(Need::CheckSignature { .. }) => f64::from(KIND_CHECK_SIGNATURE),
         };
         self.last = Some(step);
         Ok(code)
@@ -740,7 +731,7 @@ impl WasmAuthorizer {
                 self.verdicts.push(verdict);
                 (self.verdicts.len() - 1) as u64
             }
-            None => VERDICT_UNCACHED,
+            None => u64::from(VERDICT_UNCACHED),
         }
     }
 
@@ -830,7 +821,11 @@ mod tests {
         let code = authorizer
             .authorize(&request(&[]), 1_767_225_600.0)
             .unwrap();
-        assert_eq!(code, KIND_DECIDED, "decided, first verdict id, no caller");
+        assert_eq!(
+            code,
+            f64::from(KIND_DECIDED),
+            "decided, first verdict id, no caller"
+        );
         let verdict = json(&authorizer.verdict().unwrap());
         assert_eq!(verdict["outcome"], "unauthorized");
         assert_eq!(verdict["reason"], "no_credentials");
@@ -857,7 +852,7 @@ mod tests {
         let req = request(&["Authorization", token]);
         let now = 1_767_225_600.0;
         let code = authorizer.authorize(&req, now).unwrap();
-        assert_eq!(code, KIND_FETCH_JWKS);
+        assert_eq!(code, f64::from(KIND_FETCH_JWKS));
         let need = authorizer.need().unwrap();
         assert_eq!(get(&need, "kind"), "fetchJwks");
         assert_eq!(get(&need, "issuer").as_f64(), Some(0.0));
@@ -867,7 +862,7 @@ mod tests {
         assert_eq!(code_of(&not_json), "jwks_not_json");
         authorizer.jwks_failed(0, now).unwrap();
         let code = authorizer.authorize(&req, now).unwrap();
-        assert_eq!(code % 8.0, KIND_DECIDED);
+        assert_eq!(code % 8.0, f64::from(KIND_DECIDED));
         let verdict = json(&authorizer.verdict().unwrap());
         assert_eq!(verdict["status"], 503);
         assert_eq!(verdict["reason"], "jwks_unavailable");
@@ -894,7 +889,7 @@ mod tests {
         assert!(request.nul_in_pairs);
         let mut authorizer = WasmAuthorizer::new(CONFIG, &[7; 8], None).expect("config");
         let code = authorizer.authorize(&request, 1.0).expect("authorize");
-        assert_eq!(code % 8.0, KIND_DECIDED);
+        assert_eq!(code % 8.0, f64::from(KIND_DECIDED));
         let verdict = json(&authorizer.verdict().expect("verdict"));
         assert_eq!(verdict["reason"], "request_nul");
         assert_eq!(verdict["status"], 400);

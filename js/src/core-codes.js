@@ -1,0 +1,56 @@
+// Generated from the Rust core (src/boundary.rs) by `UPDATE_GENERATED=1 cargo test -p edge-authz --lib boundary`: do not edit.
+
+/** Step kinds of the core's `authorize` code (`code % 8`). */
+export const STEP = Object.freeze({ decided: 0, fetchJwks: 1, awaitJwks: 2, loadPolicies: 3, checkSignature: 4, decidedRewritten: 5 });
+/** `Request.matching` bit flags. */
+export const MATCHING = Object.freeze({ caseInsensitive: 1, stripTrailingSlash: 2, mergeSlashes: 4 });
+/** The verdict id meaning "read `verdict()`, do not keep it". */
+export const VERDICT_UNCACHED = 255;
+/** Every reason code, with the outcome it belongs to. */
+export const REASONS = Object.freeze({
+  allowed: "allow",
+  explicit_deny: "forbidden",
+  implicit_deny: "forbidden",
+  invalid_policy: "forbidden",
+  policies_unavailable: "unavailable",
+  no_credentials: "unauthorized",
+  malformed_authorization: "unauthorized",
+  too_large: "forbidden",
+  malformed: "forbidden",
+  alg_not_allowed: "forbidden",
+  unsupported_crit: "forbidden",
+  wrong_issuer: "forbidden",
+  unknown_kid: "forbidden",
+  ambiguous_key: "forbidden",
+  bad_signature: "forbidden",
+  expired: "forbidden",
+  not_yet_valid: "forbidden",
+  issued_in_future: "forbidden",
+  missing_claim: "forbidden",
+  wrong_token_use: "forbidden",
+  wrong_client: "forbidden",
+  missing_scope: "forbidden",
+  missing_group: "forbidden",
+  jwks_unavailable: "unavailable",
+  path_not_origin_form: "bad_request",
+  path_fragment: "bad_request",
+  path_control_character: "bad_request",
+  path_bad_escape: "bad_request",
+  path_double_encoding: "bad_request",
+  path_invalid_utf8: "bad_request",
+  path_backslash: "bad_request",
+  path_encoded_slash: "bad_request",
+  path_dot_segment: "bad_request",
+  path_empty_segment: "bad_request",
+  path_semicolon: "bad_request",
+  path_trailing_dot: "bad_request",
+  path_too_long: "bad_request",
+  invalid_method: "bad_request",
+  invalid_method_arn: "bad_request",
+  request_nul: "bad_request",
+  path_router_mismatch: "bad_request",
+  claim_check_failed: "forbidden",
+  internal_error: "unavailable",
+});
+/** The codes of a run that ended without a decision (answered `internal_error`, 503). */
+export const RUN_ERRORS = Object.freeze(["too_many_steps", "jwks_refetch_refused", "host_pending"]);
