@@ -240,7 +240,9 @@ fn statement<'j>(
     let resources = resource.map_or_else(Vec::new, |(rloc, r)| {
         resources(r, &rloc, variables, fold, d)
     });
-    if allow && not_action {
+    // Whenever the member is there, even beside a conflicting Action (or Resource): the
+    // author wrote it, and `check` shows the warnings of statements with errors too.
+    if allow && m.not_action.is_some() {
         d.warn(
             &join(loc, "NotAction"),
             "allow_with_not_action",
@@ -249,7 +251,7 @@ fn statement<'j>(
             ),
         );
     }
-    if allow && not_resource {
+    if allow && m.not_resource.is_some() {
         d.warn(
             &join(loc, "NotResource"),
             "allow_with_not_resource",
