@@ -91,12 +91,14 @@ pub(crate) fn parse(root: &Json) -> Policy<'_> {
     let mut duplicates = Vec::new();
     find_duplicates(root, "", &mut duplicates);
     let members = object(root).map(|obj| {
-        members(obj, "")
-            .map(|(loc, name, v)| Located {
+        let mut out = Vec::new();
+        for (loc, name, v) in members(obj, "") {
+            out.push(Located {
                 node: member(name, v),
                 loc,
-            })
-            .collect()
+            });
+        }
+        out
     });
     Policy {
         duplicates,
@@ -115,32 +117,37 @@ fn member<'j>(name: &'j str, v: &'j Json) -> Member<'j> {
 
 /// `Statement`: one object (located at `Statement`) or an array (`Statement[i]`).
 fn statements(v: &Json) -> Typed<Vec<Located<Typed<Statement<'_>>>>> {
-    let one = |loc: String, v| Located {
-        node: statement(v, &loc),
-        loc,
-    };
-    match v {
-        Json::Array(a) => Ok(a
+    let items: Vec<(String, &Json)> = match v {
+        Json::Array(a) => a
             .iter()
             .enumerate()
-            .map(|(i, s)| one(format!("Statement[{i}]"), s))
-            .collect()),
-        Json::Object(_) => Ok(alloc::vec![one(String::from("Statement"), v)]),
-        other => Err(other.type_name()),
+            .map(|(i, s)| (format!("Statement[{i}]"), s))
+            .collect(),
+        Json::Object(_) => alloc::vec![(String::from("Statement"), v)],
+        other => return Err(other.type_name()),
+    };
+    let mut out = Vec::with_capacity(items.len());
+    for (loc, v) in items {
+        out.push(Located {
+            node: statement(v, &loc),
+            loc,
+        });
     }
+    Ok(out)
 }
 
 fn statement<'j>(v: &'j Json, loc: &str) -> Typed<Statement<'j>> {
     let Json::Object(raw) = v else {
         return Err(v.type_name());
     };
-    let members = members(raw, loc)
-        .map(|(loc, name, v)| Located {
+    let mut out = Vec::new();
+    for (loc, name, v) in members(raw, loc) {
+        out.push(Located {
             node: statement_member(name, v, &loc),
             loc,
-        })
-        .collect();
-    Ok(Statement { raw, members })
+        });
+    }
+    Ok(Statement { raw, members: out })
 }
 
 fn statement_member<'j>(name: &'j str, v: &'j Json, loc: &str) -> StatementMember<'j> {
@@ -153,12 +160,14 @@ fn statement_member<'j>(name: &'j str, v: &'j Json, loc: &str) -> StatementMembe
         "Resource" => M::Resource(string_list(v, loc)),
         "NotResource" => M::NotResource(string_list(v, loc)),
         "Condition" => M::Condition(object(v).map(|ops| {
-            members(ops, loc)
-                .map(|(loc, name, body)| Located {
+            let mut out = Vec::new();
+            for (loc, name, body) in members(ops, loc) {
+                out.push(Located {
                     node: operator(name, body, &loc),
                     loc,
-                })
-                .collect()
+                });
+            }
+            out
         })),
         "Principal" | "NotPrincipal" => M::Principal,
         other => M::Unknown(other),
@@ -167,18 +176,16 @@ fn statement_member<'j>(name: &'j str, v: &'j Json, loc: &str) -> StatementMembe
 
 fn operator<'j>(name: &'j str, body: &'j Json, loc: &str) -> Operator<'j> {
     let keys = object(body).map(|keys| {
-        keys.iter()
-            .map(|(k, v)| {
-                let loc = format!("{loc}.{k}");
-                Located {
-                    node: ConditionKey {
-                        name: k,
-                        values: values(v, &loc),
-                    },
-                    loc,
-                }
-            })
-            .collect()
+        let mut out = Vec::with_capacity(keys.len());
+        for (k, v) in keys {
+            let loc = format!("{loc}.{k}");
+            let values = values(v, &loc);
+            out.push(Located {
+                node: ConditionKey { name: k, values },
+                loc,
+            });
+        }
+        out
     });
     Operator { name, keys }
 }
@@ -193,18 +200,20 @@ fn string_list<'j>(v: &'j Json, loc: &str) -> Typed<Values<'j>> {
 
 /// The elements of a scalar-or-array value at `loc`.
 fn values<'j>(v: &'j Json, loc: &str) -> Values<'j> {
-    let one = |loc: String, v: &'j Json| Located {
-        loc,
-        node: scalar(v),
+    let Json::Array(items) = v else {
+        return alloc::vec![Located {
+            loc: String::from(loc),
+            node: scalar(v),
+        }];
     };
-    match v {
-        Json::Array(items) => items
-            .iter()
-            .enumerate()
-            .map(|(i, it)| one(format!("{loc}[{i}]"), it))
-            .collect(),
-        other => alloc::vec![one(String::from(loc), other)],
+    let mut out = Vec::with_capacity(items.len());
+    for (i, it) in items.iter().enumerate() {
+        out.push(Located {
+            loc: format!("{loc}[{i}]"),
+            node: scalar(it),
+        });
     }
+    out
 }
 
 fn scalar(v: &Json) -> Typed<Scalar<'_>> {
@@ -236,15 +245,15 @@ fn object(v: &Json) -> Typed<&[(String, Json)]> {
 
 /// The members of an object, first occurrence of each (the others are `duplicates`), with
 /// their locations below `loc`.
-fn members<'j>(
-    obj: &'j [(String, Json)],
-    loc: &str,
-) -> impl Iterator<Item = (String, &'j str, &'j Json)> {
-    let loc = String::from(loc);
+fn members<'j>(obj: &'j [(String, Json)], loc: &str) -> Vec<(String, &'j str, &'j Json)> {
     let mut seen = hashbrown::HashSet::with_capacity(obj.len());
-    obj.iter()
-        .filter(move |(k, _)| seen.insert(k.as_str()))
-        .map(move |(k, v)| (join(&loc, k), k.as_str(), v))
+    let mut out = Vec::with_capacity(obj.len());
+    for (k, v) in obj {
+        if seen.insert(k.as_str()) {
+            out.push((join(loc, k), k.as_str(), v));
+        }
+    }
+    out
 }
 
 /// Every repeated key below `v`, in document order.
