@@ -515,3 +515,37 @@ fn check_keeps_warnings_with_errors() {
         )
     );
 }
+
+/// A conflicting `Action`/`NotAction` (or `Resource`/`NotResource`) is an error, and the
+/// `NotX` of an Allow is still a warning: the author wrote it either way.
+#[test]
+fn check_warns_about_not_x_beside_its_conflict() {
+    let check = PolicyDocument::check(&stmt(
+        r#"{"Effect":"Allow","Action":"a:b","NotAction":"c:d","Resource":"*"}"#,
+    ));
+    assert_eq!(
+        located(&check),
+        (
+            vec!["Statement[0]: conflicting_fields".to_owned()],
+            vec!["Statement[0].NotAction: allow_with_not_action".to_owned()]
+        )
+    );
+    let check = PolicyDocument::check(&stmt(
+        r#"{"Effect":"Allow","Action":"a:b","Resource":"*","NotResource":"*"}"#,
+    ));
+    assert_eq!(
+        located(&check),
+        (
+            vec!["Statement[0]: conflicting_fields".to_owned()],
+            vec!["Statement[0].NotResource: allow_with_not_resource".to_owned()]
+        )
+    );
+    // A Deny's NotAction is not a warning, conflicting or not.
+    let check = PolicyDocument::check(&stmt(
+        r#"{"Effect":"Deny","Action":"a:b","NotAction":"c:d","Resource":"*"}"#,
+    ));
+    assert_eq!(
+        located(&check),
+        (vec!["Statement[0]: conflicting_fields".to_owned()], vec![])
+    );
+}

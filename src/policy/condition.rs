@@ -1,19 +1,18 @@
-//! Condition operators: compiled once from the policy, evaluated per request.
+//! Condition operators: their names, their values as [validation](super::validate) parses
+//! them, and their evaluation per request.
 
-use alloc::{format, string::String, vec::Vec};
+use alloc::{string::String, vec::Vec};
 
-use base64ct::Encoding;
 use serde_json::Value;
 
-use super::error::{PolicyError, PolicyErrorKind as K, PolicyWarning};
-use super::glob::{split_arn, Glob, GlobError, Syntax};
-use super::json::Json;
+use super::glob::{split_arn, Glob};
 use super::keys::{text, values, CtxVal, Key, KeyType, TextBuf};
 use super::scalar::{parse_bool, parse_date, parse_number, Cidr};
 use super::EvalContext;
 
+/// How a numeric or date operator compares.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Cmp {
+pub(crate) enum Cmp {
     Eq,
     Lt,
     Le,
@@ -35,14 +34,14 @@ impl Cmp {
 
 /// A `StringEqualsIgnoreCase` value: lowercased text, or a pattern with variables.
 #[derive(Debug, Clone, PartialEq)]
-enum CiValue {
+pub(crate) enum CiValue {
     Plain(String),
     Vars(Glob),
 }
 
 /// The positive test of an operator against one context value.
 #[derive(Debug, Clone, PartialEq)]
-enum Test {
+pub(crate) enum Test {
     StrEq(Vec<Glob>),
     StrEqCi(Vec<CiValue>),
     StrLike(Vec<Glob>),
@@ -74,8 +73,9 @@ pub(crate) struct Condition {
     pub(crate) label: String,
 }
 
+/// The type of value an operator reads.
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum Family {
+pub(crate) enum Family {
     String,
     Numeric,
     Date,
@@ -86,7 +86,8 @@ enum Family {
     Null,
 }
 
-enum Base {
+/// An operator without its qualifiers, negation folded in [`OperatorName`].
+pub(crate) enum Base {
     StrEq,
     StrEqCi,
     StrLike,
@@ -132,7 +133,7 @@ fn base_operator(name: &str) -> Option<(Base, bool)> {
 }
 
 impl Base {
-    fn family(&self) -> Family {
+    pub(crate) fn family(&self) -> Family {
         match self {
             Base::StrEq | Base::StrEqCi | Base::StrLike => Family::String,
             Base::Num(_) => Family::Numeric,
@@ -144,9 +145,15 @@ impl Base {
             Base::Null => Family::Null,
         }
     }
+
+    /// Whether the values may hold policy variables (String and Arn operators).
+    pub(crate) fn takes_variables(&self) -> bool {
+        matches!(self.family(), Family::String | Family::Arn)
+    }
 }
 
-fn compatible(family: Family, ty: KeyType) -> bool {
+/// Whether an operator of `family` can read a key of type `ty`.
+pub(crate) fn compatible(family: Family, ty: KeyType) -> bool {
     match family {
         Family::Null => true,
         Family::String | Family::Binary => matches!(ty, KeyType::Text | KeyType::Claim),
@@ -158,335 +165,76 @@ fn compatible(family: Family, ty: KeyType) -> bool {
     }
 }
 
-/// Collects errors and warnings while compiling.
-pub(crate) struct Diag {
-    pub(crate) errors: Vec<PolicyError>,
-    pub(crate) warnings: Vec<PolicyWarning>,
+/// An operator name taken apart: `ForAnyValue:StringNotLikeIfExists`.
+pub(crate) struct OperatorName {
+    pub(crate) base: Base,
+    negated: bool,
+    if_exists: bool,
+    set: SetQual,
 }
 
-impl Diag {
-    pub(crate) fn err(&mut self, loc: &str, kind: K) {
-        self.errors.push(PolicyError::new(String::from(loc), kind));
+impl OperatorName {
+    /// `None` for an unknown operator (names are case-sensitive).
+    pub(crate) fn parse(op: &str) -> Option<OperatorName> {
+        let (set, rest) = if let Some(r) = op.strip_prefix("ForAllValues:") {
+            (SetQual::ForAll, r)
+        } else if let Some(r) = op.strip_prefix("ForAnyValue:") {
+            (SetQual::ForAny, r)
+        } else {
+            (SetQual::None, op)
+        };
+        let (if_exists, base_name) = match rest.strip_suffix("IfExists") {
+            Some(b) => (true, b),
+            None => (false, rest),
+        };
+        let (base, negated) = base_operator(base_name)?;
+        Some(OperatorName {
+            base,
+            negated,
+            if_exists,
+            set,
+        })
     }
-    pub(crate) fn warn(&mut self, loc: &str, code: &'static str, message: String) {
-        self.warnings
-            .push(PolicyWarning::new(String::from(loc), code, message));
-    }
-}
 
-/// A condition value as text with its location. Numbers and booleans become their JSON
-/// text, as in IAM.
-fn scalar_values<'j>(v: &'j Json, loc: &str, d: &mut Diag) -> Vec<(String, &'j str)> {
-    let one = |v: &'j Json, loc: String, d: &mut Diag| match v {
-        Json::String(s) | Json::Number(s) => Some((loc, s.as_str())),
-        Json::Bool(true) => Some((loc, "true")),
-        Json::Bool(false) => Some((loc, "false")),
-        other => {
-            d.err(
-                &loc,
-                K::InvalidType {
-                    expected: "a string, number or boolean",
-                    found: other.type_name(),
-                },
-            );
+    /// Why a `Null` operator is malformed, if it is: it tests presence, so "if it exists"
+    /// and per-value qualifiers make no sense.
+    pub(crate) fn invalid_null(&self) -> Option<&'static str> {
+        if self.base.family() != Family::Null {
+            None
+        } else if self.if_exists {
+            Some("cannot be combined with IfExists")
+        } else if self.set != SetQual::None {
+            Some("cannot be combined with ForAllValues/ForAnyValue")
+        } else {
             None
         }
-    };
-    match v {
-        Json::Array(items) => {
-            if items.is_empty() {
-                d.err(loc, K::EmptyValue);
-            }
-            items
-                .iter()
-                .enumerate()
-                .filter_map(|(i, it)| one(it, format!("{loc}[{i}]"), d))
-                .collect()
-        }
-        other => one(other, String::from(loc), d).into_iter().collect(),
     }
 }
 
-fn glob_error(e: GlobError, text: &str) -> K {
-    match e {
-        GlobError::Syntax => K::InvalidVariable(String::from(text)),
-        GlobError::UnsupportedVariable(k) => K::UnsupportedVariable(k),
-    }
-}
-
-/// Compiles `"Operator": {"key": values, ...}` into one condition per key.
-pub(crate) fn compile_operator(
-    op: &str,
-    body: &Json,
-    loc: &str,
-    variables: bool,
-    d: &mut Diag,
-    out: &mut Vec<Condition>,
-) {
-    let (set, rest) = if let Some(r) = op.strip_prefix("ForAllValues:") {
-        (SetQual::ForAll, r)
-    } else if let Some(r) = op.strip_prefix("ForAnyValue:") {
-        (SetQual::ForAny, r)
-    } else {
-        (SetQual::None, op)
-    };
-    let (if_exists, base_name) = match rest.strip_suffix("IfExists") {
-        Some(b) => (true, b),
-        None => (false, rest),
-    };
-    let Some((base, negated)) = base_operator(base_name) else {
-        d.err(loc, K::UnknownOperator(String::from(op)));
-        return;
-    };
-    let family = base.family();
-    if family == Family::Null && if_exists {
-        d.err(loc, K::InvalidNull("cannot be combined with IfExists"));
-        return;
-    }
-    if family == Family::Null && set != SetQual::None {
-        d.err(
-            loc,
-            K::InvalidNull("cannot be combined with ForAllValues/ForAnyValue"),
-        );
-        return;
-    }
-    let Json::Object(members) = body else {
-        d.err(
-            loc,
-            K::InvalidType {
-                expected: "an object of condition keys",
-                found: body.type_name(),
-            },
-        );
-        return;
-    };
-    if members.is_empty() {
-        d.err(loc, K::EmptyValue);
-    }
-    let mut seen = hashbrown::HashSet::with_capacity(members.len());
-    for (name, value) in members {
-        let kloc = format!("{loc}.{name}");
-        let Some(key) = Key::parse(name) else {
-            d.err(&kloc, K::UnsupportedConditionKey(name.clone()));
-            continue;
-        };
-        // Key names are case-insensitive, so `aws:SourceIp` and `aws:sourceip` are duplicates.
-        if !seen.insert(key.clone()) {
-            d.err(&kloc, K::DuplicateKey(name.clone()));
-            continue;
-        }
-        if !compatible(family, key.key_type()) {
-            d.err(
-                &kloc,
-                K::OperatorKeyMismatch {
-                    operator: String::from(op),
-                    key: name.clone(),
-                },
-            );
-            continue;
-        }
-        let vals = scalar_values(value, &kloc, d);
-        let vars_here = variables && matches!(family, Family::String | Family::Arn);
-        let mut test_ok = true;
-        let check_no_vars = |s: &str, vloc: &str, d: &mut Diag| {
-            if variables && s.contains("${") {
-                d.err(
-                    vloc,
-                    K::VariableNotAllowed(
-                        "in this operator's values (only String and Arn operators)",
-                    ),
-                );
-                false
-            } else {
-                true
-            }
-        };
-        let syntax = |wildcards| Syntax {
-            wildcards,
-            variables: vars_here,
-            ci: false,
-        };
-        let mut globs = |wildcards: bool, d: &mut Diag| -> Vec<Glob> {
-            let mut v = Vec::new();
-            for (vloc, s) in &vals {
-                match Glob::new(s, syntax(wildcards)) {
-                    Ok(g) => v.push(g),
-                    Err(e) => {
-                        d.err(vloc, glob_error(e, s));
-                        test_ok = false;
-                    }
-                }
-            }
-            v
-        };
-        let test = match base {
-            Base::StrEq => {
-                for (vloc, s) in &vals {
-                    if s.contains(['*', '?']) {
-                        d.warn(
-                            vloc,
-                            "wildcard_in_string_equals",
-                            format!("{op} compares {s:?} literally: `*` and `?` are wildcards only in StringLike"),
-                        );
-                    }
-                }
-                Test::StrEq(globs(false, d))
-            }
-            Base::StrLike => Test::StrLike(globs(true, d)),
-            Base::StrEqCi => {
-                for (vloc, s) in &vals {
-                    if s.contains(['*', '?']) {
-                        d.warn(
-                            vloc,
-                            "wildcard_in_string_equals",
-                            format!("{op} compares {s:?} literally: `*` and `?` are wildcards only in StringLike"),
-                        );
-                    }
-                }
-                let gs = globs(false, d);
-                Test::StrEqCi(
-                    gs.into_iter()
-                        .zip(&vals)
-                        .map(|(g, (_, s))| {
-                            if g.vars().is_empty() {
-                                CiValue::Plain(s.to_lowercase())
-                            } else {
-                                CiValue::Vars(g)
-                            }
-                        })
-                        .collect(),
-                )
-            }
-            Base::Num(cmp) => {
-                let mut nums = Vec::new();
-                for (vloc, s) in &vals {
-                    if !check_no_vars(s, vloc, d) {
-                        test_ok = false;
-                    } else if let Some(n) = parse_number(s) {
-                        nums.push(n);
-                    } else {
-                        d.err(vloc, K::InvalidNumber(String::from(*s)));
-                        test_ok = false;
-                    }
-                }
-                Test::Num(cmp, nums)
-            }
-            Base::Date(cmp) => {
-                let mut ds = Vec::new();
-                for (vloc, s) in &vals {
-                    if !check_no_vars(s, vloc, d) {
-                        test_ok = false;
-                    } else if let Some(n) = parse_date(s) {
-                        ds.push(n);
-                    } else {
-                        d.err(vloc, K::InvalidDate(String::from(*s)));
-                        test_ok = false;
-                    }
-                }
-                Test::Date(cmp, ds)
-            }
-            Base::Bool | Base::Null => {
-                let mut bs = Vec::new();
-                for (vloc, s) in &vals {
-                    if !check_no_vars(s, vloc, d) {
-                        test_ok = false;
-                    } else if let Some(b) = parse_bool(s) {
-                        bs.push(b);
-                    } else {
-                        d.err(vloc, K::InvalidBoolean(String::from(*s)));
-                        test_ok = false;
-                    }
-                }
-                if family == Family::Null {
-                    Test::Null(bs)
-                } else {
-                    Test::Bool(bs)
-                }
-            }
-            Base::Binary => {
-                let mut bs = Vec::new();
-                for (vloc, s) in &vals {
-                    if !check_no_vars(s, vloc, d) {
-                        test_ok = false;
-                        continue;
-                    }
-                    match base64ct::Base64::decode_vec(s) {
-                        Ok(b) => bs.push(b),
-                        Err(_) => {
-                            d.err(vloc, K::InvalidBase64(String::from(*s)));
-                            test_ok = false;
-                        }
-                    }
-                }
-                Test::Binary(bs)
-            }
-            Base::Ip => {
-                let mut cs = Vec::new();
-                for (vloc, s) in &vals {
-                    if !check_no_vars(s, vloc, d) {
-                        test_ok = false;
-                        continue;
-                    }
-                    match Cidr::parse(s) {
-                        Some((c, host_bits)) => {
-                            if host_bits {
-                                d.warn(
-                                    vloc,
-                                    "cidr_host_bits",
-                                    format!("CIDR {s:?} has host bits set; they are ignored"),
-                                );
-                            }
-                            cs.push(c);
-                        }
-                        None => {
-                            d.err(vloc, K::InvalidCidr(String::from(*s)));
-                            test_ok = false;
-                        }
-                    }
-                }
-                Test::Ip(cs)
-            }
-            Base::Arn => {
-                let mut arns = Vec::new();
-                for (vloc, s) in &vals {
-                    let parts = if *s == "*" {
-                        Some(["*"; 6])
-                    } else {
-                        split_arn(s, vars_here).filter(|p| p.first() == Some(&"arn"))
-                    };
-                    let Some(parts) = parts else {
-                        d.err(vloc, K::InvalidArn(String::from(*s)));
-                        test_ok = false;
-                        continue;
-                    };
-                    let compiled: Result<Vec<Glob>, GlobError> =
-                        parts.iter().map(|p| Glob::new(p, syntax(true))).collect();
-                    match compiled.map(<[Glob; 6]>::try_from) {
-                        Ok(Ok(a)) => arns.push(a),
-                        Ok(Err(_)) => test_ok = false,
-                        Err(e) => {
-                            d.err(vloc, glob_error(e, s));
-                            test_ok = false;
-                        }
-                    }
-                }
-                Test::Arn(arns)
-            }
-        };
-        if test_ok {
-            out.push(Condition {
-                key,
-                test,
-                negated,
-                if_exists,
-                set,
-                label: format!("{op} {name}"),
-            });
+impl CiValue {
+    /// A `StringEqualsIgnoreCase` value: lower-cased once here unless it has variables.
+    pub(crate) fn new(pattern: Glob, text: &str) -> CiValue {
+        if pattern.vars().is_empty() {
+            CiValue::Plain(text.to_lowercase())
+        } else {
+            CiValue::Vars(pattern)
         }
     }
 }
 
 impl Condition {
+    /// `name` applied to `key`, with its values parsed into `test`.
+    pub(crate) fn new(key: Key, name: &OperatorName, test: Test, label: String) -> Condition {
+        Condition {
+            key,
+            test,
+            negated: name.negated,
+            if_exists: name.if_exists,
+            set: name.set,
+            label,
+        }
+    }
+
     /// The key this condition reads and the variables in its values.
     pub(crate) fn keys(&self) -> impl Iterator<Item = &Key> {
         let globs: &[Glob] = match &self.test {

@@ -64,25 +64,33 @@
 //! set qualifier (`invalid_null`), `${cognito:groups}` (multi-valued) as a variable
 //! (`unsupported_variable`).
 
+// The phases, in order: `json` and `parse` (text to a located syntax tree), `validate`
+// (every error and warning), `compile` (matchers and the statement index); evaluation is
+// below, on the compiled document.
 mod compile;
 mod condition;
 mod error;
 mod glob;
+mod index;
 mod json;
 mod keys;
+mod parse;
+mod resource;
 mod scalar;
 #[cfg(test)]
 mod tests;
+mod validate;
 
 use alloc::{format, string::String, vec::Vec};
 use core::{fmt, net::IpAddr};
 
 pub use error::{PolicyError, PolicyErrorKind, PolicyErrors, PolicyWarning};
 
-use compile::{Effect, Hot, Index, Statement};
-use condition::Diag;
+use compile::{Effect, Hot, Statement};
 use glob::{Filter, Glob, Sketch};
+use index::Index;
 use json::Json;
+use validate::Diag;
 
 /// A validated, compiled identity policy.
 #[derive(Debug, Clone, PartialEq)]
@@ -282,35 +290,33 @@ impl PolicyDocument {
         Self::check_json(&Json::from_value(value))
     }
 
+    /// The phases: parse, validate, compile; validated and compiled again, folded, when
+    /// lower-casing the paths changes anything.
     fn check_json(root: &Json) -> PolicyCheck {
-        let mut d = Diag {
-            errors: Vec::new(),
-            warnings: Vec::new(),
-        };
-        let compiled = compile::compile(root, &mut d, false);
+        let syntax = parse::parse(root);
+        let mut d = Diag::default();
+        let document = validate::validate(&syntax, false, &mut d).map(compile::compile);
         let Diag {
             mut errors,
             mut warnings,
         } = d;
-        let document = match compiled {
-            Some(mut document) if errors.is_empty() => {
-                if document.case_matters() {
-                    // Compiled again, lower-cased, for requests matched case-insensitively.
-                    let mut scratch = Diag {
-                        errors: Vec::new(),
-                        warnings: Vec::new(),
-                    };
-                    match compile::compile(root, &mut scratch, true) {
-                        Some(folded) if scratch.errors.is_empty() => {
-                            document.folded = Some(alloc::sync::Arc::new(folded));
-                        }
-                        // Fail closed: a policy whose folded form does not compile is refused.
-                        _ => errors = scratch.errors,
+        let document = match document {
+            Some(mut document) if document.case_matters() => {
+                // For requests matched case-insensitively. Fail closed: a policy whose
+                // folded form does not validate is refused.
+                let mut scratch = Diag::default();
+                match validate::validate(&syntax, true, &mut scratch) {
+                    Some(folded) => {
+                        document.folded = Some(alloc::sync::Arc::new(compile::compile(folded)));
+                        Some(document)
+                    }
+                    None => {
+                        errors = scratch.errors;
+                        None
                     }
                 }
-                errors.is_empty().then_some(document)
             }
-            _ => None,
+            other => other,
         };
         if errors.iter().any(|e| e.location() == "Version") {
             // A Version that is there but wrong is an error: "no Version" would only mislead.
@@ -330,7 +336,7 @@ impl PolicyDocument {
             .iter()
             .flat_map(|st| &st.resource_text)
             .any(|text| {
-                compile::path_start(text)
+                resource::path_start(text)
                     .and_then(|at| text.get(at..))
                     .is_some_and(|path| path.contains("${") || path.to_lowercase() != path)
             })
@@ -404,7 +410,7 @@ impl PolicyDocument {
         let mut out = Vec::new();
         for (i, st) in self.statements.iter().enumerate() {
             for (j, text) in st.resource_text.iter().enumerate() {
-                let Some(path) = compile::path_start(text).and_then(|at| text.get(at..)) else {
+                let Some(path) = resource::path_start(text).and_then(|at| text.get(at..)) else {
                     continue;
                 };
                 let location = format!("Statement[{i}].Resource[{j}]");
