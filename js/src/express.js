@@ -6,7 +6,8 @@
 // The path authorized is the one Express routes: the request-target as received (Express
 // matches it without decoding), with Express's own case and trailing-slash rules, read from
 // the routers themselves per request (see `expressMatching`).
-import { adapterAuthorize, authorizerFrom, denial, ROUTER_REFUSAL, resolvedDotSegments, splitOptions, stripForgedHeaders } from "./http.js";
+import { denialResponse } from "./host.js";
+import { adapterAuthorize, authorizerFrom, ROUTER_REFUSAL, resolvedDotSegments, splitOptions, stripForgedHeaders } from "./http.js";
 
 /**
  * @param {object} options `{config, ...createAuthorizer options, sourceIp?, identityHeaderPrefix?}` or an authorizer
@@ -30,15 +31,15 @@ export function edgeAuthz(options) {
     decided.then(
       (decision) => {
         if (resolvedDotSegments(path, decision)) {
-          send(res, denial(ROUTER_REFUSAL));
+          send(res, denialResponse(ROUTER_REFUSAL));
         } else if (decision.outcome === "allow") {
           req.auth = decision.context;
           next();
         } else {
-          send(res, denial(decision));
+          send(res, denialResponse(decision));
         }
       },
-      () => send(res, denial(null)),
+      () => send(res, denialResponse(null)),
     );
   };
 }

@@ -8,7 +8,8 @@
 // `fastifyMatching`). find-my-way decodes percent-escapes before matching except the
 // reserved `# $ % & + , / : ; = ? @` (`/v2/%61dmin` matches `/v2/admin`); the core decodes
 // the same letters, so such a request is authorized as the path it is routed to.
-import { adapterAuthorize, authorizerFrom, denial, ROUTER_REFUSAL, resolvedDotSegments, splitOptions, stripForgedHeaders } from "./http.js";
+import { denialResponse } from "./host.js";
+import { adapterAuthorize, authorizerFrom, ROUTER_REFUSAL, resolvedDotSegments, splitOptions, stripForgedHeaders } from "./http.js";
 
 /**
  * @param {any} fastify
@@ -36,7 +37,7 @@ export async function edgeAuthz(fastify, options) {
       request.auth = decision.context;
       return;
     }
-    const { status, headers, body } = denial(decision);
+    const { status, headers, body } = denialResponse(decision);
     reply.code(status).headers(headers).send(body);
     return reply;
   });

@@ -2,6 +2,8 @@
 // and the incoming headers every adapter removes: forged identity headers and method
 // overrides.
 
+import { ConfigError } from "./errors.js";
+
 /**
  * The identity header prefix, lower-cased, or an `invalid_config` error naming `where`.
  * @param {unknown} prefix default `x-authz-`
@@ -10,7 +12,7 @@
  */
 export function identityPrefix(prefix = "x-authz-", where = "identityHeaderPrefix") {
   const lower = String(prefix).toLowerCase();
-  if (!/^[a-z0-9-]+$/.test(lower)) throw Object.assign(new Error(`${where} must be letters, digits and dashes: ${prefix}`), { code: "invalid_config" });
+  if (!/^[a-z0-9-]+$/.test(lower)) throw new ConfigError(`${where} must be letters, digits and dashes: ${prefix}`);
   return lower;
 }
 

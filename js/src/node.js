@@ -7,10 +7,21 @@
 import { readFileSync } from "node:fs";
 import { constants, createPublicKey, randomBytes, verify as cryptoVerify } from "node:crypto";
 import { initSync, Authorizer, Request as WasmRequest } from "../dist/edge_authz.js";
-import { AuthzError, EdgeAuthorizer, isRepeatCaller, matchingFlags } from "./authorizer.js";
+import { EdgeAuthorizer, isRepeatCaller, matchingFlags } from "./authorizer.js";
+import { AuthzError, codeOf, ConfigError, JwksError, PolicyLoadError, RequestError, UnconfiguredError } from "./errors.js";
+import {
+  DEFAULT_JWKS_TIMEOUT_MS,
+  DEFAULT_POLICIES_TIMEOUT_MS,
+  DEFAULT_POLICIES_TTL_SECONDS,
+  fetchJwks,
+  isPlainObject,
+  jsonText,
+  policyText,
+  urlPolicyLoader,
+} from "./host.js";
 import { resolvedDotSegments, ROUTER_REFUSAL } from "./identity.js";
 
-export { AuthzError };
+export { AuthzError, ConfigError, JwksError, PolicyLoadError, RequestError, UnconfiguredError };
 
 let wasm = null;
 
@@ -22,8 +33,6 @@ function loadWasm() {
   }
   return wasm;
 }
-
-const JSON_TYPE = "application/json";
 
 /** node:crypto parameters per JWS algorithm: [digest, extra verify options or null]. */
 const NODE_ALGORITHMS = {
@@ -71,11 +80,7 @@ export function nodeCryptoVerifier() {
 
 /** @param {string} where @param {string} message */
 function configError(where, message) {
-  return new AuthzError("invalid_config", `${where}: ${message}`);
-}
-
-function isPlainObject(value) {
-  return typeof value === "object" && value !== null && !Array.isArray(value) && !(value instanceof URL);
+  return new ConfigError(`${where}: ${message}`);
 }
 
 /** The configuration as an object, from an object or JSON text. */
@@ -128,7 +133,7 @@ function resolvePolicies(policies, fetchImpl) {
   if (typeof policies === "function") return { groups: null, loader: functionPolicyLoader(policies) };
   if (typeof policies === "string" || policies instanceof URL) {
     const url = policies instanceof URL ? policies : /^https?:\/\//i.test(policies) ? new URL(policies) : null;
-    if (url && url.protocol !== "file:") return { groups: null, loader: urlPolicyLoader({ url }, fetchImpl) };
+    if (url && url.protocol !== "file:") return { groups: null, loader: urlPolicyLoader({ url, fetch: fetchImpl }) };
     const document = readJsonFile(url ?? policies, "options.policies");
     return { groups: policyDocument(document, `options.policies (${policies})`).groups, loader: null };
   }
@@ -144,10 +149,12 @@ function resolvePolicies(policies, fetchImpl) {
     if (extra.length) throw configError("options.policies", `unknown member \`${extra[0]}\` (url, ttlSeconds, timeoutMs)`);
     return {
       groups: null,
-      loader: urlPolicyLoader(
-        { url, ttlSeconds: nonNegative(policies.ttlSeconds, 60, "options.policies.ttlSeconds"), timeoutMs: nonNegative(policies.timeoutMs, 5000, "options.policies.timeoutMs") },
-        fetchImpl,
-      ),
+      loader: urlPolicyLoader({
+          url,
+          ttlSeconds: nonNegative(policies.ttlSeconds, DEFAULT_POLICIES_TTL_SECONDS, "options.policies.ttlSeconds"),
+          timeoutMs: nonNegative(policies.timeoutMs, DEFAULT_POLICIES_TIMEOUT_MS, "options.policies.timeoutMs"),
+          fetch: fetchImpl,
+        }),
     };
   }
   if (isPlainObject(policies) && "file" in policies) {
@@ -156,60 +163,25 @@ function resolvePolicies(policies, fetchImpl) {
   return { groups: policyDocument(policies, "options.policies").groups, loader: null };
 }
 
-/** Policy JSON text for the core: strings as they are, objects serialised, null for none. */
-function policyText(policy) {
-  return policy === null || policy === undefined ? null : typeof policy === "string" ? policy : JSON.stringify(policy);
-}
-
 /** The caller's function: `(groups) => Promise<Map | Record<group, policy | null>>`. */
 function functionPolicyLoader(load) {
   return async function loadPolicies(groups) {
     const loaded = await load([...groups]);
     const get = loaded instanceof Map ? (g) => loaded.get(g) : isPlainObject(loaded) ? (g) => (Object.hasOwn(loaded, g) ? loaded[g] : null) : null;
-    if (!get) throw new AuthzError("policy_store_failed", "the policies function must resolve to a Map or an object keyed by group");
+    if (!get) throw new PolicyLoadError("policy_store_failed", "the policies function must resolve to a Map or an object keyed by group");
     return new Map(groups.map((group) => [group, policyText(get(group))]));
-  };
-}
-
-/** One JSON document `{"groups": {...}}` at a URL, used for `ttlSeconds`, then revalidated by ETag. */
-function urlPolicyLoader({ url, ttlSeconds = 60, timeoutMs = 5000 }, fetchImpl) {
-  /** @type {{ etag: string | null, groups: Record<string, unknown>, checkedAt: number } | null} */
-  let cached = null;
-  /** @type {Promise<void> | null} */
-  let inFlight = null;
-  async function refresh() {
-    const headers = { accept: JSON_TYPE, ...(cached?.etag ? { "if-none-match": cached.etag } : {}) };
-    const response = await fetchImpl(url, { headers, signal: AbortSignal.timeout(timeoutMs) });
-    if (response.status === 304 && cached) {
-      cached.checkedAt = Date.now();
-      return;
-    }
-    if (!response.ok) throw new AuthzError("policy_store_failed", `policies ${url}: HTTP ${response.status}`);
-    const document = await response.json().catch(() => null);
-    if (!isPlainObject(document) || !isPlainObject(document.groups)) throw new AuthzError("invalid_policy_document", `policies ${url}: no \`groups\` object`);
-    cached = { etag: response.headers.get("etag"), groups: document.groups, checkedAt: Date.now() };
-  }
-  return async function loadPolicies(groups) {
-    if (!cached || Date.now() - cached.checkedAt >= ttlSeconds * 1000) {
-      inFlight ??= refresh().finally(() => (inFlight = null));
-      await inFlight;
-    }
-    const documents = /** @type {NonNullable<typeof cached>} */ (cached).groups;
-    return new Map(groups.map((group) => [group, policyText(Object.hasOwn(documents, group) ? documents[group] : null)]));
   };
 }
 
 /** JWKS over `fetch`; a preloaded copy (by JWKS URL) answers only the first fetch of each URL. */
 function jwksFetcher({ timeoutMs, preloaded, fetchImpl }) {
   const used = new Set();
-  return async function fetchJwks(url) {
+  return async function fetchOrPreloaded(url) {
     if (preloaded.has(url) && !used.has(url)) {
       used.add(url);
       return preloaded.get(url);
     }
-    const response = await fetchImpl(url, { headers: { accept: JSON_TYPE }, signal: AbortSignal.timeout(timeoutMs) });
-    if (!response.ok) throw new AuthzError("jwks_http_error", `JWKS ${url}: HTTP ${response.status}`);
-    return new Uint8Array(await response.arrayBuffer());
+    return fetchJwks(url, { fetch: fetchImpl, timeoutMs });
   };
 }
 
@@ -220,7 +192,7 @@ function preloadedJwks(jwks) {
   const encoder = new TextEncoder();
   for (const [url, document] of Object.entries(jwks)) {
     if (!isPlainObject(document) && typeof document !== "string") throw configError(`options.jwks["${url}"]`, "must be a JWK Set (object or JSON text)");
-    map.set(url, encoder.encode(typeof document === "string" ? document : JSON.stringify(document)));
+    map.set(url, encoder.encode(jsonText(document)));
   }
   return map;
 }
@@ -242,12 +214,12 @@ const MAX_HEADER_PAIRS = 10000;
  */
 function headerPairs(headers) {
   if (headers === undefined || headers === null) return [];
-  if (typeof headers !== "object") throw new AuthzError("invalid_request", "authorize: headers must be an object, a Headers, a Map or [name, value] pairs");
+  if (typeof headers !== "object") throw new RequestError("authorize: headers must be an object, a Headers, a Map or [name, value] pairs");
   /** @type {Array<[string, string]>} */
   const pairs = [];
   if (typeof headers[Symbol.iterator] === "function") {
     for (const pair of headers) {
-      if (!Array.isArray(pair) || pair.length !== 2) throw new AuthzError("invalid_request", "authorize: headers must be an object, a Headers, a Map or [name, value] pairs");
+      if (!Array.isArray(pair) || pair.length !== 2) throw new RequestError("authorize: headers must be an object, a Headers, a Map or [name, value] pairs");
       if (pairs.length === MAX_HEADER_PAIRS) throw tooManyHeaders();
       pairs.push([String(pair[0]), String(pair[1])]);
     }
@@ -266,7 +238,7 @@ function headerPairs(headers) {
   return pairs;
 }
 
-const tooManyHeaders = () => new AuthzError("invalid_request", `authorize: more than ${MAX_HEADER_PAIRS} headers`);
+const tooManyHeaders = () => new RequestError(`authorize: more than ${MAX_HEADER_PAIRS} headers`);
 
 /** `::ffff:192.0.2.1` (an IPv4 client on a dual-stack socket) → `192.0.2.1`. */
 export function normalizeIp(ip) {
@@ -346,8 +318,7 @@ export class NodeAuthorizer {
     const results = await Promise.allSettled(this.#issuers.map(({ index, jwksUri }) => this.#glue.prefetchJwks(index, jwksUri, now)));
     const failures = results.filter((result) => result.status === "rejected").map((result) => /** @type {PromiseRejectedResult} */ (result).reason);
     if (failures.length === 0) return;
-    const error = new AuthzError(typeof failures[0]?.code === "string" ? failures[0].code : "jwks_fetch_failed", `hydrate: ${failures.map((failure) => failure?.message ?? String(failure)).join("; ")}`);
-    throw error;
+    throw new JwksError(codeOf(failures[0], "jwks_fetch_failed"), `hydrate: ${failures.map((failure) => failure?.message ?? String(failure)).join("; ")}`);
   }
 
   /** Whether policies come from `options.policies` (URL or function) rather than bundled ones. */
@@ -454,12 +425,12 @@ export class NodeAuthorizer {
 
   /** The core's decision, memoised for the rest of the second (see `authorize`). */
   async #coreDecision(input) {
-    if (typeof input !== "object" || input === null) throw new AuthzError("invalid_request", "authorize: expected {method, path, headers, sourceIp}");
+    if (typeof input !== "object" || input === null) throw new RequestError("authorize: expected {method, path, headers, sourceIp}");
     const { method, path } = input;
     // Any strings: the core refuses a method that is not a token of letters, and a path that
     // is not origin-form (`http://h/x`, `*`), with a 400 decision, as it does on every runtime.
-    if (typeof method !== "string") throw new AuthzError("invalid_request", `authorize: method must be a string, not ${JSON.stringify(method)}`);
-    if (typeof path !== "string") throw new AuthzError("invalid_request", `authorize: path must be a string, not ${JSON.stringify(path)}`);
+    if (typeof method !== "string") throw new RequestError(`authorize: method must be a string, not ${JSON.stringify(method)}`);
+    if (typeof path !== "string") throw new RequestError(`authorize: path must be a string, not ${JSON.stringify(path)}`);
     const mark = path.indexOf("?");
     const request = {
       method: method.toUpperCase(),
@@ -515,11 +486,11 @@ function queryPairs(query, fromPath) {
   if (query === undefined || query === null) return fromPath === null ? [] : [...new URLSearchParams(fromPath)];
   if (typeof query === "string" || query instanceof URLSearchParams) return [...new URLSearchParams(query)];
   const pairs = typeof query[Symbol.iterator] === "function" ? query : isPlainObject(query) ? Object.entries(query) : null;
-  if (pairs === null) throw new AuthzError("invalid_request", "authorize: query must be a string, URLSearchParams, object or [name, value] pairs");
+  if (pairs === null) throw new RequestError("authorize: query must be a string, URLSearchParams, object or [name, value] pairs");
   /** @type {Array<[string, string]>} */
   const out = [];
   for (const pair of pairs) {
-    if (!Array.isArray(pair) || pair.length !== 2) throw new AuthzError("invalid_request", "authorize: query must be a string, URLSearchParams, object or [name, value] pairs");
+    if (!Array.isArray(pair) || pair.length !== 2) throw new RequestError("authorize: query must be a string, URLSearchParams, object or [name, value] pairs");
     out.push([String(pair[0]), String(pair[1])]);
   }
   return out;
@@ -596,9 +567,9 @@ export function createAuthorizer(config, options = {}) {
   if (onDecision !== null && typeof onDecision !== "function") throw configError("options.onDecision", "must be a function (event) => void");
   const claimCheck = options.claimCheck ?? null;
   if (claimCheck !== null && typeof claimCheck !== "function") throw configError("options.claimCheck", "must be a function (claims, request) => boolean | Promise<boolean>");
-  const jwksTimeoutMs = nonNegative(options.jwksTimeoutMs, 5000, "options.jwksTimeoutMs");
+  const jwksTimeoutMs = nonNegative(options.jwksTimeoutMs, DEFAULT_JWKS_TIMEOUT_MS, "options.jwksTimeoutMs");
   // Bounds any policy source, the user's async function included: a slow store answers 503.
-  const policiesTimeoutMs = nonNegative(options.policiesTimeoutMs, 5000, "options.policiesTimeoutMs");
+  const policiesTimeoutMs = nonNegative(options.policiesTimeoutMs, DEFAULT_POLICIES_TIMEOUT_MS, "options.policiesTimeoutMs");
   let parsed = parseConfig(config);
   const { groups, loader } = resolvePolicies(options.policies, fetchImpl);
   if (groups) {
@@ -623,7 +594,9 @@ export function createAuthorizer(config, options = {}) {
     });
   } catch (error) {
     // The core lists every problem with its location (`issuers[0].audience: ...`).
-    throw new AuthzError(typeof error?.code === "string" ? error.code : "invalid_config", error?.message ?? String(error));
+    const code = codeOf(error, ConfigError.code);
+    const message = error?.message ?? String(error);
+    throw code === ConfigError.code ? new ConfigError(message) : new AuthzError(code, message);
   }
   if (glue.loadsPolicies && !loader) {
     throw configError("options.policies", "the configuration has no policies.groups: give policies (a file, an object, a URL or an async function), or every caller is denied");

@@ -276,6 +276,39 @@ describe("configuration", () => {
   });
 });
 
+describe("policies from a URL: one fetch for concurrent requests", () => {
+  test("N concurrent requests needing policies while the document is fetched → 1 fetch (single flight)", async () => {
+    const N = 8;
+    const groups = Array.from({ length: N }, (_, i) => `group-${i}`);
+    const document = { groups: Object.fromEntries(groups.map((group) => [group, VET_POLICY])) };
+    const served = { requests: 0 };
+    const server = createServer((request, response) => {
+      served.requests++;
+      // Slow enough that every request asks for its group while this fetch runs.
+      setTimeout(() => response.writeHead(200, { "content-type": "application/json", etag: '"v1"' }).end(JSON.stringify(document)), 300);
+    });
+    await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const policiesUrl = `http://127.0.0.1:${server.address().port}/policies.json`;
+    const worker = await startWorker({ AUTHZ_CONFIG: config(jwks.url), UPSTREAM: petstore.url, POLICIES_URL: policiesUrl, EXPOSE_REASON: "true" }, { kv: false });
+    try {
+      // The JWKS first, so that the requests below reach their policy loads together.
+      const warm = await worker.fetch("/petstore/v1/pets", { clock: NOW, headers: fromVet(accessToken({ groups: [] })) });
+      await warm.body?.cancel();
+      const responses = await Promise.all(
+        groups.map((group, i) => worker.fetch("/petstore/v1/pets", { clock: NOW, headers: fromVet(accessToken({ sub: `a1b2c3d4-0000-4000-8000-00000000001${i}`, groups: [group] })) })),
+      );
+      for (const response of responses) {
+        assert.equal(response.status, 200, response.headers.get("edge-authz-reason") ?? "");
+        await response.body?.cancel();
+      }
+      assert.equal(served.requests, 1);
+    } finally {
+      await worker.dispose();
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+});
+
 describe("CORS preflight", () => {
   const preflight = { method: "OPTIONS", headers: { origin: "https://app.example", "access-control-request-method": "GET" } };
 

@@ -106,11 +106,11 @@ describe("the README's snippets under tsc --strict", () => {
 const TYPED_ESM = `import { readFileSync } from "node:fs";
 import express from "express";
 import Fastify from "fastify";
-import { AuthzError, createAuthorizer, type Decision, type DecisionEvent, type DecisionReason, type EdgeAuthzConfig } from "edge-authz";
+import { AuthzError, ConfigError, JwksError, PolicyLoadError, RequestError, createAuthorizer, type Decision, type DecisionEvent, type DecisionReason, type EdgeAuthzConfig } from "edge-authz";
 import { edgeAuthz } from "edge-authz/express";
 import fastifyAuthz from "edge-authz/fastify";
 import { createHandler, type CloudFrontRequestEvent } from "edge-authz/lambda-edge";
-import worker, { type WorkerEnv } from "edge-authz/worker";
+import worker, { ConfigError as WorkerConfigError, UnconfiguredError, type WorkerEnv } from "edge-authz/worker";
 
 const config: EdgeAuthzConfig = {
   issuers: [
@@ -170,6 +170,14 @@ const anyReason: typeof decision.reason = "whatever";
 
 try { createAuthorizer(config); } catch (error) {
   if (error instanceof AuthzError) { const code: string = error.code; const name: string = error.name; console.log(code, name); }
+  if (error instanceof ConfigError) { const code: "invalid_config" | "unconfigured" = error.code; const variables: string[] | undefined = error.variables; console.log(code, variables); }
+  if (error instanceof RequestError) { const code: "invalid_request" = error.code; console.log(code); }
+  if (error instanceof JwksError || error instanceof PolicyLoadError) { const base: AuthzError = error; console.log(base.code); }
+  if (error instanceof UnconfiguredError) { const variables: string[] = error.variables; const base: WorkerConfigError = error; console.log(variables, base); }
+  const configCode: string = ConfigError.code;
+  console.log(configCode);
+  // @ts-expect-error: a RequestError's code is invalid_request only
+  if (error instanceof RequestError) { const wrong: "invalid_config" = error.code; console.log(wrong); }
 }
 
 const app = express();
@@ -212,6 +220,7 @@ export const observedMw = expressAdapter.edgeAuthz({ config: "{}", onDecision: (
 export const plugin = fastifyAdapter.edgeAuthz;
 export const handler = lambdaEdge.createHandler({ config: "{}" });
 export const isAuthzError = (e: unknown) => e instanceof edgeAuthz.AuthzError && e.code === "invalid_config";
+export const isConfigError = (e: unknown) => e instanceof edgeAuthz.ConfigError && e instanceof edgeAuthz.AuthzError;
 `;
 
 describe("typed consumers (ESM and CommonJS) accept what is documented and refuse the rest", () => {
@@ -253,8 +262,9 @@ describe("one AuthzError for import and require", () => {
     writeFileSync(
       join(dir, "check.mjs"),
       `import { createRequire } from "node:module";
-import { AuthzError, createAuthorizer } from "edge-authz";
+import { AuthzError, ConfigError, RequestError, createAuthorizer } from "edge-authz";
 import { edgeAuthz } from "edge-authz/express";
+import { createHandler } from "edge-authz/lambda-edge";
 const require = createRequire(import.meta.url);
 const cjs = require("edge-authz");
 const cjsExpress = require("edge-authz/express");
@@ -263,6 +273,8 @@ const fromCjs = thrown(() => cjs.createAuthorizer({}));
 const fromEsm = thrown(() => createAuthorizer({}));
 const fromCjsExpress = thrown(() => cjsExpress.edgeAuthz({ config: {} }));
 const fromEsmExpress = thrown(() => edgeAuthz({ config: {} }));
+const fromCjsLambda = thrown(() => require("edge-authz/lambda-edge").createHandler(null));
+const fromEsmLambda = thrown(() => createHandler(null));
 console.log(JSON.stringify({
   same: cjs.AuthzError === AuthzError,
   cjsIsEsm: fromCjs instanceof AuthzError,
@@ -271,6 +283,10 @@ console.log(JSON.stringify({
   errors: [fromCjs, fromEsm].map((e) => e instanceof Error),
   names: [fromCjs.name, fromEsm.name, new AuthzError("x", "y").name, new cjs.AuthzError("x", "y").name],
   codes: [fromCjs.code, fromEsm.code],
+  configErrors: [fromCjs, fromEsm, fromCjsExpress, fromEsmExpress, fromCjsLambda, fromEsmLambda].map((e) => e instanceof ConfigError && e instanceof cjs.ConfigError && e instanceof AuthzError && e.code === "invalid_config"),
+  sameSubclasses: cjs.ConfigError === ConfigError && cjs.RequestError === RequestError && cjs.JwksError !== undefined && cjs.PolicyLoadError !== undefined,
+  notRequestErrors: [fromCjs, fromEsm].map((e) => e instanceof RequestError || e instanceof cjs.RequestError),
+  subclassNames: [fromCjsLambda.name, new cjs.RequestError("m").name, String(new RequestError("m")).split(":")[0]],
   text: String(fromEsm).split(":")[0],
   stack: fromCjs.stack.split(":")[0],
 }));
@@ -285,6 +301,10 @@ console.log(JSON.stringify({
       errors: [true, true],
       names: ["AuthzError", "AuthzError", "AuthzError", "AuthzError"],
       codes: ["invalid_config", "invalid_config"],
+      configErrors: [true, true, true, true, true, true],
+      sameSubclasses: true,
+      notRequestErrors: [false, false],
+      subclassNames: ["AuthzError", "AuthzError", "AuthzError"],
       text: "AuthzError",
       stack: "AuthzError",
     });
