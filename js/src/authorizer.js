@@ -95,12 +95,26 @@ export function isRepeatCaller(decision) {
  * @returns {number}
  */
 export function matchingFlags(matching) {
-  if (typeof matching !== "object") throw new RequestError("authorize: matching must be {caseSensitive?, trailingSlash?, mergeSlashes?}");
+  if (typeof matching !== "object")
+    throw new RequestError("authorize: matching must be {caseSensitive?, trailingSlash?, mergeSlashes?}");
   const { caseSensitive = true, trailingSlash = "keep", mergeSlashes = false } = matching;
-  if (typeof caseSensitive !== "boolean") throw new RequestError(`authorize: matching.caseSensitive must be true or false, not ${JSON.stringify(caseSensitive)}`);
-  if (trailingSlash !== "keep" && trailingSlash !== "strip") throw new RequestError(`authorize: matching.trailingSlash must be "keep" or "strip", not ${JSON.stringify(trailingSlash)}`);
-  if (typeof mergeSlashes !== "boolean") throw new RequestError(`authorize: matching.mergeSlashes must be true or false, not ${JSON.stringify(mergeSlashes)}`);
-  return (caseSensitive ? 0 : CASE_INSENSITIVE) | (trailingSlash === "strip" ? STRIP_TRAILING_SLASH : 0) | (mergeSlashes ? MERGE_SLASHES : 0);
+  if (typeof caseSensitive !== "boolean")
+    throw new RequestError(
+      `authorize: matching.caseSensitive must be true or false, not ${JSON.stringify(caseSensitive)}`,
+    );
+  if (trailingSlash !== "keep" && trailingSlash !== "strip")
+    throw new RequestError(
+      `authorize: matching.trailingSlash must be "keep" or "strip", not ${JSON.stringify(trailingSlash)}`,
+    );
+  if (typeof mergeSlashes !== "boolean")
+    throw new RequestError(
+      `authorize: matching.mergeSlashes must be true or false, not ${JSON.stringify(mergeSlashes)}`,
+    );
+  return (
+    (caseSensitive ? 0 : CASE_INSENSITIVE) |
+    (trailingSlash === "strip" ? STRIP_TRAILING_SLASH : 0) |
+    (mergeSlashes ? MERGE_SLASHES : 0)
+  );
 }
 
 export class EdgeAuthorizer {
@@ -140,7 +154,11 @@ export class EdgeAuthorizer {
             const verdict = sync({ algorithm, keyId, jwk, signingInput, signature });
             return verdict === undefined ? undefined : verdict === true;
           } catch (error) {
-            this.#log({ event: "signature_check_failed", code: codeOf(error, "crypto_error"), message: messageOf(error) });
+            this.#log({
+              event: "signature_check_failed",
+              code: codeOf(error, "crypto_error"),
+              message: messageOf(error),
+            });
             return false;
           }
         }
@@ -182,7 +200,15 @@ export class EdgeAuthorizer {
     const request = this.#requests.pop() ?? new this.#wasm.Request();
     try {
       const { bytes, headerCount, queryCount } = encodePairs(input.headers, input.query);
-      request.set(input.method, input.path, bytes, headerCount, queryCount, input.sourceIp ?? "", input.secureTransport ?? undefined);
+      request.set(
+        input.method,
+        input.path,
+        bytes,
+        headerCount,
+        queryCount,
+        input.sourceIp ?? "",
+        input.secureTransport ?? undefined,
+      );
       // After `set`, which resets it to the configuration's rules.
       const { matching } = input;
       if (matching != null) request.matching = typeof matching === "number" ? matching : matchingFlags(matching);
@@ -248,7 +274,14 @@ export class EdgeAuthorizer {
         this.#contexts.set(callerId, context);
       }
     }
-    const decision = { outcome: verdict.outcome, reason: verdict.reason, status: verdict.status, body: verdict.body, context: { ...context }, path };
+    const decision = {
+      outcome: verdict.outcome,
+      reason: verdict.reason,
+      status: verdict.status,
+      body: verdict.body,
+      context: { ...context },
+      path,
+    };
     if (this.#explain) decision.explanation = this.#core.explanation();
     if (repeat) repeatCallers.add(decision);
     return decision;
@@ -263,7 +296,13 @@ export class EdgeAuthorizer {
         const keys = this.#core.jwksFetched(issuer, body, now);
         this.#log({ event: "jwks_fetched", jwksUri: url, issuerIndex: issuer, keys });
       } catch (error) {
-        this.#log({ event: "jwks_failed", jwksUri: url, issuerIndex: issuer, code: codeOf(error, "jwks_fetch_failed"), message: messageOf(error) });
+        this.#log({
+          event: "jwks_failed",
+          jwksUri: url,
+          issuerIndex: issuer,
+          code: codeOf(error, "jwks_fetch_failed"),
+          message: messageOf(error),
+        });
         this.#core.jwksFailed(issuer, now);
       }
       this.#generation++;
@@ -341,7 +380,12 @@ export class EdgeAuthorizer {
     try {
       loaded = await withTimeout(this.#io.loadPolicies(groups), this.#io.policiesTimeoutMs ?? POLICIES_TIMEOUT_MS);
     } catch (error) {
-      this.#log({ event: "policies_failed", groups, code: codeOf(error, "policy_store_failed"), message: messageOf(error) });
+      this.#log({
+        event: "policies_failed",
+        groups,
+        code: codeOf(error, "policy_store_failed"),
+        message: messageOf(error),
+      });
       this.#core.policiesFailed(groups, now);
       return;
     }
@@ -428,7 +472,10 @@ function encodePairs(headers, query) {
 function withTimeout(promise, ms) {
   let timer;
   const timeout = new Promise((_, reject) => {
-    timer = setTimeout(() => reject(new PolicyLoadError("policy_store_timeout", `the policy store did not answer within ${ms} ms`)), ms);
+    timer = setTimeout(
+      () => reject(new PolicyLoadError("policy_store_timeout", `the policy store did not answer within ${ms} ms`)),
+      ms,
+    );
   });
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
@@ -437,4 +484,3 @@ function withTimeout(promise, ms) {
 function namingUrl(message, url) {
   return message.includes(url) ? message : `JWKS ${url}: ${message}`;
 }
-

@@ -19,7 +19,12 @@ function shared(name, make) {
 
 /** @param {Function} constructor */
 function namedAuthzError(constructor) {
-  Object.defineProperty(constructor.prototype, "name", { value: "AuthzError", writable: true, configurable: true, enumerable: false });
+  Object.defineProperty(constructor.prototype, "name", {
+    value: "AuthzError",
+    writable: true,
+    configurable: true,
+    enumerable: false,
+  });
   return constructor;
 }
 

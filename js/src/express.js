@@ -7,7 +7,14 @@
 // matches it without decoding), with Express's own case and trailing-slash rules, read from
 // the routers themselves per request (see `expressMatching`).
 import { denialResponse } from "./host.js";
-import { adapterAuthorize, authorizerFrom, ROUTER_REFUSAL, resolvedDotSegments, splitOptions, stripForgedHeaders } from "./http.js";
+import {
+  adapterAuthorize,
+  authorizerFrom,
+  ROUTER_REFUSAL,
+  resolvedDotSegments,
+  splitOptions,
+  stripForgedHeaders,
+} from "./http.js";
 
 /**
  * @param {object} options `{config, ...createAuthorizer options, sourceIp?, identityHeaderPrefix?}` or an authorizer
@@ -24,7 +31,11 @@ export function edgeAuthz(options) {
       // Before anything reads them, the core included: the app sees what was decided on.
       stripForgedHeaders(req, identityHeaders);
       path = routedUrl(req);
-      decided = adapterAuthorize(authorizer, { method: req.method, path, headers: req.headers, sourceIp: ipOf(req), matching: expressMatching(req.app) }, path);
+      decided = adapterAuthorize(
+        authorizer,
+        { method: req.method, path, headers: req.headers, sourceIp: ipOf(req), matching: expressMatching(req.app) },
+        path,
+      );
     } catch (error) {
       decided = Promise.reject(error);
     }
@@ -54,7 +65,8 @@ function routedUrl(req) {
   const base = req.baseUrl ?? "";
   const routed = base + req.url;
   if (routed === original) return original;
-  if (base !== "" && (req.url === "/" || req.url.startsWith("/?")) && original === base + req.url.slice(1)) return original;
+  if (base !== "" && (req.url === "/" || req.url.startsWith("/?")) && original === base + req.url.slice(1))
+    return original;
   return routed;
 }
 
@@ -84,7 +96,8 @@ export function expressMatching(app) {
   try {
     const router = appRouter(app);
     if (router && Array.isArray(router.stack)) return MATCHINGS[routerRules(router, 0)];
-    if (typeof app?.enabled === "function") return MATCHINGS[(app.enabled("case sensitive routing") ? 1 : 0) | (app.enabled("strict routing") ? 2 : 0)];
+    if (typeof app?.enabled === "function")
+      return MATCHINGS[(app.enabled("case sensitive routing") ? 1 : 0) | (app.enabled("strict routing") ? 2 : 0)];
     // Not Express (Connect, node:http): the configuration's `request` rules.
     return null;
   } catch {

@@ -9,7 +9,14 @@
 // reserved `# $ % & + , / : ; = ? @` (`/v2/%61dmin` matches `/v2/admin`); the core decodes
 // the same letters, so such a request is authorized as the path it is routed to.
 import { denialResponse } from "./host.js";
-import { adapterAuthorize, authorizerFrom, ROUTER_REFUSAL, resolvedDotSegments, splitOptions, stripForgedHeaders } from "./http.js";
+import {
+  adapterAuthorize,
+  authorizerFrom,
+  ROUTER_REFUSAL,
+  resolvedDotSegments,
+  splitOptions,
+  stripForgedHeaders,
+} from "./http.js";
 
 /**
  * @param {any} fastify
@@ -28,7 +35,11 @@ export async function edgeAuthz(fastify, options) {
       stripForgedHeaders(request.raw, identityHeaders);
       if (request.additionalHeaders) stripForgedHeaders({ headers: request.additionalHeaders }, identityHeaders);
       const path = router.useSemicolonDelimiter ? semicolonAsQuery(request.raw.url) : request.raw.url;
-      decision = await adapterAuthorize(authorizer, { method: request.method, path, headers: request.raw.headers, sourceIp: ipOf(request), matching }, path);
+      decision = await adapterAuthorize(
+        authorizer,
+        { method: request.method, path, headers: request.raw.headers, sourceIp: ipOf(request), matching },
+        path,
+      );
       if (resolvedDotSegments(path, decision)) decision = ROUTER_REFUSAL;
     } catch {
       decision = null;
@@ -86,7 +97,11 @@ function privateOptions(fastify) {
 
 /** The core's matching for find-my-way's options (one object for the instance's life). */
 export function fastifyMatching({ caseSensitive, ignoreTrailingSlash, ignoreDuplicateSlashes }) {
-  return Object.freeze({ caseSensitive, trailingSlash: ignoreTrailingSlash ? "strip" : "keep", mergeSlashes: ignoreDuplicateSlashes });
+  return Object.freeze({
+    caseSensitive,
+    trailingSlash: ignoreTrailingSlash ? "strip" : "keep",
+    mergeSlashes: ignoreDuplicateSlashes,
+  });
 }
 
 /**

@@ -56,13 +56,20 @@ export function policyText(policy) {
  * @param {{ fetch?: typeof fetch, timeoutMs?: number }} [options]
  * @returns {Promise<Uint8Array>}
  */
-export async function fetchJwks(url, { fetch: fetchImpl = globalThis.fetch, timeoutMs = DEFAULT_JWKS_TIMEOUT_MS } = {}) {
+export async function fetchJwks(
+  url,
+  { fetch: fetchImpl = globalThis.fetch, timeoutMs = DEFAULT_JWKS_TIMEOUT_MS } = {},
+) {
   const response = await fetchImpl(url, { headers: { accept: JSON_TYPE }, signal: AbortSignal.timeout(timeoutMs) });
   if (!response.ok) {
     discard(response);
     throw new JwksError("jwks_http_error", `JWKS ${url}: HTTP ${response.status}`);
   }
-  return readLimited(response, MAX_JWKS_BYTES, () => new JwksError("jwks_too_large", `JWKS ${url}: larger than ${MAX_JWKS_BYTES} bytes`));
+  return readLimited(
+    response,
+    MAX_JWKS_BYTES,
+    () => new JwksError("jwks_too_large", `JWKS ${url}: larger than ${MAX_JWKS_BYTES} bytes`),
+  );
 }
 
 /**
@@ -160,7 +167,9 @@ export function urlPolicyLoader({
       await inFlight;
     }
     const documents = /** @type {NonNullable<typeof cached>} */ (cached).groups;
-    return new Map(groups.map((group) => [group, policyText(Object.hasOwn(documents, group) ? documents[group] : null)]));
+    return new Map(
+      groups.map((group) => [group, policyText(Object.hasOwn(documents, group) ? documents[group] : null)]),
+    );
   };
 }
 

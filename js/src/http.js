@@ -38,9 +38,11 @@ export function authorizerFrom(options, where) {
 
 /** Middleware options that are not the authorizer's. */
 export function splitOptions(options) {
-  if (typeof options?.authorize === "function") return { authorizer: options, sourceIp: null, identityHeaders: identityHeaderMatcher("x-authz-") };
+  if (typeof options?.authorize === "function")
+    return { authorizer: options, sourceIp: null, identityHeaders: identityHeaderMatcher("x-authz-") };
   const { sourceIp = null, authorizer, identityHeaderPrefix, ...rest } = options ?? {};
-  if (sourceIp !== null && typeof sourceIp !== "function") throw new ConfigError("sourceIp: must be a function (request) => string");
+  if (sourceIp !== null && typeof sourceIp !== "function")
+    throw new ConfigError("sourceIp: must be a function (request) => string");
   return { authorizer: authorizer ?? rest, sourceIp, identityHeaders: identityHeaderMatcher(identityHeaderPrefix) };
 }
 

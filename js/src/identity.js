@@ -92,4 +92,9 @@ export function resolvedDotSegments(target, decision) {
  * What the middlewares answer for a path their router would read otherwise than the core
  * (`resolvedDotSegments`, and Fastify's lower-casing): 400, the core's default body.
  */
-export const ROUTER_REFUSAL = Object.freeze({ outcome: "bad_request", reason: "path_router_mismatch", status: 400, body: JSON.stringify({ message: "Bad Request" }) });
+export const ROUTER_REFUSAL = Object.freeze({
+  outcome: "bad_request",
+  reason: "path_router_mismatch",
+  status: 400,
+  body: JSON.stringify({ message: "Bad Request" }),
+});

@@ -7,7 +7,13 @@ import { EdgeAuthorizer } from "./authorizer.js";
 import { AuthzError, ConfigError, JwksError, PolicyLoadError, RequestError, UnconfiguredError } from "./errors.js";
 import { denialResponse, fetchJwks, identityHeaders, jsonText, policyText, urlPolicyLoader } from "./host.js";
 import { webCryptoVerifier } from "./webcrypto.js";
-import { decisionLogEvent, headerName, headerValue, identityHeaderMatcher, METHOD_OVERRIDE_HEADER } from "./identity.js";
+import {
+  decisionLogEvent,
+  headerName,
+  headerValue,
+  identityHeaderMatcher,
+  METHOD_OVERRIDE_HEADER,
+} from "./identity.js";
 
 export { headerName, headerValue };
 export { AuthzError, ConfigError, JwksError, PolicyLoadError, RequestError, UnconfiguredError };
@@ -43,7 +49,10 @@ const REASON_HEADER = "edge-authz-reason";
  * @param {{ now?: () => number, log?: (event: Record<string, unknown>) => void }} [options]
  * @returns {{ fetch(request: Request, env: Env, ctx: ExecutionContext): Promise<Response> }}
  */
-export function createWorker({ now = () => Math.floor(Date.now() / 1000), log = (event) => console.log(JSON.stringify(event)) } = {}) {
+export function createWorker({
+  now = () => Math.floor(Date.now() / 1000),
+  log = (event) => console.log(JSON.stringify(event)),
+} = {}) {
   /** @type {Promise<State> | null} built on the first request (randomness is not allowed at startup) */
   let state = null;
   return {
@@ -81,7 +90,8 @@ export default createWorker();
 
 /** @param {Env} env */
 function parseOptions(env) {
-  const flag = (value, fallback) => (value === undefined || value === "" ? fallback : String(value).toLowerCase() === "true");
+  const flag = (value, fallback) =>
+    value === undefined || value === "" ? fallback : String(value).toLowerCase() === "true";
   const number = (value, fallback) => {
     if (value === undefined || value === "") return fallback;
     const parsed = Number(value);
@@ -89,9 +99,11 @@ function parseOptions(env) {
     return parsed;
   };
   const preflight = env.CORS_PREFLIGHT || "pass";
-  if (!["pass", "answer", "authorize"].includes(preflight)) throw configError(`CORS_PREFLIGHT must be pass, answer or authorize, not ${preflight}`);
+  if (!["pass", "answer", "authorize"].includes(preflight))
+    throw configError(`CORS_PREFLIGHT must be pass, answer or authorize, not ${preflight}`);
   const prefix = (env.IDENTITY_HEADER_PREFIX ?? "x-authz-").toLowerCase();
-  if (!/^[a-z0-9-]+$/.test(prefix)) throw configError(`IDENTITY_HEADER_PREFIX must be letters, digits and dashes: ${prefix}`);
+  if (!/^[a-z0-9-]+$/.test(prefix))
+    throw configError(`IDENTITY_HEADER_PREFIX must be letters, digits and dashes: ${prefix}`);
   const url = (name, value) => {
     if (!value) return null;
     try {
@@ -108,7 +120,10 @@ function parseOptions(env) {
     forwardAuthorization: flag(env.FORWARD_AUTHORIZATION, true),
     cors: {
       preflight,
-      origins: (env.CORS_ALLOW_ORIGINS ?? "").split(",").map((o) => o.trim()).filter(Boolean),
+      origins: (env.CORS_ALLOW_ORIGINS ?? "")
+        .split(",")
+        .map((o) => o.trim())
+        .filter(Boolean),
       methods: env.CORS_ALLOW_METHODS || "GET, POST, PUT, PATCH, DELETE, OPTIONS",
       headers: env.CORS_ALLOW_HEADERS || "authorization, content-type",
       maxAge: String(number(env.CORS_MAX_AGE, 600)),
@@ -160,7 +175,8 @@ function refuseUnconfigured(env) {
   (function walk(value, path) {
     if (typeof value === "string" && value.includes(UNCONFIGURED)) marker(path);
     else if (Array.isArray(value)) value.forEach((item, i) => walk(item, `${path}[${i}]`));
-    else if (value && typeof value === "object") for (const [key, item] of Object.entries(value)) walk(item, `${path}.${key}`);
+    else if (value && typeof value === "object")
+      for (const [key, item] of Object.entries(value)) walk(item, `${path}.${key}`);
   })(config, "AUTHZ_CONFIG");
   if (!dev) {
     const host = (variable, value) => {
@@ -197,10 +213,12 @@ function refuseUnconfigured(env) {
 /** @param {string} hostname as `URL` gives it (lower case, IPv4 normalised, IPv6 in brackets) @returns {string | null} */
 function placeholderHost(hostname) {
   const host = hostname.replace(/\.$/, "");
-  if (host === "localhost" || host.endsWith(".localhost") || /^127\.\d+\.\d+\.\d+$/.test(host)) return "a loopback host";
+  if (host === "localhost" || host.endsWith(".localhost") || /^127\.\d+\.\d+\.\d+$/.test(host))
+    return "a loopback host";
   if (host === "[::1]" || /^\[::ffff:7f[0-9a-f]{2}:[0-9a-f]{1,4}\]$/.test(host)) return "a loopback host";
   if (host === "0.0.0.0" || host === "[::]") return "the unspecified address";
-  if (/(^|\.)(test|example|invalid)$/.test(host) || /(^|\.)example\.(com|net|org)$/.test(host)) return "a reserved example name";
+  if (/(^|\.)(test|example|invalid)$/.test(host) || /(^|\.)example\.(com|net|org)$/.test(host))
+    return "a reserved example name";
   return null;
 }
 
@@ -215,9 +233,12 @@ async function buildState(env, log) {
   refuseUnconfigured(env);
   const options = parseOptions(env);
   if (env.AUTHZ_CONFIG === undefined) {
-    throw new ConfigError("AUTHZ_CONFIG is not set: put the edge-authz configuration in wrangler.toml's [vars.AUTHZ_CONFIG] (js/README.md)", {
-      variables: ["AUTHZ_CONFIG"],
-    });
+    throw new ConfigError(
+      "AUTHZ_CONFIG is not set: put the edge-authz configuration in wrangler.toml's [vars.AUTHZ_CONFIG] (js/README.md)",
+      {
+        variables: ["AUTHZ_CONFIG"],
+      },
+    );
   }
   const config = jsonText(env.AUTHZ_CONFIG);
   const authorizer = new EdgeAuthorizer(
@@ -229,7 +250,11 @@ async function buildState(env, log) {
       io: {
         fetchJwks: jwksFetcher(env, options),
         loadPolicies: options.policiesUrl
-          ? urlPolicyLoader({ url: options.policiesUrl, ttlSeconds: options.policiesUrlTtl, timeoutMs: options.policiesTimeoutMs })
+          ? urlPolicyLoader({
+              url: options.policiesUrl,
+              ttlSeconds: options.policiesUrlTtl,
+              timeoutMs: options.policiesTimeoutMs,
+            })
           : kvPolicyLoader(env),
         policiesTimeoutMs: options.policiesTimeoutMs,
         verifySignature: webCryptoVerifier(),
@@ -270,7 +295,8 @@ async function handle({ options, authorizer, log }, request, now, ctx) {
   );
   log(decisionLogEvent(decision, request.method, url.pathname));
   const reasonHeader = options.exposeReason ? decision.reason : null;
-  if (decision.outcome === "allow") return forward(request, url, decision.path, options, decision.context, reasonHeader);
+  if (decision.outcome === "allow")
+    return forward(request, url, decision.path, options, decision.context, reasonHeader);
   return deny(decision, request, options, reasonHeader);
 }
 
@@ -337,7 +363,9 @@ async function forward(request, url, path, options, context, reasonHeader) {
     headers.append(name, value);
   }
   for (const [name, value] of identityHeaders(options.prefix, context)) headers.set(name, value);
-  const base = options.upstream ? `${options.upstream.origin}${options.upstream.pathname.replace(/\/$/, "")}` : url.origin;
+  const base = options.upstream
+    ? `${options.upstream.origin}${options.upstream.pathname.replace(/\/$/, "")}`
+    : url.origin;
   const target = `${base}${path}${url.search}`;
   const response = await fetch(target, {
     method: request.method,
@@ -364,7 +392,8 @@ function jwksFetcher(env, options) {
       fetchedHere.add(issuer);
       try {
         const copy = await kv.get(kvKey, "json");
-        if (copy && Date.now() / 1000 - copy.fetchedAt < options.jwksKvMaxAge) return new TextEncoder().encode(copy.body);
+        if (copy && Date.now() / 1000 - copy.fetchedAt < options.jwksKvMaxAge)
+          return new TextEncoder().encode(copy.body);
       } catch {
         // The KV copy is an optimisation: fall through to the issuer.
       }

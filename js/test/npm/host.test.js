@@ -7,7 +7,14 @@ import { createServer } from "node:http";
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { after, before, describe, test } from "node:test";
-import { AuthzError, ConfigError, JwksError, PolicyLoadError, RequestError, UnconfiguredError } from "../../src/errors.js";
+import {
+  AuthzError,
+  ConfigError,
+  JwksError,
+  PolicyLoadError,
+  RequestError,
+  UnconfiguredError,
+} from "../../src/errors.js";
 import {
   DENIAL_HEADER_CASE,
   contextValueText,
@@ -34,7 +41,8 @@ function fakeFetch(answer) {
   return { fetch, calls };
 }
 
-const json = (value, headers = {}) => new Response(JSON.stringify(value), { status: 200, headers: { "content-type": "application/json", ...headers } });
+const json = (value, headers = {}) =>
+  new Response(JSON.stringify(value), { status: 200, headers: { "content-type": "application/json", ...headers } });
 
 describe("urlPolicyLoader", () => {
   test("N concurrent loads while the document is fetched → 1 fetch, every caller answered", async () => {
@@ -51,7 +59,12 @@ describe("urlPolicyLoader", () => {
     release();
     const results = await Promise.all(pending);
     assert.equal(calls.length, 1);
-    assert.deepEqual(results.slice(0, 4), [new Map([["a", JSON.stringify(POLICY)]]), new Map([["b", JSON.stringify(POLICY)]]), new Map([["c", null]]), new Map([["d", null]])]);
+    assert.deepEqual(results.slice(0, 4), [
+      new Map([["a", JSON.stringify(POLICY)]]),
+      new Map([["b", JSON.stringify(POLICY)]]),
+      new Map([["c", null]]),
+      new Map([["d", null]]),
+    ]);
     assert.equal(calls[0].headers.accept, "application/json");
     assert.equal(calls[0].headers["if-none-match"], undefined);
   });
@@ -61,7 +74,10 @@ describe("urlPolicyLoader", () => {
     let version = 1;
     const { fetch, calls } = fakeFetch((init) => {
       if (init.headers["if-none-match"] === `"v${version}"`) return new Response(null, { status: 304 });
-      return json({ groups: { a: { ...POLICY, Version: version === 1 ? "2012-10-17" : "2008-10-17" } } }, { etag: `"v${version}"` });
+      return json(
+        { groups: { a: { ...POLICY, Version: version === 1 ? "2012-10-17" : "2008-10-17" } } },
+        { etag: `"v${version}"` },
+      );
     });
     const load = urlPolicyLoader({ url: URL_, ttlSeconds: 60, fetch, clock: () => now });
     const first = await load(["a"]);
@@ -98,9 +114,22 @@ describe("urlPolicyLoader", () => {
     ];
     const { fetch, calls } = fakeFetch((_, n) => answers[n - 1]);
     const load = urlPolicyLoader({ url: URL_, fetch });
-    const expected = ["policy_store_failed", "policy_store_failed", "invalid_policy_document", "invalid_policy_document", "invalid_policy_document"];
+    const expected = [
+      "policy_store_failed",
+      "policy_store_failed",
+      "invalid_policy_document",
+      "invalid_policy_document",
+      "invalid_policy_document",
+    ];
     for (const code of expected) {
-      await assert.rejects(load(["a"]), (error) => error instanceof PolicyLoadError && error instanceof AuthzError && error.code === code && error.message.includes(URL_));
+      await assert.rejects(
+        load(["a"]),
+        (error) =>
+          error instanceof PolicyLoadError &&
+          error instanceof AuthzError &&
+          error.code === code &&
+          error.message.includes(URL_),
+      );
     }
     assert.deepEqual(await load(["a"]), new Map([["a", JSON.stringify(POLICY)]]));
     assert.equal(calls.length, 6);
@@ -116,7 +145,10 @@ describe("urlPolicyLoader", () => {
     const started = Date.now();
     // AbortSignal.timeout's timer does not hold the event loop open: this one does.
     const keepAlive = setTimeout(() => {}, 5000);
-    await assert.rejects(urlPolicyLoader({ url: URL_, fetch, timeoutMs: 50 })(["a"]), (error) => error.name === "TimeoutError");
+    await assert.rejects(
+      urlPolicyLoader({ url: URL_, fetch, timeoutMs: 50 })(["a"]),
+      (error) => error.name === "TimeoutError",
+    );
     clearTimeout(keepAlive);
     assert.ok(Date.now() - started < 2000);
     assert.equal(calls.length, 1);
@@ -131,7 +163,10 @@ describe("fetchJwks", () => {
     server = createServer((request, response) => {
       if (request.url === "/ok") return response.writeHead(200, { "content-type": "application/json" }).end(JWKS);
       if (request.url === "/missing") return response.writeHead(404).end("not here");
-      if (request.url === "/declared-large") return response.writeHead(200, { "content-length": String(MAX_JWKS_BYTES + 1) }).end("x".repeat(MAX_JWKS_BYTES + 1));
+      if (request.url === "/declared-large")
+        return response
+          .writeHead(200, { "content-length": String(MAX_JWKS_BYTES + 1) })
+          .end("x".repeat(MAX_JWKS_BYTES + 1));
       if (request.url === "/at-limit") return response.writeHead(200).end("x".repeat(MAX_JWKS_BYTES));
       if (request.url === "/streamed-large") {
         // Chunked, no content-length: the limit is checked while reading.
@@ -164,20 +199,43 @@ describe("fetchJwks", () => {
   });
 
   test("not 2xx → JwksError jwks_http_error naming the URL", async () => {
-    await assert.rejects(fetchJwks(`${base}/missing`), (error) => error instanceof JwksError && error.code === "jwks_http_error" && error.message === `JWKS ${base}/missing: HTTP 404`);
+    await assert.rejects(
+      fetchJwks(`${base}/missing`),
+      (error) =>
+        error instanceof JwksError &&
+        error.code === "jwks_http_error" &&
+        error.message === `JWKS ${base}/missing: HTTP 404`,
+    );
   });
 
   test("larger than the core's limit → jwks_too_large, declared or streamed", async () => {
     for (const path of ["/declared-large", "/streamed-large"]) {
-      await assert.rejects(fetchJwks(`${base}${path}`), (error) => error instanceof JwksError && error.code === "jwks_too_large", path);
+      await assert.rejects(
+        fetchJwks(`${base}${path}`),
+        (error) => error instanceof JwksError && error.code === "jwks_too_large",
+        path,
+      );
     }
   });
 
   test("a caller's own fetch answering without a stream is read whole, with the same limit", async () => {
-    const small = { ok: true, status: 200, headers: new Headers(), arrayBuffer: async () => new TextEncoder().encode(JWKS).buffer };
+    const small = {
+      ok: true,
+      status: 200,
+      headers: new Headers(),
+      arrayBuffer: async () => new TextEncoder().encode(JWKS).buffer,
+    };
     assert.equal(new TextDecoder().decode(await fetchJwks("https://i.test/jwks", { fetch: async () => small })), JWKS);
-    const large = { ok: true, status: 200, headers: new Headers(), arrayBuffer: async () => new ArrayBuffer(MAX_JWKS_BYTES + 1) };
-    await assert.rejects(fetchJwks("https://i.test/jwks", { fetch: async () => large }), (error) => error.code === "jwks_too_large");
+    const large = {
+      ok: true,
+      status: 200,
+      headers: new Headers(),
+      arrayBuffer: async () => new ArrayBuffer(MAX_JWKS_BYTES + 1),
+    };
+    await assert.rejects(
+      fetchJwks("https://i.test/jwks", { fetch: async () => large }),
+      (error) => error.code === "jwks_too_large",
+    );
   });
 
   test("bounded by timeoutMs", async () => {
@@ -199,7 +257,17 @@ describe("stored values as text, identity headers, the denial", () => {
   });
 
   test("identityHeaders: prefixed, kebab-case names, escaped values; null and non-finite numbers left out", () => {
-    const context = { sub: "abc", clientId: "c1", groups: "a,b", admin: true, authTime: 1767225600, name: "Zoë%", nan: NaN, inf: Infinity, none: null };
+    const context = {
+      sub: "abc",
+      clientId: "c1",
+      groups: "a,b",
+      admin: true,
+      authTime: 1767225600,
+      name: "Zoë%",
+      nan: NaN,
+      inf: Infinity,
+      none: null,
+    };
     assert.deepEqual(identityHeaders("x-authz-", context), [
       ["x-authz-sub", "abc"],
       ["x-authz-client-id", "c1"],
@@ -221,10 +289,19 @@ describe("stored values as text, identity headers, the denial", () => {
       headers: { "content-type": "application/json", "cache-control": "no-store", "www-authenticate": "Bearer" },
       body,
     });
-    assert.deepEqual(denialResponse({ status: 403, body: "{}" }), { status: 403, headers: { "content-type": "application/json", "cache-control": "no-store" }, body: "{}" });
-    assert.deepEqual(denialResponse(null), { status: 503, headers: { "content-type": "application/json", "cache-control": "no-store" }, body: UNAVAILABLE_BODY });
+    assert.deepEqual(denialResponse({ status: 403, body: "{}" }), {
+      status: 403,
+      headers: { "content-type": "application/json", "cache-control": "no-store" },
+      body: "{}",
+    });
+    assert.deepEqual(denialResponse(null), {
+      status: 503,
+      headers: { "content-type": "application/json", "cache-control": "no-store" },
+      body: UNAVAILABLE_BODY,
+    });
     assert.deepEqual(denialResponse({ status: 503, body: null }).body, UNAVAILABLE_BODY);
-    for (const name of Object.keys(denialResponse({ status: 401, body }).headers)) assert.equal(DENIAL_HEADER_CASE[name].toLowerCase(), name);
+    for (const name of Object.keys(denialResponse({ status: 401, body }).headers))
+      assert.equal(DENIAL_HEADER_CASE[name].toLowerCase(), name);
   });
 });
 
@@ -259,11 +336,25 @@ describe("the AuthzError hierarchy", () => {
   });
 
   test("one class per name for the process: kept under Symbol.for, shared with the CommonJS bundle", () => {
-    for (const [name, Class] of Object.entries({ AuthzError, ConfigError, UnconfiguredError, RequestError, JwksError, PolicyLoadError })) {
+    for (const [name, Class] of Object.entries({
+      AuthzError,
+      ConfigError,
+      UnconfiguredError,
+      RequestError,
+      JwksError,
+      PolicyLoadError,
+    })) {
       assert.equal(globalThis[Symbol.for(`edge-authz.${name}`)], Class, name);
     }
     const cjs = createRequire(import.meta.url)("../../cjs/index.cjs");
-    for (const [name, Class] of Object.entries({ AuthzError, ConfigError, UnconfiguredError, RequestError, JwksError, PolicyLoadError })) {
+    for (const [name, Class] of Object.entries({
+      AuthzError,
+      ConfigError,
+      UnconfiguredError,
+      RequestError,
+      JwksError,
+      PolicyLoadError,
+    })) {
       assert.equal(cjs[name], Class, name);
     }
   });
@@ -272,7 +363,10 @@ describe("the AuthzError hierarchy", () => {
     const { createAuthorizer } = await import("../../src/node.js");
     const { edgeAuthz } = await import("../../src/express.js");
     const { createHandler } = await import("../../src/lambda-edge.js");
-    const config = { issuers: [{ issuer: "https://i.test/", jwksUri: "https://i.test/jwks.json", audience: null }], policies: { groups: {} } };
+    const config = {
+      issuers: [{ issuer: "https://i.test/", jwksUri: "https://i.test/jwks.json", audience: null }],
+      policies: { groups: {} },
+    };
     const thrown = (f) => {
       try {
         f();
@@ -295,8 +389,16 @@ describe("the AuthzError hierarchy", () => {
       assert.equal(error.code, "invalid_config");
     }
     const authorizer = createAuthorizer(config, { log: false, fetch: () => Promise.reject(new Error("offline")) });
-    for (const input of [null, { method: 1, path: "/" }, { method: "GET", path: "/", headers: 5 }, { method: "GET", path: "/", matching: { caseSensitive: "no" } }]) {
-      await assert.rejects(authorizer.authorize(input), (error) => error instanceof RequestError && error.code === "invalid_request");
+    for (const input of [
+      null,
+      { method: 1, path: "/" },
+      { method: "GET", path: "/", headers: 5 },
+      { method: "GET", path: "/", matching: { caseSensitive: "no" } },
+    ]) {
+      await assert.rejects(
+        authorizer.authorize(input),
+        (error) => error instanceof RequestError && error.code === "invalid_request",
+      );
     }
   });
 });
@@ -306,13 +408,19 @@ describe("the exports match the hand-written types", () => {
   const declared = (file) => {
     const text = readFileSync(new URL(`../../types/${file}`, import.meta.url), "utf8");
     const names = new Set([...text.matchAll(/^export declare (?:class|function|const) (\w+)/gm)].map((m) => m[1]));
-    for (const [, list] of text.matchAll(/^export \{([^}]*)\} from/gm)) for (const name of list.split(",")) names.add(name.trim());
+    for (const [, list] of text.matchAll(/^export \{([^}]*)\} from/gm))
+      for (const name of list.split(",")) names.add(name.trim());
     if (/^export default /m.test(text)) names.add("default");
     return names;
   };
 
   test("every runtime export of each entry point is declared (and every declared value exists)", async () => {
-    const entries = { "index.d.ts": "../../src/node.js", "express.d.ts": "../../src/express.js", "fastify.d.ts": "../../src/fastify.js", "lambda-edge.d.ts": "../../src/lambda-edge.js" };
+    const entries = {
+      "index.d.ts": "../../src/node.js",
+      "express.d.ts": "../../src/express.js",
+      "fastify.d.ts": "../../src/fastify.js",
+      "lambda-edge.d.ts": "../../src/lambda-edge.js",
+    };
     for (const [types, source] of Object.entries(entries)) {
       const runtime = new Set(Object.keys(await import(source)));
       // Internal: the adapters' entry, not part of the documented API.
@@ -320,17 +428,33 @@ describe("the exports match the hand-written types", () => {
       // Exported for the tests only.
       for (const name of ["expressMatching", "fastifyRouterOptions", "fastifyMatching"]) runtime.delete(name);
       const types_ = declared(types);
-      for (const name of runtime) assert.ok(types_.has(name), `${source} exports ${name}, types/${types} does not declare it`);
-      for (const name of types_) assert.ok(runtime.has(name), `types/${types} declares ${name}, ${source} does not export it`);
+      for (const name of runtime)
+        assert.ok(types_.has(name), `${source} exports ${name}, types/${types} does not declare it`);
+      for (const name of types_)
+        assert.ok(runtime.has(name), `types/${types} declares ${name}, ${source} does not export it`);
     }
   });
 
   test("the Worker's error exports are declared", () => {
     const names = declared("worker.d.ts");
-    for (const name of ["AuthzError", "ConfigError", "UnconfiguredError", "RequestError", "JwksError", "PolicyLoadError", "createWorker", "headerName", "headerValue", "default"]) {
+    for (const name of [
+      "AuthzError",
+      "ConfigError",
+      "UnconfiguredError",
+      "RequestError",
+      "JwksError",
+      "PolicyLoadError",
+      "createWorker",
+      "headerName",
+      "headerValue",
+      "default",
+    ]) {
       assert.ok(names.has(name), name);
     }
     const source = readFileSync(new URL("../../src/worker.js", import.meta.url), "utf8");
-    assert.match(source, /export \{ AuthzError, ConfigError, JwksError, PolicyLoadError, RequestError, UnconfiguredError \};/);
+    assert.match(
+      source,
+      /export \{ AuthzError, ConfigError, JwksError, PolicyLoadError, RequestError, UnconfiguredError \};/,
+    );
   });
 });

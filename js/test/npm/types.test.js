@@ -20,16 +20,22 @@ const pkgDir = fileURLToPath(new URL("../..", import.meta.url));
 const tsc = join(pkgDir, "node_modules", "typescript", "bin", "tsc");
 const attw = join(pkgDir, "node_modules", "@arethetypeswrong", "cli", "dist", "index.js");
 const guard = join(pkgDir, "test", "support", "offline-guard.cjs");
-const npmEnv = { ...process.env, npm_config_audit: "false", npm_config_fund: "false", npm_config_update_notifier: "false" };
+const npmEnv = {
+  ...process.env,
+  npm_config_audit: "false",
+  npm_config_fund: "false",
+  npm_config_update_notifier: "false",
+};
 const npm = (args, cwd) => execFileSync("npm", args, { cwd, encoding: "utf8", env: npmEnv });
 
 /** js/README.md's `<!-- snippet: NAME -->` blocks, and its Worker one-liner (`worker.mjs`). */
 function readmeSnippets() {
   const readme = readFileSync(join(pkgDir, "README.md"), "utf8");
   const snippets = new Map();
-  for (const match of readme.matchAll(/<!-- snippet: ([\w.-]+) -->\n```js\n([\s\S]*?)```/g)) snippets.set(match[1], match[2]);
+  for (const match of readme.matchAll(/<!-- snippet: ([\w.-]+) -->\n```js\n([\s\S]*?)```/g))
+    snippets.set(match[1], match[2]);
   const worker = readme.match(/```js\n(export \{ default \} from "edge-authz\/worker";\n)```/);
-  assert.ok(worker, "js/README.md has no `export { default } from \"edge-authz/worker\"` block");
+  assert.ok(worker, 'js/README.md has no `export { default } from "edge-authz/worker"` block');
   snippets.set("worker.mjs", worker[1]);
   return snippets;
 }
@@ -58,22 +64,36 @@ function consumer(name, type = "module") {
   mkdirSync(dir);
   writeFileSync(join(dir, "package.json"), JSON.stringify({ name, version: "1.0.0", private: true, type }));
   npm(["install", "--offline", "--no-package-lock", tarball], dir);
-  for (const dep of ["express", "fastify", "@types"]) symlinkSync(join(pkgDir, "node_modules", dep), join(dir, "node_modules", dep));
+  for (const dep of ["express", "fastify", "@types"])
+    symlinkSync(join(pkgDir, "node_modules", dep), join(dir, "node_modules", dep));
   return dir;
 }
 
 function runTsc(dir, resolution, files, extra = {}) {
   writeFileSync(
     join(dir, "tsconfig.json"),
-    JSON.stringify({ compilerOptions: { ...RESOLUTIONS[resolution], target: "es2022", lib: ["es2022", "dom"], strict: true, noEmit: true, allowJs: true, checkJs: true, skipLibCheck: false, ...extra }, files }),
+    JSON.stringify({
+      compilerOptions: {
+        ...RESOLUTIONS[resolution],
+        target: "es2022",
+        lib: ["es2022", "dom"],
+        strict: true,
+        noEmit: true,
+        allowJs: true,
+        checkJs: true,
+        skipLibCheck: false,
+        ...extra,
+      },
+      files,
+    }),
   );
   const run = spawnSync(process.execPath, [tsc, "-p", "."], { cwd: dir, encoding: "utf8" });
   return { ok: run.status === 0, output: `${run.stdout}${run.stderr}` };
 }
 
-
 /** The snippet as TypeScript: a JSDoc `@param {T} name` of a function becomes `name: T`. */
-const asTypeScript = (code) => code.replace(/\/\*\* @param \{([^}]+)\} (\w+) \*\/\n(export (?:async )?function \w+\()\2\)/g, "$3$2: $1)");
+const asTypeScript = (code) =>
+  code.replace(/\/\*\* @param \{([^}]+)\} (\w+) \*\/\n(export (?:async )?function \w+\()\2\)/g, "$3$2: $1)");
 
 describe("the README's snippets under tsc --strict", () => {
   let dir;
@@ -89,7 +109,13 @@ describe("the README's snippets under tsc --strict", () => {
   });
 
   test("the snippets are there: Node, Express, Fastify, Lambda@Edge, Worker", () => {
-    assert.deepEqual(files.filter((f) => f.endsWith(".mjs")).sort(), ["express.mjs", "fastify.mjs", "lambda-edge.mjs", "node.mjs", "worker.mjs"]);
+    assert.deepEqual(files.filter((f) => f.endsWith(".mjs")).sort(), [
+      "express.mjs",
+      "fastify.mjs",
+      "lambda-edge.mjs",
+      "node.mjs",
+      "worker.mjs",
+    ]);
     assert.match(readFileSync(join(dir, "node.mts"), "utf8"), /check\(req: import\("node:http"\)\.IncomingMessage\)/);
   });
 
@@ -250,7 +276,10 @@ export const expired = decision.reason === "token_expired";
     );
     const { ok, output } = runTsc(dir, "node16", ["wrong.mts"]);
     assert.ok(!ok);
-    assert.match(output, /wrong\.mts\(2,\d+\): error TS2561: .*'userPoolID' does not exist in type 'CognitoIssuer'\. Did you mean to write 'userPoolId'\?/);
+    assert.match(
+      output,
+      /wrong\.mts\(2,\d+\): error TS2561: .*'userPoolID' does not exist in type 'CognitoIssuer'\. Did you mean to write 'userPoolId'\?/,
+    );
     assert.match(output, /wrong\.mts\(4,\d+\): error TS2367: .*"token_expired"/);
     assert.equal(output.match(/error TS/g).length, 2, output);
   });
@@ -322,7 +351,9 @@ describe("attw (offline, on the packed tarball)", () => {
     const attempts = existsSync(log) ? readFileSync(log, "utf8") : "";
     assert.equal(attempts, "", `attw tried the network: ${attempts}`);
     const report = JSON.parse(result.stdout);
-    const problems = Object.values(report.problems ?? {}).flat().filter((p) => !ignored.includes(p.resolutionKind));
+    const problems = Object.values(report.problems ?? {})
+      .flat()
+      .filter((p) => !ignored.includes(p.resolutionKind));
     return { status: result.status, report, problems, stderr: result.stderr };
   };
 
@@ -330,11 +361,20 @@ describe("attw (offline, on the packed tarball)", () => {
     const { status, report, problems, stderr } = run(["--profile", "strict", "--exclude-entrypoints", "./worker"], []);
     assert.deepEqual(problems, [], stderr);
     assert.equal(status, 0);
-    assert.deepEqual(Object.keys(report.analysis.entrypoints).sort(), [".", "./express", "./fastify", "./lambda-edge", "./package.json"]);
+    assert.deepEqual(Object.keys(report.analysis.entrypoints).sort(), [
+      ".",
+      "./express",
+      "./fastify",
+      "./lambda-edge",
+      "./package.json",
+    ]);
   });
 
   test("the Worker entry (ESM only, for workerd), esm-only profile: no problem", () => {
-    const { status, problems, stderr } = run(["--profile", "esm-only", "--entrypoints", "./worker"], ["node10", "node16-cjs"]);
+    const { status, problems, stderr } = run(
+      ["--profile", "esm-only", "--entrypoints", "./worker"],
+      ["node10", "node16-cjs"],
+    );
     assert.deepEqual(problems, [], stderr);
     assert.equal(status, 0);
   });
