@@ -13,6 +13,7 @@ import {
   codeOf,
   ConfigError,
   JwksError,
+  messageOf,
   PolicyLoadError,
   RequestError,
   UnconfiguredError,
@@ -437,8 +438,8 @@ export class NodeAuthorizer {
     } catch (error) {
       this.#safeLog({
         event: "claim_check_error",
-        code: typeof error?.code === "string" ? error.code : "claim_check_threw",
-        message: error instanceof Error ? error.message : String(error),
+        code: codeOf(error, "claim_check_threw"),
+        message: messageOf(error),
       });
     }
     if (passed) return decision;
@@ -474,7 +475,7 @@ export class NodeAuthorizer {
   }
 
   #hookFailed(error) {
-    this.#safeLog({ event: "on_decision_failed", message: error instanceof Error ? error.message : String(error) });
+    this.#safeLog({ event: "on_decision_failed", message: messageOf(error) });
   }
 
   /** The user's `log`, which must not turn a decision into an error either. */
