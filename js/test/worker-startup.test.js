@@ -92,6 +92,9 @@ before(async () => {
     "environment-development": { ...loopback, ENVIRONMENT: "development" },
     "loopback-production": loopback,
     "loopback-dev": { ...loopback, ENVIRONMENT: "dev" },
+    "bad-option": { ...REAL, CORS_PREFLIGHT: "sometimes" },
+    "no-config": { UPSTREAM: REAL.UPSTREAM },
+    "invalid-config": { ...REAL, AUTHZ_CONFIG: JSON.stringify({ issuers: [] }) },
   };
   mf = new Miniflare({
     workers: Object.entries(workers).map(([name, bindings]) => {
@@ -235,4 +238,23 @@ describe("ENVIRONMENT = dev", () => {
   });
 
   test("UNCONFIGURED is refused even there", () => assertRefused("marker-in-dev", ["UPSTREAM"]));
+});
+
+describe("configuration errors: 503, and the code every adapter uses (invalid_config)", () => {
+  for (const [name, variables, message] of [
+    ["bad-option", undefined, /CORS_PREFLIGHT must be pass, answer or authorize, not sometimes/],
+    ["no-config", ["AUTHZ_CONFIG"], /AUTHZ_CONFIG is not set/],
+    ["invalid-config", undefined, /issuers/],
+  ]) {
+    test(name, async () => {
+      const { status, headers, body, event } = await call(name, { authorization: `Bearer ${token()}` });
+      assert.equal(status, 503, JSON.stringify(event));
+      assert.deepEqual(JSON.parse(body), { message: "Service Unavailable" });
+      assert.equal(headers.get("cache-control"), "no-store");
+      assert.equal(event.reason, "invalid_config");
+      assert.deepEqual(event.variables, variables);
+      assert.match(event.message, message);
+      assert.deepEqual(outbound[name], []);
+    });
+  }
 });
