@@ -88,34 +88,27 @@ export const RequestError = shared("RequestError", () =>
 );
 
 /**
- * Fetching a JWKS failed: `jwks_http_error` (not a 2xx), `jwks_too_large`, or
- * `jwks_fetch_failed` (anything else).
+ * Fetching a JWKS failed (`new JwksError(code, message)`): `jwks_http_error` (not a 2xx),
+ * `jwks_too_large`, the core's code for a document that is not a JWK Set
+ * (`jwks_not_json`, ...), or `jwks_fetch_failed` (anything else).
  */
 export const JwksError = shared("JwksError", () =>
   namedAuthzError(
     class JwksError extends AuthzError {
       static code = "jwks_fetch_failed";
-      /** @param {string} code @param {string} message */
-      constructor(code, message) {
-        super(code, message);
-      }
     },
   ),
 );
 
 /**
- * Loading policies failed: `policy_store_failed` (a store error, a URL not answering 2xx),
- * `policy_store_timeout`, `invalid_policy_document` (a document without a `groups`
- * object), `no_policy_store` (none configured).
+ * Loading policies failed (`new PolicyLoadError(code, message)`): `policy_store_failed` (a
+ * store error, a URL not answering 2xx), `policy_store_timeout`, `invalid_policy_document`
+ * (a document without a `groups` object), `no_policy_store` (none configured).
  */
 export const PolicyLoadError = shared("PolicyLoadError", () =>
   namedAuthzError(
     class PolicyLoadError extends AuthzError {
       static code = "policy_store_failed";
-      /** @param {string} code @param {string} message */
-      constructor(code, message) {
-        super(code, message);
-      }
     },
   ),
 );
