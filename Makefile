@@ -11,9 +11,10 @@ NOSTD_TARGET := x86_64-unknown-none
 all: test
 
 # Each adapter (wasm/Worker, Lambda, ...) brings its own fragment in mk/, which appends its
-# test target to EXTRA_TESTS and its benchmark to EXTRA_BENCHES.
+# test target to EXTRA_TESTS, its benchmark to EXTRA_BENCHES and its checks to EXTRA_LINTS.
 EXTRA_TESTS :=
 EXTRA_BENCHES :=
+EXTRA_LINTS :=
 -include mk/*.mk
 
 setup-rust:
@@ -21,7 +22,8 @@ setup-rust:
 	@rustup target list --installed | grep -qx '$(NOSTD_TARGET)' || rustup target add $(NOSTD_TARGET)
 	@rustup component list --installed | grep -q '^clippy' || rustup component add clippy rustfmt
 
-lint: setup-rust
+# Rust formatting and clippy, and each fragment's checks (the JS formatting: mk/npm.mk).
+lint: setup-rust $(EXTRA_LINTS)
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets --features cli -- -D warnings
 	$(CARGO) clippy -p edge-authz --no-default-features --lib -- -D warnings

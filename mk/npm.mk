@@ -7,7 +7,7 @@ NPM_CJS := $(NPM_DIR)/cjs/index.cjs
 NPM_SOURCES := $(wildcard $(NPM_DIR)/src/*.js) $(wildcard $(NPM_DIR)/types/*.d.ts) $(NPM_DIR)/scripts/build-cjs.js
 LAMBDA_EDGE_ZIP ?= target/lambda-edge.zip
 
-.PHONY: npm-build npm-test node-bench lambda-edge-zip
+.PHONY: npm-build npm-test npm-format-check npm-format node-bench lambda-edge-zip
 
 # The CommonJS entry points (esbuild, a dev dependency) and the .d.cts types.
 $(NPM_CJS): $(NPM_SOURCES) $(NPM_DIR)/dist/edge_authz_bg.wasm $(NPM_DIR)/node_modules/.edge-authz-installed
@@ -20,6 +20,16 @@ npm-build: $(NPM_CJS)
 npm-test: npm-build
 	cd $(NPM_DIR) && node --test test/npm/*.test.js
 
+# The JS formatting (prettier, a dev dependency: js/node_modules from the lockfile, as above;
+# js/.prettierrc, js/.prettierignore): checked by `make lint`, applied by `make npm-format`.
+NPM_FORMATTED := src test bench scripts
+
+npm-format-check: $(NPM_DIR)/node_modules/.edge-authz-installed
+	cd $(NPM_DIR) && node_modules/.bin/prettier --check $(NPM_FORMATTED)
+
+npm-format: $(NPM_DIR)/node_modules/.edge-authz-installed
+	cd $(NPM_DIR) && node_modules/.bin/prettier --write $(NPM_FORMATTED)
+
 # First-seen and repeated-token decisions vs aws-jwt-verify and jose (a Markdown table).
 node-bench: npm-build
 	node $(NPM_DIR)/bench/node.js
@@ -31,4 +41,5 @@ lambda-edge-zip: npm-build
 		$(if $(POLICIES),--policies $(POLICIES)) $(if $(JWKS),--jwks $(JWKS)) $(if $(OPTIONS),--options $(OPTIONS))
 
 EXTRA_TESTS += npm-test
+EXTRA_LINTS += npm-format-check
 EXTRA_BENCHES += node-bench

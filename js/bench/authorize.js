@@ -29,11 +29,30 @@ const authorizer = new EdgeAuthorizer(wasm, {
 });
 
 const token = (i) =>
-  tokenOf({ key: "suite-rsa-1", claims: { iss: ISSUER, sub: `user-${i}`, "cognito:groups": ["pet-veterinarian"], token_use: "access", client_id: "bench-client", exp: NOW + 3600, jti: `j${i}` } }, keys);
+  tokenOf(
+    {
+      key: "suite-rsa-1",
+      claims: {
+        iss: ISSUER,
+        sub: `user-${i}`,
+        "cognito:groups": ["pet-veterinarian"],
+        token_use: "access",
+        client_id: "bench-client",
+        exp: NOW + 3600,
+        jti: `j${i}`,
+      },
+    },
+    keys,
+  );
 const request = (t) => ({
   method: "GET",
   path: "/petstore/v1/pets",
-  headers: [["authorization", `Bearer ${t}`], ["user-agent", "bench/1.0"], ["accept", "application/json"], ["host", "api.example"]],
+  headers: [
+    ["authorization", `Bearer ${t}`],
+    ["user-agent", "bench/1.0"],
+    ["accept", "application/json"],
+    ["host", "api.example"],
+  ],
   sourceIp: "192.0.2.10",
   secureTransport: true,
 });
@@ -69,7 +88,12 @@ if (cached.cpuMs > BUDGET_CACHED_MS) missed.push("cached");
 const path = writeResults("wasm-bench", {
   command: "node js/bench/authorize.js",
   what: "wasm + glue + WebCrypto (RS256) under Node, process.cpuUsage() per request",
-  first_seen: { count: FIRST_SEEN, cpu_ms: firstSeen.cpuMs, wall_ms: firstSeen.wallMs, budget_cpu_ms: BUDGET_FIRST_SEEN_MS },
+  first_seen: {
+    count: FIRST_SEEN,
+    cpu_ms: firstSeen.cpuMs,
+    wall_ms: firstSeen.wallMs,
+    budget_cpu_ms: BUDGET_FIRST_SEEN_MS,
+  },
   cached: { count: CACHED, cpu_ms: cached.cpuMs, wall_ms: cached.wallMs, budget_cpu_ms: BUDGET_CACHED_MS },
   missed,
 });

@@ -12,14 +12,25 @@ export const POLICIES = {
   groups: {
     "pet-veterinarian": {
       Version: "2012-10-17",
-      Statement: [{ Sid: "PetStore-API", Effect: "Allow", Action: "execute-api:Invoke", Resource: ["arn:aws:execute-api:*:*:*/*/*/petstore/v1/*"], Condition: { IpAddress: { "aws:SourceIp": ["192.0.2.0/24"] } } }],
+      Statement: [
+        {
+          Sid: "PetStore-API",
+          Effect: "Allow",
+          Action: "execute-api:Invoke",
+          Resource: ["arn:aws:execute-api:*:*:*/*/*/petstore/v1/*"],
+          Condition: { IpAddress: { "aws:SourceIp": ["192.0.2.0/24"] } },
+        },
+      ],
     },
   },
 };
 
 /** The configuration JSON text the glue takes, the JWKS at `jwksUri` (never fetched by default). */
 export function benchConfig(jwksUri = "https://issuer.invalid/jwks.json") {
-  return JSON.stringify({ issuers: [{ userPoolId: POOL, tokenUse: "access", clientId: ["bench-client"], jwksUri }], policies: POLICIES });
+  return JSON.stringify({
+    issuers: [{ userPoolId: POOL, tokenUse: "access", clientId: ["bench-client"], jwksUri }],
+    policies: POLICIES,
+  });
 }
 
 /** The pids of the descendants of `root` whose command name is `comm` (from /proc). */

@@ -22,20 +22,42 @@ const BUDGET_REPEATED_PER_S = 500_000;
 const JWKS_URI = `${ISSUER}/.well-known/jwks.json`;
 const now = () => Math.floor(Date.now() / 1000);
 /** The installed version of a devDependency (the labels name what actually ran). */
-const versionOf = (name) => JSON.parse(readFileSync(new URL(`../node_modules/${name}/package.json`, import.meta.url), "utf8")).version;
+const versionOf = (name) =>
+  JSON.parse(readFileSync(new URL(`../node_modules/${name}/package.json`, import.meta.url), "utf8")).version;
 const AWS_JWT_VERIFY = versionOf("aws-jwt-verify");
 const JOSE = versionOf("jose");
 
 const keys = suiteKeys();
 const jwks = JSON.parse(jwksDocument(keys, ["suite-rsa-1"]));
 const token = (i) =>
-  tokenOf({ key: "suite-rsa-1", claims: { iss: ISSUER, sub: `user-${i}`, "cognito:groups": ["pet-veterinarian"], token_use: "access", client_id: "bench-client", scope: "openid", iat: now() - 10, exp: now() + 3600, jti: `j${i}` } }, keys);
+  tokenOf(
+    {
+      key: "suite-rsa-1",
+      claims: {
+        iss: ISSUER,
+        sub: `user-${i}`,
+        "cognito:groups": ["pet-veterinarian"],
+        token_use: "access",
+        client_id: "bench-client",
+        scope: "openid",
+        iat: now() - 10,
+        exp: now() + 3600,
+        jti: `j${i}`,
+      },
+    },
+    keys,
+  );
 
 const authorizer = createAuthorizer(
   { issuers: [{ userPoolId: POOL, tokenUse: "access", clientId: ["bench-client"] }], policies: POLICIES },
   { jwks: { [JWKS_URI]: jwks }, fetch: () => Promise.reject(new Error("offline bench")), log: false },
 );
-const request = (t) => ({ method: "GET", path: "/petstore/v1/pets", headers: { authorization: `Bearer ${t}`, host: "api.example", "user-agent": "bench/1.0", accept: "application/json" }, sourceIp: "192.0.2.10" });
+const request = (t) => ({
+  method: "GET",
+  path: "/petstore/v1/pets",
+  headers: { authorization: `Bearer ${t}`, host: "api.example", "user-agent": "bench/1.0", accept: "application/json" },
+  sourceIp: "192.0.2.10",
+});
 const awsVerifier = CognitoJwtVerifier.create({ userPoolId: POOL, tokenUse: "access", clientId: "bench-client" });
 awsVerifier.cacheJwks(jwks);
 const joseKey = createPublicKey({ key: jwks.keys[0], format: "jwk" });
@@ -59,10 +81,19 @@ const noCrypto = new EdgeAuthorizer(
   {
     config: benchConfig(JWKS_URI),
     hashKey: randomBytes(8),
-    io: { fetchJwks: async () => new TextEncoder().encode(JSON.stringify(jwks)), verifySignature: () => true, verifySignatureSync: () => true },
+    io: {
+      fetchJwks: async () => new TextEncoder().encode(JSON.stringify(jwks)),
+      verifySignature: () => true,
+      verifySignatureSync: () => true,
+    },
   },
 );
-const glueRequest = (r) => ({ method: r.method, path: r.path, headers: Object.entries(r.headers), sourceIp: r.sourceIp });
+const glueRequest = (r) => ({
+  method: r.method,
+  path: r.path,
+  headers: Object.entries(r.headers),
+  sourceIp: r.sourceIp,
+});
 const noCryptoAllow = async (r) => {
   const decision = await noCrypto.authorize(r, now());
   if (decision.outcome !== "allow") throw new Error(`bench request denied: ${decision.reason}`);
@@ -74,7 +105,8 @@ const joseVerify = (t) => jwtVerify(t, joseKey, { issuer: ISSUER, algorithms: ["
 // ratio any node:crypto-based verify + decision can reach against it.
 const cryptoOnly = (t) => {
   const dot = t.lastIndexOf(".");
-  if (!cryptoVerify("RSA-SHA256", Buffer.from(t.slice(0, dot)), joseKey, Buffer.from(t.slice(dot + 1), "base64url"))) throw new Error("bad signature");
+  if (!cryptoVerify("RSA-SHA256", Buffer.from(t.slice(0, dot)), joseKey, Buffer.from(t.slice(dot + 1), "base64url")))
+    throw new Error("bad signature");
 };
 
 // Warm-up of every path (JIT, key parsing, JWKS preload).
@@ -104,39 +136,74 @@ const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
 
 const same = request(token("repeated"));
 await allow(same);
-const repeated = await rate(Array.from({ length: REPEATED }, () => same), allow);
+const repeated = await rate(
+  Array.from({ length: REPEATED }, () => same),
+  allow,
+);
 // The core's own cache, without the Node API's per-second memo: the clock alternates
 // between two seconds, so that every call misses the memo and goes through the wasm.
 let tick = 0;
 const coreOnly = createAuthorizer(
   { issuers: [{ userPoolId: POOL, tokenUse: "access", clientId: ["bench-client"] }], policies: POLICIES },
-  { jwks: { [JWKS_URI]: jwks }, fetch: () => Promise.reject(new Error("offline bench")), log: false, now: () => now() + (tick++ & 1) },
+  {
+    jwks: { [JWKS_URI]: jwks },
+    fetch: () => Promise.reject(new Error("offline bench")),
+    log: false,
+    now: () => now() + (tick++ & 1),
+  },
 );
 const coreAllow = async (r) => {
   const decision = await coreOnly.authorize(r);
   if (decision.outcome !== "allow") throw new Error(`bench request denied: ${decision.reason}`);
 };
 await coreAllow(same);
-await rate(Array.from({ length: 20000 }, () => same), coreAllow);
+await rate(
+  Array.from({ length: 20000 }, () => same),
+  coreAllow,
+);
 const CORE_REPEATED = Math.min(REPEATED, 100000);
 const AWS_REPEATED = Math.min(REPEATED, 20000);
-const coreRepeated = await rate(Array.from({ length: CORE_REPEATED }, () => same), coreAllow);
+const coreRepeated = await rate(
+  Array.from({ length: CORE_REPEATED }, () => same),
+  coreAllow,
+);
 const sameToken = token("repeated-aws");
-const awsRepeated = await rate(Array.from({ length: AWS_REPEATED }, () => sameToken), awsSync);
+const awsRepeated = await rate(
+  Array.from({ length: AWS_REPEATED }, () => sameToken),
+  awsSync,
+);
 
 const firstSeenRatio = mean(ours) / mean(aws);
 const fmt = (n) => `${Math.round(n).toLocaleString("en-US")}/s`;
 const rows = [
-  ["edge-authz: first-seen token, verify + full decision", fmt(mean(ours)), `${firstSeenRatio.toFixed(2)}× aws-jwt-verify (budget ≥ ${BUDGET_FIRST_SEEN_RATIO}×) ${firstSeenRatio >= BUDGET_FIRST_SEEN_RATIO ? "ok" : "UNDER BUDGET"}`],
+  [
+    "edge-authz: first-seen token, verify + full decision",
+    fmt(mean(ours)),
+    `${firstSeenRatio.toFixed(2)}× aws-jwt-verify (budget ≥ ${BUDGET_FIRST_SEEN_RATIO}×) ${firstSeenRatio >= BUDGET_FIRST_SEEN_RATIO ? "ok" : "UNDER BUDGET"}`,
+  ],
   [`aws-jwt-verify ${AWS_JWT_VERIFY} verifySync (verify only)`, fmt(mean(aws)), "1.00×"],
   [`jose ${JOSE} jwtVerify, KeyObject (verify only)`, fmt(mean(jose)), `${(mean(jose) / mean(aws)).toFixed(2)}×`],
-  ["node:crypto verify alone (the floor of any node:crypto verifier)", fmt(mean(floor)), `${(mean(floor) / mean(aws)).toFixed(2)}×: the highest ratio reachable`],
-  ["edge-authz: first-seen token, wasm core + glue alone (signature accepted, no crypto)", fmt(mean(glueOnly)), `${(1e6 / mean(glueOnly)).toFixed(1)} µs per token; 1.5× leaves ${(1e6 / (BUDGET_FIRST_SEEN_RATIO * mean(aws)) - 1e6 / mean(floor)).toFixed(1)} µs beside the check`],
-  ["edge-authz: repeated token, full decision", fmt(repeated), `budget ≥ ${fmt(BUDGET_REPEATED_PER_S)} ${repeated >= BUDGET_REPEATED_PER_S ? "ok" : "UNDER BUDGET"}`],
+  [
+    "node:crypto verify alone (the floor of any node:crypto verifier)",
+    fmt(mean(floor)),
+    `${(mean(floor) / mean(aws)).toFixed(2)}×: the highest ratio reachable`,
+  ],
+  [
+    "edge-authz: first-seen token, wasm core + glue alone (signature accepted, no crypto)",
+    fmt(mean(glueOnly)),
+    `${(1e6 / mean(glueOnly)).toFixed(1)} µs per token; 1.5× leaves ${(1e6 / (BUDGET_FIRST_SEEN_RATIO * mean(aws)) - 1e6 / mean(floor)).toFixed(1)} µs beside the check`,
+  ],
+  [
+    "edge-authz: repeated token, full decision",
+    fmt(repeated),
+    `budget ≥ ${fmt(BUDGET_REPEATED_PER_S)} ${repeated >= BUDGET_REPEATED_PER_S ? "ok" : "UNDER BUDGET"}`,
+  ],
   ["edge-authz: repeated token, core cache only (memo bypassed)", fmt(coreRepeated), "(why the memo stays)"],
   ["aws-jwt-verify verifySync, repeated token", fmt(awsRepeated), "(no cache: verifies again)"],
 ];
-console.log(`Node ${process.version}, RS256 (2048-bit), ${FIRST_SEEN} first-seen tokens, ${REPEATED} repeated decisions, one thread\n`);
+console.log(
+  `Node ${process.version}, RS256 (2048-bit), ${FIRST_SEEN} first-seen tokens, ${REPEATED} repeated decisions, one thread\n`,
+);
 console.log("| case | throughput | vs aws-jwt-verify / budget |\n| --- | ---: | --- |");
 for (const row of rows) console.log(`| ${row.join(" | ")} |`);
 const missed = [];

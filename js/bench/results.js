@@ -12,7 +12,9 @@ const flag = (name) => !["", "0", "false", undefined].includes(process.env[name]
 
 export const QUICK = flag("BENCH_QUICK");
 export const DEFER_BUDGETS = flag("BENCH_DEFER_BUDGETS");
-export const OUT_DIR = process.env.BENCH_OUT ? resolve(process.env.BENCH_OUT) : fileURLToPath(new URL("../../target/bench/", import.meta.url));
+export const OUT_DIR = process.env.BENCH_OUT
+  ? resolve(process.env.BENCH_OUT)
+  : fileURLToPath(new URL("../../target/bench/", import.meta.url));
 
 /** A count from the environment (`name`), else `full`, or `quick` in quick mode. */
 export function count(name, full, quick) {

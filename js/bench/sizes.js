@@ -21,18 +21,31 @@ const zipFrom = option("--zip-from");
 const wasmPath = new URL("../dist/edge_authz_bg.wasm", import.meta.url);
 const wasm = readFileSync(wasmPath);
 const wasmGzip = gzipSync(wasm, { level: 9 }).length;
-const zip = zipPath ? { path: zipPath, from: zipFrom ?? null, bytes: statSync(zipPath).size, budget_bytes: ZIP_BUDGET_BYTES } : null;
+const zip = zipPath
+  ? { path: zipPath, from: zipFrom ?? null, bytes: statSync(zipPath).size, budget_bytes: ZIP_BUDGET_BYTES }
+  : null;
 
 const kb = (n) => `${(n / 1024).toFixed(1)} KB`;
-console.log(`wasm (js/dist/edge_authz_bg.wasm): ${wasm.length} bytes, ${wasmGzip} bytes gzipped = ${kb(wasmGzip)} (budget ${kb(WASM_BUDGET_GZIP_BYTES)}) ${wasmGzip <= WASM_BUDGET_GZIP_BYTES ? "ok" : "OVER BUDGET"}`);
-if (zip) console.log(`Lambda@Edge zip (${zip.path}): ${zip.bytes} bytes = ${kb(zip.bytes)} (budget ${kb(ZIP_BUDGET_BYTES)}) ${zip.bytes <= ZIP_BUDGET_BYTES ? "ok" : "OVER BUDGET"}`);
+console.log(
+  `wasm (js/dist/edge_authz_bg.wasm): ${wasm.length} bytes, ${wasmGzip} bytes gzipped = ${kb(wasmGzip)} (budget ${kb(WASM_BUDGET_GZIP_BYTES)}) ${wasmGzip <= WASM_BUDGET_GZIP_BYTES ? "ok" : "OVER BUDGET"}`,
+);
+if (zip)
+  console.log(
+    `Lambda@Edge zip (${zip.path}): ${zip.bytes} bytes = ${kb(zip.bytes)} (budget ${kb(ZIP_BUDGET_BYTES)}) ${zip.bytes <= ZIP_BUDGET_BYTES ? "ok" : "OVER BUDGET"}`,
+  );
 
 const missed = [];
 if (wasmGzip > WASM_BUDGET_GZIP_BYTES) missed.push("wasm_gzip");
 if (zip && zip.bytes > ZIP_BUDGET_BYTES) missed.push("lambda_edge_zip");
 const path = writeResults("sizes", {
   command: "node js/bench/sizes.js",
-  wasm: { path: "js/dist/edge_authz_bg.wasm", bytes: wasm.length, gzip_bytes: wasmGzip, gzip_level: 9, budget_gzip_bytes: WASM_BUDGET_GZIP_BYTES },
+  wasm: {
+    path: "js/dist/edge_authz_bg.wasm",
+    bytes: wasm.length,
+    gzip_bytes: wasmGzip,
+    gzip_level: 9,
+    budget_gzip_bytes: WASM_BUDGET_GZIP_BYTES,
+  },
   lambda_edge_zip: zip,
   missed,
 });

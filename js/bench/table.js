@@ -19,12 +19,15 @@ import { fileURLToPath } from "node:url";
 
 const root = fileURLToPath(new URL("../../", import.meta.url));
 const OUT_DIR = process.env.BENCH_OUT ? resolve(process.env.BENCH_OUT) : join(root, "target/bench");
-const CRITERION_DIR = join(process.env.CARGO_TARGET_DIR ? resolve(root, process.env.CARGO_TARGET_DIR) : join(root, "target"), "criterion");
+const CRITERION_DIR = join(
+  process.env.CARGO_TARGET_DIR ? resolve(root, process.env.CARGO_TARGET_DIR) : join(root, "target"),
+  "criterion",
+);
 const MACHINE = join(OUT_DIR, "machine.json");
 const args = process.argv.slice(2);
 const option = (name) => {
   const i = args.indexOf(name);
-  return i >= 0 ? args[i + 1] ?? "" : undefined;
+  return i >= 0 ? (args[i + 1] ?? "") : undefined;
 };
 const quick = !["", "0", "false", undefined].includes(process.env.BENCH_QUICK);
 
@@ -35,7 +38,8 @@ else table();
 
 function start() {
   mkdirSync(OUT_DIR, { recursive: true });
-  for (const name of readdirSync(OUT_DIR)) if (name.endsWith(".json") || name.endsWith(".md") || name.endsWith(".zip")) rmSync(join(OUT_DIR, name));
+  for (const name of readdirSync(OUT_DIR))
+    if (name.endsWith(".json") || name.endsWith(".md") || name.endsWith(".zip")) rmSync(join(OUT_DIR, name));
   const machine = {
     started_ms: Date.now(),
     date: new Date().toISOString().replace(/\.\d+Z$/, "Z"),
@@ -51,7 +55,9 @@ function start() {
     openssl: run("openssl", ["version"]),
   };
   writeFileSync(MACHINE, `${JSON.stringify(machine, null, 2)}\n`);
-  console.log(`make bench: ${machine.cpu}, ${machine.cores} cores, load ${machine.load_at_start.map((l) => l.toFixed(2)).join(" ")}; results in ${OUT_DIR}`);
+  console.log(
+    `make bench: ${machine.cpu}, ${machine.cores} cores, load ${machine.load_at_start.map((l) => l.toFixed(2)).join(" ")}; results in ${OUT_DIR}`,
+  );
 }
 
 function readText(path) {
@@ -83,7 +89,9 @@ function osName() {
 
 function table() {
   if (!existsSync(MACHINE)) {
-    console.error(`make bench: ${MACHINE} is missing: run \`node js/bench/table.js --start\` before the benchmarks (make bench does)`);
+    console.error(
+      `make bench: ${MACHINE} is missing: run \`node js/bench/table.js --start\` before the benchmarks (make bench does)`,
+    );
     process.exit(2);
   }
   const machine = JSON.parse(readFileSync(MACHINE, "utf8"));
@@ -130,18 +138,33 @@ function table() {
     group.rows.push([what, figure, reference, budgetText, verdict]);
   };
   /** A budget on `value` (`measured`: how the miss message shows it, default the figure). */
-  const atMost = (value, limit, text, measured) => (value === null || value === undefined ? text : { text, ok: value <= limit, kind: "max", measured });
-  const atLeast = (value, limit, text, measured) => (value === null || value === undefined ? text : { text, ok: value >= limit, kind: "min", measured });
+  const atMost = (value, limit, text, measured) =>
+    value === null || value === undefined ? text : { text, ok: value <= limit, kind: "max", measured };
+  const atLeast = (value, limit, text, measured) =>
+    value === null || value === undefined ? text : { text, ok: value >= limit, kind: "min", measured };
 
   // -- native core: criterion, benches/authorize.rs
   section("native core", "`cargo bench -p edge-authz --bench authorize` (criterion; benches/authorize.rs)");
   const repeated = criterion("authorize/repeated_token");
-  row("repeated token, full decision (token + decision caches)", ifv(repeated, () => `${time(repeated)} = ${rate(1e9 / repeated)}`), "", atLeast(repeated && 1e9 / repeated, 2e6, "≥ 2M/s"));
+  row(
+    "repeated token, full decision (token + decision caches)",
+    ifv(repeated, () => `${time(repeated)} = ${rate(1e9 / repeated)}`),
+    "",
+    atLeast(repeated && 1e9 / repeated, 2e6, "≥ 2M/s"),
+  );
   const twoRoutes = criterion("authorize/repeated_token_two_routes");
-  row("repeated token, two routes alternating (per decision)", ifv(twoRoutes, () => `${time(twoRoutes / 2)} = ${rate(2e9 / twoRoutes)}`), "");
+  row(
+    "repeated token, two routes alternating (per decision)",
+    ifv(twoRoutes, () => `${time(twoRoutes / 2)} = ${rate(2e9 / twoRoutes)}`),
+    "",
+  );
   const firstSeen = criterion("authorize/first_seen_rs256");
   const overhead = criterion("authorize/first_seen_overhead");
-  row("first-seen RS256 token, verify + decision (pure-Rust RSA, the core's fallback)", ifv(firstSeen, () => `${time(firstSeen)} = ${rate(1e9 / firstSeen)}`), "native Lambda uses aws-lc-rs (below)");
+  row(
+    "first-seen RS256 token, verify + decision (pure-Rust RSA, the core's fallback)",
+    ifv(firstSeen, () => `${time(firstSeen)} = ${rate(1e9 / firstSeen)}`),
+    "native Lambda uses aws-lc-rs (below)",
+  );
   row(
     "first-seen token, the core's own work (signature answered at once)",
     ifv(overhead, () => `${time(overhead)} = ${rate(1e9 / overhead)}`),
@@ -156,55 +179,115 @@ function table() {
     ["policy_50x20/explicit_deny_last_group", "50 × 20: explicit deny in the last group"],
   ]) {
     const ns = criterion(id);
-    row(what, ifv(ns, () => time(ns)), "", atMost(ns, 5000, "≤ 5 µs"));
+    row(
+      what,
+      ifv(ns, () => time(ns)),
+      "",
+      atMost(ns, 5000, "≤ 5 µs"),
+    );
   }
   for (const [id, what] of [
     ["policy_50x20_overlapping/allow", "50 × 20, every group on the same paths (worst-case layout): allow"],
     ["policy_50x20_overlapping/implicit_deny_nothing_close", "50 × 20, same paths everywhere: implicit deny"],
   ]) {
     const ns = criterion(id);
-    row(what, ifv(ns, () => time(ns)), ns > 5000 ? "over 5 µs: the layout the budget does not cover" : "", "— (worst case)");
+    row(
+      what,
+      ifv(ns, () => time(ns)),
+      ns > 5000 ? "over 5 µs: the layout the budget does not cover" : "",
+      "— (worst case)",
+    );
   }
   const parse = criterion("policy_parse_20_statements");
-  row("parse + validate + compile a 20-statement policy (load time)", ifv(parse, () => time(parse)), "");
+  row(
+    "parse + validate + compile a 20-statement policy (load time)",
+    ifv(parse, () => time(parse)),
+    "",
+  );
 
   // -- Node: js/bench/node.js
   const node = result("node-bench");
-  section("Node.js (npm package)", `\`node js/bench/node.js\` (make node-bench): wasm core + node:crypto, RS256 2048-bit, one thread, wall clock${node ? `, ${node.first_seen.count} first-seen tokens` : ""}`);
+  section(
+    "Node.js (npm package)",
+    `\`node js/bench/node.js\` (make node-bench): wasm core + node:crypto, RS256 2048-bit, one thread, wall clock${node ? `, ${node.first_seen.count} first-seen tokens` : ""}`,
+  );
   const awsName = `aws-jwt-verify ${node?.versions?.["aws-jwt-verify"] ?? ""}`.trim();
   const joseName = `jose ${node?.versions?.jose ?? ""}`.trim();
   row(
     "first-seen token, verify + full decision",
     node && rate(node.first_seen.edge_authz_per_s),
     node ? `${ratio(node.first_seen.ratio_vs_aws_jwt_verify)} ${awsName} verifySync` : "",
-    atLeast(node?.first_seen.ratio_vs_aws_jwt_verify, node?.first_seen.budget_ratio ?? 1.5, `≥ ${node?.first_seen.budget_ratio ?? 1.5}× aws-jwt-verify verifySync`, node && ratio(node.first_seen.ratio_vs_aws_jwt_verify)),
+    atLeast(
+      node?.first_seen.ratio_vs_aws_jwt_verify,
+      node?.first_seen.budget_ratio ?? 1.5,
+      `≥ ${node?.first_seen.budget_ratio ?? 1.5}× aws-jwt-verify verifySync`,
+      node && ratio(node.first_seen.ratio_vs_aws_jwt_verify),
+    ),
   );
-  row(`${awsName} verifySync, verify only`, node && rate(node.first_seen.aws_jwt_verify_sync_per_s), "1.00× (the reference)");
-  row(`${joseName} jwtVerify with a KeyObject, verify only`, node && rate(node.first_seen.jose_per_s), node ? `${ratio(node.first_seen.jose_per_s / node.first_seen.aws_jwt_verify_sync_per_s)} ${awsName}` : "");
+  row(
+    `${awsName} verifySync, verify only`,
+    node && rate(node.first_seen.aws_jwt_verify_sync_per_s),
+    "1.00× (the reference)",
+  );
+  row(
+    `${joseName} jwtVerify with a KeyObject, verify only`,
+    node && rate(node.first_seen.jose_per_s),
+    node ? `${ratio(node.first_seen.jose_per_s / node.first_seen.aws_jwt_verify_sync_per_s)} ${awsName}` : "",
+  );
   if (node?.first_seen.node_crypto_verify_only_per_s) {
     const floor = node.first_seen.node_crypto_verify_only_per_s;
-    row("node:crypto RS256 check alone, nothing else (the floor of any node:crypto verifier)", rate(floor), `${ratio(floor / node.first_seen.aws_jwt_verify_sync_per_s)} ${awsName}: the most any verify + decision can reach`);
+    row(
+      "node:crypto RS256 check alone, nothing else (the floor of any node:crypto verifier)",
+      rate(floor),
+      `${ratio(floor / node.first_seen.aws_jwt_verify_sync_per_s)} ${awsName}: the most any verify + decision can reach`,
+    );
     const glue = node.first_seen.edge_authz_no_crypto_per_s;
     if (glue) {
-      const left = 1e6 / ((node.first_seen.budget_ratio ?? 1.5) * node.first_seen.aws_jwt_verify_sync_per_s) - 1e6 / floor;
-      row("first-seen token, the wasm core + glue alone (signature accepted, no crypto)", `${(1e6 / glue).toFixed(1)} µs`, `the budget leaves ${left.toFixed(1)} µs beside the check`);
+      const left =
+        1e6 / ((node.first_seen.budget_ratio ?? 1.5) * node.first_seen.aws_jwt_verify_sync_per_s) - 1e6 / floor;
+      row(
+        "first-seen token, the wasm core + glue alone (signature accepted, no crypto)",
+        `${(1e6 / glue).toFixed(1)} µs`,
+        `the budget leaves ${left.toFixed(1)} µs beside the check`,
+      );
     }
   }
-  row("repeated token, full decision (the Node API's per-second memo)", node && rate(node.repeated.per_s), "", atLeast(node?.repeated.per_s, node?.repeated.budget_per_s ?? 5e5, `≥ ${rate(node?.repeated.budget_per_s ?? 5e5)}`));
-  row("repeated token through the core's cache alone (memo bypassed)", node && rate(node.repeated_core_cache_only.per_s), "why the memo stays");
-  row(`${awsName} verifySync, repeated token`, node && rate(node.aws_jwt_verify_sync_repeated.per_s), "no cache: verifies again");
+  row(
+    "repeated token, full decision (the Node API's per-second memo)",
+    node && rate(node.repeated.per_s),
+    "",
+    atLeast(node?.repeated.per_s, node?.repeated.budget_per_s ?? 5e5, `≥ ${rate(node?.repeated.budget_per_s ?? 5e5)}`),
+  );
+  row(
+    "repeated token through the core's cache alone (memo bypassed)",
+    node && rate(node.repeated_core_cache_only.per_s),
+    "why the memo stays",
+  );
+  row(
+    `${awsName} verifySync, repeated token`,
+    node && rate(node.aws_jwt_verify_sync_repeated.per_s),
+    "no cache: verifies again",
+  );
 
   // -- Worker: js/bench/workerd.js, and the same path under Node: js/bench/authorize.js
   const workerd = result("workerd-bench");
   const wasmNode = result("wasm-bench");
-  section("Cloudflare Worker (workerd)", `\`node js/bench/workerd.js\` (make workerd-bench): the Worker's authorization path (wasm + glue + WebCrypto, RS256) in workerd via Miniflare ${workerd?.miniflare ?? ""}, CPU of the workerd process per authorization; and \`node js/bench/authorize.js\` (make wasm-bench): the same code under Node, process.cpuUsage()`);
+  section(
+    "Cloudflare Worker (workerd)",
+    `\`node js/bench/workerd.js\` (make workerd-bench): the Worker's authorization path (wasm + glue + WebCrypto, RS256) in workerd via Miniflare ${workerd?.miniflare ?? ""}, CPU of the workerd process per authorization; and \`node js/bench/authorize.js\` (make wasm-bench): the same code under Node, process.cpuUsage()`,
+  );
   for (const [key, what, budget] of [
     ["first_seen", "first-seen RS256 token", 0.3],
     ["cached", "cached token", 0.05],
   ]) {
     const w = workerd?.[key];
     const n = wasmNode?.[key];
-    row(`${what}, in workerd`, w && `${ms(w.cpu_ms)} CPU`, w ? `wall ${ms(w.wall_ms)}; ×${w.count}` : "", atMost(w?.cpu_ms, w?.budget_cpu_ms ?? budget, `≤ ${w?.budget_cpu_ms ?? budget} ms CPU`));
+    row(
+      `${what}, in workerd`,
+      w && `${ms(w.cpu_ms)} CPU`,
+      w ? `wall ${ms(w.wall_ms)}; ×${w.count}` : "",
+      atMost(w?.cpu_ms, w?.budget_cpu_ms ?? budget, `≤ ${w?.budget_cpu_ms ?? budget} ms CPU`),
+    );
     row(
       `${what}, same code under Node (V8 + Node's WebCrypto)`,
       n && `${ms(n.cpu_ms)} CPU`,
@@ -215,29 +298,67 @@ function table() {
 
   // -- sizes: js/bench/sizes.js
   const sizes = result("sizes");
-  section("wasm size", "`node js/bench/sizes.js`: js/dist/edge_authz_bg.wasm after wasm-bindgen + `wasm-opt -Oz`, gzip level 9 (as js/test/size.test.js)");
-  row("wasm, gzipped", sizes && kb(sizes.wasm.gzip_bytes), sizes ? `${kb(sizes.wasm.bytes)} uncompressed` : "", atMost(sizes?.wasm.gzip_bytes, sizes?.wasm.budget_gzip_bytes ?? 150 * 1024, "≤ 150 KB gzipped"));
-  section("Lambda@Edge zip", `\`${sizes?.lambda_edge_zip?.from ?? "make lambda-edge-zip CONFIG=demo/config.json"}\`, measured by \`node js/bench/sizes.js\``);
+  section(
+    "wasm size",
+    "`node js/bench/sizes.js`: js/dist/edge_authz_bg.wasm after wasm-bindgen + `wasm-opt -Oz`, gzip level 9 (as js/test/size.test.js)",
+  );
+  row(
+    "wasm, gzipped",
+    sizes && kb(sizes.wasm.gzip_bytes),
+    sizes ? `${kb(sizes.wasm.bytes)} uncompressed` : "",
+    atMost(sizes?.wasm.gzip_bytes, sizes?.wasm.budget_gzip_bytes ?? 150 * 1024, "≤ 150 KB gzipped"),
+  );
+  section(
+    "Lambda@Edge zip",
+    `\`${sizes?.lambda_edge_zip?.from ?? "make lambda-edge-zip CONFIG=demo/config.json"}\`, measured by \`node js/bench/sizes.js\``,
+  );
   const zip = sizes?.lambda_edge_zip;
-  row("deployment zip (handler, wasm, glue, demo configuration and policies)", zip && kb(zip.bytes), "Lambda@Edge viewer-request limit: 1 MB", atMost(zip?.bytes, zip?.budget_bytes ?? 300 * 1024, "≤ 300 KB"));
+  row(
+    "deployment zip (handler, wasm, glue, demo configuration and policies)",
+    zip && kb(zip.bytes),
+    "Lambda@Edge viewer-request limit: 1 MB",
+    atMost(zip?.bytes, zip?.budget_bytes ?? 300 * 1024, "≤ 300 KB"),
+  );
 
   // -- native Lambda: lambda/benches/lambda.rs
   const lambda = result("lambda-bench");
-  section("native Lambda (API Gateway)", "`cargo bench -p edge-authz-lambda --bench lambda` (make lambda-bench; lambda/benches/lambda.rs): aws-lc-rs; init: the real `bootstrap` (bench profile) through a Runtime API emulator");
+  section(
+    "native Lambda (API Gateway)",
+    "`cargo bench -p edge-authz-lambda --bench lambda` (make lambda-bench; lambda/benches/lambda.rs): aws-lc-rs; init: the real `bootstrap` (bench profile) through a Runtime API emulator",
+  );
   const openssl = lambda?.openssl?.rsa2048_verify_per_s;
   row(
     "cold verify + decision (RS256, caches off)",
     lambda && rate(lambda.cold_verify_decision_per_s),
-    lambda ? (openssl ? `${ratio(lambda.cold_ratio)} \`${lambda.openssl.command}\` verify (${rate(openssl)})` : "openssl speed: no figure") : "",
-    atLeast(lambda?.cold_ratio, lambda?.budget_cold_ratio ?? 0.7, `≥ ${lambda?.budget_cold_ratio ?? 0.7}× openssl rsa2048 verify/s`, lambda?.cold_ratio && ratio(lambda.cold_ratio)),
+    lambda
+      ? openssl
+        ? `${ratio(lambda.cold_ratio)} \`${lambda.openssl.command}\` verify (${rate(openssl)})`
+        : "openssl speed: no figure"
+      : "",
+    atLeast(
+      lambda?.cold_ratio,
+      lambda?.budget_cold_ratio ?? 0.7,
+      `≥ ${lambda?.budget_cold_ratio ?? 0.7}× openssl rsa2048 verify/s`,
+      lambda?.cold_ratio && ratio(lambda.cold_ratio),
+    ),
   );
-  row("RS256 signature check alone (aws-lc-rs, prepared key)", lambda && rate(lambda.signature_only_per_s), openssl ? `${ratio(lambda.signature_only_per_s / openssl)} openssl` : "");
+  row(
+    "RS256 signature check alone (aws-lc-rs, prepared key)",
+    lambda && rate(lambda.signature_only_per_s),
+    openssl ? `${ratio(lambda.signature_only_per_s / openssl)} openssl` : "",
+  );
   row("cached token + decision", lambda && rate(lambda.cached_decision_per_s), "");
-  row("per invocation: REST REQUEST event through the handler, cold token", lambda && `${time(1e9 / lambda.handler_request_event_per_s)} = ${rate(lambda.handler_request_event_per_s)}`, "event parsing, verify, decision, response");
+  row(
+    "per invocation: REST REQUEST event through the handler, cold token",
+    lambda && `${time(1e9 / lambda.handler_request_event_per_s)} = ${rate(lambda.handler_request_event_per_s)}`,
+    "event parsing, verify, decision, response",
+  );
   row(
     "init: process start → first decision (bundled JWKS and policies)",
     lambda && `${lambda.init_ms.median.toFixed(1)} ms`,
-    lambda ? `median of ${lambda.init_ms.runs}; min ${lambda.init_ms.min.toFixed(1)}, max ${lambda.init_ms.max.toFixed(1)} ms` : "",
+    lambda
+      ? `median of ${lambda.init_ms.runs}; min ${lambda.init_ms.min.toFixed(1)}, max ${lambda.init_ms.max.toFixed(1)} ms`
+      : "",
     atMost(lambda?.init_ms.median, lambda?.budget_init_ms ?? 20, `≤ ${lambda?.budget_init_ms ?? 20} ms`),
   );
   row(
@@ -250,8 +371,14 @@ function table() {
   // -- output
   const loadNow = loadavg();
   const lines = [];
-  lines.push(`Produced by \`${machine.command}\` on ${machine.date} (${Math.round((Date.now() - machine.started_ms) / 1000)} s, builds included).`);
-  if (machine.quick) lines.push("", "**Quick run** (short measurements, small counts): checks the pipeline; the figures are not the project's.");
+  lines.push(
+    `Produced by \`${machine.command}\` on ${machine.date} (${Math.round((Date.now() - machine.started_ms) / 1000)} s, builds included).`,
+  );
+  if (machine.quick)
+    lines.push(
+      "",
+      "**Quick run** (short measurements, small counts): checks the pipeline; the figures are not the project's.",
+    );
   lines.push(
     "",
     `- machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memory_gib} GiB; ${machine.os}`,
@@ -261,7 +388,8 @@ function table() {
     "| runtime | what | figure | reference / ratio | budget | verdict |",
     "| --- | --- | ---: | --- | --- | --- |",
   );
-  for (const g of groups) g.rows.forEach((r, i) => lines.push(`| ${i === 0 ? `**${g.name}**` : ""} | ${r.map(cell).join(" | ")} |`));
+  for (const g of groups)
+    g.rows.forEach((r, i) => lines.push(`| ${i === 0 ? `**${g.name}**` : ""} | ${r.map(cell).join(" | ")} |`));
   lines.push("", "Sources (each also runs alone; its JSON is in target/bench/):", "");
   for (const g of groups) lines.push(`- ${g.name}: ${g.source}`);
   lines.push(
@@ -269,10 +397,12 @@ function table() {
     "criterion figures are its headline estimate (the slope, else the mean) of this run; rates are one thread. " +
       "Budgets are those of the issues; a missed one fails `make bench` after this table.",
   );
-  const noResult = () => [...problems].map(([name, whats]) => `${name} (${whats.length === 1 ? whats[0] : `${whats.length} figures`})`);
+  const noResult = () =>
+    [...problems].map(([name, whats]) => `${name} (${whats.length === 1 ? whats[0] : `${whats.length} figures`})`);
   if (failedSteps.length || problems.size || missed.length) {
     lines.push("");
-    if (failedSteps.length) lines.push(`Failed steps: ${failedSteps.map((s) => `\`make ${s}\``).join(", ")} (see their output above).`);
+    if (failedSteps.length)
+      lines.push(`Failed steps: ${failedSteps.map((s) => `\`make ${s}\``).join(", ")} (see their output above).`);
     if (problems.size) lines.push(`No result: ${noResult().join("; ")}.`);
     if (missed.length) lines.push(`Missed budgets: ${missed.join("; ")}.`);
   }

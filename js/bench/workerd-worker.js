@@ -16,7 +16,12 @@ let tokens = [];
 const request = (token) => ({
   method: "GET",
   path: "/petstore/v1/pets",
-  headers: [["authorization", `Bearer ${token}`], ["user-agent", "bench/1.0"], ["accept", "application/json"], ["host", "api.example"]],
+  headers: [
+    ["authorization", `Bearer ${token}`],
+    ["user-agent", "bench/1.0"],
+    ["accept", "application/json"],
+    ["host", "api.example"],
+  ],
   sourceIp: "192.0.2.10",
   secureTransport: true,
 });
@@ -45,7 +50,11 @@ export default {
         const jwks = new TextEncoder().encode(body.jwks);
         authorizer = new EdgeAuthorizer(
           { Authorizer, Request: WasmRequest },
-          { config: body.config, hashKey: crypto.getRandomValues(new Uint8Array(8)), io: { fetchJwks: async () => jwks, verifySignature: webCryptoVerifier() } },
+          {
+            config: body.config,
+            hashKey: crypto.getRandomValues(new Uint8Array(8)),
+            io: { fetchJwks: async () => jwks, verifySignature: webCryptoVerifier() },
+          },
         );
         return Response.json({ ok: true });
       }

@@ -18,12 +18,28 @@ const BUDGET_CACHED_MS = 0.05;
 const FIRST_SEEN = count("BENCH_FIRST_SEEN", 3000, 300);
 const CACHED = count("BENCH_CACHED", 50000, 5000);
 const WARM = 500;
-const miniflareVersion = JSON.parse(readFileSync(new URL("../node_modules/miniflare/package.json", import.meta.url), "utf8")).version;
+const miniflareVersion = JSON.parse(
+  readFileSync(new URL("../node_modules/miniflare/package.json", import.meta.url), "utf8"),
+).version;
 
 const keys = suiteKeys();
 const config = benchConfig();
 const token = (i) =>
-  tokenOf({ key: "suite-rsa-1", claims: { iss: ISSUER, sub: `user-${i}`, "cognito:groups": ["pet-veterinarian"], token_use: "access", client_id: "bench-client", exp: NOW + 3600, jti: `j${i}` } }, keys);
+  tokenOf(
+    {
+      key: "suite-rsa-1",
+      claims: {
+        iss: ISSUER,
+        sub: `user-${i}`,
+        "cognito:groups": ["pet-veterinarian"],
+        token_use: "access",
+        client_id: "bench-client",
+        exp: NOW + 3600,
+        jti: `j${i}`,
+      },
+    },
+    keys,
+  );
 
 /** CPU time of every thread of `pids`, in ns. */
 function cpuNs(pids) {
@@ -76,7 +92,9 @@ try {
 
   const line = (name, r, budget) =>
     `${name.padEnd(18)} ${r.cpuMs.toFixed(4)} ms CPU  ${r.wallMs.toFixed(4)} ms wall  (budget ${budget} ms CPU) ${r.cpuMs <= budget ? "ok" : "OVER BUDGET"}`;
-  console.log(`edge-authz Worker path in workerd (Miniflare ${miniflareVersion}), RS256 via WebCrypto, per request (workerd process CPU):`);
+  console.log(
+    `edge-authz Worker path in workerd (Miniflare ${miniflareVersion}), RS256 via WebCrypto, per request (workerd process CPU):`,
+  );
   console.log(line(`first-seen ×${firstSeen.count}`, firstSeen, BUDGET_FIRST_SEEN_MS));
   console.log(line(`cached ×${cached.count}`, cached, BUDGET_CACHED_MS));
   const missed = [];
@@ -86,8 +104,20 @@ try {
     command: "node js/bench/workerd.js",
     what: "the Worker's authorization path (wasm + glue + WebCrypto, RS256) in workerd via Miniflare; workerd process CPU per authorization",
     miniflare: miniflareVersion,
-    first_seen: { count: firstSeen.count, cpu_ms: firstSeen.cpuMs, wall_ms: firstSeen.wallMs, noop_request_cpu_ms: firstSeen.noopMs, budget_cpu_ms: BUDGET_FIRST_SEEN_MS },
-    cached: { count: cached.count, cpu_ms: cached.cpuMs, wall_ms: cached.wallMs, noop_request_cpu_ms: cached.noopMs, budget_cpu_ms: BUDGET_CACHED_MS },
+    first_seen: {
+      count: firstSeen.count,
+      cpu_ms: firstSeen.cpuMs,
+      wall_ms: firstSeen.wallMs,
+      noop_request_cpu_ms: firstSeen.noopMs,
+      budget_cpu_ms: BUDGET_FIRST_SEEN_MS,
+    },
+    cached: {
+      count: cached.count,
+      cpu_ms: cached.cpuMs,
+      wall_ms: cached.wallMs,
+      noop_request_cpu_ms: cached.noopMs,
+      budget_cpu_ms: BUDGET_CACHED_MS,
+    },
     missed,
   });
   console.log(`results: ${path}`);

@@ -32,9 +32,18 @@ const shareIndex = {
   },
 };
 for (const name of ["express", "fastify", "lambda-edge"]) {
-  await build({ ...common, entryPoints: [`${root}src/${name}.js`], outfile: `${out}/${name}.cjs`, plugins: [shareIndex] });
+  await build({
+    ...common,
+    entryPoints: [`${root}src/${name}.js`],
+    outfile: `${out}/${name}.cjs`,
+    plugins: [shareIndex],
+  });
 }
 
 for (const file of readdirSync(`${root}types`)) {
-  if (file.endsWith(".d.ts") && file !== "worker.d.ts") writeFileSync(`${root}types/${file.replace(/\.d\.ts$/, ".d.cts")}`, readFileSync(`${root}types/${file}`, "utf8").replaceAll('"./index.js"', '"./index.cjs"'));
+  if (file.endsWith(".d.ts") && file !== "worker.d.ts")
+    writeFileSync(
+      `${root}types/${file.replace(/\.d\.ts$/, ".d.cts")}`,
+      readFileSync(`${root}types/${file}`, "utf8").replaceAll('"./index.js"', '"./index.cjs"'),
+    );
 }

@@ -84,13 +84,22 @@ function mintToken() {
 }
 
 // ---- 2. the petstore upstream (and the JWKS), then the Worker ----
-const PETS = { pets: [{ id: 1, name: "Birds" }, { id: 2, name: "Cats" }, { id: 3, name: "Dogs" }, { id: 4, name: "Fish" }] };
+const PETS = {
+  pets: [
+    { id: 1, name: "Birds" },
+    { id: 2, name: "Cats" },
+    { id: 3, name: "Dogs" },
+    { id: 4, name: "Fish" },
+  ],
+};
 
 function petstore(jwks) {
   return (request, response) => {
     const path = new URL(request.url, "http://upstream").pathname;
-    const send = (status, body) => response.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(body));
-    if (path === "/.well-known/jwks.json") return response.writeHead(200, { "content-type": "application/json" }).end(jwks);
+    const send = (status, body) =>
+      response.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(body));
+    if (path === "/.well-known/jwks.json")
+      return response.writeHead(200, { "content-type": "application/json" }).end(jwks);
     if (request.method !== "GET") return send(405, { message: "Method Not Allowed" });
     if (path === "/petstore/v1/pets" || path === "/petstore/v2/pets") return send(200, PETS);
     if (path === "/petstore/v2/status") return send(200, { status: "ok" });
@@ -153,7 +162,9 @@ function onWorkerLog({ message, level }) {
   if (liveLog.on) {
     const status = statusColour(event.status)(event.status);
     const why = event.status !== 200 ? (event.explanation ?? event.message) : null;
-    console.log(`  ${event.method ?? "?"} ${event.path ?? ""} → ${status} ${event.reason}${why ? `\n     ${dim(why)}` : ""}`);
+    console.log(
+      `  ${event.method ?? "?"} ${event.path ?? ""} → ${status} ${event.reason}${why ? `\n     ${dim(why)}` : ""}`,
+    );
     return;
   }
   decisions.push(event);
@@ -177,11 +188,26 @@ function statusColour(status) {
 }
 
 async function main() {
-  console.log(bold("1. signing key, JWKS and a user token") + dim(`   (${bin.replace(root, "")} jwks generate, token mint)`));
-  cli(["jwks", "generate", "--alg", "RS256", "--kid", "demo-key-1", "--key-out", `${work}/key.json`, "--jwks-out", `${work}/jwks.json`]);
+  console.log(
+    bold("1. signing key, JWKS and a user token") + dim(`   (${bin.replace(root, "")} jwks generate, token mint)`),
+  );
+  cli([
+    "jwks",
+    "generate",
+    "--alg",
+    "RS256",
+    "--kid",
+    "demo-key-1",
+    "--key-out",
+    `${work}/key.json`,
+    "--jwks-out",
+    `${work}/jwks.json`,
+  ]);
   const jwks = readFileSync(`${work}/jwks.json`, "utf8");
   const token = mintToken();
-  console.log(`   cognitouser in group ${GROUP}, pool ${issuer.userPoolId}, client ${issuer.clientId[0]}, expires in 1 h`);
+  console.log(
+    `   cognitouser in group ${GROUP}, pool ${issuer.userPoolId}, client ${issuer.clientId[0]}, expires in 1 h`,
+  );
 
   const upstreamPort = await listen(petstore(jwks), 8788);
   const upstream = `http://127.0.0.1:${upstreamPort}`;
@@ -214,7 +240,10 @@ async function main() {
   console.log(`   upstream ${upstream} (four pets, JWKS at /.well-known/jwks.json)`);
   console.log(`   Worker   ${gateway} (js/src/worker.js, KV POLICIES/${GROUP} from demo/config.json)`);
 
-  console.log(bold("3. the article's requests through the Worker") + dim("   (client 127.0.0.1, inside the policy's ranges, unless stated)"));
+  console.log(
+    bold("3. the article's requests through the Worker") +
+      dim("   (client 127.0.0.1, inside the policy's ranges, unless stated)"),
+  );
   const steps = [
     { who: "no token", path: "/petstore/v1/pets", want: 401 },
     { who: "the article's invalid token", path: "/petstore/v1/pets", token: INVALID_TOKEN, want: 403 },
@@ -240,8 +269,11 @@ async function main() {
     if (!ok) failures++;
     const mark = ok ? green("ok") : red(`UNEXPECTED (wanted ${step.want})`);
     const status = statusColour(response.status)(response.status);
-    console.log(`   ${step.who.padEnd(28)} GET ${step.path.padEnd(20)} ${status} ${(decision?.reason ?? "?").padEnd(15)} ${body}  ${mark}`);
-    if (response.status !== 200) console.log(`      ${dim(decision?.explanation ?? decision?.message ?? "(no explanation logged)")}`);
+    console.log(
+      `   ${step.who.padEnd(28)} GET ${step.path.padEnd(20)} ${status} ${(decision?.reason ?? "?").padEnd(15)} ${body}  ${mark}`,
+    );
+    if (response.status !== 200)
+      console.log(`      ${dim(decision?.explanation ?? decision?.message ?? "(no explanation logged)")}`);
   }
   if (failures) {
     console.log(red(`${failures} of ${steps.length} steps did not give the expected status`));

@@ -10,8 +10,23 @@ const group = "pet-veterinarian";
 const policy = config.policies?.groups?.[group];
 if (!policy) throw new Error(`demo/config.json has no policy for ${group}`);
 const wrangler = `${root}js/node_modules/.bin/wrangler`;
-execFileSync(wrangler, ["kv", "key", "put", group, JSON.stringify(policy), "--binding", "POLICIES", "--local", "--config", `${root}wrangler.toml`], {
-  cwd: root,
-  stdio: "inherit",
-});
+execFileSync(
+  wrangler,
+  [
+    "kv",
+    "key",
+    "put",
+    group,
+    JSON.stringify(policy),
+    "--binding",
+    "POLICIES",
+    "--local",
+    "--config",
+    `${root}wrangler.toml`,
+  ],
+  {
+    cwd: root,
+    stdio: "inherit",
+  },
+);
 console.log(`seeded local KV POLICIES/${group}`);

@@ -1,6 +1,11 @@
 // The runtime-neutral glue: drives the core's sans-IO loop (Need → I/O → retry) with the
 // host's I/O. The Worker, and later Node and Lambda@Edge, differ only in what they pass in.
 
+import { AuthzError, codeOf, JwksError, messageOf, PolicyLoadError, RequestError } from "./errors.js";
+import { DEFAULT_POLICIES_TIMEOUT_MS } from "./host.js";
+
+export { AuthzError };
+
 /**
  * @typedef {object} Decision
  * @property {"allow" | "unauthorized" | "forbidden" | "unavailable" | "bad_request"} outcome
@@ -46,24 +51,9 @@
  */
 
 /** Default limit on one `loadPolicies` call. */
-const POLICIES_TIMEOUT_MS = 5000;
+const POLICIES_TIMEOUT_MS = DEFAULT_POLICIES_TIMEOUT_MS;
 /** More needs than this for one request means a bug: deny rather than spin. */
 const MAX_STEPS = 32;
-
-/**
- * An `Error` with a stable `code` and the `name` "AuthzError". One class per process: the
- * ESM sources and the CommonJS bundle (cjs/, built from these sources) each evaluate this
- * module, and both take the class kept under a `Symbol.for` key of `globalThis`, so that
- * `instanceof AuthzError` holds whichever of `import` and `require` made or tests it.
- */
-export const AuthzError = (globalThis[Symbol.for("edge-authz.AuthzError")] ??= class AuthzError extends Error {
-  /** @param {string} code @param {string} message */
-  constructor(code, message) {
-    super(message);
-    this.code = code;
-  }
-});
-Object.defineProperty(AuthzError.prototype, "name", { value: "AuthzError", writable: true, configurable: true, enumerable: false });
 
 /** Step kinds of the core's `authorize` code (`code % 8`), see src/wasm.rs. */
 const DECIDED = 0;
@@ -105,12 +95,26 @@ export function isRepeatCaller(decision) {
  * @returns {number}
  */
 export function matchingFlags(matching) {
-  if (typeof matching !== "object") throw new AuthzError("invalid_request", "authorize: matching must be {caseSensitive?, trailingSlash?, mergeSlashes?}");
+  if (typeof matching !== "object")
+    throw new RequestError("authorize: matching must be {caseSensitive?, trailingSlash?, mergeSlashes?}");
   const { caseSensitive = true, trailingSlash = "keep", mergeSlashes = false } = matching;
-  if (typeof caseSensitive !== "boolean") throw new AuthzError("invalid_request", `authorize: matching.caseSensitive must be true or false, not ${JSON.stringify(caseSensitive)}`);
-  if (trailingSlash !== "keep" && trailingSlash !== "strip") throw new AuthzError("invalid_request", `authorize: matching.trailingSlash must be "keep" or "strip", not ${JSON.stringify(trailingSlash)}`);
-  if (typeof mergeSlashes !== "boolean") throw new AuthzError("invalid_request", `authorize: matching.mergeSlashes must be true or false, not ${JSON.stringify(mergeSlashes)}`);
-  return (caseSensitive ? 0 : CASE_INSENSITIVE) | (trailingSlash === "strip" ? STRIP_TRAILING_SLASH : 0) | (mergeSlashes ? MERGE_SLASHES : 0);
+  if (typeof caseSensitive !== "boolean")
+    throw new RequestError(
+      `authorize: matching.caseSensitive must be true or false, not ${JSON.stringify(caseSensitive)}`,
+    );
+  if (trailingSlash !== "keep" && trailingSlash !== "strip")
+    throw new RequestError(
+      `authorize: matching.trailingSlash must be "keep" or "strip", not ${JSON.stringify(trailingSlash)}`,
+    );
+  if (typeof mergeSlashes !== "boolean")
+    throw new RequestError(
+      `authorize: matching.mergeSlashes must be true or false, not ${JSON.stringify(mergeSlashes)}`,
+    );
+  return (
+    (caseSensitive ? 0 : CASE_INSENSITIVE) |
+    (trailingSlash === "strip" ? STRIP_TRAILING_SLASH : 0) |
+    (mergeSlashes ? MERGE_SLASHES : 0)
+  );
 }
 
 export class EdgeAuthorizer {
@@ -150,7 +154,11 @@ export class EdgeAuthorizer {
             const verdict = sync({ algorithm, keyId, jwk, signingInput, signature });
             return verdict === undefined ? undefined : verdict === true;
           } catch (error) {
-            this.#log({ event: "signature_check_failed", code: codeOf(error, "crypto_error"), message: messageOf(error) });
+            this.#log({
+              event: "signature_check_failed",
+              code: codeOf(error, "crypto_error"),
+              message: messageOf(error),
+            });
             return false;
           }
         }
@@ -192,7 +200,15 @@ export class EdgeAuthorizer {
     const request = this.#requests.pop() ?? new this.#wasm.Request();
     try {
       const { bytes, headerCount, queryCount } = encodePairs(input.headers, input.query);
-      request.set(input.method, input.path, bytes, headerCount, queryCount, input.sourceIp ?? "", input.secureTransport ?? undefined);
+      request.set(
+        input.method,
+        input.path,
+        bytes,
+        headerCount,
+        queryCount,
+        input.sourceIp ?? "",
+        input.secureTransport ?? undefined,
+      );
       // After `set`, which resets it to the configuration's rules.
       const { matching } = input;
       if (matching != null) request.matching = typeof matching === "number" ? matching : matchingFlags(matching);
@@ -258,7 +274,14 @@ export class EdgeAuthorizer {
         this.#contexts.set(callerId, context);
       }
     }
-    const decision = { outcome: verdict.outcome, reason: verdict.reason, status: verdict.status, body: verdict.body, context: { ...context }, path };
+    const decision = {
+      outcome: verdict.outcome,
+      reason: verdict.reason,
+      status: verdict.status,
+      body: verdict.body,
+      context: { ...context },
+      path,
+    };
     if (this.#explain) decision.explanation = this.#core.explanation();
     if (repeat) repeatCallers.add(decision);
     return decision;
@@ -273,7 +296,13 @@ export class EdgeAuthorizer {
         const keys = this.#core.jwksFetched(issuer, body, now);
         this.#log({ event: "jwks_fetched", jwksUri: url, issuerIndex: issuer, keys });
       } catch (error) {
-        this.#log({ event: "jwks_failed", jwksUri: url, issuerIndex: issuer, code: codeOf(error, "jwks_fetch_failed"), message: messageOf(error) });
+        this.#log({
+          event: "jwks_failed",
+          jwksUri: url,
+          issuerIndex: issuer,
+          code: codeOf(error, "jwks_fetch_failed"),
+          message: messageOf(error),
+        });
         this.#core.jwksFailed(issuer, now);
       }
       this.#generation++;
@@ -304,7 +333,7 @@ export class EdgeAuthorizer {
     } catch (error) {
       const code = codeOf(error, "jwks_fetch_failed");
       this.#log({ event: "jwks_failed", jwksUri: url, issuerIndex: issuer, code, message: messageOf(error) });
-      throw new AuthzError(code, namingUrl(messageOf(error), url));
+      throw new JwksError(code, namingUrl(messageOf(error), url));
     } finally {
       if (this.#prefetches.get(issuer) === fetching) this.#prefetches.delete(issuer);
     }
@@ -316,7 +345,7 @@ export class EdgeAuthorizer {
     } catch (error) {
       const code = codeOf(error, "jwks_fetch_failed");
       this.#log({ event: "jwks_failed", jwksUri: url, issuerIndex: issuer, code, message: messageOf(error) });
-      throw new AuthzError(code, namingUrl(messageOf(error), url));
+      throw new JwksError(code, namingUrl(messageOf(error), url));
     } finally {
       this.#generation++;
     }
@@ -351,7 +380,12 @@ export class EdgeAuthorizer {
     try {
       loaded = await withTimeout(this.#io.loadPolicies(groups), this.#io.policiesTimeoutMs ?? POLICIES_TIMEOUT_MS);
     } catch (error) {
-      this.#log({ event: "policies_failed", groups, code: codeOf(error, "policy_store_failed"), message: messageOf(error) });
+      this.#log({
+        event: "policies_failed",
+        groups,
+        code: codeOf(error, "policy_store_failed"),
+        message: messageOf(error),
+      });
       this.#core.policiesFailed(groups, now);
       return;
     }
@@ -438,7 +472,10 @@ function encodePairs(headers, query) {
 function withTimeout(promise, ms) {
   let timer;
   const timeout = new Promise((_, reject) => {
-    timer = setTimeout(() => reject(new AuthzError("policy_store_timeout", `the policy store did not answer within ${ms} ms`)), ms);
+    timer = setTimeout(
+      () => reject(new PolicyLoadError("policy_store_timeout", `the policy store did not answer within ${ms} ms`)),
+      ms,
+    );
   });
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
@@ -446,12 +483,4 @@ function withTimeout(promise, ms) {
 /** `message`, prefixed with `JWKS <url>: ` unless it names the URL already. */
 function namingUrl(message, url) {
   return message.includes(url) ? message : `JWKS ${url}: ${message}`;
-}
-
-function codeOf(error, fallback) {
-  return typeof error?.code === "string" ? error.code : fallback;
-}
-
-function messageOf(error) {
-  return error instanceof Error ? error.message : String(error);
 }

@@ -6,7 +6,15 @@
 // The path authorized is the one Express routes: the request-target as received (Express
 // matches it without decoding), with Express's own case and trailing-slash rules, read from
 // the routers themselves per request (see `expressMatching`).
-import { adapterAuthorize, authorizerFrom, denial, ROUTER_REFUSAL, resolvedDotSegments, splitOptions, stripForgedHeaders } from "./http.js";
+import { denialResponse } from "./host.js";
+import {
+  adapterAuthorize,
+  authorizerFrom,
+  ROUTER_REFUSAL,
+  resolvedDotSegments,
+  splitOptions,
+  stripForgedHeaders,
+} from "./http.js";
 
 /**
  * @param {object} options `{config, ...createAuthorizer options, sourceIp?, identityHeaderPrefix?}` or an authorizer
@@ -23,22 +31,26 @@ export function edgeAuthz(options) {
       // Before anything reads them, the core included: the app sees what was decided on.
       stripForgedHeaders(req, identityHeaders);
       path = routedUrl(req);
-      decided = adapterAuthorize(authorizer, { method: req.method, path, headers: req.headers, sourceIp: ipOf(req), matching: expressMatching(req.app) }, path);
+      decided = adapterAuthorize(
+        authorizer,
+        { method: req.method, path, headers: req.headers, sourceIp: ipOf(req), matching: expressMatching(req.app) },
+        path,
+      );
     } catch (error) {
       decided = Promise.reject(error);
     }
     decided.then(
       (decision) => {
         if (resolvedDotSegments(path, decision)) {
-          send(res, denial(ROUTER_REFUSAL));
+          send(res, denialResponse(ROUTER_REFUSAL));
         } else if (decision.outcome === "allow") {
           req.auth = decision.context;
           next();
         } else {
-          send(res, denial(decision));
+          send(res, denialResponse(decision));
         }
       },
-      () => send(res, denial(null)),
+      () => send(res, denialResponse(null)),
     );
   };
 }
@@ -53,7 +65,8 @@ function routedUrl(req) {
   const base = req.baseUrl ?? "";
   const routed = base + req.url;
   if (routed === original) return original;
-  if (base !== "" && (req.url === "/" || req.url.startsWith("/?")) && original === base + req.url.slice(1)) return original;
+  if (base !== "" && (req.url === "/" || req.url.startsWith("/?")) && original === base + req.url.slice(1))
+    return original;
   return routed;
 }
 
@@ -83,7 +96,8 @@ export function expressMatching(app) {
   try {
     const router = appRouter(app);
     if (router && Array.isArray(router.stack)) return MATCHINGS[routerRules(router, 0)];
-    if (typeof app?.enabled === "function") return MATCHINGS[(app.enabled("case sensitive routing") ? 1 : 0) | (app.enabled("strict routing") ? 2 : 0)];
+    if (typeof app?.enabled === "function")
+      return MATCHINGS[(app.enabled("case sensitive routing") ? 1 : 0) | (app.enabled("strict routing") ? 2 : 0)];
     // Not Express (Connect, node:http): the configuration's `request` rules.
     return null;
   } catch {

@@ -8,7 +8,15 @@
 // `fastifyMatching`). find-my-way decodes percent-escapes before matching except the
 // reserved `# $ % & + , / : ; = ? @` (`/v2/%61dmin` matches `/v2/admin`); the core decodes
 // the same letters, so such a request is authorized as the path it is routed to.
-import { adapterAuthorize, authorizerFrom, denial, ROUTER_REFUSAL, resolvedDotSegments, splitOptions, stripForgedHeaders } from "./http.js";
+import { denialResponse } from "./host.js";
+import {
+  adapterAuthorize,
+  authorizerFrom,
+  ROUTER_REFUSAL,
+  resolvedDotSegments,
+  splitOptions,
+  stripForgedHeaders,
+} from "./http.js";
 
 /**
  * @param {any} fastify
@@ -27,7 +35,11 @@ export async function edgeAuthz(fastify, options) {
       stripForgedHeaders(request.raw, identityHeaders);
       if (request.additionalHeaders) stripForgedHeaders({ headers: request.additionalHeaders }, identityHeaders);
       const path = router.useSemicolonDelimiter ? semicolonAsQuery(request.raw.url) : request.raw.url;
-      decision = await adapterAuthorize(authorizer, { method: request.method, path, headers: request.raw.headers, sourceIp: ipOf(request), matching }, path);
+      decision = await adapterAuthorize(
+        authorizer,
+        { method: request.method, path, headers: request.raw.headers, sourceIp: ipOf(request), matching },
+        path,
+      );
       if (resolvedDotSegments(path, decision)) decision = ROUTER_REFUSAL;
     } catch {
       decision = null;
@@ -36,7 +48,7 @@ export async function edgeAuthz(fastify, options) {
       request.auth = decision.context;
       return;
     }
-    const { status, headers, body } = denial(decision);
+    const { status, headers, body } = denialResponse(decision);
     reply.code(status).headers(headers).send(body);
     return reply;
   });
@@ -85,7 +97,11 @@ function privateOptions(fastify) {
 
 /** The core's matching for find-my-way's options (one object for the instance's life). */
 export function fastifyMatching({ caseSensitive, ignoreTrailingSlash, ignoreDuplicateSlashes }) {
-  return Object.freeze({ caseSensitive, trailingSlash: ignoreTrailingSlash ? "strip" : "keep", mergeSlashes: ignoreDuplicateSlashes });
+  return Object.freeze({
+    caseSensitive,
+    trailingSlash: ignoreTrailingSlash ? "strip" : "keep",
+    mergeSlashes: ignoreDuplicateSlashes,
+  });
 }
 
 /**

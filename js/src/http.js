@@ -1,7 +1,9 @@
-// What the Node middlewares share: building the authorizer from their options, removing
-// forged identity and method-override headers, and the shape of a denial.
+// What the Node middlewares share: building the authorizer from their options and removing
+// forged identity and method-override headers (a denial's shape is the host layer's,
+// `denialResponse` in host.js).
 import { ADAPTER_AUTHORIZE, createAuthorizer } from "./node.js";
-import { identityHeaderMatcher, METHOD_OVERRIDE_HEADER, resolvedDotSegments, ROUTER_REFUSAL, UNAVAILABLE_BODY } from "./identity.js";
+import { ConfigError } from "./errors.js";
+import { identityHeaderMatcher, METHOD_OVERRIDE_HEADER, resolvedDotSegments, ROUTER_REFUSAL } from "./identity.js";
 
 export { identityHeaderMatcher, resolvedDotSegments, ROUTER_REFUSAL };
 
@@ -27,18 +29,20 @@ export function adapterAuthorize(authorizer, input, routed) {
 export function authorizerFrom(options, where) {
   if (typeof options?.authorize === "function") return options;
   if (typeof options !== "object" || options === null) {
-    throw Object.assign(new Error(`${where}: expected {config, ...options} or an authorizer from createAuthorizer`), { code: "invalid_config" });
+    throw new ConfigError(`${where}: expected {config, ...options} or an authorizer from createAuthorizer`);
   }
   const { config, sourceIp, ...rest } = options;
-  if (config === undefined) throw Object.assign(new Error(`${where}: \`config\` is required (or pass an authorizer)`), { code: "invalid_config" });
+  if (config === undefined) throw new ConfigError(`${where}: \`config\` is required (or pass an authorizer)`);
   return createAuthorizer(config, rest);
 }
 
 /** Middleware options that are not the authorizer's. */
 export function splitOptions(options) {
-  if (typeof options?.authorize === "function") return { authorizer: options, sourceIp: null, identityHeaders: identityHeaderMatcher("x-authz-") };
+  if (typeof options?.authorize === "function")
+    return { authorizer: options, sourceIp: null, identityHeaders: identityHeaderMatcher("x-authz-") };
   const { sourceIp = null, authorizer, identityHeaderPrefix, ...rest } = options ?? {};
-  if (sourceIp !== null && typeof sourceIp !== "function") throw Object.assign(new Error("sourceIp: must be a function (request) => string"), { code: "invalid_config" });
+  if (sourceIp !== null && typeof sourceIp !== "function")
+    throw new ConfigError("sourceIp: must be a function (request) => string");
   return { authorizer: authorizer ?? rest, sourceIp, identityHeaders: identityHeaderMatcher(identityHeaderPrefix) };
 }
 
@@ -61,17 +65,4 @@ export function stripForgedHeaders(req, matcher) {
   if (Array.isArray(rawHeaders)) {
     for (let i = rawHeaders.length - 2; i >= 0; i -= 2) if (forged(rawHeaders[i])) rawHeaders.splice(i, 2);
   }
-}
-
-/**
- * Status, headers and body of a denial (401 carries `WWW-Authenticate: Bearer`; a refused
- * path is a 400 with the configured `badRequest` body).
- * @param {{ status: number, body: string | null } | null} decision null: the authorizer failed
- */
-export function denial(decision) {
-  const status = decision?.status ?? 503;
-  /** @type {Record<string, string>} */
-  const headers = { "content-type": "application/json", "cache-control": "no-store" };
-  if (status === 401) headers["www-authenticate"] = "Bearer";
-  return { status, headers, body: decision?.body ?? UNAVAILABLE_BODY };
 }

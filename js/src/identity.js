@@ -2,6 +2,8 @@
 // and the incoming headers every adapter removes: forged identity headers and method
 // overrides.
 
+import { ConfigError } from "./errors.js";
+
 /**
  * The identity header prefix, lower-cased, or an `invalid_config` error naming `where`.
  * @param {unknown} prefix default `x-authz-`
@@ -10,7 +12,7 @@
  */
 export function identityPrefix(prefix = "x-authz-", where = "identityHeaderPrefix") {
   const lower = String(prefix).toLowerCase();
-  if (!/^[a-z0-9-]+$/.test(lower)) throw Object.assign(new Error(`${where} must be letters, digits and dashes: ${prefix}`), { code: "invalid_config" });
+  if (!/^[a-z0-9-]+$/.test(lower)) throw new ConfigError(`${where} must be letters, digits and dashes: ${prefix}`);
   return lower;
 }
 
@@ -90,4 +92,9 @@ export function resolvedDotSegments(target, decision) {
  * What the middlewares answer for a path their router would read otherwise than the core
  * (`resolvedDotSegments`, and Fastify's lower-casing): 400, the core's default body.
  */
-export const ROUTER_REFUSAL = Object.freeze({ outcome: "bad_request", reason: "path_router_mismatch", status: 400, body: JSON.stringify({ message: "Bad Request" }) });
+export const ROUTER_REFUSAL = Object.freeze({
+  outcome: "bad_request",
+  reason: "path_router_mismatch",
+  status: 400,
+  body: JSON.stringify({ message: "Bad Request" }),
+});

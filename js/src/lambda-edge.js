@@ -6,10 +6,32 @@
 // Lambda@Edge has no environment variables: the bundle (configuration, policies, preloaded
 // JWKS) is built into the zip by `make lambda-edge-zip`, policies may come from a URL.
 import { ADAPTER_AUTHORIZE, createAuthorizer } from "./node.js";
-import { decisionLogEvent, headerName, headerValue, identityHeaderMatcher, identityPrefix, METHOD_OVERRIDE_HEADER, UNAVAILABLE_BODY } from "./identity.js";
+import { ConfigError } from "./errors.js";
+import { DENIAL_HEADER_CASE, denialResponse, identityHeaders as identityHeaderPairs } from "./host.js";
+import { decisionLogEvent, identityHeaderMatcher, identityPrefix, METHOD_OVERRIDE_HEADER } from "./identity.js";
 
-const STATUS_TEXT = { 400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 429: "Too Many Requests", 500: "Internal Server Error", 503: "Service Unavailable" };
-const BUNDLE_MEMBERS = ["config", "policies", "jwks", "identityHeaderPrefix", "forwardAuthorization", "jwksTimeoutMs", "explain", "log", "now", "fetch", "onDecision", "claimCheck"];
+const STATUS_TEXT = {
+  400: "Bad Request",
+  401: "Unauthorized",
+  403: "Forbidden",
+  429: "Too Many Requests",
+  500: "Internal Server Error",
+  503: "Service Unavailable",
+};
+const BUNDLE_MEMBERS = [
+  "config",
+  "policies",
+  "jwks",
+  "identityHeaderPrefix",
+  "forwardAuthorization",
+  "jwksTimeoutMs",
+  "explain",
+  "log",
+  "now",
+  "fetch",
+  "onDecision",
+  "claimCheck",
+];
 
 /** A CloudFront header list entry. */
 const cfHeader = (key, value) => [{ key, value }];
@@ -19,21 +41,24 @@ const cfHeader = (key, value) => [{ key, value }];
  * @returns {(event: any) => Promise<any>}
  */
 export function createHandler(bundle) {
-  if (typeof bundle !== "object" || bundle === null) throw Object.assign(new Error("createHandler: expected {config, policies?, jwks?, ...}"), { code: "invalid_config" });
+  if (typeof bundle !== "object" || bundle === null)
+    throw new ConfigError("createHandler: expected {config, policies?, jwks?, ...}");
   const unknown = Object.keys(bundle).filter((name) => !BUNDLE_MEMBERS.includes(name));
-  if (unknown.length) throw Object.assign(new Error(`createHandler: unknown member \`${unknown[0]}\` (known: ${BUNDLE_MEMBERS.join(", ")})`), { code: "invalid_config" });
+  if (unknown.length)
+    throw new ConfigError(`createHandler: unknown member \`${unknown[0]}\` (known: ${BUNDLE_MEMBERS.join(", ")})`);
   const { config, identityHeaderPrefix = "x-authz-", forwardAuthorization = true, ...options } = bundle;
   const prefix = identityPrefix(identityHeaderPrefix, "createHandler: identityHeaderPrefix");
   const identityHeaders = identityHeaderMatcher(prefix);
-  if (typeof forwardAuthorization !== "boolean") throw Object.assign(new Error("createHandler: forwardAuthorization must be true or false"), { code: "invalid_config" });
+  if (typeof forwardAuthorization !== "boolean")
+    throw new ConfigError("createHandler: forwardAuthorization must be true or false");
   const authorizer = createAuthorizer(config, options);
-  const log = options.log === false ? () => {} : options.log ?? ((event) => console.log(JSON.stringify(event)));
+  const log = options.log === false ? () => {} : (options.log ?? ((event) => console.log(JSON.stringify(event))));
 
   return async function handler(event) {
     const request = event?.Records?.[0]?.cf?.request;
     if (!request || typeof request.uri !== "string" || typeof request.method !== "string") {
       log({ event: "authz", reason: "invalid_event", status: 503 });
-      return response(503, UNAVAILABLE_BODY);
+      return response(denialResponse(null));
     }
     let decision;
     try {
@@ -49,16 +74,20 @@ export function createHandler(bundle) {
         null,
       );
     } catch (error) {
-      log({ event: "authz", reason: error?.code ?? "internal_error", status: 503, method: request.method, path: request.uri });
-      return response(503, UNAVAILABLE_BODY);
+      log({
+        event: "authz",
+        reason: error?.code ?? "internal_error",
+        status: 503,
+        method: request.method,
+        path: request.uri,
+      });
+      return response(denialResponse(null));
     }
     log(decisionLogEvent(decision, request.method, request.uri));
-    if (decision.outcome !== "allow") return response(decision.status, decision.body ?? UNAVAILABLE_BODY);
+    if (decision.outcome !== "allow") return response(denialResponse(decision));
     const headers = forwardedHeaders(request.headers, identityHeaders, forwardAuthorization);
-    for (const [name, value] of Object.entries(decision.context)) {
-      const header = prefix + headerName(name);
-      headers[header] = cfHeader(header, headerValue(value));
-    }
+    for (const [header, value] of identityHeaderPairs(prefix, decision.context))
+      headers[header] = cfHeader(header, value);
     // The origin gets the path that was authorized, never the one received (`/v1/../v2/x`).
     return { ...request, uri: decision.path, headers };
   };
@@ -73,7 +102,10 @@ export function createHandler(bundle) {
  * @param {RegExp} identityHeaders from `identityHeaderMatcher`
  */
 function forwardedHeaders(headers, identityHeaders, forwardAuthorization) {
-  const dropped = (lower) => identityHeaders.test(lower) || METHOD_OVERRIDE_HEADER.test(lower) || (!forwardAuthorization && lower === "authorization");
+  const dropped = (lower) =>
+    identityHeaders.test(lower) ||
+    METHOD_OVERRIDE_HEADER.test(lower) ||
+    (!forwardAuthorization && lower === "authorization");
   const kept = {};
   for (const [name, list] of Object.entries(headers ?? {})) {
     const lower = name.toLowerCase();
@@ -104,11 +136,10 @@ function secureTransportOf(headers) {
   return proto === undefined ? null : proto === "https";
 }
 
-function response(status, body) {
-  const headers = {
-    "content-type": cfHeader("Content-Type", "application/json"),
-    "cache-control": cfHeader("Cache-Control", "no-store"),
-  };
-  if (status === 401) headers["www-authenticate"] = cfHeader("WWW-Authenticate", "Bearer");
+/** A denial (`denialResponse`) as CloudFront takes it: status as a string, `{key, value}` header lists. */
+function response({ status, headers: denialHeaders, body }) {
+  const headers = {};
+  for (const [name, value] of Object.entries(denialHeaders))
+    headers[name] = cfHeader(DENIAL_HEADER_CASE[name] ?? name, value);
   return { status: String(status), statusDescription: STATUS_TEXT[status] ?? "Denied", headers, body };
 }

@@ -7,10 +7,30 @@
 import { readFileSync } from "node:fs";
 import { constants, createPublicKey, randomBytes, verify as cryptoVerify } from "node:crypto";
 import { initSync, Authorizer, Request as WasmRequest } from "../dist/edge_authz.js";
-import { AuthzError, EdgeAuthorizer, isRepeatCaller, matchingFlags } from "./authorizer.js";
+import { EdgeAuthorizer, isRepeatCaller, matchingFlags } from "./authorizer.js";
+import {
+  AuthzError,
+  codeOf,
+  ConfigError,
+  JwksError,
+  messageOf,
+  PolicyLoadError,
+  RequestError,
+  UnconfiguredError,
+} from "./errors.js";
+import {
+  DEFAULT_JWKS_TIMEOUT_MS,
+  DEFAULT_POLICIES_TIMEOUT_MS,
+  DEFAULT_POLICIES_TTL_SECONDS,
+  fetchJwks,
+  isPlainObject,
+  jsonText,
+  policyText,
+  urlPolicyLoader,
+} from "./host.js";
 import { resolvedDotSegments, ROUTER_REFUSAL } from "./identity.js";
 
-export { AuthzError };
+export { AuthzError, ConfigError, JwksError, PolicyLoadError, RequestError, UnconfiguredError };
 
 let wasm = null;
 
@@ -22,8 +42,6 @@ function loadWasm() {
   }
   return wasm;
 }
-
-const JSON_TYPE = "application/json";
 
 /** node:crypto parameters per JWS algorithm: [digest, extra verify options or null]. */
 const NODE_ALGORITHMS = {
@@ -71,11 +89,7 @@ export function nodeCryptoVerifier() {
 
 /** @param {string} where @param {string} message */
 function configError(where, message) {
-  return new AuthzError("invalid_config", `${where}: ${message}`);
-}
-
-function isPlainObject(value) {
-  return typeof value === "object" && value !== null && !Array.isArray(value) && !(value instanceof URL);
+  return new ConfigError(`${where}: ${message}`);
 }
 
 /** The configuration as an object, from an object or JSON text. */
@@ -87,15 +101,18 @@ function parseConfig(config) {
       throw configError("config", `not JSON: ${error.message}`);
     }
   }
-  if (!isPlainObject(config)) throw configError("config", "must be the edge-authz configuration, an object or its JSON text");
+  if (!isPlainObject(config))
+    throw configError("config", "must be the edge-authz configuration, an object or its JSON text");
   return config;
 }
 
 /** A policy document `{"groups": {name: policy | null}}`, checked. */
 function policyDocument(document, where) {
-  if (!isPlainObject(document) || !isPlainObject(document.groups)) throw configError(where, 'must be a policy document {"groups": {"<group>": <policy> | null}}');
+  if (!isPlainObject(document) || !isPlainObject(document.groups))
+    throw configError(where, 'must be a policy document {"groups": {"<group>": <policy> | null}}');
   const extra = Object.keys(document).filter((name) => name !== "groups");
-  if (extra.length) throw configError(where, `unknown member ${extra.map((n) => `\`${n}\``).join(", ")} (only \`groups\`)`);
+  if (extra.length)
+    throw configError(where, `unknown member ${extra.map((n) => `\`${n}\``).join(", ")} (only \`groups\`)`);
   return document;
 }
 
@@ -115,7 +132,8 @@ function readJsonFile(path, where) {
 
 function nonNegative(value, fallback, where) {
   if (value === undefined) return fallback;
-  if (typeof value !== "number" || !Number.isFinite(value) || value < 0) throw configError(where, `must be a non-negative number, not ${JSON.stringify(value)}`);
+  if (typeof value !== "number" || !Number.isFinite(value) || value < 0)
+    throw configError(where, `must be a non-negative number, not ${JSON.stringify(value)}`);
   return value;
 }
 
@@ -128,7 +146,7 @@ function resolvePolicies(policies, fetchImpl) {
   if (typeof policies === "function") return { groups: null, loader: functionPolicyLoader(policies) };
   if (typeof policies === "string" || policies instanceof URL) {
     const url = policies instanceof URL ? policies : /^https?:\/\//i.test(policies) ? new URL(policies) : null;
-    if (url && url.protocol !== "file:") return { groups: null, loader: urlPolicyLoader({ url }, fetchImpl) };
+    if (url && url.protocol !== "file:") return { groups: null, loader: urlPolicyLoader({ url, fetch: fetchImpl }) };
     const document = readJsonFile(url ?? policies, "options.policies");
     return { groups: policyDocument(document, `options.policies (${policies})`).groups, loader: null };
   }
@@ -139,77 +157,61 @@ function resolvePolicies(policies, fetchImpl) {
     } catch {
       throw configError("options.policies.url", `not a URL: ${JSON.stringify(policies.url)}`);
     }
-    if (url.protocol !== "https:" && url.protocol !== "http:") throw configError("options.policies.url", `must be http(s), not ${url.protocol}`);
+    if (url.protocol !== "https:" && url.protocol !== "http:")
+      throw configError("options.policies.url", `must be http(s), not ${url.protocol}`);
     const extra = Object.keys(policies).filter((n) => !["url", "ttlSeconds", "timeoutMs"].includes(n));
-    if (extra.length) throw configError("options.policies", `unknown member \`${extra[0]}\` (url, ttlSeconds, timeoutMs)`);
+    if (extra.length)
+      throw configError("options.policies", `unknown member \`${extra[0]}\` (url, ttlSeconds, timeoutMs)`);
     return {
       groups: null,
-      loader: urlPolicyLoader(
-        { url, ttlSeconds: nonNegative(policies.ttlSeconds, 60, "options.policies.ttlSeconds"), timeoutMs: nonNegative(policies.timeoutMs, 5000, "options.policies.timeoutMs") },
-        fetchImpl,
-      ),
+      loader: urlPolicyLoader({
+        url,
+        ttlSeconds: nonNegative(policies.ttlSeconds, DEFAULT_POLICIES_TTL_SECONDS, "options.policies.ttlSeconds"),
+        timeoutMs: nonNegative(policies.timeoutMs, DEFAULT_POLICIES_TIMEOUT_MS, "options.policies.timeoutMs"),
+        fetch: fetchImpl,
+      }),
     };
   }
   if (isPlainObject(policies) && "file" in policies) {
-    return { groups: policyDocument(readJsonFile(policies.file, "options.policies.file"), `options.policies.file (${policies.file})`).groups, loader: null };
+    return {
+      groups: policyDocument(
+        readJsonFile(policies.file, "options.policies.file"),
+        `options.policies.file (${policies.file})`,
+      ).groups,
+      loader: null,
+    };
   }
   return { groups: policyDocument(policies, "options.policies").groups, loader: null };
-}
-
-/** Policy JSON text for the core: strings as they are, objects serialised, null for none. */
-function policyText(policy) {
-  return policy === null || policy === undefined ? null : typeof policy === "string" ? policy : JSON.stringify(policy);
 }
 
 /** The caller's function: `(groups) => Promise<Map | Record<group, policy | null>>`. */
 function functionPolicyLoader(load) {
   return async function loadPolicies(groups) {
     const loaded = await load([...groups]);
-    const get = loaded instanceof Map ? (g) => loaded.get(g) : isPlainObject(loaded) ? (g) => (Object.hasOwn(loaded, g) ? loaded[g] : null) : null;
-    if (!get) throw new AuthzError("policy_store_failed", "the policies function must resolve to a Map or an object keyed by group");
+    const get =
+      loaded instanceof Map
+        ? (g) => loaded.get(g)
+        : isPlainObject(loaded)
+          ? (g) => (Object.hasOwn(loaded, g) ? loaded[g] : null)
+          : null;
+    if (!get)
+      throw new PolicyLoadError(
+        "policy_store_failed",
+        "the policies function must resolve to a Map or an object keyed by group",
+      );
     return new Map(groups.map((group) => [group, policyText(get(group))]));
-  };
-}
-
-/** One JSON document `{"groups": {...}}` at a URL, used for `ttlSeconds`, then revalidated by ETag. */
-function urlPolicyLoader({ url, ttlSeconds = 60, timeoutMs = 5000 }, fetchImpl) {
-  /** @type {{ etag: string | null, groups: Record<string, unknown>, checkedAt: number } | null} */
-  let cached = null;
-  /** @type {Promise<void> | null} */
-  let inFlight = null;
-  async function refresh() {
-    const headers = { accept: JSON_TYPE, ...(cached?.etag ? { "if-none-match": cached.etag } : {}) };
-    const response = await fetchImpl(url, { headers, signal: AbortSignal.timeout(timeoutMs) });
-    if (response.status === 304 && cached) {
-      cached.checkedAt = Date.now();
-      return;
-    }
-    if (!response.ok) throw new AuthzError("policy_store_failed", `policies ${url}: HTTP ${response.status}`);
-    const document = await response.json().catch(() => null);
-    if (!isPlainObject(document) || !isPlainObject(document.groups)) throw new AuthzError("invalid_policy_document", `policies ${url}: no \`groups\` object`);
-    cached = { etag: response.headers.get("etag"), groups: document.groups, checkedAt: Date.now() };
-  }
-  return async function loadPolicies(groups) {
-    if (!cached || Date.now() - cached.checkedAt >= ttlSeconds * 1000) {
-      inFlight ??= refresh().finally(() => (inFlight = null));
-      await inFlight;
-    }
-    const documents = /** @type {NonNullable<typeof cached>} */ (cached).groups;
-    return new Map(groups.map((group) => [group, policyText(Object.hasOwn(documents, group) ? documents[group] : null)]));
   };
 }
 
 /** JWKS over `fetch`; a preloaded copy (by JWKS URL) answers only the first fetch of each URL. */
 function jwksFetcher({ timeoutMs, preloaded, fetchImpl }) {
   const used = new Set();
-  return async function fetchJwks(url) {
+  return async function fetchOrPreloaded(url) {
     if (preloaded.has(url) && !used.has(url)) {
       used.add(url);
       return preloaded.get(url);
     }
-    const response = await fetchImpl(url, { headers: { accept: JSON_TYPE }, signal: AbortSignal.timeout(timeoutMs) });
-    if (!response.ok) throw new AuthzError("jwks_http_error", `JWKS ${url}: HTTP ${response.status}`);
-    return new Uint8Array(await response.arrayBuffer());
+    return fetchJwks(url, { fetch: fetchImpl, timeoutMs });
   };
 }
 
@@ -219,8 +221,9 @@ function preloadedJwks(jwks) {
   if (!isPlainObject(jwks)) throw configError("options.jwks", "must be an object {jwksUri: JWK Set}");
   const encoder = new TextEncoder();
   for (const [url, document] of Object.entries(jwks)) {
-    if (!isPlainObject(document) && typeof document !== "string") throw configError(`options.jwks["${url}"]`, "must be a JWK Set (object or JSON text)");
-    map.set(url, encoder.encode(typeof document === "string" ? document : JSON.stringify(document)));
+    if (!isPlainObject(document) && typeof document !== "string")
+      throw configError(`options.jwks["${url}"]`, "must be a JWK Set (object or JSON text)");
+    map.set(url, encoder.encode(jsonText(document)));
   }
   return map;
 }
@@ -242,12 +245,14 @@ const MAX_HEADER_PAIRS = 10000;
  */
 function headerPairs(headers) {
   if (headers === undefined || headers === null) return [];
-  if (typeof headers !== "object") throw new AuthzError("invalid_request", "authorize: headers must be an object, a Headers, a Map or [name, value] pairs");
+  if (typeof headers !== "object")
+    throw new RequestError("authorize: headers must be an object, a Headers, a Map or [name, value] pairs");
   /** @type {Array<[string, string]>} */
   const pairs = [];
   if (typeof headers[Symbol.iterator] === "function") {
     for (const pair of headers) {
-      if (!Array.isArray(pair) || pair.length !== 2) throw new AuthzError("invalid_request", "authorize: headers must be an object, a Headers, a Map or [name, value] pairs");
+      if (!Array.isArray(pair) || pair.length !== 2)
+        throw new RequestError("authorize: headers must be an object, a Headers, a Map or [name, value] pairs");
       if (pairs.length === MAX_HEADER_PAIRS) throw tooManyHeaders();
       pairs.push([String(pair[0]), String(pair[1])]);
     }
@@ -266,7 +271,7 @@ function headerPairs(headers) {
   return pairs;
 }
 
-const tooManyHeaders = () => new AuthzError("invalid_request", `authorize: more than ${MAX_HEADER_PAIRS} headers`);
+const tooManyHeaders = () => new RequestError(`authorize: more than ${MAX_HEADER_PAIRS} headers`);
 
 /** `::ffff:192.0.2.1` (an IPv4 client on a dual-stack socket) → `192.0.2.1`. */
 export function normalizeIp(ip) {
@@ -298,7 +303,14 @@ const copyOf = (decision) => ({ ...decision, context: { ...decision.context } })
 export const ADAPTER_AUTHORIZE = Symbol.for("edge-authz.adapterAuthorize");
 
 /** Reasons given once the caller is known: `principal` is reported for them. */
-const CALLER_KNOWN_REASONS = new Set(["allowed", "explicit_deny", "implicit_deny", "invalid_policy", "policies_unavailable", "claim_check_failed"]);
+const CALLER_KNOWN_REASONS = new Set([
+  "allowed",
+  "explicit_deny",
+  "implicit_deny",
+  "invalid_policy",
+  "policies_unavailable",
+  "claim_check_failed",
+]);
 
 /**
  * The Node authorizer. Build it once per process (module scope) and share it.
@@ -343,11 +355,17 @@ export class NodeAuthorizer {
    */
   async hydrate() {
     const now = this.#now();
-    const results = await Promise.allSettled(this.#issuers.map(({ index, jwksUri }) => this.#glue.prefetchJwks(index, jwksUri, now)));
-    const failures = results.filter((result) => result.status === "rejected").map((result) => /** @type {PromiseRejectedResult} */ (result).reason);
+    const results = await Promise.allSettled(
+      this.#issuers.map(({ index, jwksUri }) => this.#glue.prefetchJwks(index, jwksUri, now)),
+    );
+    const failures = results
+      .filter((result) => result.status === "rejected")
+      .map((result) => /** @type {PromiseRejectedResult} */ (result).reason);
     if (failures.length === 0) return;
-    const error = new AuthzError(typeof failures[0]?.code === "string" ? failures[0].code : "jwks_fetch_failed", `hydrate: ${failures.map((failure) => failure?.message ?? String(failure)).join("; ")}`);
-    throw error;
+    throw new JwksError(
+      codeOf(failures[0], "jwks_fetch_failed"),
+      `hydrate: ${failures.map((failure) => failure?.message ?? String(failure)).join("; ")}`,
+    );
   }
 
   /** Whether policies come from `options.policies` (URL or function) rather than bundled ones. */
@@ -368,7 +386,9 @@ export class NodeAuthorizer {
    */
   authorize(input) {
     // Without the hooks, nothing but the core's decision: no extra promise or object.
-    return this.#onDecision === null && this.#claimCheck === null ? this.#coreDecision(input) : this.#decide(input, undefined);
+    return this.#onDecision === null && this.#claimCheck === null
+      ? this.#coreDecision(input)
+      : this.#decide(input, undefined);
   }
 
   /**
@@ -382,7 +402,9 @@ export class NodeAuthorizer {
    */
   [ADAPTER_AUTHORIZE](input, routed) {
     // Without the hooks the adapter refuses the router's mismatch itself, as before.
-    return this.#onDecision === null && this.#claimCheck === null ? this.#coreDecision(input) : this.#decide(input, routed);
+    return this.#onDecision === null && this.#claimCheck === null
+      ? this.#coreDecision(input)
+      : this.#decide(input, routed);
   }
 
   /**
@@ -397,7 +419,8 @@ export class NodeAuthorizer {
     let decision;
     try {
       decision = await this.#coreDecision(input);
-      if (this.#claimCheck !== null && decision.outcome === "allow") decision = await this.#checkClaims(decision, input);
+      if (this.#claimCheck !== null && decision.outcome === "allow")
+        decision = await this.#checkClaims(decision, input);
       if (typeof routed === "string" && resolvedDotSegments(routed, decision)) decision = ROUTER_REFUSAL;
     } catch (error) {
       if (onDecision !== null && routed !== undefined) this.#report(onDecision, FAILED, input, started);
@@ -413,10 +436,21 @@ export class NodeAuthorizer {
     try {
       passed = (await /** @type {Function} */ (this.#claimCheck)(decision.context, input)) === true;
     } catch (error) {
-      this.#safeLog({ event: "claim_check_error", code: typeof error?.code === "string" ? error.code : "claim_check_threw", message: error instanceof Error ? error.message : String(error) });
+      this.#safeLog({
+        event: "claim_check_error",
+        code: codeOf(error, "claim_check_threw"),
+        message: messageOf(error),
+      });
     }
     if (passed) return decision;
-    const refused = { outcome: "forbidden", reason: "claim_check_failed", status: this.#forbidden.status, body: this.#forbidden.body, context: decision.context, path: decision.path };
+    const refused = {
+      outcome: "forbidden",
+      reason: "claim_check_failed",
+      status: this.#forbidden.status,
+      body: this.#forbidden.body,
+      context: decision.context,
+      path: decision.path,
+    };
     if (decision.explanation !== undefined) refused.explanation = "claimCheck refused the caller the core allowed";
     return refused;
   }
@@ -430,7 +464,8 @@ export class NodeAuthorizer {
     if (typeof decision.path === "string" && decision.path !== path) event.authorizedPath = decision.path;
     event.latencyMs = performance.now() - started;
     const sub = decision.context?.sub;
-    if (sub !== undefined && (decision.outcome === "allow" || CALLER_KNOWN_REASONS.has(decision.reason))) event.principal = sub;
+    if (sub !== undefined && (decision.outcome === "allow" || CALLER_KNOWN_REASONS.has(decision.reason)))
+      event.principal = sub;
     try {
       const returned = onDecision(event);
       if (typeof returned?.then === "function") returned.then(undefined, (error) => this.#hookFailed(error));
@@ -440,7 +475,7 @@ export class NodeAuthorizer {
   }
 
   #hookFailed(error) {
-    this.#safeLog({ event: "on_decision_failed", message: error instanceof Error ? error.message : String(error) });
+    this.#safeLog({ event: "on_decision_failed", message: messageOf(error) });
   }
 
   /** The user's `log`, which must not turn a decision into an error either. */
@@ -454,12 +489,15 @@ export class NodeAuthorizer {
 
   /** The core's decision, memoised for the rest of the second (see `authorize`). */
   async #coreDecision(input) {
-    if (typeof input !== "object" || input === null) throw new AuthzError("invalid_request", "authorize: expected {method, path, headers, sourceIp}");
+    if (typeof input !== "object" || input === null)
+      throw new RequestError("authorize: expected {method, path, headers, sourceIp}");
     const { method, path } = input;
     // Any strings: the core refuses a method that is not a token of letters, and a path that
     // is not origin-form (`http://h/x`, `*`), with a 400 decision, as it does on every runtime.
-    if (typeof method !== "string") throw new AuthzError("invalid_request", `authorize: method must be a string, not ${JSON.stringify(method)}`);
-    if (typeof path !== "string") throw new AuthzError("invalid_request", `authorize: path must be a string, not ${JSON.stringify(path)}`);
+    if (typeof method !== "string")
+      throw new RequestError(`authorize: method must be a string, not ${JSON.stringify(method)}`);
+    if (typeof path !== "string")
+      throw new RequestError(`authorize: path must be a string, not ${JSON.stringify(path)}`);
     const mark = path.indexOf("?");
     const request = {
       method: method.toUpperCase(),
@@ -484,7 +522,13 @@ export class NodeAuthorizer {
     const decision = await this.#glue.authorize(request, now);
     // Only a caller decided before (a one-off token's entry would cost more than it saves),
     // and only if nothing was reloaded meanwhile (by this request or a concurrent one).
-    if (isRepeatCaller(decision) && this.#glue.generation === generation && this.#memoGeneration === generation && this.#memoSecond === now && this.#remember(request, decision)) {
+    if (
+      isRepeatCaller(decision) &&
+      this.#glue.generation === generation &&
+      this.#memoGeneration === generation &&
+      this.#memoSecond === now &&
+      this.#remember(request, decision)
+    ) {
       return copyOf(decision);
     }
     // Not memoised: the glue's decision (and its context) is this caller's alone.
@@ -514,12 +558,15 @@ export class NodeAuthorizer {
 function queryPairs(query, fromPath) {
   if (query === undefined || query === null) return fromPath === null ? [] : [...new URLSearchParams(fromPath)];
   if (typeof query === "string" || query instanceof URLSearchParams) return [...new URLSearchParams(query)];
-  const pairs = typeof query[Symbol.iterator] === "function" ? query : isPlainObject(query) ? Object.entries(query) : null;
-  if (pairs === null) throw new AuthzError("invalid_request", "authorize: query must be a string, URLSearchParams, object or [name, value] pairs");
+  const pairs =
+    typeof query[Symbol.iterator] === "function" ? query : isPlainObject(query) ? Object.entries(query) : null;
+  if (pairs === null)
+    throw new RequestError("authorize: query must be a string, URLSearchParams, object or [name, value] pairs");
   /** @type {Array<[string, string]>} */
   const out = [];
   for (const pair of pairs) {
-    if (!Array.isArray(pair) || pair.length !== 2) throw new AuthzError("invalid_request", "authorize: query must be a string, URLSearchParams, object or [name, value] pairs");
+    if (!Array.isArray(pair) || pair.length !== 2)
+      throw new RequestError("authorize: query must be a string, URLSearchParams, object or [name, value] pairs");
     out.push([String(pair[0]), String(pair[1])]);
   }
   return out;
@@ -547,7 +594,16 @@ function memoLeaf(root, { method, path, headers, query, sourceIp, secureTranspor
     level = next;
     return true;
   };
-  if (!step(method) || !step(path) || !step(sourceIp) || !step(secureTransport) || !step(methodArn) || !step(matching) || !step(query.length)) return undefined;
+  if (
+    !step(method) ||
+    !step(path) ||
+    !step(sourceIp) ||
+    !step(secureTransport) ||
+    !step(methodArn) ||
+    !step(matching) ||
+    !step(query.length)
+  )
+    return undefined;
   for (const [name, value] of query) if (!step(name) || !step(value)) return undefined;
   for (const [name, value] of headers) if (!step(name) || !step(value)) return undefined;
   return level;
@@ -556,7 +612,8 @@ function memoLeaf(root, { method, path, headers, query, sourceIp, secureTranspor
 /** What an entry for `request` may keep, at most (see `MEMO_LEVEL_BYTES`). */
 function memoBytes({ method, path, headers, query, sourceIp, methodArn }) {
   const fixedLevels = 8;
-  let bytes = fixedLevels * MEMO_LEVEL_BYTES + method.length + path.length + (sourceIp?.length ?? 0) + (methodArn?.length ?? 0);
+  let bytes =
+    fixedLevels * MEMO_LEVEL_BYTES + method.length + path.length + (sourceIp?.length ?? 0) + (methodArn?.length ?? 0);
   for (const [name, value] of query) bytes += 2 * MEMO_LEVEL_BYTES + name.length + value.length;
   for (const [name, value] of headers) bytes += 2 * MEMO_LEVEL_BYTES + name.length + value.length;
   return bytes;
@@ -574,7 +631,18 @@ function pathOnly(path) {
 /** Marks the end of a request's inputs (no header name or value is a symbol). */
 const END = Symbol("end");
 
-const OPTION_NAMES = ["policies", "policiesTimeoutMs", "jwks", "jwksTimeoutMs", "fetch", "now", "log", "explain", "onDecision", "claimCheck"];
+const OPTION_NAMES = [
+  "policies",
+  "policiesTimeoutMs",
+  "jwks",
+  "jwksTimeoutMs",
+  "fetch",
+  "now",
+  "log",
+  "explain",
+  "onDecision",
+  "claimCheck",
+];
 
 /**
  * Builds an authorizer. Every configuration problem throws here (`code: "invalid_config"`,
@@ -585,24 +653,37 @@ const OPTION_NAMES = ["policies", "policiesTimeoutMs", "jwks", "jwksTimeoutMs", 
 export function createAuthorizer(config, options = {}) {
   if (!isPlainObject(options)) throw configError("options", "must be an object");
   const unknown = Object.keys(options).filter((name) => !OPTION_NAMES.includes(name));
-  if (unknown.length) throw configError("options", `unknown option \`${unknown[0]}\` (known: ${OPTION_NAMES.join(", ")})`);
+  if (unknown.length)
+    throw configError("options", `unknown option \`${unknown[0]}\` (known: ${OPTION_NAMES.join(", ")})`);
   const fetchImpl = options.fetch ?? globalThis.fetch;
-  if (typeof fetchImpl !== "function") throw configError("options.fetch", "must be a function (Node >= 18 has a global fetch)");
+  if (typeof fetchImpl !== "function")
+    throw configError("options.fetch", "must be a function (Node >= 18 has a global fetch)");
   const now = options.now ?? (() => Math.floor(Date.now() / 1000));
-  if (typeof now !== "function") throw configError("options.now", "must be a function returning whole seconds since the epoch");
-  const log = options.log === false ? () => {} : options.log ?? defaultLog;
+  if (typeof now !== "function")
+    throw configError("options.now", "must be a function returning whole seconds since the epoch");
+  const log = options.log === false ? () => {} : (options.log ?? defaultLog);
   if (typeof log !== "function") throw configError("options.log", "must be a function or false");
   const onDecision = options.onDecision ?? null;
-  if (onDecision !== null && typeof onDecision !== "function") throw configError("options.onDecision", "must be a function (event) => void");
+  if (onDecision !== null && typeof onDecision !== "function")
+    throw configError("options.onDecision", "must be a function (event) => void");
   const claimCheck = options.claimCheck ?? null;
-  if (claimCheck !== null && typeof claimCheck !== "function") throw configError("options.claimCheck", "must be a function (claims, request) => boolean | Promise<boolean>");
-  const jwksTimeoutMs = nonNegative(options.jwksTimeoutMs, 5000, "options.jwksTimeoutMs");
+  if (claimCheck !== null && typeof claimCheck !== "function")
+    throw configError("options.claimCheck", "must be a function (claims, request) => boolean | Promise<boolean>");
+  const jwksTimeoutMs = nonNegative(options.jwksTimeoutMs, DEFAULT_JWKS_TIMEOUT_MS, "options.jwksTimeoutMs");
   // Bounds any policy source, the user's async function included: a slow store answers 503.
-  const policiesTimeoutMs = nonNegative(options.policiesTimeoutMs, 5000, "options.policiesTimeoutMs");
+  const policiesTimeoutMs = nonNegative(
+    options.policiesTimeoutMs,
+    DEFAULT_POLICIES_TIMEOUT_MS,
+    "options.policiesTimeoutMs",
+  );
   let parsed = parseConfig(config);
   const { groups, loader } = resolvePolicies(options.policies, fetchImpl);
   if (groups) {
-    if (parsed.policies?.groups !== undefined) throw configError("options.policies", "the configuration already bundles policies.groups: give the policies in one place");
+    if (parsed.policies?.groups !== undefined)
+      throw configError(
+        "options.policies",
+        "the configuration already bundles policies.groups: give the policies in one place",
+      );
     parsed = { ...parsed, policies: { ...(parsed.policies ?? {}), groups } };
   }
   let glue;
@@ -623,12 +704,21 @@ export function createAuthorizer(config, options = {}) {
     });
   } catch (error) {
     // The core lists every problem with its location (`issuers[0].audience: ...`).
-    throw new AuthzError(typeof error?.code === "string" ? error.code : "invalid_config", error?.message ?? String(error));
+    const code = codeOf(error, ConfigError.code);
+    const message = error?.message ?? String(error);
+    throw code === ConfigError.code ? new ConfigError(message) : new AuthzError(code, message);
   }
   if (glue.loadsPolicies && !loader) {
-    throw configError("options.policies", "the configuration has no policies.groups: give policies (a file, an object, a URL or an async function), or every caller is denied");
+    throw configError(
+      "options.policies",
+      "the configuration has no policies.groups: give policies (a file, an object, a URL or an async function), or every caller is denied",
+    );
   }
-  if (!glue.loadsPolicies && loader) throw configError("options.policies", "the configuration already bundles policies.groups: a URL or function would never be asked");
+  if (!glue.loadsPolicies && loader)
+    throw configError(
+      "options.policies",
+      "the configuration already bundles policies.groups: a URL or function would never be asked",
+    );
   const issuers = glue.jwksUris.map((jwksUri, index) => ({ index, jwksUri }));
   return new NodeAuthorizer(glue, now, { onDecision, claimCheck, log, forbidden: glue.forbiddenResponse, issuers });
 }

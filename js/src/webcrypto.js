@@ -13,11 +13,26 @@ const ALGORITHMS = {
   RS256: [{ name: "RSASSA-PKCS1-v1_5", hash: "SHA-256" }, { name: "RSASSA-PKCS1-v1_5" }],
   RS384: [{ name: "RSASSA-PKCS1-v1_5", hash: "SHA-384" }, { name: "RSASSA-PKCS1-v1_5" }],
   RS512: [{ name: "RSASSA-PKCS1-v1_5", hash: "SHA-512" }, { name: "RSASSA-PKCS1-v1_5" }],
-  PS256: [{ name: "RSA-PSS", hash: "SHA-256" }, { name: "RSA-PSS", saltLength: 32 }],
-  PS384: [{ name: "RSA-PSS", hash: "SHA-384" }, { name: "RSA-PSS", saltLength: 48 }],
-  PS512: [{ name: "RSA-PSS", hash: "SHA-512" }, { name: "RSA-PSS", saltLength: 64 }],
-  ES256: [{ name: "ECDSA", namedCurve: "P-256" }, { name: "ECDSA", hash: "SHA-256" }],
-  ES384: [{ name: "ECDSA", namedCurve: "P-384" }, { name: "ECDSA", hash: "SHA-384" }],
+  PS256: [
+    { name: "RSA-PSS", hash: "SHA-256" },
+    { name: "RSA-PSS", saltLength: 32 },
+  ],
+  PS384: [
+    { name: "RSA-PSS", hash: "SHA-384" },
+    { name: "RSA-PSS", saltLength: 48 },
+  ],
+  PS512: [
+    { name: "RSA-PSS", hash: "SHA-512" },
+    { name: "RSA-PSS", saltLength: 64 },
+  ],
+  ES256: [
+    { name: "ECDSA", namedCurve: "P-256" },
+    { name: "ECDSA", hash: "SHA-256" },
+  ],
+  ES384: [
+    { name: "ECDSA", namedCurve: "P-384" },
+    { name: "ECDSA", hash: "SHA-384" },
+  ],
   EdDSA: [{ name: "Ed25519" }, { name: "Ed25519" }],
 };
 

@@ -4,10 +4,19 @@
 import wasmModule from "../dist/edge_authz_bg.wasm";
 import { initSync, Authorizer, Request as WasmRequest } from "../dist/edge_authz.js";
 import { EdgeAuthorizer } from "./authorizer.js";
+import { AuthzError, ConfigError, JwksError, PolicyLoadError, RequestError, UnconfiguredError } from "./errors.js";
+import { denialResponse, fetchJwks, identityHeaders, jsonText, policyText, urlPolicyLoader } from "./host.js";
 import { webCryptoVerifier } from "./webcrypto.js";
-import { decisionLogEvent, headerName, headerValue, identityHeaderMatcher, METHOD_OVERRIDE_HEADER, UNAVAILABLE_BODY } from "./identity.js";
+import {
+  decisionLogEvent,
+  headerName,
+  headerValue,
+  identityHeaderMatcher,
+  METHOD_OVERRIDE_HEADER,
+} from "./identity.js";
 
 export { headerName, headerValue };
+export { AuthzError, ConfigError, JwksError, PolicyLoadError, RequestError, UnconfiguredError };
 
 /**
  * @typedef {object} Env
@@ -32,7 +41,6 @@ export { headerName, headerValue };
  * @property {string} [ENVIRONMENT]                  `dev`: loopback and example hosts accepted (local development, tests)
  */
 
-const JSON_TYPE = "application/json";
 const REASON_HEADER = "edge-authz-reason";
 
 /**
@@ -41,7 +49,10 @@ const REASON_HEADER = "edge-authz-reason";
  * @param {{ now?: () => number, log?: (event: Record<string, unknown>) => void }} [options]
  * @returns {{ fetch(request: Request, env: Env, ctx: ExecutionContext): Promise<Response> }}
  */
-export function createWorker({ now = () => Math.floor(Date.now() / 1000), log = (event) => console.log(JSON.stringify(event)) } = {}) {
+export function createWorker({
+  now = () => Math.floor(Date.now() / 1000),
+  log = (event) => console.log(JSON.stringify(event)),
+} = {}) {
   /** @type {Promise<State> | null} built on the first request (randomness is not allowed at startup) */
   let state = null;
   return {
@@ -79,7 +90,8 @@ export default createWorker();
 
 /** @param {Env} env */
 function parseOptions(env) {
-  const flag = (value, fallback) => (value === undefined || value === "" ? fallback : String(value).toLowerCase() === "true");
+  const flag = (value, fallback) =>
+    value === undefined || value === "" ? fallback : String(value).toLowerCase() === "true";
   const number = (value, fallback) => {
     if (value === undefined || value === "") return fallback;
     const parsed = Number(value);
@@ -87,9 +99,11 @@ function parseOptions(env) {
     return parsed;
   };
   const preflight = env.CORS_PREFLIGHT || "pass";
-  if (!["pass", "answer", "authorize"].includes(preflight)) throw configError(`CORS_PREFLIGHT must be pass, answer or authorize, not ${preflight}`);
+  if (!["pass", "answer", "authorize"].includes(preflight))
+    throw configError(`CORS_PREFLIGHT must be pass, answer or authorize, not ${preflight}`);
   const prefix = (env.IDENTITY_HEADER_PREFIX ?? "x-authz-").toLowerCase();
-  if (!/^[a-z0-9-]+$/.test(prefix)) throw configError(`IDENTITY_HEADER_PREFIX must be letters, digits and dashes: ${prefix}`);
+  if (!/^[a-z0-9-]+$/.test(prefix))
+    throw configError(`IDENTITY_HEADER_PREFIX must be letters, digits and dashes: ${prefix}`);
   const url = (name, value) => {
     if (!value) return null;
     try {
@@ -106,7 +120,10 @@ function parseOptions(env) {
     forwardAuthorization: flag(env.FORWARD_AUTHORIZATION, true),
     cors: {
       preflight,
-      origins: (env.CORS_ALLOW_ORIGINS ?? "").split(",").map((o) => o.trim()).filter(Boolean),
+      origins: (env.CORS_ALLOW_ORIGINS ?? "")
+        .split(",")
+        .map((o) => o.trim())
+        .filter(Boolean),
       methods: env.CORS_ALLOW_METHODS || "GET, POST, PUT, PATCH, DELETE, OPTIONS",
       headers: env.CORS_ALLOW_HEADERS || "authorization, content-type",
       maxAge: String(number(env.CORS_MAX_AGE, 600)),
@@ -122,7 +139,7 @@ function parseOptions(env) {
 }
 
 function configError(message) {
-  return Object.assign(new Error(message), { code: "invalid_worker_config" });
+  return new ConfigError(message);
 }
 
 /** What wrangler.toml's top-level `[vars]` hold until the deployment is configured. */
@@ -158,7 +175,8 @@ function refuseUnconfigured(env) {
   (function walk(value, path) {
     if (typeof value === "string" && value.includes(UNCONFIGURED)) marker(path);
     else if (Array.isArray(value)) value.forEach((item, i) => walk(item, `${path}[${i}]`));
-    else if (value && typeof value === "object") for (const [key, item] of Object.entries(value)) walk(item, `${path}.${key}`);
+    else if (value && typeof value === "object")
+      for (const [key, item] of Object.entries(value)) walk(item, `${path}.${key}`);
   })(config, "AUTHZ_CONFIG");
   if (!dev) {
     const host = (variable, value) => {
@@ -186,16 +204,21 @@ function refuseUnconfigured(env) {
     "Set UPSTREAM to your origin's URL (empty: the request's own URL, for a Worker on a route) and " +
     "AUTHZ_CONFIG.issuers to your user pool or OIDC issuer, in wrangler.toml's [vars] or the dashboard, then deploy again; " +
     'loopback and example hosts are accepted only with ENVIRONMENT = "dev" (local development). Every request is answered 503 until then.';
-  throw Object.assign(new Error(message), { code: "unconfigured", variables: found.map(({ variable }) => variable) });
+  throw new UnconfiguredError(
+    message,
+    found.map(({ variable }) => variable),
+  );
 }
 
 /** @param {string} hostname as `URL` gives it (lower case, IPv4 normalised, IPv6 in brackets) @returns {string | null} */
 function placeholderHost(hostname) {
   const host = hostname.replace(/\.$/, "");
-  if (host === "localhost" || host.endsWith(".localhost") || /^127\.\d+\.\d+\.\d+$/.test(host)) return "a loopback host";
+  if (host === "localhost" || host.endsWith(".localhost") || /^127\.\d+\.\d+\.\d+$/.test(host))
+    return "a loopback host";
   if (host === "[::1]" || /^\[::ffff:7f[0-9a-f]{2}:[0-9a-f]{1,4}\]$/.test(host)) return "a loopback host";
   if (host === "0.0.0.0" || host === "[::]") return "the unspecified address";
-  if (/(^|\.)(test|example|invalid)$/.test(host) || /(^|\.)example\.(com|net|org)$/.test(host)) return "a reserved example name";
+  if (/(^|\.)(test|example|invalid)$/.test(host) || /(^|\.)example\.(com|net|org)$/.test(host))
+    return "a reserved example name";
   return null;
 }
 
@@ -210,12 +233,14 @@ async function buildState(env, log) {
   refuseUnconfigured(env);
   const options = parseOptions(env);
   if (env.AUTHZ_CONFIG === undefined) {
-    throw Object.assign(new Error("AUTHZ_CONFIG is not set: put the edge-authz configuration in wrangler.toml's [vars.AUTHZ_CONFIG] (js/README.md)"), {
-      code: "invalid_config",
-      variables: ["AUTHZ_CONFIG"],
-    });
+    throw new ConfigError(
+      "AUTHZ_CONFIG is not set: put the edge-authz configuration in wrangler.toml's [vars.AUTHZ_CONFIG] (js/README.md)",
+      {
+        variables: ["AUTHZ_CONFIG"],
+      },
+    );
   }
-  const config = typeof env.AUTHZ_CONFIG === "string" ? env.AUTHZ_CONFIG : JSON.stringify(env.AUTHZ_CONFIG);
+  const config = jsonText(env.AUTHZ_CONFIG);
   const authorizer = new EdgeAuthorizer(
     { Authorizer, Request: WasmRequest },
     {
@@ -224,7 +249,13 @@ async function buildState(env, log) {
       explain: options.explain,
       io: {
         fetchJwks: jwksFetcher(env, options),
-        loadPolicies: options.policiesUrl ? urlPolicyLoader(options) : kvPolicyLoader(env),
+        loadPolicies: options.policiesUrl
+          ? urlPolicyLoader({
+              url: options.policiesUrl,
+              ttlSeconds: options.policiesUrlTtl,
+              timeoutMs: options.policiesTimeoutMs,
+            })
+          : kvPolicyLoader(env),
         policiesTimeoutMs: options.policiesTimeoutMs,
         verifySignature: webCryptoVerifier(),
         log,
@@ -264,7 +295,8 @@ async function handle({ options, authorizer, log }, request, now, ctx) {
   );
   log(decisionLogEvent(decision, request.method, url.pathname));
   const reasonHeader = options.exposeReason ? decision.reason : null;
-  if (decision.outcome === "allow") return forward(request, url, decision.path, options, decision.context, reasonHeader);
+  if (decision.outcome === "allow")
+    return forward(request, url, decision.path, options, decision.context, reasonHeader);
   return deny(decision, request, options, reasonHeader);
 }
 
@@ -294,23 +326,24 @@ function allowedOrigin(request, options) {
   return options.cors.origins.includes(origin) ? origin : null;
 }
 
-/** Denials are never cached: the same URL may be allowed with another token. */
+/** The host layer's denial (`denialResponse`: never cached), with CORS and the reason header. */
 function deny(decision, request, options, reasonHeader) {
-  const headers = new Headers({ "content-type": JSON_TYPE, "cache-control": "no-store" });
-  if (decision.status === 401) headers.set("www-authenticate", "Bearer");
+  const { status, headers: denialHeaders, body } = denialResponse(decision);
+  const headers = new Headers(denialHeaders);
   const origin = allowedOrigin(request, options);
   if (origin) {
     headers.set("access-control-allow-origin", origin);
     headers.set("vary", "origin");
   }
   if (reasonHeader) headers.set(REASON_HEADER, reasonHeader);
-  return new Response(decision.body ?? UNAVAILABLE_BODY, { status: decision.status, headers });
+  return new Response(body, { status, headers });
 }
 
 function unavailable(reason = null) {
-  const headers = new Headers({ "content-type": JSON_TYPE, "cache-control": "no-store" });
+  const { status, headers: denialHeaders, body } = denialResponse(null);
+  const headers = new Headers(denialHeaders);
   if (reason) headers.set(REASON_HEADER, reason);
-  return new Response(UNAVAILABLE_BODY, { status: 503, headers });
+  return new Response(body, { status, headers });
 }
 
 /**
@@ -329,10 +362,10 @@ async function forward(request, url, path, options, context, reasonHeader) {
     if (name === "authorization" && !options.forwardAuthorization) continue;
     headers.append(name, value);
   }
-  for (const [name, value] of Object.entries(context ?? {})) {
-    headers.set(options.prefix + headerName(name), headerValue(value));
-  }
-  const base = options.upstream ? `${options.upstream.origin}${options.upstream.pathname.replace(/\/$/, "")}` : url.origin;
+  for (const [name, value] of identityHeaders(options.prefix, context)) headers.set(name, value);
+  const base = options.upstream
+    ? `${options.upstream.origin}${options.upstream.pathname.replace(/\/$/, "")}`
+    : url.origin;
   const target = `${base}${path}${url.search}`;
   const response = await fetch(target, {
     method: request.method,
@@ -346,26 +379,28 @@ async function forward(request, url, path, options, context, reasonHeader) {
   return copy;
 }
 
-/** JWKS from the issuer, with an optional KV copy so a fresh isolate need not refetch. */
+const utf8Decoder = new TextDecoder();
+
+/** JWKS from the issuer (the host layer's `fetchJwks`), with an optional KV copy so a fresh isolate need not refetch. */
 function jwksFetcher(env, options) {
   /** @type {Set<number>} issuers fetched by this isolate: later fetches always go to the network */
   const fetchedHere = new Set();
-  return async function fetchJwks(url, issuer) {
+  return async function fetchJwksOrKvCopy(url, issuer) {
     const kv = env.JWKS_CACHE;
     const kvKey = `jwks:${url}`;
     if (kv && !fetchedHere.has(issuer)) {
       fetchedHere.add(issuer);
       try {
         const copy = await kv.get(kvKey, "json");
-        if (copy && Date.now() / 1000 - copy.fetchedAt < options.jwksKvMaxAge) return new TextEncoder().encode(copy.body);
+        if (copy && Date.now() / 1000 - copy.fetchedAt < options.jwksKvMaxAge)
+          return new TextEncoder().encode(copy.body);
       } catch {
         // The KV copy is an optimisation: fall through to the issuer.
       }
     }
     fetchedHere.add(issuer);
-    const response = await fetch(url, { headers: { accept: JSON_TYPE }, signal: AbortSignal.timeout(options.jwksTimeoutMs) });
-    if (!response.ok) throw Object.assign(new Error(`JWKS ${url}: HTTP ${response.status}`), { code: "jwks_http_error" });
-    const body = await response.text();
+    // As text, as the KV copy keeps it (`response.text()`'s decoding: UTF-8, a BOM dropped).
+    const body = utf8Decoder.decode(await fetchJwks(url, { timeoutMs: options.jwksTimeoutMs }));
     if (kv) {
       const write = kv.put(kvKey, JSON.stringify({ fetchedAt: Math.floor(Date.now() / 1000), body })).catch(() => {});
       pendingWaitUntil?.waitUntil(write);
@@ -378,39 +413,8 @@ function jwksFetcher(env, options) {
 function kvPolicyLoader(env) {
   return async function loadPolicies(groups) {
     const kv = env.POLICIES;
-    if (!kv) throw Object.assign(new Error("no POLICIES KV binding"), { code: "no_policy_store" });
+    if (!kv) throw new PolicyLoadError("no_policy_store", "no POLICIES KV binding");
     const values = await Promise.all(groups.map((group) => kv.get(group, "text")));
-    return new Map(groups.map((group, i) => [group, values[i]]));
-  };
-}
-
-/** Policies from one JSON document `{"groups": {name: policy | null}}`, revalidated by ETag. */
-function urlPolicyLoader(options) {
-  /** @type {{ etag: string | null, groups: Record<string, unknown>, checkedAt: number } | null} */
-  let cached = null;
-  return async function loadPolicies(groups) {
-    const nowMs = Date.now();
-    if (!cached || nowMs - cached.checkedAt >= options.policiesUrlTtl * 1000) {
-      const headers = cached?.etag ? { "if-none-match": cached.etag } : {};
-      const response = await fetch(options.policiesUrl, { headers, signal: AbortSignal.timeout(options.policiesTimeoutMs) });
-      if (response.status === 304 && cached) {
-        cached.checkedAt = nowMs;
-      } else if (response.ok) {
-        const document = await response.json();
-        if (typeof document?.groups !== "object" || document.groups === null || Array.isArray(document.groups)) {
-          throw Object.assign(new Error("policy document has no `groups` object"), { code: "invalid_policy_document" });
-        }
-        cached = { etag: response.headers.get("etag"), groups: document.groups, checkedAt: nowMs };
-      } else {
-        throw Object.assign(new Error(`policies ${options.policiesUrl}: HTTP ${response.status}`), { code: "policy_store_failed" });
-      }
-    }
-    const { groups: documents } = cached;
-    return new Map(
-      groups.map((group) => {
-        const policy = Object.hasOwn(documents, group) ? documents[group] : null;
-        return [group, policy === null || typeof policy === "string" ? policy : JSON.stringify(policy)];
-      }),
-    );
+    return new Map(groups.map((group, i) => [group, policyText(values[i])]));
   };
 }

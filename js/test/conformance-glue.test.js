@@ -25,7 +25,12 @@ test("the conformance suite passes through the wasm build and the glue", async (
           return new TextEncoder().encode(jwksDocument(keys, world.served));
         },
         async loadPolicies(groups) {
-          return new Map(groups.map((g) => [g, store[g] == null ? null : typeof store[g] === "string" ? store[g] : JSON.stringify(store[g])]));
+          return new Map(
+            groups.map((g) => [
+              g,
+              store[g] == null ? null : typeof store[g] === "string" ? store[g] : JSON.stringify(store[g]),
+            ]),
+          );
         },
         verifySignature: webCryptoVerifier(),
       },
@@ -55,10 +60,13 @@ test("the conformance suite passes through the wasm build and the glue", async (
       if (decision.status !== expect.status) problems.push(`status ${decision.status}, expected ${expect.status}`);
       if (decision.reason !== expect.reason) problems.push(`reason ${decision.reason}, expected ${expect.reason}`);
       for (const [name, value] of Object.entries(expect.context ?? {})) {
-        if (decision.context[name] !== value) problems.push(`context.${name} = ${decision.context[name]}, expected ${value}`);
+        if (decision.context[name] !== value)
+          problems.push(`context.${name} = ${decision.context[name]}, expected ${value}`);
       }
-      if (expect.jwksFetches !== undefined && world.fetches !== expect.jwksFetches) problems.push(`${world.fetches} JWKS fetches, expected ${expect.jwksFetches}`);
-      if (problems.length) failures.push(`${scenario.file} / ${testCase.name}: ${problems.join("; ")} (${decision.explanation})`);
+      if (expect.jwksFetches !== undefined && world.fetches !== expect.jwksFetches)
+        problems.push(`${world.fetches} JWKS fetches, expected ${expect.jwksFetches}`);
+      if (problems.length)
+        failures.push(`${scenario.file} / ${testCase.name}: ${problems.join("; ")} (${decision.explanation})`);
     }
   }
   assert.deepEqual(failures, [], `${failures.length} of ${count} cases failed`);

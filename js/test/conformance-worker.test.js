@@ -50,7 +50,8 @@ test("the conformance suite passes through the Worker in workerd", async () => {
     });
     try {
       for (const [group, policy] of Object.entries(scenario.store ?? {})) {
-        if (policy !== null) await worker.policies.put(group, typeof policy === "string" ? policy : JSON.stringify(policy));
+        if (policy !== null)
+          await worker.policies.put(group, typeof policy === "string" ? policy : JSON.stringify(policy));
       }
       for (const testCase of scenario.cases) {
         if (testCase.jwks) jwks.state.body = jwksDocument(keys, testCase.jwks);
@@ -86,14 +87,17 @@ test("the conformance suite passes through the Worker in workerd", async () => {
           const received = echo.headers;
           // The origin gets the canonical path, whatever the client sent.
           const forwardPath = testCase.expect.forwardPath ?? testCase.request.path.split("?")[0];
-          if (echo.path.split("?")[0] !== forwardPath) problems.push(`the upstream got ${echo.path}, expected ${forwardPath}`);
+          if (echo.path.split("?")[0] !== forwardPath)
+            problems.push(`the upstream got ${echo.path}, expected ${forwardPath}`);
           for (const [name, value] of Object.entries(expect.context ?? {})) {
-            if (received[identityHeader(name)] !== String(value)) problems.push(`${identityHeader(name)} = ${received[identityHeader(name)]}, expected ${value}`);
+            if (received[identityHeader(name)] !== String(value))
+              problems.push(`${identityHeader(name)} = ${received[identityHeader(name)]}, expected ${value}`);
           }
         } else if (response.headers.get("content-type") !== "application/json") {
           problems.push(`content-type ${response.headers.get("content-type")}`);
         }
-        if (expect.jwksFetches !== undefined && jwks.state.fetches !== expect.jwksFetches) problems.push(`${jwks.state.fetches} JWKS fetches, expected ${expect.jwksFetches}`);
+        if (expect.jwksFetches !== undefined && jwks.state.fetches !== expect.jwksFetches)
+          problems.push(`${jwks.state.fetches} JWKS fetches, expected ${expect.jwksFetches}`);
         if (problems.length) failures.push(`${scenario.file} / ${testCase.name}: ${problems.join("; ")}`);
       }
     } finally {
@@ -101,7 +105,12 @@ test("the conformance suite passes through the Worker in workerd", async () => {
     }
   }
   assert.deepEqual(failures, [], `${failures.length} of ${ran} cases failed`);
-  assert.deepEqual(skipped, ["API Gateway's ARN, its path decoded", "API Gateway's ARN with a dot segment", "API Gateway's ARN, HEAD", "a methodArn given by API Gateway"]);
+  assert.deepEqual(skipped, [
+    "API Gateway's ARN, its path decoded",
+    "API Gateway's ARN with a dot segment",
+    "API Gateway's ARN, HEAD",
+    "a methodArn given by API Gateway",
+  ]);
   assert.deepEqual(unreachable, [
     "request-paths-relaxed.json / dot segments are resolved",
     "request-paths-relaxed.json / encoded dot segments are resolved",

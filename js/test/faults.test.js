@@ -96,11 +96,20 @@ async function workerRig(vars) {
     async request(tok, at) {
       const fresh = rig.fresh;
       rig.fresh = false;
-      const response = await worker.fetch("/petstore/v1/pets", { clock: at, kvFault: rig.kvFault, fresh, headers: { authorization: `Bearer ${tok}` } });
+      const response = await worker.fetch("/petstore/v1/pets", {
+        clock: at,
+        kvFault: rig.kvFault,
+        fresh,
+        headers: { authorization: `Bearer ${tok}` },
+      });
       const reason = response.headers.get("edge-authz-reason");
       if (response.status === 200) {
         const echo = await response.json();
-        assert.equal(echo.headers["x-authz-sub"], JSON.parse(Buffer.from(tok.split(".")[1], "base64url")).sub, "forwarded with the caller's identity");
+        assert.equal(
+          echo.headers["x-authz-sub"],
+          JSON.parse(Buffer.from(tok.split(".")[1], "base64url")).sub,
+          "forwarded with the caller's identity",
+        );
       } else {
         assert.equal(response.headers.get("content-type"), "application/json");
         JSON.parse(await response.text()); // read to the end: a cancelled body makes workerd log a broken pipe
@@ -130,13 +139,25 @@ async function slowStore(rig, { inject, clear, boundMs, hits }) {
   await inject();
   const got = await unboundedStore(rig, boundMs);
   assert.ok(got.bounded, `answered after ${got.ms} ms`);
-  assert.deepEqual({ status: got.status, reason: got.reason }, { status: 503, reason: "policies_unavailable" }, "during the fault");
+  assert.deepEqual(
+    { status: got.status, reason: got.reason },
+    { status: 503, reason: "policies_unavailable" },
+    "during the fault",
+  );
   await clear();
   const tok = token({ sub: "slow-store" }); // unboundedStore's request
   const before = hits?.();
-  assert.deepEqual(await rig.request(tok, T + POLICY_RETRY - 1), { status: 503, reason: "policies_unavailable" }, "before the store is asked again");
+  assert.deepEqual(
+    await rig.request(tok, T + POLICY_RETRY - 1),
+    { status: 503, reason: "policies_unavailable" },
+    "before the store is asked again",
+  );
   if (hits) assert.equal(hits(), before, "the store is not asked again before the retry");
-  assert.deepEqual(await rig.request(tok, T + POLICY_RETRY), { status: 200, reason: "allowed" }, "once the store is asked again");
+  assert.deepEqual(
+    await rig.request(tok, T + POLICY_RETRY),
+    { status: 200, reason: "allowed" },
+    "once the store is asked again",
+  );
   return {
     outcome: `${got.status} ${got.reason} (${got.ms} ms)`,
     recovery: `200 at t+${POLICY_RETRY}s (the core's retry after a failed load; 503 before)`,
@@ -167,7 +188,11 @@ describe("JWKS faults", () => {
   // like a fresh one.
   test("a token verified before its key was retired is refused after the refresh", async () => {
     const got = await withRig("kv", (rig) => retiredKeyReplay(rig));
-    matrix.add("JWKS retires a key: a token verified with it before", `${got.status} ${got.reason}${got.status === 200 ? " (REGRESSION: cached verification outlives the key)" : ""}`, "fresh tokens of the retired key: 403 unknown_kid");
+    matrix.add(
+      "JWKS retires a key: a token verified with it before",
+      `${got.status} ${got.reason}${got.status === 200 ? " (REGRESSION: cached verification outlives the key)" : ""}`,
+      "fresh tokens of the retired key: 403 unknown_kid",
+    );
     assert.deepEqual(got, { status: 403, reason: "unknown_kid" });
   });
 });
@@ -178,7 +203,12 @@ describe("policy store: Workers KV", () => {
     ["down (reads reject)", (rig) => (rig.kvFault = "down"), 503, "policies_unavailable"],
     ["throttled (reads reject with 429)", (rig) => (rig.kvFault = "throttled"), 503, "policies_unavailable"],
     ["corrupt value (not JSON)", (rig) => rig.kv.put(GROUP, NOT_JSON), 403, "invalid_policy"],
-    ["corrupt policy (fails validation)", (rig) => rig.kv.put(GROUP, JSON.stringify(INVALID_POLICY)), 403, "invalid_policy"],
+    [
+      "corrupt policy (fails validation)",
+      (rig) => rig.kv.put(GROUP, JSON.stringify(INVALID_POLICY)),
+      403,
+      "invalid_policy",
+    ],
   ];
   for (const [name, inject, status, reason] of cases) {
     test(name, async () => {
@@ -215,7 +245,12 @@ describe("policy store: a document at POLICIES_URL (ETag, TTL 0)", () => {
   /** Cases: [name, inject(origin), status, reason] */
   const cases = [
     ["down (port closed)", (o) => o.set(faults.down()), 503, "policies_unavailable"],
-    ["throttled (429)", (o) => o.set(faults.status(429, '{"message":"Too Many Requests"}', { "retry-after": "1" })), 503, "policies_unavailable"],
+    [
+      "throttled (429)",
+      (o) => o.set(faults.status(429, '{"message":"Too Many Requests"}', { "retry-after": "1" })),
+      503,
+      "policies_unavailable",
+    ],
     ["corrupt document (not JSON)", (o) => o.set(faults.garbage(NOT_JSON)), 503, "policies_unavailable"],
     [
       "corrupt policy (fails validation)",

@@ -33,7 +33,15 @@ import {
 
 const token = matrixToken();
 /** The identity headers the Worker itself sends: the only `x-authz-*` an origin may get. */
-const IDENTITY = ["x-authz-sub", "x-authz-username", "x-authz-groups", "x-authz-scope", "x-authz-client-id", "x-authz-token-use", "x-authz-issuer"];
+const IDENTITY = [
+  "x-authz-sub",
+  "x-authz-username",
+  "x-authz-groups",
+  "x-authz-scope",
+  "x-authz-client-id",
+  "x-authz-token-use",
+  "x-authz-issuer",
+];
 
 let jwks;
 before(async () => {
@@ -47,8 +55,18 @@ after(() => jwks.close());
  * matches case-sensitively, keeps the slash, and decodes escapes, which the core does too.
  */
 const ORIGINS = [
-  { label: "worker → express", start: () => listenExpress(expressApp()), request: { caseSensitive: false, trailingSlash: "strip" }, view: { caseSensitive: false, strip: true, merge: false } },
-  { label: "worker → fastify", start: async () => listenFastify(await fastifyApp()), request: undefined, view: { caseSensitive: true, strip: false, merge: false } },
+  {
+    label: "worker → express",
+    start: () => listenExpress(expressApp()),
+    request: { caseSensitive: false, trailingSlash: "strip" },
+    view: { caseSensitive: false, strip: true, merge: false },
+  },
+  {
+    label: "worker → fastify",
+    start: async () => listenFastify(await fastifyApp()),
+    request: undefined,
+    view: { caseSensitive: true, strip: false, merge: false },
+  },
 ];
 
 const parse = (body) => {
@@ -88,32 +106,43 @@ for (const { label, start, request, view } of ORIGINS) {
           ["X-Test-Echo-Authz", "1"],
         ]);
         const response = await rawRequest(worker, { method, target: entry.target, headers });
-        const authz = response.headers["x-test-authz"] ? JSON.parse(decodeURIComponent(response.headers["x-test-authz"])) : null;
+        const authz = response.headers["x-test-authz"]
+          ? JSON.parse(decodeURIComponent(response.headers["x-test-authz"]))
+          : null;
         const expected = expectedStatus(entry, { ...view, parser: "workerd" });
-        if (statusClass(response.status) !== expected) problems.push(`${name}: status ${response.status} (${authz?.reason ?? "no decision"}), expected ${expected}`);
+        if (statusClass(response.status) !== expected)
+          problems.push(`${name}: status ${response.status} (${authz?.reason ?? "no decision"}), expected ${expected}`);
         const route = response.headers["x-route"];
         if (route === "admin" && response.status === 200) problems.push(`${name}: the admin handler answered 200`);
-        if (response.status === 400 && expected === 400 && authz?.reason !== entry.reason) problems.push(`${name}: reason ${authz?.reason}, expected ${entry.reason}`);
+        if (response.status === 400 && expected === 400 && authz?.reason !== entry.reason)
+          problems.push(`${name}: reason ${authz?.reason}, expected ${entry.reason}`);
         if (route === undefined) continue;
         // The origin answered: after an allow, for exactly the authorized path.
         if (authz?.reason !== "allowed") problems.push(`${name}: the origin answered after ${authz?.reason}`);
         const authorized = authz?.authorizedPath ?? authz?.path;
-        if (route !== routeOf(authorized, view)) problems.push(`${name}: ${route} ran, the authorized ${authorized} routes to ${routeOf(authorized, view)}`);
+        if (route !== routeOf(authorized, view))
+          problems.push(`${name}: ${route} ran, the authorized ${authorized} routes to ${routeOf(authorized, view)}`);
         if (method === "HEAD") continue;
         const echo = parse(response.body);
         const received = echo?.url ?? "";
         const receivedPath = received.split("?")[0];
-        if (receivedPath !== authorized) problems.push(`${name}: the origin got ${receivedPath}, the Worker authorized ${authorized}`);
-        if (searchOf(received) !== searchOf(entry.target).split("#")[0]) problems.push(`${name}: the origin got the query ${searchOf(received)}`);
+        if (receivedPath !== authorized)
+          problems.push(`${name}: the origin got ${receivedPath}, the Worker authorized ${authorized}`);
+        if (searchOf(received) !== searchOf(entry.target).split("#")[0])
+          problems.push(`${name}: the origin got the query ${searchOf(received)}`);
         problems.push(...forgedHeaderProblems(echo?.headers, IDENTITY).map((p) => `${name}: ${p}`));
-        if (echo?.headers?.["x-authz-sub"] !== SUB || echo?.headers?.["x-authz-groups"] !== GROUP) problems.push(`${name}: identity ${echo?.headers?.["x-authz-sub"]} / ${echo?.headers?.["x-authz-groups"]}`);
+        if (echo?.headers?.["x-authz-sub"] !== SUB || echo?.headers?.["x-authz-groups"] !== GROUP)
+          problems.push(`${name}: identity ${echo?.headers?.["x-authz-sub"]} / ${echo?.headers?.["x-authz-groups"]}`);
       }
       assert.deepEqual(problems, []);
     });
 
     test("denials are JSON and never cached", async () => {
       for (const target of ["/petstore/v2/admin", "/petstore/v2/admin;x"]) {
-        const response = await rawRequest(worker, { target, headers: matrixHeaders(token, target, [["X-Test-Clock", String(NOW)]]) });
+        const response = await rawRequest(worker, {
+          target,
+          headers: matrixHeaders(token, target, [["X-Test-Clock", String(NOW)]]),
+        });
         assert.ok(response.status === 403 || response.status === 400, `${target}: ${response.status}`);
         assert.equal(response.headers["content-type"], "application/json", target);
         assert.equal(response.headers["cache-control"], "no-store", target);

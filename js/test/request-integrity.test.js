@@ -29,7 +29,14 @@ const FORGED = [
   ["x-Authz-Groups", "admins-dash"],
 ];
 /** The three override headers, any case, `-` or `_`. */
-const OVERRIDES = ["X-HTTP-Method-Override", "x-http-method", "X-Method-Override", "X_HTTP_Method_Override", "x_http_method", "x-method_override"];
+const OVERRIDES = [
+  "X-HTTP-Method-Override",
+  "x-http-method",
+  "X-Method-Override",
+  "X_HTTP_Method_Override",
+  "x_http_method",
+  "x-method_override",
+];
 const overrideHeaders = OVERRIDES.map((name) => [name, "DELETE"]);
 
 /** Names (lower-cased) of identity or method-override headers among `names`, but the Worker's own. */
@@ -37,7 +44,11 @@ const OURS = ["sub", "username", "groups", "scope", "client-id", "token-use", "i
 const suspicious = (names) =>
   names
     .map((n) => n.toLowerCase())
-    .filter((n) => (/^x[-_]authz[-_]/.test(n) && !OURS.includes(n)) || /^x[-_](http[-_]method([-_]override)?|method[-_]override)$/.test(n));
+    .filter(
+      (n) =>
+        (/^x[-_]authz[-_]/.test(n) && !OURS.includes(n)) ||
+        /^x[-_](http[-_]method([-_]override)?|method[-_]override)$/.test(n),
+    );
 
 /** What Express's `method-override` does with a header getter; the real package when npm-extras has it. */
 const { methodOverride } = extras;
@@ -45,8 +56,10 @@ const { methodOverride } = extras;
 /** The origin behind the Worker: honours the override headers, echoes what it received. */
 function expressOrigin() {
   const app = express();
-  for (const header of ["X-HTTP-Method-Override", "X-HTTP-Method", "X-Method-Override"]) app.use(methodOverride(header));
-  const echo = (route) => (req, res) => res.set("x-route", route).json({ method: req.method, headers: req.headers, rawHeaders: req.rawHeaders });
+  for (const header of ["X-HTTP-Method-Override", "X-HTTP-Method", "X-Method-Override"])
+    app.use(methodOverride(header));
+  const echo = (route) => (req, res) =>
+    res.set("x-route", route).json({ method: req.method, headers: req.headers, rawHeaders: req.rawHeaders });
   app.delete("/petstore/v1/pets", echo("delete"));
   app.post("/petstore/v1/pets", echo("post"));
   app.use(echo("catch-all"));
@@ -108,7 +121,11 @@ async function workerFor(origin) {
 }
 
 const send = (url, method, extra = []) =>
-  rawRequest(url, { method, target: "/petstore/v1/pets", headers: [["Authorization", `Bearer ${token}`], ["X-Test-Clock", String(NOW)], ["Content-Length", "0"], ...extra] });
+  rawRequest(url, {
+    method,
+    target: "/petstore/v1/pets",
+    headers: [["Authorization", `Bearer ${token}`], ["X-Test-Clock", String(NOW)], ["Content-Length", "0"], ...extra],
+  });
 
 describe("the Worker in front of Express 5 + method-override", () => {
   let origin;
@@ -152,36 +169,40 @@ describe("the Worker in front of Express 5 + method-override", () => {
   });
 });
 
-describe("the Worker in front of a Python wsgiref origin (CGI-style variables)", { skip: python ? false : "python3 with wsgiref is not available" }, () => {
-  let origin;
-  let worker;
-  before(async () => {
-    origin = await wsgiOrigin();
-    worker = await workerFor(origin);
-  });
-  after(async () => {
-    await worker?.mf.dispose();
-    await origin?.close();
-  });
+describe(
+  "the Worker in front of a Python wsgiref origin (CGI-style variables)",
+  { skip: python ? false : "python3 with wsgiref is not available" },
+  () => {
+    let origin;
+    let worker;
+    before(async () => {
+      origin = await wsgiOrigin();
+      worker = await workerFor(origin);
+    });
+    after(async () => {
+      await worker?.mf.dispose();
+      await origin?.close();
+    });
 
-  test("HTTP_X_AUTHZ_* hold the Worker's identity alone, whatever the client spelt", async () => {
-    const response = await send(worker.url, "GET", FORGED);
-    assert.equal(response.status, 200);
-    assert.equal(response.headers["x-route"], "wsgi");
-    const { environ } = JSON.parse(response.body);
-    assert.equal(environ.HTTP_X_AUTHZ_GROUPS, GROUP);
-    assert.equal(environ.HTTP_X_AUTHZ_SUB, SUB);
-    assert.equal(environ.HTTP_X_AUTHZ_USERNAME, "keeper");
-  });
+    test("HTTP_X_AUTHZ_* hold the Worker's identity alone, whatever the client spelt", async () => {
+      const response = await send(worker.url, "GET", FORGED);
+      assert.equal(response.status, 200);
+      assert.equal(response.headers["x-route"], "wsgi");
+      const { environ } = JSON.parse(response.body);
+      assert.equal(environ.HTTP_X_AUTHZ_GROUPS, GROUP);
+      assert.equal(environ.HTTP_X_AUTHZ_SUB, SUB);
+      assert.equal(environ.HTTP_X_AUTHZ_USERNAME, "keeper");
+    });
 
-  test("no HTTP_X_HTTP_METHOD_OVERRIDE, HTTP_X_HTTP_METHOD or HTTP_X_METHOD_OVERRIDE reaches it", async () => {
-    const response = await send(worker.url, "POST", overrideHeaders);
-    assert.equal(response.status, 200);
-    const { method, environ } = JSON.parse(response.body);
-    assert.equal(method, "POST");
-    assert.deepEqual(
-      Object.keys(environ).filter((k) => /^HTTP_X_(HTTP_METHOD(_OVERRIDE)?|METHOD_OVERRIDE)$/.test(k)),
-      [],
-    );
-  });
-});
+    test("no HTTP_X_HTTP_METHOD_OVERRIDE, HTTP_X_HTTP_METHOD or HTTP_X_METHOD_OVERRIDE reaches it", async () => {
+      const response = await send(worker.url, "POST", overrideHeaders);
+      assert.equal(response.status, 200);
+      const { method, environ } = JSON.parse(response.body);
+      assert.equal(method, "POST");
+      assert.deepEqual(
+        Object.keys(environ).filter((k) => /^HTTP_X_(HTTP_METHOD(_OVERRIDE)?|METHOD_OVERRIDE)$/.test(k)),
+        [],
+      );
+    });
+  },
+);

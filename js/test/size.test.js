@@ -15,6 +15,8 @@ test("the wasm is within 150 KB gzipped", () => {
 
 test("the wasm imports only what wasm-bindgen provides", () => {
   const module = new WebAssembly.Module(readFileSync(new URL("../dist/edge_authz_bg.wasm", import.meta.url)));
-  const foreign = WebAssembly.Module.imports(module).filter((i) => i.module !== "./edge_authz_bg.js" && i.module !== "wbg");
+  const foreign = WebAssembly.Module.imports(module).filter(
+    (i) => i.module !== "./edge_authz_bg.js" && i.module !== "wbg",
+  );
   assert.deepEqual(foreign, []);
 });

@@ -22,7 +22,8 @@ const example = fileURLToPath(new URL("../../examples/worker/", import.meta.url)
 const wrangler = join(jsRoot, "node_modules/.bin/wrangler");
 const guard = fileURLToPath(new URL("./support/offline-guard.cjs", import.meta.url));
 /** js/README.md's "In your own Worker project": its ```js and ```toml blocks. */
-const readmeSection = readFileSync(join(jsRoot, "README.md"), "utf8").split("### In your own Worker project")[1]?.split("\n### ")[0] ?? "";
+const readmeSection =
+  readFileSync(join(jsRoot, "README.md"), "utf8").split("### In your own Worker project")[1]?.split("\n### ")[0] ?? "";
 const readmeBlock = (lang) => readmeSection.match(new RegExp("```" + lang + "\\n([\\s\\S]*?)```"))?.[1];
 
 let tmp;
@@ -46,7 +47,9 @@ function guardRecords() {
 before(async () => {
   tmp = mkdtempSync(join(tmpdir(), "edge-authz-consumer-"));
   guardLog = join(tmp, "offline-guard.log");
-  toolEnv = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith("CLOUDFLARE_") && !name.startsWith("WRANGLER_")));
+  toolEnv = Object.fromEntries(
+    Object.entries(process.env).filter(([name]) => !name.startsWith("CLOUDFLARE_") && !name.startsWith("WRANGLER_")),
+  );
   Object.assign(toolEnv, {
     CI: "true",
     WRANGLER_SEND_METRICS: "false",
@@ -58,7 +61,11 @@ before(async () => {
   });
 
   // The package as published (`files`), installed as npm would: node_modules/edge-authz.
-  const { stdout: packed } = await run("npm", ["pack", "--offline", "--ignore-scripts", "--json", "--pack-destination", tmp], { cwd: jsRoot, env: toolEnv });
+  const { stdout: packed } = await run(
+    "npm",
+    ["pack", "--offline", "--ignore-scripts", "--json", "--pack-destination", tmp],
+    { cwd: jsRoot, env: toolEnv },
+  );
   const tarball = join(tmp, JSON.parse(packed)[0].filename);
   project = join(tmp, "project");
   cpSync(example, project, { recursive: true, filter: (source) => !/[/\\](node_modules|\.wrangler)$/.test(source) });
@@ -85,7 +92,10 @@ describe("examples/worker: edge-authz in one's own Worker project", () => {
     const probe = join(tmp, "probe.log");
     const { stdout } = await run(
       process.execPath,
-      ["-e", 'fetch("http://192.0.2.1:8/").then(() => console.log("reached"), (e) => console.log(e.cause?.message ?? e.message))'],
+      [
+        "-e",
+        'fetch("http://192.0.2.1:8/").then(() => console.log("reached"), (e) => console.log(e.cause?.message ?? e.message))',
+      ],
       { env: { ...toolEnv, OFFLINE_GUARD_LOG: probe }, timeout: 10_000 },
     );
     assert.match(stdout, /offline guard: connect 192\.0\.2\.1:8 refused/);
@@ -100,7 +110,10 @@ describe("examples/worker: edge-authz in one's own Worker project", () => {
     const files = readdirSync(outdir);
     const wasm = files.filter((file) => file.endsWith(".wasm"));
     assert.equal(wasm.length, 1, files.join(" "));
-    assert.ok(readFileSync(join(outdir, wasm[0])).equals(readFileSync(join(jsRoot, "dist/edge_authz_bg.wasm"))), "the package's wasm, as built");
+    assert.ok(
+      readFileSync(join(outdir, wasm[0])).equals(readFileSync(join(jsRoot, "dist/edge_authz_bg.wasm"))),
+      "the package's wasm, as built",
+    );
     assert.ok(files.includes("index.js"), files.join(" "));
     const bundle = readFileSync(bundleEntry, "utf8");
     assert.ok(bundle.includes(`"./${wasm[0]}"`), "the bundle imports the wasm module");
@@ -119,7 +132,10 @@ describe("examples/worker: edge-authz in one's own Worker project", () => {
       writeFileSync(readmeToml, readmeBlock("toml"));
       const readme = unstable_readConfig({ config: readmeToml }, { hideWarnings: true });
       assert.equal(readme.main, join(tmp, "src/index.js"));
-      assert.deepEqual(readme.kv_namespaces.map(({ binding }) => binding), ["POLICIES"]);
+      assert.deepEqual(
+        readme.kv_namespaces.map(({ binding }) => binding),
+        ["POLICIES"],
+      );
       const worker = (name, bindings) => ({
         name,
         modules: true,
@@ -138,10 +154,7 @@ describe("examples/worker: edge-authz in one's own Worker project", () => {
         },
       });
       mf = new Miniflare({
-        workers: [
-          worker("as-shipped", config.vars),
-          worker("configured", readme.vars),
-        ],
+        workers: [worker("as-shipped", config.vars), worker("configured", readme.vars)],
         handleStructuredLogs: ({ message }) => {
           logs.push(message);
         },
@@ -162,7 +175,7 @@ describe("examples/worker: edge-authz in one's own Worker project", () => {
         .filter((event) => event?.reason === reason);
     /** workerd's log lines reach Miniflare after the response, in their own time. */
     async function logged(reason) {
-      for (const deadline = Date.now() + 5000; events(reason).length === 0 && Date.now() < deadline; ) {
+      for (const deadline = Date.now() + 5000; events(reason).length === 0 && Date.now() < deadline;) {
         await new Promise((resolve) => setTimeout(resolve, 20));
       }
       return events(reason);
@@ -174,7 +187,11 @@ describe("examples/worker: edge-authz in one's own Worker project", () => {
       assert.deepEqual(await response.json(), { message: "Service Unavailable" });
       const [event] = await logged("unconfigured");
       assert.ok(event, logs.join("\n"));
-      assert.deepEqual(event.variables, ["UPSTREAM", "AUTHZ_CONFIG.issuers[0].userPoolId", "AUTHZ_CONFIG.issuers[0].clientId[0]"]);
+      assert.deepEqual(event.variables, [
+        "UPSTREAM",
+        "AUTHZ_CONFIG.issuers[0].userPoolId",
+        "AUTHZ_CONFIG.issuers[0].clientId[0]",
+      ]);
       assert.match(event.message, /Set UPSTREAM to your origin's URL/);
       assert.deepEqual(outbound, []);
     });

@@ -18,13 +18,31 @@ const keys = suiteKeys();
 const NOW = 1767225600;
 const POOL = "us-east-1_SuitePool1";
 const ISSUER = `https://cognito-idp.us-east-1.amazonaws.com/${POOL}`;
-const ALLOW_ALL = { Version: "2012-10-17", Statement: [{ Effect: "Allow", Action: "execute-api:Invoke", Resource: "arn:aws:execute-api:*:*:*/*/*/*" }] };
+const ALLOW_ALL = {
+  Version: "2012-10-17",
+  Statement: [{ Effect: "Allow", Action: "execute-api:Invoke", Resource: "arn:aws:execute-api:*:*:*/*/*/*" }],
+};
 
 const pool = (extra = {}) => ({ userPoolId: POOL, tokenUse: "access", clientId: ["suite-client"], ...extra });
 const authz = (issuers, extra = {}) => JSON.stringify({ issuers, policies: { groups: { vets: ALLOW_ALL } }, ...extra });
 const REAL = { AUTHZ_CONFIG: authz([pool()]), UPSTREAM: "https://origin.internal/base" };
 const token = () =>
-  tokenOf({ key: "suite-rsa-1", claims: { iss: ISSUER, sub: "u-1", "cognito:groups": ["vets"], token_use: "access", client_id: "suite-client", username: "u", iat: NOW - 60, exp: NOW + 3600 } }, keys);
+  tokenOf(
+    {
+      key: "suite-rsa-1",
+      claims: {
+        iss: ISSUER,
+        sub: "u-1",
+        "cognito:groups": ["vets"],
+        token_use: "access",
+        client_id: "suite-client",
+        username: "u",
+        iat: NOW - 60,
+        exp: NOW + 3600,
+      },
+    },
+    keys,
+  );
 
 /** The wrangler.toml's vars, top level or of an environment, as wrangler deploys them. */
 const tomlVars = (env) => unstable_readConfig({ config: repoToml, env }, { hideWarnings: true }).vars;
@@ -54,16 +72,29 @@ before(async () => {
     "upstream-example-com": { ...REAL, UPSTREAM: "https://api.example.com/v1" },
     "upstream-dot-test": { ...REAL, UPSTREAM: "https://origin.test" },
     "policies-url-loopback": { ...REAL, POLICIES_URL: "http://127.0.0.1:9/policies.json" },
-    "jwks-loopback": { ...REAL, AUTHZ_CONFIG: authz([pool({ jwksUri: "http://127.0.0.1:8788/.well-known/jwks.json" })]) },
+    "jwks-loopback": {
+      ...REAL,
+      AUTHZ_CONFIG: authz([pool({ jwksUri: "http://127.0.0.1:8788/.well-known/jwks.json" })]),
+    },
     "oidc-example": {
       ...REAL,
-      AUTHZ_CONFIG: authz([pool(), { issuer: "https://login.example.com/", jwksUri: "https://login.example.com/.well-known/jwks.json", audience: ["api"] }]),
+      AUTHZ_CONFIG: authz([
+        pool(),
+        {
+          issuer: "https://login.example.com/",
+          jwksUri: "https://login.example.com/.well-known/jwks.json",
+          audience: ["api"],
+        },
+      ]),
     },
     "marker-in-text": { ...REAL, AUTHZ_CONFIG: authz([pool({ clientId: ["UNCONFIGURED"] })]) },
     "marker-in-dev": { ...REAL, ENVIRONMENT: "dev", UPSTREAM: "UNCONFIGURED" },
     "environment-development": { ...loopback, ENVIRONMENT: "development" },
     "loopback-production": loopback,
     "loopback-dev": { ...loopback, ENVIRONMENT: "dev" },
+    "bad-option": { ...REAL, CORS_PREFLIGHT: "sometimes" },
+    "no-config": { UPSTREAM: REAL.UPSTREAM },
+    "invalid-config": { ...REAL, AUTHZ_CONFIG: JSON.stringify({ issuers: [] }) },
   };
   mf = new Miniflare({
     workers: Object.entries(workers).map(([name, bindings]) => {
@@ -113,7 +144,10 @@ async function assertRefused(name, variables) {
     assert.equal(event.status, 503);
     assert.deepEqual(event.variables, variables);
     for (const variable of variables) assert.ok(event.message.includes(variable), event.message);
-    assert.match(event.message, /Set UPSTREAM to your origin's URL .* AUTHZ_CONFIG\.issuers .* wrangler\.toml's \[vars\]/);
+    assert.match(
+      event.message,
+      /Set UPSTREAM to your origin's URL .* AUTHZ_CONFIG\.issuers .* wrangler\.toml's \[vars\]/,
+    );
     assert.match(event.message, /only with ENVIRONMENT = "dev"/);
   }
   assert.deepEqual(outbound[name], [], `${name} fetched nothing`);
@@ -130,7 +164,11 @@ async function assertStarted(name) {
 
 describe("the repository's wrangler.toml", () => {
   test("deployed as it is (top-level [vars]): every request 503, the log names UPSTREAM and the issuer's placeholders", async () => {
-    await assertRefused("repo-toml", ["UPSTREAM", "AUTHZ_CONFIG.issuers[0].userPoolId", "AUTHZ_CONFIG.issuers[0].clientId[0]"]);
+    await assertRefused("repo-toml", [
+      "UPSTREAM",
+      "AUTHZ_CONFIG.issuers[0].userPoolId",
+      "AUTHZ_CONFIG.issuers[0].clientId[0]",
+    ]);
   });
 
   test("[env.dev] (wrangler dev --env dev): ENVIRONMENT = dev, loopback upstream and issuer, the Worker starts", async () => {
@@ -164,9 +202,18 @@ describe("outside ENVIRONMENT = dev", () => {
 
   test("the log says which host and why", async () => {
     assert.match((await call("upstream-decimal-127")).event.message, /UPSTREAM \(127\.0\.0\.1 is a loopback host\)/);
-    assert.match((await call("upstream-example-com")).event.message, /UPSTREAM \(api\.example\.com is a reserved example name\)/);
-    assert.match((await call("upstream-unspecified")).event.message, /UPSTREAM \(0\.0\.0\.0 is the unspecified address\)/);
-    assert.match((await call("marker-in-text")).event.message, /AUTHZ_CONFIG\.issuers\[0\]\.clientId\[0\] \(still UNCONFIGURED\)/);
+    assert.match(
+      (await call("upstream-example-com")).event.message,
+      /UPSTREAM \(api\.example\.com is a reserved example name\)/,
+    );
+    assert.match(
+      (await call("upstream-unspecified")).event.message,
+      /UPSTREAM \(0\.0\.0\.0 is the unspecified address\)/,
+    );
+    assert.match(
+      (await call("marker-in-text")).event.message,
+      /AUTHZ_CONFIG\.issuers\[0\]\.clientId\[0\] \(still UNCONFIGURED\)/,
+    );
   });
 
   test("a valid token gets nothing from a Worker on loopback hosts: 503, the JWKS and the origin never asked", async () => {
@@ -191,4 +238,23 @@ describe("ENVIRONMENT = dev", () => {
   });
 
   test("UNCONFIGURED is refused even there", () => assertRefused("marker-in-dev", ["UPSTREAM"]));
+});
+
+describe("configuration errors: 503, and the code every adapter uses (invalid_config)", () => {
+  for (const [name, variables, message] of [
+    ["bad-option", undefined, /CORS_PREFLIGHT must be pass, answer or authorize, not sometimes/],
+    ["no-config", ["AUTHZ_CONFIG"], /AUTHZ_CONFIG is not set/],
+    ["invalid-config", undefined, /issuers/],
+  ]) {
+    test(name, async () => {
+      const { status, headers, body, event } = await call(name, { authorization: `Bearer ${token()}` });
+      assert.equal(status, 503, JSON.stringify(event));
+      assert.deepEqual(JSON.parse(body), { message: "Service Unavailable" });
+      assert.equal(headers.get("cache-control"), "no-store");
+      assert.equal(event.reason, "invalid_config");
+      assert.deepEqual(event.variables, variables);
+      assert.match(event.message, message);
+      assert.deepEqual(outbound[name], []);
+    });
+  }
 });

@@ -34,17 +34,36 @@ function config(jwksUrl, extra = {}) {
   });
 }
 
-function accessToken({ kid = "suite-rsa-1", sub = "a1b2c3d4-0000-4000-8000-000000000001", groups = ["pet-veterinarian"], exp = NOW + 3600 } = {}) {
+function accessToken({
+  kid = "suite-rsa-1",
+  sub = "a1b2c3d4-0000-4000-8000-000000000001",
+  groups = ["pet-veterinarian"],
+  exp = NOW + 3600,
+} = {}) {
   return tokenOf(
     {
       key: kid,
-      claims: { iss: ISSUER, sub, "cognito:groups": groups, token_use: "access", client_id: "suite-client", username: "cognitouser", scope: "aws.cognito.signin.user.admin", iat: NOW - 60, exp },
+      claims: {
+        iss: ISSUER,
+        sub,
+        "cognito:groups": groups,
+        token_use: "access",
+        client_id: "suite-client",
+        username: "cognitouser",
+        scope: "aws.cognito.signin.user.admin",
+        iat: NOW - 60,
+        exp,
+      },
     },
     keys,
   );
 }
 
-const fromVet = (token, extra = {}) => ({ authorization: `Bearer ${token}`, "cf-connecting-ip": "192.0.2.10", ...extra });
+const fromVet = (token, extra = {}) => ({
+  authorization: `Bearer ${token}`,
+  "cf-connecting-ip": "192.0.2.10",
+  ...extra,
+});
 
 let jwks;
 let petstore;
@@ -60,7 +79,11 @@ after(async () => {
 describe("the seed walkthrough with policies in KV", () => {
   let worker;
   before(async () => {
-    worker = await startWorker({ AUTHZ_CONFIG: config(jwks.url), UPSTREAM: `${petstore.url}/base/`, EXPOSE_REASON: "true" });
+    worker = await startWorker({
+      AUTHZ_CONFIG: config(jwks.url),
+      UPSTREAM: `${petstore.url}/base/`,
+      EXPOSE_REASON: "true",
+    });
     await worker.policies.put("pet-veterinarian", JSON.stringify(VET_POLICY));
   });
   after(() => worker.dispose());
@@ -76,7 +99,10 @@ describe("the seed walkthrough with policies in KV", () => {
   });
 
   test("the article's invalid token: 403 with API Gateway's body", async () => {
-    const response = await worker.fetch("/petstore/v1/pets", { clock: NOW, headers: { authorization: "Bearer aGVhZGVy.Y2xhaW1z.c2lnbmF0dXJl" } });
+    const response = await worker.fetch("/petstore/v1/pets", {
+      clock: NOW,
+      headers: { authorization: "Bearer aGVhZGVy.Y2xhaW1z.c2lnbmF0dXJl" },
+    });
     assert.equal(response.status, 403);
     assert.deepEqual(await response.json(), { Message: "User is not authorized to access this resource" });
     assert.equal(response.headers.get("www-authenticate"), null);
@@ -106,7 +132,10 @@ describe("the seed walkthrough with policies in KV", () => {
     assert.equal(v2.status, 403);
     assert.equal(v2.headers.get("edge-authz-reason"), "implicit_deny");
     await v2.body?.cancel();
-    const elsewhere = await worker.fetch("/petstore/v1/pets", { clock: NOW, headers: fromVet(token, { "cf-connecting-ip": "203.0.113.5" }) });
+    const elsewhere = await worker.fetch("/petstore/v1/pets", {
+      clock: NOW,
+      headers: fromVet(token, { "cf-connecting-ip": "203.0.113.5" }),
+    });
     assert.equal(elsewhere.status, 403);
     await elsewhere.body?.cancel();
   });
@@ -170,12 +199,18 @@ describe("JWKS faults and key rotation", () => {
   test("a token signed with a new key is accepted once the JWKS publishes it", async () => {
     jwks.state.body = jwksDocument(keys, ["suite-rsa-1", "suite-rsa-2"]);
     jwks.state.fetches = 0;
-    const rotated = await worker.fetch("/petstore/v1/pets", { clock: NOW + 120, headers: fromVet(accessToken({ kid: "suite-rsa-2" })) });
+    const rotated = await worker.fetch("/petstore/v1/pets", {
+      clock: NOW + 120,
+      headers: fromVet(accessToken({ kid: "suite-rsa-2" })),
+    });
     assert.equal(rotated.status, 200);
     assert.equal(jwks.state.fetches, 1);
     await rotated.body?.cancel();
     jwks.state.body = jwksDocument(keys, ["suite-rsa-2"]);
-    const retired = await worker.fetch("/petstore/v1/pets", { clock: NOW + 200, headers: fromVet(accessToken({ kid: "suite-rsa-1", sub: "retired-key-user" })) });
+    const retired = await worker.fetch("/petstore/v1/pets", {
+      clock: NOW + 200,
+      headers: fromVet(accessToken({ kid: "suite-rsa-1", sub: "retired-key-user" })),
+    });
     // rsa-1 is still in the cached JWKS until it is refreshed: the TTL governs, not the token.
     assert.equal(retired.status, 200);
     await retired.body?.cancel();
@@ -183,7 +218,9 @@ describe("JWKS faults and key rotation", () => {
 
   test("a token whose kid is unknown is refused without hammering the JWKS endpoint", async () => {
     jwks.state.fetches = 0;
-    const headers = fromVet(tokenOf({ key: "suite-rsa-1", header: { kid: "no-such-kid" }, claims: { iss: ISSUER } }, keys));
+    const headers = fromVet(
+      tokenOf({ key: "suite-rsa-1", header: { kid: "no-such-kid" }, claims: { iss: ISSUER } }, keys),
+    );
     for (let i = 0; i < 3; i++) {
       const response = await worker.fetch("/petstore/v1/pets", { clock: NOW + 201, headers });
       assert.equal(response.status, 403);
@@ -201,7 +238,10 @@ describe("configuration", () => {
   });
 
   test("an invalid configuration answers 503 to every request", async () => {
-    const worker = await startWorker({ AUTHZ_CONFIG: JSON.stringify({ issuers: [], bogus: true }), UPSTREAM: petstore.url });
+    const worker = await startWorker({
+      AUTHZ_CONFIG: JSON.stringify({ issuers: [], bogus: true }),
+      UPSTREAM: petstore.url,
+    });
     try {
       const response = await worker.fetch("/petstore/v1/pets", { clock: NOW, headers: fromVet(accessToken()) });
       assert.equal(response.status, 503);
@@ -214,7 +254,10 @@ describe("configuration", () => {
   });
 
   test("without a POLICIES binding, policies are unavailable: 503", async () => {
-    const worker = await startWorker({ AUTHZ_CONFIG: config(jwks.url), UPSTREAM: petstore.url, EXPOSE_REASON: "true" }, { kv: false });
+    const worker = await startWorker(
+      { AUTHZ_CONFIG: config(jwks.url), UPSTREAM: petstore.url, EXPOSE_REASON: "true" },
+      { kv: false },
+    );
     try {
       const response = await worker.fetch("/petstore/v1/pets", { clock: NOW, headers: fromVet(accessToken()) });
       assert.equal(response.status, 503);
@@ -226,10 +269,18 @@ describe("configuration", () => {
   });
 
   test("FORWARD_AUTHORIZATION=false drops the Authorization header; the prefix is configurable", async () => {
-    const worker = await startWorker({ AUTHZ_CONFIG: config(jwks.url), UPSTREAM: petstore.url, FORWARD_AUTHORIZATION: "false", IDENTITY_HEADER_PREFIX: "X-Caller-" });
+    const worker = await startWorker({
+      AUTHZ_CONFIG: config(jwks.url),
+      UPSTREAM: petstore.url,
+      FORWARD_AUTHORIZATION: "false",
+      IDENTITY_HEADER_PREFIX: "X-Caller-",
+    });
     try {
       await worker.policies.put("pet-veterinarian", JSON.stringify(VET_POLICY));
-      const response = await worker.fetch("/petstore/v1/pets", { clock: NOW, headers: fromVet(accessToken(), { "x-caller-sub": "forged" }) });
+      const response = await worker.fetch("/petstore/v1/pets", {
+        clock: NOW,
+        headers: fromVet(accessToken(), { "x-caller-sub": "forged" }),
+      });
       const echo = await response.json();
       assert.equal(echo.headers.authorization, undefined);
       assert.equal(echo.headers["x-caller-sub"], "a1b2c3d4-0000-4000-8000-000000000001");
@@ -252,7 +303,13 @@ describe("configuration", () => {
     await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
     const policiesUrl = `http://127.0.0.1:${server.address().port}/policies.json`;
     const worker = await startWorker(
-      { AUTHZ_CONFIG: config(jwks.url, { policies: { ttlSeconds: 1, maxStaleSeconds: 0 } }), UPSTREAM: petstore.url, POLICIES_URL: policiesUrl, POLICIES_URL_TTL_SECONDS: "0", EXPOSE_REASON: "true" },
+      {
+        AUTHZ_CONFIG: config(jwks.url, { policies: { ttlSeconds: 1, maxStaleSeconds: 0 } }),
+        UPSTREAM: petstore.url,
+        POLICIES_URL: policiesUrl,
+        POLICIES_URL_TTL_SECONDS: "0",
+        EXPOSE_REASON: "true",
+      },
       { kv: false },
     );
     try {
@@ -276,13 +333,68 @@ describe("configuration", () => {
   });
 });
 
+describe("policies from a URL: one fetch for concurrent requests", () => {
+  test("N concurrent requests needing policies while the document is fetched → 1 fetch (single flight)", async () => {
+    const N = 8;
+    const groups = Array.from({ length: N }, (_, i) => `group-${i}`);
+    const document = { groups: Object.fromEntries(groups.map((group) => [group, VET_POLICY])) };
+    const served = { requests: 0 };
+    const server = createServer((request, response) => {
+      served.requests++;
+      // Slow enough that every request asks for its group while this fetch runs.
+      setTimeout(
+        () =>
+          response.writeHead(200, { "content-type": "application/json", etag: '"v1"' }).end(JSON.stringify(document)),
+        300,
+      );
+    });
+    await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const policiesUrl = `http://127.0.0.1:${server.address().port}/policies.json`;
+    const worker = await startWorker(
+      { AUTHZ_CONFIG: config(jwks.url), UPSTREAM: petstore.url, POLICIES_URL: policiesUrl, EXPOSE_REASON: "true" },
+      { kv: false },
+    );
+    try {
+      // The JWKS first, so that the requests below reach their policy loads together.
+      const warm = await worker.fetch("/petstore/v1/pets", {
+        clock: NOW,
+        headers: fromVet(accessToken({ groups: [] })),
+      });
+      await warm.body?.cancel();
+      const responses = await Promise.all(
+        groups.map((group, i) =>
+          worker.fetch("/petstore/v1/pets", {
+            clock: NOW,
+            headers: fromVet(accessToken({ sub: `a1b2c3d4-0000-4000-8000-00000000001${i}`, groups: [group] })),
+          }),
+        ),
+      );
+      for (const response of responses) {
+        assert.equal(response.status, 200, response.headers.get("edge-authz-reason") ?? "");
+        await response.body?.cancel();
+      }
+      assert.equal(served.requests, 1);
+    } finally {
+      await worker.dispose();
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+});
+
 describe("CORS preflight", () => {
-  const preflight = { method: "OPTIONS", headers: { origin: "https://app.example", "access-control-request-method": "GET" } };
+  const preflight = {
+    method: "OPTIONS",
+    headers: { origin: "https://app.example", "access-control-request-method": "GET" },
+  };
 
   test("pass (default): the preflight goes to the origin unauthenticated, without identity headers", async () => {
     const worker = await startWorker({ AUTHZ_CONFIG: config(jwks.url), UPSTREAM: petstore.url });
     try {
-      const response = await worker.fetch("/petstore/v1/pets", { ...preflight, headers: { ...preflight.headers, "x-authz-sub": "forged" }, clock: NOW });
+      const response = await worker.fetch("/petstore/v1/pets", {
+        ...preflight,
+        headers: { ...preflight.headers, "x-authz-sub": "forged" },
+        clock: NOW,
+      });
       assert.equal(response.status, 200);
       const echo = await response.json();
       assert.equal(echo.method, "OPTIONS");
@@ -296,18 +408,30 @@ describe("CORS preflight", () => {
   });
 
   test("answer: the Worker answers allowed origins itself and adds CORS headers to denials", async () => {
-    const worker = await startWorker({ AUTHZ_CONFIG: config(jwks.url), UPSTREAM: petstore.url, CORS_PREFLIGHT: "answer", CORS_ALLOW_ORIGINS: "https://app.example" });
+    const worker = await startWorker({
+      AUTHZ_CONFIG: config(jwks.url),
+      UPSTREAM: petstore.url,
+      CORS_PREFLIGHT: "answer",
+      CORS_ALLOW_ORIGINS: "https://app.example",
+    });
     try {
       const before = petstore.received.length;
       const allowed = await worker.fetch("/petstore/v1/pets", { ...preflight, clock: NOW });
       assert.equal(allowed.status, 204);
       assert.equal(allowed.headers.get("access-control-allow-origin"), "https://app.example");
       assert.match(allowed.headers.get("access-control-allow-headers"), /authorization/);
-      const other = await worker.fetch("/petstore/v1/pets", { method: "OPTIONS", headers: { origin: "https://evil.example", "access-control-request-method": "GET" }, clock: NOW });
+      const other = await worker.fetch("/petstore/v1/pets", {
+        method: "OPTIONS",
+        headers: { origin: "https://evil.example", "access-control-request-method": "GET" },
+        clock: NOW,
+      });
       assert.equal(other.status, 204);
       assert.equal(other.headers.get("access-control-allow-origin"), null);
       assert.equal(petstore.received.length, before, "nothing reached the origin");
-      const denied = await worker.fetch("/petstore/v1/pets", { headers: { origin: "https://app.example" }, clock: NOW });
+      const denied = await worker.fetch("/petstore/v1/pets", {
+        headers: { origin: "https://app.example" },
+        clock: NOW,
+      });
       assert.equal(denied.status, 401);
       assert.equal(denied.headers.get("access-control-allow-origin"), "https://app.example");
       await denied.body?.cancel();
@@ -317,7 +441,11 @@ describe("CORS preflight", () => {
   });
 
   test("authorize: a preflight without a token is refused", async () => {
-    const worker = await startWorker({ AUTHZ_CONFIG: config(jwks.url), UPSTREAM: petstore.url, CORS_PREFLIGHT: "authorize" });
+    const worker = await startWorker({
+      AUTHZ_CONFIG: config(jwks.url),
+      UPSTREAM: petstore.url,
+      CORS_PREFLIGHT: "authorize",
+    });
     try {
       const response = await worker.fetch("/petstore/v1/pets", { ...preflight, clock: NOW });
       assert.equal(response.status, 401);

@@ -1,14 +1,51 @@
 // edge-authz for Node.js (hand-written; checked by `tsc --noEmit` in the package tests).
 
 /**
- * An `Error` with a stable `code` (`invalid_config`, `invalid_request`, ...). One class for
- * `import` and `require` alike: `instanceof AuthzError` holds across them.
+ * An `Error` with a stable `code` (`invalid_config`, `invalid_request`, ...), the base of
+ * every error edge-authz throws. One class for `import` and `require` alike: `instanceof`
+ * holds across them, for the subclasses too. Every subclass keeps the `name` "AuthzError".
  */
 export declare class AuthzError extends Error {
   constructor(code: string, message: string);
   code: string;
   /** "AuthzError" */
   name: string;
+}
+
+/** A configuration problem, thrown at construction, never per request; the message says where. */
+export declare class ConfigError extends AuthzError {
+  static readonly code: string;
+  constructor(message: string, options?: { variables?: string[] });
+  code: "invalid_config" | "unconfigured";
+  /** The Worker's bindings involved, when known. */
+  variables?: string[];
+}
+
+/** The Worker's deployment still has placeholders: `variables` names them. */
+export declare class UnconfiguredError extends ConfigError {
+  static readonly code: string;
+  constructor(message: string, variables: string[]);
+  code: "unconfigured";
+  variables: string[];
+}
+
+/** Malformed input to `authorize`: a bug in the caller, not a denial. */
+export declare class RequestError extends AuthzError {
+  static readonly code: string;
+  constructor(message: string);
+  code: "invalid_request";
+}
+
+/** Fetching a JWKS failed (`jwks_http_error`, `jwks_too_large`, or the core's code for a document that is not a JWK Set). */
+export declare class JwksError extends AuthzError {
+  static readonly code: string;
+  constructor(code: string, message: string);
+}
+
+/** Loading policies failed (`policy_store_failed`, `policy_store_timeout`, `invalid_policy_document`, `no_policy_store`). */
+export declare class PolicyLoadError extends AuthzError {
+  static readonly code: string;
+  constructor(code: string, message: string);
 }
 
 /** `decision.reason` of a 400 (`bad_request`): why the path or the method was refused. */

@@ -1,5 +1,6 @@
 // The Cloudflare Worker (workerd). Options and bindings: js/README.md.
 import type { ConfigInput } from "./index.js";
+export { AuthzError, ConfigError, JwksError, PolicyLoadError, RequestError, UnconfiguredError } from "./index.js";
 
 export interface WorkerEnv {
   /** The edge-authz configuration (README, "Configuration reference"), as JSON text or an object. */

@@ -7,9 +7,17 @@ import { edgeAuthz } from "../../src/express.js";
 
 const config = JSON.parse(process.env.LOAD_AUTHZ_CONFIG ?? "null");
 const policies = JSON.parse(process.env.LOAD_POLICIES ?? "null");
-if (!config || !policies) throw new Error("node-server.js: LOAD_AUTHZ_CONFIG and LOAD_POLICIES are required (run it through run.js)");
+if (!config || !policies)
+  throw new Error("node-server.js: LOAD_AUTHZ_CONFIG and LOAD_POLICIES are required (run it through run.js)");
 
-const PETS = { pets: [{ id: 1, name: "Birds" }, { id: 2, name: "Cats" }, { id: 3, name: "Dogs" }, { id: 4, name: "Fish" }] };
+const PETS = {
+  pets: [
+    { id: 1, name: "Birds" },
+    { id: 2, name: "Cats" },
+    { id: 3, name: "Dogs" },
+    { id: 4, name: "Fish" },
+  ],
+};
 
 const app = express();
 // The client address as behind a proxy on loopback (X-Forwarded-For), so the mix can present

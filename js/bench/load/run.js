@@ -47,7 +47,9 @@ const { values: args } = parseArgs({
 });
 const env = process.env;
 function usage(message) {
-  console.error(`load: ${message}\nusage: node js/bench/load/run.js [--target worker|node|all] [--seconds 60] [--connections 8] [--tokens 250] [--rss-growth-pct 20] [--worker-gc inspector|off]`);
+  console.error(
+    `load: ${message}\nusage: node js/bench/load/run.js [--target worker|node|all] [--seconds 60] [--connections 8] [--tokens 250] [--rss-growth-pct 20] [--worker-gc inspector|off]`,
+  );
   process.exit(2);
 }
 const num = (value, fallback, name) => {
@@ -68,7 +70,9 @@ const OUT_DIR = args.out ?? env.LOAD_OUT ?? `${repoRoot}target/load`;
 // inspector (`inspector`, the default), or as it comes (`off`): see README.md, "Memory".
 const WORKER_GC = args["worker-gc"] ?? env.LOAD_WORKER_GC ?? "inspector";
 if (!["inspector", "off"].includes(WORKER_GC)) usage(`--worker-gc: inspector or off, not ${WORKER_GC}`);
-const targets = (args.target ?? [env.LOAD_TARGET || "all"]).flatMap((t) => t.split(",")).flatMap((t) => (t === "all" ? ["worker", "node"] : [t]));
+const targets = (args.target ?? [env.LOAD_TARGET || "all"])
+  .flatMap((t) => t.split(","))
+  .flatMap((t) => (t === "all" ? ["worker", "node"] : [t]));
 for (const t of targets) if (!["worker", "node"].includes(t)) usage(`--target: worker, node or all, not ${t}`);
 if (THREADS !== CONNECTIONS) {
   usage(
@@ -190,13 +194,29 @@ async function inspectorSession(url) {
  */
 async function workerIsolates(inspectorPort) {
   const targets = await (await fetch(`http://127.0.0.1:${inspectorPort}/json`)).json();
-  const wanted = targets.filter((t) => t.id === "core:entry" || t.id.startsWith("core:user:") || t.id.startsWith("strip-cf-connecting-ip"));
-  if (!wanted.some((t) => t.id.startsWith("core:user:"))) throw new Error(`inspector: no user worker among ${targets.map((t) => t.id).join(", ")}`);
-  return Promise.all(wanted.map(async (t) => ({ id: t.id, user: t.id.startsWith("core:user:"), session: await inspectorSession(t.webSocketDebuggerUrl) })));
+  const wanted = targets.filter(
+    (t) => t.id === "core:entry" || t.id.startsWith("core:user:") || t.id.startsWith("strip-cf-connecting-ip"),
+  );
+  if (!wanted.some((t) => t.id.startsWith("core:user:")))
+    throw new Error(`inspector: no user worker among ${targets.map((t) => t.id).join(", ")}`);
+  return Promise.all(
+    wanted.map(async (t) => ({
+      id: t.id,
+      user: t.id.startsWith("core:user:"),
+      session: await inspectorSession(t.webSocketDebuggerUrl),
+    })),
+  );
 }
 
 // ---- the upstream: petstore routes and the JWKS ----
-const PETS = JSON.stringify({ pets: [{ id: 1, name: "Birds" }, { id: 2, name: "Cats" }, { id: 3, name: "Dogs" }, { id: 4, name: "Fish" }] });
+const PETS = JSON.stringify({
+  pets: [
+    { id: 1, name: "Birds" },
+    { id: 2, name: "Cats" },
+    { id: 3, name: "Dogs" },
+    { id: 4, name: "Fish" },
+  ],
+});
 
 async function startUpstream(jwks) {
   const counts = { jwks: 0, forwarded: 0, other: 0 };
@@ -254,7 +274,8 @@ async function startWorker(upstream) {
   const kv = await mf.getKVNamespace("POLICIES");
   await kv.put(GROUP, JSON.stringify(POLICY));
   const pids = descendantsNamed(process.pid, "workerd");
-  if (pids.length !== 1) throw new Error(`expected one workerd process under this one, found ${pids.length}: ${pids.join(", ")}`);
+  if (pids.length !== 1)
+    throw new Error(`expected one workerd process under this one, found ${pids.length}: ${pids.join(", ")}`);
   let isolates = null;
   if (inspectorPort) {
     await fetch(url); // the isolates exist once they have served a request
@@ -305,9 +326,16 @@ async function startNode(upstream) {
   );
   const port = await new Promise((resolve, reject) => {
     child.once("message", (message) => resolve(message.port));
-    child.once("exit", (code) => reject(new Error(`node-server.js exited (${code}) before listening: ${output.errors.join(" | ")}`)));
+    child.once("exit", (code) =>
+      reject(new Error(`node-server.js exited (${code}) before listening: ${output.errors.join(" | ")}`)),
+    );
   });
-  return { url: `http://127.0.0.1:${port}`, pid: child.pid, output, describe: `Express ${expressVersion()} + edge-authz/express (js/src/express.js), policies bundled` };
+  return {
+    url: `http://127.0.0.1:${port}`,
+    pid: child.pid,
+    output,
+    describe: `Express ${expressVersion()} + edge-authz/express (js/src/express.js), policies bundled`,
+  };
 }
 
 function expressVersion() {
@@ -328,7 +356,8 @@ async function preflight(url, kinds) {
       const { kind, headers } = jobs[next++];
       const response = await fetch(`${url}${kind.path}`, { method: kind.method, headers, redirect: "manual" });
       const body = await response.text();
-      if (response.status !== kind.want && failures.length < 20) failures.push(`${kind.name}: ${response.status} (want ${kind.want}) ${body.slice(0, 120)}`);
+      if (response.status !== kind.want && failures.length < 20)
+        failures.push(`${kind.name}: ${response.status} (want ${kind.want}) ${body.slice(0, 120)}`);
     }
   };
   await Promise.all(Array.from({ length: 8 }, worker));
@@ -364,9 +393,26 @@ async function runTarget(target, mix, upstream, work) {
 
   log(`   wrk: ${SECONDS} s, ${CONNECTIONS} connections, ${THREADS} threads, timeout ${TIMEOUT_S} s`);
   const started = Date.now();
-  const wrk = spawn("wrk", ["--latency", "-t", String(THREADS), "-c", String(CONNECTIONS), "-d", `${SECONDS}s`, "--timeout", `${TIMEOUT_S}s`, "-s", scriptPath, server.url], {
-    stdio: ["ignore", "pipe", "pipe"],
-  });
+  const wrk = spawn(
+    "wrk",
+    [
+      "--latency",
+      "-t",
+      String(THREADS),
+      "-c",
+      String(CONNECTIONS),
+      "-d",
+      `${SECONDS}s`,
+      "--timeout",
+      `${TIMEOUT_S}s`,
+      "-s",
+      scriptPath,
+      server.url,
+    ],
+    {
+      stdio: ["ignore", "pipe", "pipe"],
+    },
+  );
   let stdout = "";
   let stderr = "";
   wrk.stdout.on("data", (chunk) => (stdout += chunk));
@@ -387,11 +433,17 @@ async function runTarget(target, mix, upstream, work) {
       let heapKiB;
       if (server.isolates) {
         // An isolate answers when it next gets a turn: after wrk stops, maybe never.
-        const collected = await Promise.race([Promise.all(server.isolates.map((i) => i.session.call("HeapProfiler.collectGarbage"))), exited.then(() => null)]);
+        const collected = await Promise.race([
+          Promise.all(server.isolates.map((i) => i.session.call("HeapProfiler.collectGarbage"))),
+          exited.then(() => null),
+        ]);
         if (!running || collected === null) break;
         gcFailures += collected.filter((r) => r === null).length;
         const user = server.isolates.find((i) => i.user);
-        const usage = await Promise.race([user.session.call("Runtime.getHeapUsage", {}, 2000), exited.then(() => null)]);
+        const usage = await Promise.race([
+          user.session.call("Runtime.getHeapUsage", {}, 2000),
+          exited.then(() => null),
+        ]);
         if (!running) break;
         heapKiB = usage ? usage.usedSize / 1024 : undefined;
       }
@@ -440,14 +492,22 @@ async function runTarget(target, mix, upstream, work) {
 
   const problems = [];
   if (wrong) problems.push(`${wrong} wrong answers`);
-  if (socketErrors) problems.push(`${socketErrors} socket errors (connect ${e.connect}, read ${e.read}, write ${e.write}, timeout ${e.timeout})`);
+  if (socketErrors)
+    problems.push(
+      `${socketErrors} socket errors (connect ${e.connect}, read ${e.read}, write ${e.write}, timeout ${e.timeout})`,
+    );
   if (wrkResult.lost) problems.push(`${wrkResult.lost} requests dropped by wrk without a response`);
   if (wrkResult.unmatched) problems.push(`${wrkResult.unmatched} responses without a pending request`);
-  if (answered !== wrkResult.requests) problems.push(`checked ${answered} responses, wrk counted ${wrkResult.requests}`);
-  if (e.status !== expectedDenials) problems.push(`wrk counted ${e.status} non-2xx/3xx, the mix expects ${expectedDenials}`);
+  if (answered !== wrkResult.requests)
+    problems.push(`checked ${answered} responses, wrk counted ${wrkResult.requests}`);
+  if (e.status !== expectedDenials)
+    problems.push(`wrk counted ${e.status} non-2xx/3xx, the mix expects ${expectedDenials}`);
   for (const k of kinds) if (k.answered === 0) problems.push(`no response for ${k.name}`);
   if (gcFailures) problems.push(`${gcFailures} forced GCs got no answer from the inspector`);
-  if (!(growthPct <= RSS_GROWTH_PCT)) problems.push(`RSS grew ${growthPct.toFixed(1)} % from ${early?.t.toFixed(0)} s to ${last?.t.toFixed(0)} s (threshold ${RSS_GROWTH_PCT} %)`);
+  if (!(growthPct <= RSS_GROWTH_PCT))
+    problems.push(
+      `RSS grew ${growthPct.toFixed(1)} % from ${early?.t.toFixed(0)} s to ${last?.t.toFixed(0)} s (threshold ${RSS_GROWTH_PCT} %)`,
+    );
 
   const result = {
     target,
@@ -483,7 +543,11 @@ async function runTarget(target, mix, upstream, work) {
       forcedGc: Boolean(server.isolates),
       workerHeapEarlyKiB: early?.heapKiB,
       workerHeapEndKiB: last?.heapKiB,
-      series: samples.map((s) => [Number(s.t.toFixed(1)), s.rss, ...(s.heapKiB === undefined ? [] : [Math.round(s.heapKiB)])]),
+      series: samples.map((s) => [
+        Number(s.t.toFixed(1)),
+        s.rss,
+        ...(s.heapKiB === undefined ? [] : [Math.round(s.heapKiB)]),
+      ]),
     },
     cpu: {
       serverSeconds: serverCpu,
@@ -493,14 +557,20 @@ async function runTarget(target, mix, upstream, work) {
       machineCores: cpus().length,
     },
     machine: { loadBefore, loadMid, loadAfter },
-    upstream: { forwarded: upstream.counts.forwarded - forwardedBefore, allowedAnswered: allowed, jwksFetches: upstream.counts.jwks - jwksBefore, jwksFetchesTotal: upstream.counts.jwks },
+    upstream: {
+      forwarded: upstream.counts.forwarded - forwardedBefore,
+      allowedAnswered: allowed,
+      jwksFetches: upstream.counts.jwks - jwksBefore,
+      jwksFetchesTotal: upstream.counts.jwks,
+    },
     serverLogLines: server.output.lines - logLinesBefore,
     serverStderr: server.output.errors.slice(0, 5),
     policyWarnings: server.output.policyWarnings,
     problems,
     pass: problems.length === 0,
   };
-  result.cpu.othersSeconds = result.cpu.machineBusySeconds - result.cpu.serverSeconds - result.cpu.wrkSeconds - result.cpu.runnerSeconds;
+  result.cpu.othersSeconds =
+    result.cpu.machineBusySeconds - result.cpu.serverSeconds - result.cpu.wrkSeconds - result.cpu.runnerSeconds;
   log(`   ${result.pass ? "PASS" : `FAIL: ${problems.join("; ")}`}`);
   await cleanup();
   return result;
@@ -513,11 +583,15 @@ const load3 = (l) => (l ? l.map((x) => x.toFixed(2)).join(" ") : "?");
 
 function report(results) {
   const lines = [];
-  lines.push(`| adapter | req/s | p50 | p99 | wrong answers | socket errors | non-2xx (got / expected) | RSS @${EARLY_S} s | RSS @end | growth | verdict |`);
+  lines.push(
+    `| adapter | req/s | p50 | p99 | wrong answers | socket errors | non-2xx (got / expected) | RSS @${EARLY_S} s | RSS @end | growth | verdict |`,
+  );
   lines.push("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |");
   for (const r of results) {
     if (r.preflightFailures) {
-      lines.push(`| ${r.target} | – | – | – | preflight: ${r.preflightFailures.length} | – | – | – | – | – | FAIL (before load) |`);
+      lines.push(
+        `| ${r.target} | – | – | – | preflight: ${r.preflightFailures.length} | – | – | – | – | – | FAIL (before load) |`,
+      );
       continue;
     }
     lines.push(
@@ -533,7 +607,9 @@ function report(results) {
     lines.push(`| --- | ---: | ${ok.map(() => "---:").join(" | ")} |`);
     for (let i = 0; i < ok[0].kinds.length; i++) {
       const k = ok[0].kinds[i];
-      lines.push(`| ${k.name} | ${k.want} | ${ok.map((r) => `${r.kinds[i].answered} / ${r.kinds[i].wrong}`).join(" | ")} |`);
+      lines.push(
+        `| ${k.name} | ${k.want} | ${ok.map((r) => `${r.kinds[i].answered} / ${r.kinds[i].wrong}`).join(" | ")} |`,
+      );
     }
     lines.push("");
     for (const r of ok) {
@@ -547,9 +623,12 @@ function report(results) {
           `upstream saw ${r.upstream.forwarded} forwarded requests (${r.upstream.allowedAnswered} allows answered) and ${r.upstream.jwksFetches} JWKS fetches during the run` +
           (r.problems.length ? `; problems: ${r.problems.join("; ")}` : ""),
       );
-      if (r.samplesOfWrong) lines.push(`  wrong answers (first ones): ${r.samplesOfWrong.trim().split("\n").join(" | ")}`);
+      if (r.samplesOfWrong)
+        lines.push(`  wrong answers (first ones): ${r.samplesOfWrong.trim().split("\n").join(" | ")}`);
       if (r.target === "node" && (r.serverStderr.length || r.policyWarnings)) {
-        lines.push(`  server log: ${r.policyWarnings ?? 0} policy warnings at startup${r.serverStderr.length ? `; other lines: ${r.serverStderr.join(" | ")}` : ""}`);
+        lines.push(
+          `  server log: ${r.policyWarnings ?? 0} policy warnings at startup${r.serverStderr.length ? `; other lines: ${r.serverStderr.join(" | ")}` : ""}`,
+        );
       }
     }
   }
@@ -562,7 +641,9 @@ async function main() {
   const t0 = Date.now();
   const mix = buildMix({ tokens: TOKENS });
   mix.slots = schedule(mix.kinds);
-  log(`load: ${mix.kinds.length} kinds of request, ${mix.slots.length}-slot cycle (${mix.kinds.map((k) => `${k.name}×${k.weight}`).join(", ")}), keys and tokens in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  log(
+    `load: ${mix.kinds.length} kinds of request, ${mix.slots.length}-slot cycle (${mix.kinds.map((k) => `${k.name}×${k.weight}`).join(", ")}), keys and tokens in ${((Date.now() - t0) / 1000).toFixed(1)} s`,
+  );
   const results = [];
   try {
     for (const target of targets) {

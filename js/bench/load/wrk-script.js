@@ -31,7 +31,12 @@ export function wrkScript(kinds, slots) {
   const kindTable = kinds
     .map((kind) => {
       const variants = kind.variants
-        .map((variant) => `{${Object.entries(variant).map(([name, value]) => `[${lua(name)}]=${lua(value)}`).join(",")}}`)
+        .map(
+          (variant) =>
+            `{${Object.entries(variant)
+              .map(([name, value]) => `[${lua(name)}]=${lua(value)}`)
+              .join(",")}}`,
+        )
         .join(",\n    ");
       return `  { name = ${lua(kind.name)}, method = ${lua(kind.method)}, path = ${lua(kind.path)}, want = ${kind.want}, variants = {\n    ${variants}\n  } }`;
     })

@@ -17,13 +17,17 @@ function world(scenario) {
     fetch: async () => {
       state.fetches++;
       if (state.down) return new Response("down", { status: 500 });
-      return new Response(jwksDocument(keys, state.served), { status: 200, headers: { "content-type": "application/json" } });
+      return new Response(jwksDocument(keys, state.served), {
+        status: 200,
+        headers: { "content-type": "application/json" },
+      });
     },
     now: () => state.now,
     log: false,
     explain: true,
   };
-  if (!scenario.config.policies?.groups) options.policies = async (groups) => Object.fromEntries(groups.map((g) => [g, store[g] ?? null]));
+  if (!scenario.config.policies?.groups)
+    options.policies = async (groups) => Object.fromEntries(groups.map((g) => [g, store[g] ?? null]));
   return { state, options };
 }
 
@@ -35,13 +39,16 @@ function expectedForwardPath(testCase) {
 function check(decided, testCase, state, label) {
   const problems = [];
   const { expect } = testCase;
-  if (decided.path !== undefined && expect.status !== 400 && decided.path !== expectedForwardPath(testCase)) problems.push(`path ${decided.path}, expected ${expectedForwardPath(testCase)}`);
+  if (decided.path !== undefined && expect.status !== 400 && decided.path !== expectedForwardPath(testCase))
+    problems.push(`path ${decided.path}, expected ${expectedForwardPath(testCase)}`);
   if (decided.status !== expect.status) problems.push(`status ${decided.status}, expected ${expect.status}`);
-  if (decided.reason !== undefined && decided.reason !== expect.reason) problems.push(`reason ${decided.reason}, expected ${expect.reason}`);
+  if (decided.reason !== undefined && decided.reason !== expect.reason)
+    problems.push(`reason ${decided.reason}, expected ${expect.reason}`);
   for (const [name, value] of Object.entries(expect.context ?? {})) {
     if (decided.context[name] !== value) problems.push(`context.${name} = ${decided.context[name]}, expected ${value}`);
   }
-  if (expect.jwksFetches !== undefined && state.fetches !== expect.jwksFetches) problems.push(`${state.fetches} JWKS fetches, expected ${expect.jwksFetches}`);
+  if (expect.jwksFetches !== undefined && state.fetches !== expect.jwksFetches)
+    problems.push(`${state.fetches} JWKS fetches, expected ${expect.jwksFetches}`);
   return problems.length ? [`${label} / ${testCase.name}: ${problems.join("; ")}`] : [];
 }
 
@@ -86,7 +93,12 @@ export function viewerRequest({ method, uri, querystring = "", clientIp, headers
     Records: [
       {
         cf: {
-          config: { distributionDomainName: "d111111abcdef8.cloudfront.net", distributionId: "EDFDVBD6EXAMPLE", eventType: "viewer-request", requestId: "4TyzHTaYWb1GX1qTfsHhEqV6HUDd_BzoBZnwfnvQc_1oF26ClkoUSEQ==" },
+          config: {
+            distributionDomainName: "d111111abcdef8.cloudfront.net",
+            distributionId: "EDFDVBD6EXAMPLE",
+            eventType: "viewer-request",
+            requestId: "4TyzHTaYWb1GX1qTfsHhEqV6HUDd_BzoBZnwfnvQc_1oF26ClkoUSEQ==",
+          },
           request: { clientIp, headers: cfHeaders, method, querystring, uri },
         },
       },
@@ -126,12 +138,16 @@ test("the conformance suite passes through the Lambda@Edge handler", async () =>
         JSON.parse(result.body);
       } else {
         const context = {};
-        for (const [name, [{ value }]] of Object.entries(result.headers)) if (name.startsWith("x-authz-")) context[name] = value;
+        for (const [name, [{ value }]] of Object.entries(result.headers))
+          if (name.startsWith("x-authz-")) context[name] = value;
         // The origin gets the canonical path, whatever the viewer sent.
         decided = { status: 200, reason: undefined, context: {}, path: result.uri };
         // Context values arrive as headers: `clientId` → x-authz-client-id, values as text.
         for (const [name, value] of Object.entries(testCase.expect.context ?? {})) {
-          const header = `x-authz-${name.replace(/([a-z0-9])([A-Z])/g, "$1-$2").toLowerCase().replace(/[^a-z0-9-]/g, "-")}`;
+          const header = `x-authz-${name
+            .replace(/([a-z0-9])([A-Z])/g, "$1-$2")
+            .toLowerCase()
+            .replace(/[^a-z0-9-]/g, "-")}`;
           decided.context[name] = context[header] === String(value) ? value : context[header];
         }
       }

@@ -42,7 +42,13 @@ after(() => console.log(`\n${matrix}\n`));
 async function nodeRig(policies, options = {}) {
   const jwks = await startJwksOrigin(initialJwks());
   let clock = T;
-  const authorizer = createAuthorizer(faultConfig(jwks.jwksUrl), { policies, now: () => clock, jwksTimeoutMs: TIMEOUT_MS, log: false, ...options });
+  const authorizer = createAuthorizer(faultConfig(jwks.jwksUrl), {
+    policies,
+    now: () => clock,
+    jwksTimeoutMs: TIMEOUT_MS,
+    log: false,
+    ...options,
+  });
   // The middleware is given the authorizer itself (as the README allows), wrapped to keep
   // each decision's reason for the assertions: the HTTP status is the middleware's.
   const reasons = new Map();
@@ -68,7 +74,8 @@ async function nodeRig(policies, options = {}) {
       const id = String(++ids);
       const response = await fetch(url, { headers: { authorization: `Bearer ${tok}`, "x-request-id": id } });
       const body = await response.json();
-      if (response.status === 200) assert.equal(body.caller, JSON.parse(Buffer.from(tok.split(".")[1], "base64url")).sub);
+      if (response.status === 200)
+        assert.equal(body.caller, JSON.parse(Buffer.from(tok.split(".")[1], "base64url")).sub);
       else assert.equal(response.headers.get("content-type"), "application/json");
       return { status: response.status, reason: reasons.get(id) };
     },
@@ -116,7 +123,11 @@ describe("JWKS faults", () => {
   // `jwks_fetched`): a token verified with the key before is refused like a fresh one.
   test("a token verified before its key was retired is refused after the refresh", async () => {
     const got = await withRig(document, (rig) => retiredKeyReplay(rig));
-    matrix.add("JWKS retires a key: a token verified with it before", `${got.status} ${got.reason}${got.status === 200 ? " (REGRESSION: cached verification outlives the key)" : ""}`, "fresh tokens of the retired key: 403 unknown_kid");
+    matrix.add(
+      "JWKS retires a key: a token verified with it before",
+      `${got.status} ${got.reason}${got.status === 200 ? " (REGRESSION: cached verification outlives the key)" : ""}`,
+      "fresh tokens of the retired key: 403 unknown_kid",
+    );
     assert.deepEqual(got, { status: 403, reason: "unknown_kid" });
   });
 });
@@ -126,7 +137,12 @@ describe("policy store: a document URL (ETag, ttlSeconds 0)", () => {
   const cases = [
     ["down (port closed)", (o) => o.set(faults.down()), 503, "policies_unavailable"],
     [`slow (${SLOW_MS} ms, timeoutMs ${TIMEOUT_MS})`, (o) => o.set(faults.slow(SLOW_MS)), 503, "policies_unavailable"],
-    ["throttled (429)", (o) => o.set(faults.status(429, '{"message":"Too Many Requests"}', { "retry-after": "1" })), 503, "policies_unavailable"],
+    [
+      "throttled (429)",
+      (o) => o.set(faults.status(429, '{"message":"Too Many Requests"}', { "retry-after": "1" })),
+      503,
+      "policies_unavailable",
+    ],
     ["corrupt document (not JSON)", (o) => o.set(faults.garbage(NOT_JSON)), 503, "policies_unavailable"],
     [
       "corrupt policy (fails validation)",
@@ -172,7 +188,10 @@ describe("policy store: the caller's async function", () => {
         case "down":
           throw Object.assign(new Error("connect ECONNREFUSED 127.0.0.1:8000"), { code: "ECONNREFUSED" });
         case "throttled":
-          throw Object.assign(new Error("Rate of requests exceeds the allowed throughput."), { name: "ThrottlingException", $metadata: { httpStatusCode: 400 } });
+          throw Object.assign(new Error("Rate of requests exceeds the allowed throughput."), {
+            name: "ThrottlingException",
+            $metadata: { httpStatusCode: 400 },
+          });
         case "corrupt-text":
           return new Map(groups.map((g) => [g, NOT_JSON]));
         case "corrupt-shape":
@@ -224,13 +243,25 @@ describe("policy store: the caller's async function", () => {
         store.mode = "slow";
         const got = await unboundedStore(rig, bound);
         assert.ok(got.bounded, `answered after ${got.ms} ms`);
-        assert.deepEqual({ status: got.status, reason: got.reason }, { status: 503, reason: "policies_unavailable" }, "during the fault");
+        assert.deepEqual(
+          { status: got.status, reason: got.reason },
+          { status: 503, reason: "policies_unavailable" },
+          "during the fault",
+        );
         store.mode = "up";
         const tok = token({ sub: "slow-store" }); // unboundedStore's request
         const calls = store.calls;
-        assert.deepEqual(await rig.request(tok, T + POLICY_RETRY - 1), { status: 503, reason: "policies_unavailable" }, "before the store is asked again");
+        assert.deepEqual(
+          await rig.request(tok, T + POLICY_RETRY - 1),
+          { status: 503, reason: "policies_unavailable" },
+          "before the store is asked again",
+        );
         assert.equal(store.calls, calls, "the store is not asked again before the retry");
-        assert.deepEqual(await rig.request(tok, T + POLICY_RETRY), { status: 200, reason: "allowed" }, "once the store is asked again");
+        assert.deepEqual(
+          await rig.request(tok, T + POLICY_RETRY),
+          { status: 200, reason: "allowed" },
+          "once the store is asked again",
+        );
         return {
           outcome: `${got.status} ${got.reason} (${got.ms} ms)`,
           recovery: `200 at t+${POLICY_RETRY}s (the core's retry after a failed load; 503 before)`,

@@ -24,9 +24,28 @@ export function poolConfig(jwksUri, extra = {}) {
   return { issuers: [{ userPoolId: POOL, tokenUse: "access", clientId: ["suite-client"], jwksUri }], ...extra };
 }
 
-export function accessToken({ kid = "suite-rsa-1", sub = "a1b2c3d4-0000-4000-8000-000000000001", groups = ["pet-veterinarian"], exp = NOW + 3600, iat = NOW - 60 } = {}) {
+export function accessToken({
+  kid = "suite-rsa-1",
+  sub = "a1b2c3d4-0000-4000-8000-000000000001",
+  groups = ["pet-veterinarian"],
+  exp = NOW + 3600,
+  iat = NOW - 60,
+} = {}) {
   return tokenOf(
-    { key: kid, claims: { iss: ISSUER, sub, "cognito:groups": groups, token_use: "access", client_id: "suite-client", username: "cognitouser", scope: "aws.cognito.signin.user.admin", iat, exp } },
+    {
+      key: kid,
+      claims: {
+        iss: ISSUER,
+        sub,
+        "cognito:groups": groups,
+        token_use: "access",
+        client_id: "suite-client",
+        username: "cognitouser",
+        scope: "aws.cognito.signin.user.admin",
+        iat,
+        exp,
+      },
+    },
     keys,
   );
 }

@@ -19,13 +19,20 @@ import { viewerRequest } from "./lambda-edge-events.js";
 
 const SUB = "a1b2c3d4-0000-4000-8000-000000000001";
 const policies = { groups: { "pet-veterinarian": VET_POLICY } };
-const vet = (token, extra = {}) => ({ method: "get", path: "/petstore/v1/pets?limit=5", headers: { authorization: `Bearer ${token}` }, sourceIp: "192.0.2.10", ...extra });
+const vet = (token, extra = {}) => ({
+  method: "get",
+  path: "/petstore/v1/pets?limit=5",
+  headers: { authorization: `Bearer ${token}` },
+  sourceIp: "192.0.2.10",
+  ...extra,
+});
 const EVENT_KEYS = ["outcome", "reason", "status", "method", "path", "authorizedPath", "latencyMs", "principal"];
 
 /** No part of the token, nor the header carrying it, in what the hook or the log got. */
 function assertNoToken(events, token) {
   const text = JSON.stringify(events);
-  for (const part of token.split(".")) assert.ok(!text.includes(part), "a part of the token reached the hook or the log");
+  for (const part of token.split("."))
+    assert.ok(!text.includes(part), "a part of the token reached the hook or the log");
   assert.ok(!/bearer/i.test(text), "the Authorization header reached the hook or the log");
 }
 
@@ -38,7 +45,12 @@ after(() => jwks.close());
 describe("onDecision (Node API)", () => {
   test("one event per decision: outcome, reason, status, method, path (no query), latency, principal; never the token", async () => {
     const events = [];
-    const authorizer = createAuthorizer(poolConfig(jwks.url), { policies, now: () => NOW, log: false, onDecision: (event) => events.push(event) });
+    const authorizer = createAuthorizer(poolConfig(jwks.url), {
+      policies,
+      now: () => NOW,
+      log: false,
+      onDecision: (event) => events.push(event),
+    });
     const token = accessToken();
     const allowed = await authorizer.authorize(vet(token));
     assert.equal(allowed.outcome, "allow", allowed.reason);
@@ -57,19 +69,27 @@ describe("onDecision (Node API)", () => {
       assert.equal(event.path, "/petstore/v1/pets");
       assert.ok(!("authorizedPath" in event));
     }
-    assert.deepEqual(events.map(({ outcome, reason, status, principal }) => ({ outcome, reason, status, principal })), [
-      { outcome: "allow", reason: "allowed", status: 200, principal: SUB },
-      { outcome: "allow", reason: "allowed", status: 200, principal: SUB },
-      { outcome: "unauthorized", reason: "no_credentials", status: 401, principal: undefined },
-      { outcome: "forbidden", reason: "implicit_deny", status: 403, principal: SUB },
-    ]);
+    assert.deepEqual(
+      events.map(({ outcome, reason, status, principal }) => ({ outcome, reason, status, principal })),
+      [
+        { outcome: "allow", reason: "allowed", status: 200, principal: SUB },
+        { outcome: "allow", reason: "allowed", status: 200, principal: SUB },
+        { outcome: "unauthorized", reason: "no_credentials", status: 401, principal: undefined },
+        { outcome: "forbidden", reason: "implicit_deny", status: 403, principal: SUB },
+      ],
+    );
     assert.ok(!("principal" in events[2]));
     assertNoToken(events, token);
   });
 
   test("a token refused before the policies: no principal; a rewritten path is reported as authorizedPath", async () => {
     const events = [];
-    const authorizer = createAuthorizer(poolConfig(jwks.url, { request: { dotSegments: "resolve" } }), { policies, now: () => NOW, log: false, onDecision: (event) => events.push(event) });
+    const authorizer = createAuthorizer(poolConfig(jwks.url, { request: { dotSegments: "resolve" } }), {
+      policies,
+      now: () => NOW,
+      log: false,
+      onDecision: (event) => events.push(event),
+    });
     await authorizer.authorize(vet(accessToken({ exp: NOW - 10 })));
     await authorizer.authorize(vet(accessToken(), { path: "/petstore/v1/x/../pets" }));
     assert.equal(events[0].reason, "expired");
@@ -89,18 +109,30 @@ describe("onDecision (Node API)", () => {
         throw new Error("hook down");
       },
     ]) {
-      const authorizer = createAuthorizer(poolConfig(jwks.url), { policies, now: () => NOW, log: (event) => logged.push(event), onDecision });
+      const authorizer = createAuthorizer(poolConfig(jwks.url), {
+        policies,
+        now: () => NOW,
+        log: (event) => logged.push(event),
+        onDecision,
+      });
       const decision = await authorizer.authorize(vet(accessToken()));
       assert.equal(decision.outcome, "allow");
       assert.equal((await authorizer.authorize(vet(""))).status, 401);
     }
     await new Promise((resolve) => setImmediate(resolve));
-    assert.equal(logged.filter((event) => event.event === "on_decision_failed" && event.message === "hook down").length, 4);
+    assert.equal(
+      logged.filter((event) => event.event === "on_decision_failed" && event.message === "hook down").length,
+      4,
+    );
   });
 
   test("onDecision and claimCheck must be functions (invalid_config at construction)", () => {
     for (const name of ["onDecision", "claimCheck"]) {
-      assert.throws(() => createAuthorizer(poolConfig(jwks.url), { policies, [name]: "yes" }), (error) => error instanceof AuthzError && error.code === "invalid_config" && error.message.includes(`options.${name}`));
+      assert.throws(
+        () => createAuthorizer(poolConfig(jwks.url), { policies, [name]: "yes" }),
+        (error) =>
+          error instanceof AuthzError && error.code === "invalid_config" && error.message.includes(`options.${name}`),
+      );
     }
   });
 });
@@ -108,13 +140,24 @@ describe("onDecision (Node API)", () => {
 describe("JWKS log events name the JWKS URL", () => {
   test("jwks_fetched and jwks_failed carry jwksUri and issuerIndex", async () => {
     const events = [];
-    const authorizer = createAuthorizer(poolConfig(jwks.url), { policies, now: () => NOW, log: (event) => events.push(event) });
+    const authorizer = createAuthorizer(poolConfig(jwks.url), {
+      policies,
+      now: () => NOW,
+      log: (event) => events.push(event),
+    });
     await authorizer.authorize(vet(accessToken()));
     const fetched = events.find((event) => event.event === "jwks_fetched");
-    assert.deepEqual({ jwksUri: fetched.jwksUri, issuerIndex: fetched.issuerIndex, issuer: fetched.issuer }, { jwksUri: jwks.url, issuerIndex: 0, issuer: undefined });
+    assert.deepEqual(
+      { jwksUri: fetched.jwksUri, issuerIndex: fetched.issuerIndex, issuer: fetched.issuer },
+      { jwksUri: jwks.url, issuerIndex: 0, issuer: undefined },
+    );
     jwks.state.down = true;
     try {
-      const failing = createAuthorizer(poolConfig(jwks.url), { policies, now: () => NOW, log: (event) => events.push(event) });
+      const failing = createAuthorizer(poolConfig(jwks.url), {
+        policies,
+        now: () => NOW,
+        log: (event) => events.push(event),
+      });
       await failing.authorize(vet(accessToken()));
     } finally {
       jwks.state.down = false;
@@ -156,7 +199,15 @@ describe("hydrate()", () => {
     const authorizer = createAuthorizer(config, { policies, now: () => NOW, log: false });
     await authorizer.hydrate();
     assert.equal(jwks.state.fetches, 2);
-    const claims = { iss: root, sub: "emulated", "cognito:groups": ["pet-veterinarian"], token_use: "access", client_id: "suite-client", iat: NOW - 60, exp: NOW + 3600 };
+    const claims = {
+      iss: root,
+      sub: "emulated",
+      "cognito:groups": ["pet-veterinarian"],
+      token_use: "access",
+      client_id: "suite-client",
+      iat: NOW - 60,
+      exp: NOW + 3600,
+    };
     const decision = await authorizer.authorize(vet(tokenOf({ key: "suite-rsa-1", claims }, keys)));
     assert.equal(decision.outcome, "allow", decision.reason);
     assert.equal(jwks.state.fetches, 2, "the derived URL was fetched by hydrate, not again on demand");
@@ -165,9 +216,21 @@ describe("hydrate()", () => {
   test("a failure rejects with an AuthzError naming the JWKS URL; the authorizer then fetches on demand", async () => {
     jwks.state.down = true;
     const events = [];
-    const authorizer = createAuthorizer(poolConfig(jwks.url), { policies, now: () => NOW, log: (event) => events.push(event) });
+    const authorizer = createAuthorizer(poolConfig(jwks.url), {
+      policies,
+      now: () => NOW,
+      log: (event) => events.push(event),
+    });
     try {
-      await assert.rejects(authorizer.hydrate(), (error) => error instanceof AuthzError && error.name === "AuthzError" && error.code === "jwks_http_error" && error.message.includes(jwks.url) && error.message.split(jwks.url).length === 2);
+      await assert.rejects(
+        authorizer.hydrate(),
+        (error) =>
+          error instanceof AuthzError &&
+          error.name === "AuthzError" &&
+          error.code === "jwks_http_error" &&
+          error.message.includes(jwks.url) &&
+          error.message.split(jwks.url).length === 2,
+      );
     } finally {
       jwks.state.down = false;
     }
@@ -179,7 +242,13 @@ describe("hydrate()", () => {
 
   test("a preloaded JWKS (options.jwks) hydrates without the network", async () => {
     const url = "https://issuer.invalid/jwks.json";
-    const authorizer = createAuthorizer(poolConfig(url), { policies, now: () => NOW, log: false, jwks: { [url]: jwksDocument(keys, ["suite-rsa-1"]) }, fetch: () => Promise.reject(new Error("no network")) });
+    const authorizer = createAuthorizer(poolConfig(url), {
+      policies,
+      now: () => NOW,
+      log: false,
+      jwks: { [url]: jwksDocument(keys, ["suite-rsa-1"]) },
+      fetch: () => Promise.reject(new Error("no network")),
+    });
     await authorizer.hydrate();
     assert.equal((await authorizer.authorize(vet(accessToken()))).outcome, "allow");
   });
@@ -187,7 +256,22 @@ describe("hydrate()", () => {
 
 describe("claimCheck (Node API)", () => {
   const tenantToken = (tenant) =>
-    tokenOf({ key: "suite-rsa-1", claims: { iss: ISSUER, sub: SUB, "cognito:groups": ["pet-veterinarian"], token_use: "access", client_id: "suite-client", tenant, iat: NOW - 60, exp: NOW + 3600 } }, keys);
+    tokenOf(
+      {
+        key: "suite-rsa-1",
+        claims: {
+          iss: ISSUER,
+          sub: SUB,
+          "cognito:groups": ["pet-veterinarian"],
+          token_use: "access",
+          client_id: "suite-client",
+          tenant,
+          iat: NOW - 60,
+          exp: NOW + 3600,
+        },
+      },
+      keys,
+    );
 
   test("runs on allows with the identity context (configured context.claims included) and the request", async () => {
     const calls = [];
@@ -207,7 +291,10 @@ describe("claimCheck (Node API)", () => {
     assert.equal(calls[0].claims.groups, "pet-veterinarian");
     assert.equal(calls[0].request.path, "/petstore/v1/pets?limit=5");
     const refused = await authorizer.authorize(vet(tenantToken("other")));
-    assert.deepEqual({ outcome: refused.outcome, reason: refused.reason, status: refused.status }, { outcome: "forbidden", reason: "claim_check_failed", status: 403 });
+    assert.deepEqual(
+      { outcome: refused.outcome, reason: refused.reason, status: refused.status },
+      { outcome: "forbidden", reason: "claim_check_failed", status: 403 },
+    );
     assert.equal(refused.body, JSON.stringify({ Message: "User is not authorized to access this resource" }));
     // Memoised by the core, checked again: the hook sees every allow.
     await authorizer.authorize(vet(tenantToken("other")));
@@ -216,8 +303,16 @@ describe("claimCheck (Node API)", () => {
 
   test("never widens: not called for a denial", async () => {
     let calls = 0;
-    const authorizer = createAuthorizer(poolConfig(jwks.url), { policies, now: () => NOW, log: false, claimCheck: () => (calls++, true) });
-    assert.equal((await authorizer.authorize(vet(accessToken(), { sourceIp: "198.51.100.7" }))).reason, "implicit_deny");
+    const authorizer = createAuthorizer(poolConfig(jwks.url), {
+      policies,
+      now: () => NOW,
+      log: false,
+      claimCheck: () => (calls++, true),
+    });
+    assert.equal(
+      (await authorizer.authorize(vet(accessToken(), { sourceIp: "198.51.100.7" }))).reason,
+      "implicit_deny",
+    );
     assert.equal((await authorizer.authorize(vet(accessToken({ exp: NOW - 10 })))).reason, "expired");
     assert.equal((await authorizer.authorize({ method: "GET", path: "/petstore/v1/pets" })).reason, "no_credentials");
     assert.equal(calls, 0);
@@ -238,13 +333,33 @@ describe("claimCheck (Node API)", () => {
     ];
     for (const claimCheck of checks) {
       const events = [];
-      const authorizer = createAuthorizer(poolConfig(jwks.url, { responses: { forbidden } }), { policies, now: () => NOW, log: (event) => logged.push(event), claimCheck, onDecision: (event) => events.push(event) });
+      const authorizer = createAuthorizer(poolConfig(jwks.url, { responses: { forbidden } }), {
+        policies,
+        now: () => NOW,
+        log: (event) => logged.push(event),
+        claimCheck,
+        onDecision: (event) => events.push(event),
+      });
       const decision = await authorizer.authorize(vet(accessToken()));
-      assert.deepEqual({ outcome: decision.outcome, reason: decision.reason, status: decision.status, body: decision.body }, { outcome: "forbidden", reason: "claim_check_failed", status: 403, body: '{"message":"nope"}' });
-      assert.deepEqual(events.map(({ reason, principal }) => ({ reason, principal })), [{ reason: "claim_check_failed", principal: SUB }]);
+      assert.deepEqual(
+        { outcome: decision.outcome, reason: decision.reason, status: decision.status, body: decision.body },
+        { outcome: "forbidden", reason: "claim_check_failed", status: 403, body: '{"message":"nope"}' },
+      );
+      assert.deepEqual(
+        events.map(({ reason, principal }) => ({ reason, principal })),
+        [{ reason: "claim_check_failed", principal: SUB }],
+      );
     }
-    assert.equal(logged.filter((event) => event.event === "claim_check_error" && event.message === "claims store down").length, 2);
-    const passing = createAuthorizer(poolConfig(jwks.url), { policies, now: () => NOW, log: false, claimCheck: async () => true });
+    assert.equal(
+      logged.filter((event) => event.event === "claim_check_error" && event.message === "claims store down").length,
+      2,
+    );
+    const passing = createAuthorizer(poolConfig(jwks.url), {
+      policies,
+      now: () => NOW,
+      log: false,
+      claimCheck: async () => true,
+    });
     assert.equal((await passing.authorize(vet(accessToken()))).outcome, "allow");
   });
 });
@@ -268,18 +383,58 @@ describe("Express and Fastify on loopback", () => {
   /** Allowed, refused by the claim check, no token, and a path the router reads otherwise. */
   async function exercise(base, events) {
     const token = accessToken();
-    const get = (path, token) => fetch(`${base}${path}`, { headers: token ? { authorization: `Bearer ${token}` } : {} });
+    const get = (path, token) =>
+      fetch(`${base}${path}`, { headers: token ? { authorization: `Bearer ${token}` } : {} });
     assert.equal((await get("/petstore/v1/pets?limit=1", token)).status, 200);
     assert.equal((await get("/petstore/v1/pets", accessToken({ sub: "blocked" }))).status, 403);
     assert.equal((await get("/petstore/v1/pets")).status, 401);
     // Sent as a raw request line: fetch would resolve the dot segment itself.
-    assert.equal((await rawRequest(base, { target: "/petstore/v1/pets/admin/..", headers: [["Authorization", `Bearer ${token}`]] })).status, 400);
-    assert.deepEqual(events.map(({ outcome, reason, status, method, path, principal }) => ({ outcome, reason, status, method, path, principal })), [
-      { outcome: "allow", reason: "allowed", status: 200, method: "GET", path: "/petstore/v1/pets", principal: SUB },
-      { outcome: "forbidden", reason: "claim_check_failed", status: 403, method: "GET", path: "/petstore/v1/pets", principal: "blocked" },
-      { outcome: "unauthorized", reason: "no_credentials", status: 401, method: "GET", path: "/petstore/v1/pets", principal: undefined },
-      { outcome: "bad_request", reason: "path_router_mismatch", status: 400, method: "GET", path: "/petstore/v1/pets/admin/..", principal: undefined },
-    ]);
+    assert.equal(
+      (
+        await rawRequest(base, {
+          target: "/petstore/v1/pets/admin/..",
+          headers: [["Authorization", `Bearer ${token}`]],
+        })
+      ).status,
+      400,
+    );
+    assert.deepEqual(
+      events.map(({ outcome, reason, status, method, path, principal }) => ({
+        outcome,
+        reason,
+        status,
+        method,
+        path,
+        principal,
+      })),
+      [
+        { outcome: "allow", reason: "allowed", status: 200, method: "GET", path: "/petstore/v1/pets", principal: SUB },
+        {
+          outcome: "forbidden",
+          reason: "claim_check_failed",
+          status: 403,
+          method: "GET",
+          path: "/petstore/v1/pets",
+          principal: "blocked",
+        },
+        {
+          outcome: "unauthorized",
+          reason: "no_credentials",
+          status: 401,
+          method: "GET",
+          path: "/petstore/v1/pets",
+          principal: undefined,
+        },
+        {
+          outcome: "bad_request",
+          reason: "path_router_mismatch",
+          status: 400,
+          method: "GET",
+          path: "/petstore/v1/pets/admin/..",
+          principal: undefined,
+        },
+      ],
+    );
     assertNoToken(events, token);
   }
 
@@ -333,11 +488,14 @@ describe("Lambda@Edge", () => {
     const refused = await handler(viewerRequest({ token: accessToken({ sub: "blocked" }), clientIp: "192.0.2.10" }));
     assert.equal(refused.status, "403");
     assert.equal((await handler(viewerRequest({ clientIp: "192.0.2.10" }))).status, "401");
-    assert.deepEqual(events.map(({ reason, status, path, principal }) => ({ reason, status, path, principal })), [
-      { reason: "allowed", status: 200, path: "/petstore/v1/pets", principal: SUB },
-      { reason: "claim_check_failed", status: 403, path: "/petstore/v1/pets", principal: "blocked" },
-      { reason: "no_credentials", status: 401, path: "/petstore/v1/pets", principal: undefined },
-    ]);
+    assert.deepEqual(
+      events.map(({ reason, status, path, principal }) => ({ reason, status, path, principal })),
+      [
+        { reason: "allowed", status: 200, path: "/petstore/v1/pets", principal: SUB },
+        { reason: "claim_check_failed", status: 403, path: "/petstore/v1/pets", principal: "blocked" },
+        { reason: "no_credentials", status: 401, path: "/petstore/v1/pets", principal: undefined },
+      ],
+    );
     assertNoToken(events, token);
   });
 });

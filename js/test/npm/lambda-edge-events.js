@@ -5,7 +5,14 @@
 /**
  * @param {{ token?: string, clientIp?: string, uri?: string, querystring?: string, method?: string, extraHeaders?: Record<string, string> }} options
  */
-export function viewerRequest({ token, clientIp = "203.0.113.178", uri = "/petstore/v1/pets", querystring = "", method = "GET", extraHeaders = {} } = {}) {
+export function viewerRequest({
+  token,
+  clientIp = "203.0.113.178",
+  uri = "/petstore/v1/pets",
+  querystring = "",
+  method = "GET",
+  extraHeaders = {},
+} = {}) {
   const headers = {
     host: [{ key: "Host", value: "d111111abcdef8.cloudfront.net" }],
     "user-agent": [{ key: "User-Agent", value: "curl/8.5.0" }],
@@ -17,7 +24,12 @@ export function viewerRequest({ token, clientIp = "203.0.113.178", uri = "/petst
     Records: [
       {
         cf: {
-          config: { distributionDomainName: "d111111abcdef8.cloudfront.net", distributionId: "EDFDVBD6EXAMPLE", eventType: "viewer-request", requestId: "4TyzHTaYWb1GX1qTfsHhEqV6HUDd_BzoBZnwfnvQc_1oF26ClkoUSEQ==" },
+          config: {
+            distributionDomainName: "d111111abcdef8.cloudfront.net",
+            distributionId: "EDFDVBD6EXAMPLE",
+            eventType: "viewer-request",
+            requestId: "4TyzHTaYWb1GX1qTfsHhEqV6HUDd_BzoBZnwfnvQc_1oF26ClkoUSEQ==",
+          },
           request: { clientIp, headers, method, querystring, uri },
         },
       },

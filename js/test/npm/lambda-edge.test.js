@@ -25,12 +25,19 @@ describe("viewer-request events", () => {
   const handler = createHandler({ ...bundle, now: () => NOW, fetch: offline, log: false });
 
   test("allow: the request goes on with identity headers; forged ones are removed, others kept", async () => {
-    const event = viewerRequest({ token: accessToken(), clientIp: "192.0.2.10", querystring: "limit=5", extraHeaders: { "X-Authz-Sub": "admin", "X-Authz-Groups": "root" } });
+    const event = viewerRequest({
+      token: accessToken(),
+      clientIp: "192.0.2.10",
+      querystring: "limit=5",
+      extraHeaders: { "X-Authz-Sub": "admin", "X-Authz-Groups": "root" },
+    });
     const result = await handler(event);
     assert.equal(result.uri, "/petstore/v1/pets");
     assert.equal(result.querystring, "limit=5");
     assert.equal(result.clientIp, "192.0.2.10");
-    assert.deepEqual(result.headers["x-authz-sub"], [{ key: "x-authz-sub", value: "a1b2c3d4-0000-4000-8000-000000000001" }]);
+    assert.deepEqual(result.headers["x-authz-sub"], [
+      { key: "x-authz-sub", value: "a1b2c3d4-0000-4000-8000-000000000001" },
+    ]);
     assert.deepEqual(result.headers["x-authz-groups"], [{ key: "x-authz-groups", value: "pet-veterinarian" }]);
     assert.deepEqual(result.headers["x-authz-client-id"], [{ key: "x-authz-client-id", value: "suite-client" }]);
     assert.deepEqual(result.headers.host, [{ key: "Host", value: "d111111abcdef8.cloudfront.net" }]);
@@ -56,8 +63,17 @@ describe("viewer-request events", () => {
   });
 
   test("forwardAuthorization: false removes Authorization; a custom prefix is used and stripped", async () => {
-    const custom = createHandler({ ...bundle, now: () => NOW, fetch: offline, log: false, forwardAuthorization: false, identityHeaderPrefix: "x-user-" });
-    const result = await custom(viewerRequest({ token: accessToken(), clientIp: "192.0.2.10", extraHeaders: { "x-user-sub": "forged" } }));
+    const custom = createHandler({
+      ...bundle,
+      now: () => NOW,
+      fetch: offline,
+      log: false,
+      forwardAuthorization: false,
+      identityHeaderPrefix: "x-user-",
+    });
+    const result = await custom(
+      viewerRequest({ token: accessToken(), clientIp: "192.0.2.10", extraHeaders: { "x-user-sub": "forged" } }),
+    );
     assert.equal(result.headers.authorization, undefined);
     assert.equal(result.headers["x-user-sub"][0].value, "a1b2c3d4-0000-4000-8000-000000000001");
   });
@@ -77,8 +93,14 @@ describe("viewer-request events", () => {
     assert.throws(() => createHandler(null), /expected \{config/);
     assert.throws(() => createHandler({ ...bundle, polices: {} }), /unknown member `polices`/);
     assert.throws(() => createHandler({ ...bundle, identityHeaderPrefix: "x authz" }), /identityHeaderPrefix/);
-    assert.throws(() => createHandler({ ...bundle, forwardAuthorization: "no" }), /forwardAuthorization must be true or false/);
-    assert.throws(() => createHandler({ ...bundle, config: { issuers: [{}] } }), (e) => e.code === "invalid_config");
+    assert.throws(
+      () => createHandler({ ...bundle, forwardAuthorization: "no" }),
+      /forwardAuthorization must be true or false/,
+    );
+    assert.throws(
+      () => createHandler({ ...bundle, config: { issuers: [{}] } }),
+      (e) => e.code === "invalid_config",
+    );
   });
 });
 
@@ -91,7 +113,17 @@ describe("the deployment zip", () => {
     writeFileSync(join(dir, "policies.json"), JSON.stringify(bundle.policies));
     writeFileSync(join(dir, "jwks.json"), JSON.stringify(bundle.jwks));
     const zip = join(dir, "out", "lambda-edge.zip");
-    execFileSync(process.execPath, [script, "--config", join(dir, "config.json"), "--policies", join(dir, "policies.json"), "--jwks", join(dir, "jwks.json"), "--out", zip]);
+    execFileSync(process.execPath, [
+      script,
+      "--config",
+      join(dir, "config.json"),
+      "--policies",
+      join(dir, "policies.json"),
+      "--jwks",
+      join(dir, "jwks.json"),
+      "--out",
+      zip,
+    ]);
     const size = statSync(zip).size;
     console.log(`lambda-edge.zip: ${size} bytes (budget 300 KB, limit 1 MB)`);
     assert.ok(size <= 300 * 1024, `${size} bytes`);
@@ -108,7 +140,11 @@ describe("the deployment zip", () => {
   test("a bad configuration fails the build with the reason", () => {
     const dir = mkdtempSync(join(tmpdir(), "edge-authz-le-"));
     writeFileSync(join(dir, "config.json"), JSON.stringify({ issuers: [{ issuer: "x" }] }));
-    const run = spawnSync(process.execPath, [script, "--config", join(dir, "config.json"), "--out", join(dir, "x.zip")], { encoding: "utf8" });
+    const run = spawnSync(
+      process.execPath,
+      [script, "--config", join(dir, "config.json"), "--out", join(dir, "x.zip")],
+      { encoding: "utf8" },
+    );
     assert.equal(run.status, 2);
     assert.match(run.stderr, /the bundle is invalid: .*issuers\[0\]/);
   });

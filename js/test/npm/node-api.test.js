@@ -14,7 +14,13 @@ import { jwksDocument } from "../support/suite.js";
 import { startJwksServer } from "../support/servers.js";
 import { NOW, VET_POLICY, accessToken, keys, poolConfig } from "./fixtures.js";
 
-const vet = (token, extra = {}) => ({ method: "GET", path: "/petstore/v1/pets", headers: { authorization: `Bearer ${token}` }, sourceIp: "192.0.2.10", ...extra });
+const vet = (token, extra = {}) => ({
+  method: "GET",
+  path: "/petstore/v1/pets",
+  headers: { authorization: `Bearer ${token}` },
+  sourceIp: "192.0.2.10",
+  ...extra,
+});
 const policies = { groups: { "pet-veterinarian": VET_POLICY } };
 
 let jwks;
@@ -39,7 +45,9 @@ describe("JWKS over fetch", () => {
   test("concurrent first requests share one fetch (single-flight)", async () => {
     jwks.state.fetches = 0;
     const authorizer = createAuthorizer(poolConfig(jwks.url), { policies, now: () => NOW, log: false });
-    const decisions = await Promise.all(Array.from({ length: 20 }, (_, i) => authorizer.authorize(vet(accessToken({ sub: `user-${i}` })))));
+    const decisions = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => authorizer.authorize(vet(accessToken({ sub: `user-${i}` })))),
+    );
     assert.deepEqual(new Set(decisions.map((d) => d.outcome)), new Set(["allow"]));
     assert.equal(jwks.state.fetches, 1);
   });
@@ -65,12 +73,19 @@ describe("JWKS over fetch", () => {
     jwks.state.down = true;
     const events = [];
     try {
-      const authorizer = createAuthorizer(poolConfig(jwks.url), { policies, now: () => NOW, log: (e) => events.push(e) });
+      const authorizer = createAuthorizer(poolConfig(jwks.url), {
+        policies,
+        now: () => NOW,
+        log: (e) => events.push(e),
+      });
       const token = accessToken();
       const decision = await authorizer.authorize(vet(token));
       assert.equal(decision.status, 503);
       assert.equal(decision.outcome, "unavailable");
-      assert.ok(events.some((e) => e.event === "jwks_failed" && e.code === "jwks_http_error"), JSON.stringify(events));
+      assert.ok(
+        events.some((e) => e.event === "jwks_failed" && e.code === "jwks_http_error"),
+        JSON.stringify(events),
+      );
       assert.ok(!JSON.stringify(events).includes(token.split(".")[2]), "a token reached the log");
     } finally {
       jwks.state.down = false;
@@ -82,7 +97,12 @@ describe("JWKS over fetch", () => {
     await new Promise((resolve) => hang.listen(0, "127.0.0.1", resolve));
     try {
       const url = `http://127.0.0.1:${hang.address().port}/jwks.json`;
-      const authorizer = createAuthorizer(poolConfig(url), { policies, now: () => NOW, log: false, jwksTimeoutMs: 200 });
+      const authorizer = createAuthorizer(poolConfig(url), {
+        policies,
+        now: () => NOW,
+        log: false,
+        jwksTimeoutMs: 200,
+      });
       const started = Date.now();
       const decision = await authorizer.authorize(vet(accessToken()));
       assert.equal(decision.status, 503);
@@ -96,7 +116,13 @@ describe("JWKS over fetch", () => {
   test("a preloaded JWKS answers the first fetch without the network", async () => {
     jwks.state.fetches = 0;
     const url = "https://issuer.invalid/jwks.json";
-    const authorizer = createAuthorizer(poolConfig(url), { policies, now: () => NOW, log: false, jwks: { [url]: JSON.parse(jwksDocument(keys, ["suite-rsa-1"])) }, fetch: () => Promise.reject(new Error("no network")) });
+    const authorizer = createAuthorizer(poolConfig(url), {
+      policies,
+      now: () => NOW,
+      log: false,
+      jwks: { [url]: JSON.parse(jwksDocument(keys, ["suite-rsa-1"])) },
+      fetch: () => Promise.reject(new Error("no network")),
+    });
     assert.equal((await authorizer.authorize(vet(accessToken()))).outcome, "allow");
   });
 });
@@ -106,7 +132,12 @@ describe("signatures with node:crypto", () => {
     const verify = nodeCryptoVerifier();
     const [header, payload, signature] = accessToken().split(".");
     const jwk = JSON.stringify(JSON.parse(jwksDocument(keys, ["suite-rsa-1"])).keys[0]);
-    const check = { algorithm: "RS256", jwk, signingInput: `${header}.${payload}`, signature: Buffer.from(signature, "base64url") };
+    const check = {
+      algorithm: "RS256",
+      jwk,
+      signingInput: `${header}.${payload}`,
+      signature: Buffer.from(signature, "base64url"),
+    };
     assert.equal(verify(check), true);
     assert.equal(verify({ ...check, signingInput: `${header}.${payload}x` }), false);
     assert.equal(verify({ ...check, algorithm: "none" }), false);
@@ -124,12 +155,21 @@ describe("signatures with node:crypto", () => {
         fetchJwks: async () => new TextEncoder().encode(jwksDocument(keys, ["suite-rsa-1"])),
         verifySignature: () => assert.fail("no checkSignature step with a synchronous verifier"),
         verifySignatureSync: (check) => {
-          calls.push({ keyId: check.keyId, jwk: check.jwk !== undefined, bytes: check.signingInput instanceof Uint8Array });
+          calls.push({
+            keyId: check.keyId,
+            jwk: check.jwk !== undefined,
+            bytes: check.signingInput instanceof Uint8Array,
+          });
           return verify(check);
         },
       },
     });
-    const input = (token) => ({ method: "GET", path: "/petstore/v1/pets", headers: [["authorization", `Bearer ${token}`]], sourceIp: "192.0.2.10" });
+    const input = (token) => ({
+      method: "GET",
+      path: "/petstore/v1/pets",
+      headers: [["authorization", `Bearer ${token}`]],
+      sourceIp: "192.0.2.10",
+    });
     assert.equal((await glue.authorize(input(accessToken()), NOW)).outcome, "allow");
     assert.equal((await glue.authorize(input(accessToken({ sub: "other" })), NOW)).outcome, "allow");
     const [h, p, s] = accessToken({ sub: "third" }).split(".");
@@ -137,7 +177,10 @@ describe("signatures with node:crypto", () => {
     assert.equal((await glue.authorize(input(forged), NOW)).reason, "bad_signature");
     // First token: asked without the JWK (unknown id → undefined), then with it; later tokens: the id alone.
     assert.equal(calls.length, 4);
-    assert.deepEqual(calls.map((c) => c.jwk), [false, true, false, false]);
+    assert.deepEqual(
+      calls.map((c) => c.jwk),
+      [false, true, false, false],
+    );
     assert.ok(calls.every((c) => typeof c.keyId === "number" && c.keyId === calls[0].keyId && c.bytes));
   });
 
@@ -157,7 +200,15 @@ describe("signatures with node:crypto", () => {
         log: (event) => events.push(event),
       },
     });
-    const decision = await glue.authorize({ method: "GET", path: "/petstore/v1/pets", headers: [["authorization", `Bearer ${accessToken()}`]], sourceIp: "192.0.2.10" }, NOW);
+    const decision = await glue.authorize(
+      {
+        method: "GET",
+        path: "/petstore/v1/pets",
+        headers: [["authorization", `Bearer ${accessToken()}`]],
+        sourceIp: "192.0.2.10",
+      },
+      NOW,
+    );
     assert.equal(decision.outcome, "forbidden");
     assert.equal(decision.reason, "bad_signature");
     assert.ok(events.some((e) => e.event === "signature_check_failed" && e.message === "boom"));
@@ -183,9 +234,18 @@ describe("policies", () => {
       assert.equal((await authorizer.authorize(vet(accessToken()))).outcome, "allow");
       assert.equal((await authorizer.authorize(vet(accessToken(), { path: "/admin" }))).status, 403);
     }
-    writeFileSync(join(dir, "bad.json"), JSON.stringify({ groups: { "pet-veterinarian": { Statement: [{ Effect: "Maybe" }] } } }));
-    assert.throws(() => createAuthorizer(poolConfig(jwks.url), { policies: join(dir, "bad.json") }), (e) => e.code === "invalid_config" && /pet-veterinarian/.test(e.message) && /Effect/.test(e.message));
-    assert.throws(() => createAuthorizer(poolConfig(jwks.url), { policies: join(dir, "missing.json") }), (e) => e.code === "invalid_config" && /options\.policies/.test(e.message) && /ENOENT/.test(e.message));
+    writeFileSync(
+      join(dir, "bad.json"),
+      JSON.stringify({ groups: { "pet-veterinarian": { Statement: [{ Effect: "Maybe" }] } } }),
+    );
+    assert.throws(
+      () => createAuthorizer(poolConfig(jwks.url), { policies: join(dir, "bad.json") }),
+      (e) => e.code === "invalid_config" && /pet-veterinarian/.test(e.message) && /Effect/.test(e.message),
+    );
+    assert.throws(
+      () => createAuthorizer(poolConfig(jwks.url), { policies: join(dir, "missing.json") }),
+      (e) => e.code === "invalid_config" && /options\.policies/.test(e.message) && /ENOENT/.test(e.message),
+    );
   });
 
   test("from the caller's async function (a Map or an object; null = no policy; a throw = 503)", async () => {
@@ -219,12 +279,20 @@ describe("policies", () => {
     try {
       const url = `http://127.0.0.1:${server.address().port}/policies.json`;
       let now = NOW;
-      const authorizer = createAuthorizer(poolConfig(jwks.url, { policies: { ttlSeconds: 1 } }), { policies: { url, ttlSeconds: 0 }, now: () => now, log: false });
+      const authorizer = createAuthorizer(poolConfig(jwks.url, { policies: { ttlSeconds: 1 } }), {
+        policies: { url, ttlSeconds: 0 },
+        now: () => now,
+        log: false,
+      });
       assert.equal((await authorizer.authorize(vet(accessToken()))).outcome, "allow");
       now += 5; // past the core's policy TTL: asked again, revalidated with If-None-Match
       assert.equal((await authorizer.authorize(vet(accessToken({ sub: "second" })))).outcome, "allow");
       assert.deepEqual(served.requests, [null, '"v1"']);
-      const broken = createAuthorizer(poolConfig(jwks.url), { policies: url.replace("policies.json", "x"), now: () => NOW, log: false });
+      const broken = createAuthorizer(poolConfig(jwks.url), {
+        policies: url.replace("policies.json", "x"),
+        now: () => NOW,
+        log: false,
+      });
       served.fail = true;
       assert.equal((await broken.authorize(vet(accessToken()))).status, 503);
     } finally {
@@ -263,7 +331,10 @@ describe("repeated requests (the per-second memo)", () => {
     assert.equal((await authorizer.authorize(vet(token))).outcome, "allow");
     assert.equal((await authorizer.authorize(vet(token, { sourceIp: "203.0.113.1" }))).status, 403);
     assert.equal((await authorizer.authorize(vet(token, { path: "/admin" }))).status, 403);
-    assert.equal((await authorizer.authorize(vet(token, { headers: { authorization: `Bearer ${token}x` } }))).outcome === "allow", false);
+    assert.equal(
+      (await authorizer.authorize(vet(token, { headers: { authorization: `Bearer ${token}x` } }))).outcome === "allow",
+      false,
+    );
   });
 
   test("the memo is dropped whenever keys or policies are (re)loaded (the glue's generation)", async () => {
@@ -272,9 +343,18 @@ describe("repeated requests (the per-second memo)", () => {
     const glue = new EdgeAuthorizer(wasm, {
       config: JSON.stringify(poolConfig("https://i.test/jwks.json")),
       hashKey: new Uint8Array(8),
-      io: { fetchJwks: async () => new TextEncoder().encode(jwksDocument(keys, ["suite-rsa-1"])), loadPolicies: async () => new Map([["pet-veterinarian", JSON.stringify(VET_POLICY)]]), verifySignature: nodeCryptoVerifier() },
+      io: {
+        fetchJwks: async () => new TextEncoder().encode(jwksDocument(keys, ["suite-rsa-1"])),
+        loadPolicies: async () => new Map([["pet-veterinarian", JSON.stringify(VET_POLICY)]]),
+        verifySignature: nodeCryptoVerifier(),
+      },
     });
-    const input = { method: "GET", path: "/petstore/v1/pets", headers: [["authorization", `Bearer ${accessToken()}`]], sourceIp: "192.0.2.10" };
+    const input = {
+      method: "GET",
+      path: "/petstore/v1/pets",
+      headers: [["authorization", `Bearer ${accessToken()}`]],
+      sourceIp: "192.0.2.10",
+    };
     const before = glue.generation;
     assert.equal((await glue.authorize(input, NOW)).outcome, "allow");
     const loaded = glue.generation;
@@ -303,7 +383,10 @@ describe("the memo's key and bounds (issue 14)", () => {
 
   test("a one-shot iterable or generator of headers is read once; a later request without a token never gets its allow", async () => {
     const authorizer = createAuthorizer(poolConfig(jwks.url), { policies, now: () => NOW, log: false });
-    const pairs = [["authorization", `Bearer ${token}`], ["accept", "*/*"]];
+    const pairs = [
+      ["authorization", `Bearer ${token}`],
+      ["accept", "*/*"],
+    ];
     for (let i = 0; i < 3; i++) {
       const { iterable, state } = oneShot(pairs);
       assert.equal((await authorizer.authorize(vet(token, { headers: iterable }))).outcome, "allow");
@@ -318,24 +401,47 @@ describe("the memo's key and bounds (issue 14)", () => {
 
   test("Headers, a Map, pairs and a Node object are the same request", async () => {
     const authorizer = createAuthorizer(poolConfig(jwks.url), { policies, now: () => NOW, log: false });
-    const forms = [{ authorization: `Bearer ${token}` }, new Headers({ authorization: `Bearer ${token}` }), new Map([["authorization", `Bearer ${token}`]]), [["authorization", `Bearer ${token}`]]];
-    for (const headers of [...forms, ...forms]) assert.equal((await authorizer.authorize(vet(token, { headers }))).outcome, "allow");
-    await assert.rejects(authorizer.authorize(vet(token, { headers: [["authorization"]] })), (e) => e.code === "invalid_request");
+    const forms = [
+      { authorization: `Bearer ${token}` },
+      new Headers({ authorization: `Bearer ${token}` }),
+      new Map([["authorization", `Bearer ${token}`]]),
+      [["authorization", `Bearer ${token}`]],
+    ];
+    for (const headers of [...forms, ...forms])
+      assert.equal((await authorizer.authorize(vet(token, { headers }))).outcome, "allow");
+    await assert.rejects(
+      authorizer.authorize(vet(token, { headers: [["authorization"]] })),
+      (e) => e.code === "invalid_request",
+    );
   });
 
   test("the router's matching is part of the key: the same request under other matching is decided anew", async () => {
     const denyAdmin = structuredClone(VET_POLICY);
     denyAdmin.Statement[0].Resource = ["arn:aws:execute-api:*:*:*/*/*/petstore/*"];
-    denyAdmin.Statement.push({ Effect: "Deny", Action: "execute-api:Invoke", Resource: "arn:aws:execute-api:*:*:*/*/GET/petstore/v2/admin" });
-    const authorizer = createAuthorizer(poolConfig(jwks.url), { policies: { groups: { "pet-veterinarian": denyAdmin } }, now: () => NOW, log: false });
+    denyAdmin.Statement.push({
+      Effect: "Deny",
+      Action: "execute-api:Invoke",
+      Resource: "arn:aws:execute-api:*:*:*/*/GET/petstore/v2/admin",
+    });
+    const authorizer = createAuthorizer(poolConfig(jwks.url), {
+      policies: { groups: { "pet-veterinarian": denyAdmin } },
+      now: () => NOW,
+      log: false,
+    });
     const upper = vet(token, { path: "/petstore/v2/ADMIN" });
     for (let i = 0; i < 2; i++) {
       assert.equal((await authorizer.authorize(upper)).status, 200, "IAM matching is case-sensitive");
       assert.equal((await authorizer.authorize({ ...upper, matching: { caseSensitive: false } })).status, 403);
       assert.equal((await authorizer.authorize({ ...upper, matching: { caseSensitive: true } })).status, 200);
-      const slash = await authorizer.authorize({ ...vet(token, { path: "/petstore/v1/pets/" }), matching: { trailingSlash: "strip" } });
+      const slash = await authorizer.authorize({
+        ...vet(token, { path: "/petstore/v1/pets/" }),
+        matching: { trailingSlash: "strip" },
+      });
       assert.deepEqual([slash.status, slash.path], [200, "/petstore/v1/pets"]);
-      const merged = await authorizer.authorize({ ...vet(token, { path: "/petstore//v2/admin" }), matching: { mergeSlashes: true } });
+      const merged = await authorizer.authorize({
+        ...vet(token, { path: "/petstore//v2/admin" }),
+        matching: { mergeSlashes: true },
+      });
       assert.deepEqual([merged.status, merged.path], [403, "/petstore/v2/admin"]);
       assert.equal((await authorizer.authorize(vet(token, { path: "/petstore//v2/admin" }))).status, 400);
     }
@@ -346,13 +452,18 @@ describe("the memo's key and bounds (issue 14)", () => {
     const gc = runInNewContext("gc");
     const authorizer = createAuthorizer(poolConfig(jwks.url), { policies, now: () => NOW, log: false });
     assert.equal((await authorizer.authorize(vet(token))).outcome, "allow"); // the caller is known from now on
-    const many = (count, i) => [["authorization", `Bearer ${token}`], ...Array.from({ length: count }, (_, h) => [`x-header-${h}`, `value-${i}-${h}`])];
+    const many = (count, i) => [
+      ["authorization", `Bearer ${token}`],
+      ...Array.from({ length: count }, (_, h) => [`x-header-${h}`, `value-${i}-${h}`]),
+    ];
     gc();
     const start = process.memoryUsage().heapUsed;
     // Unbounded, these memo entries would hold ~350 KiB each (1,000 headers) and ~35 KiB
     // each (100 headers): 150 MB in all, all in the same second.
-    for (let i = 0; i < 200; i++) assert.equal((await authorizer.authorize(vet(token, { headers: many(1000, i) }))).outcome, "allow");
-    for (let i = 0; i < 2000; i++) assert.equal((await authorizer.authorize(vet(token, { headers: many(100, i) }))).outcome, "allow");
+    for (let i = 0; i < 200; i++)
+      assert.equal((await authorizer.authorize(vet(token, { headers: many(1000, i) }))).outcome, "allow");
+    for (let i = 0; i < 2000; i++)
+      assert.equal((await authorizer.authorize(vet(token, { headers: many(100, i) }))).outcome, "allow");
     gc();
     const grown = process.memoryUsage().heapUsed - start;
     assert.ok(grown < 24 * 1024 * 1024, `the heap grew by ${(grown / 1048576).toFixed(1)} MiB`);
@@ -366,17 +477,41 @@ describe("errors say what and where", () => {
     [() => createAuthorizer(undefined), /^config: must be the edge-authz configuration/],
     [() => createAuthorizer("{not json"), /^config: not JSON/],
     [() => createAuthorizer({ issuers: [{ issuer: "x" }] }, { policies }), /issuers\[0\]\.audience: is required/],
-    [() => createAuthorizer(poolConfig("https://i.test/j")), /^options\.policies: the configuration has no policies\.groups/],
-    [() => createAuthorizer(poolConfig("https://i.test/j"), { policies, polices: 1 }), /^options: unknown option `polices`/],
-    [() => createAuthorizer(poolConfig("https://i.test/j"), { policies: { groups: [] } }), /^options\.policies: must be a policy document/],
-    [() => createAuthorizer(poolConfig("https://i.test/j"), { policies: { url: "ftp://x/p.json" } }), /^options\.policies\.url: must be http\(s\)/],
-    [() => createAuthorizer(poolConfig("https://i.test/j"), { policies, jwksTimeoutMs: -1 }), /^options\.jwksTimeoutMs: must be a non-negative number/],
-    [() => createAuthorizer(poolConfig("https://i.test/j"), { policies, jwks: { "https://i.test/j": 5 } }), /^options\.jwks\["https:\/\/i\.test\/j"\]: must be a JWK Set/],
-    [() => createAuthorizer({ ...poolConfig("https://i.test/j"), policies: { groups: {} } }, { policies }), /^options\.policies: the configuration already bundles/],
+    [
+      () => createAuthorizer(poolConfig("https://i.test/j")),
+      /^options\.policies: the configuration has no policies\.groups/,
+    ],
+    [
+      () => createAuthorizer(poolConfig("https://i.test/j"), { policies, polices: 1 }),
+      /^options: unknown option `polices`/,
+    ],
+    [
+      () => createAuthorizer(poolConfig("https://i.test/j"), { policies: { groups: [] } }),
+      /^options\.policies: must be a policy document/,
+    ],
+    [
+      () => createAuthorizer(poolConfig("https://i.test/j"), { policies: { url: "ftp://x/p.json" } }),
+      /^options\.policies\.url: must be http\(s\)/,
+    ],
+    [
+      () => createAuthorizer(poolConfig("https://i.test/j"), { policies, jwksTimeoutMs: -1 }),
+      /^options\.jwksTimeoutMs: must be a non-negative number/,
+    ],
+    [
+      () => createAuthorizer(poolConfig("https://i.test/j"), { policies, jwks: { "https://i.test/j": 5 } }),
+      /^options\.jwks\["https:\/\/i\.test\/j"\]: must be a JWK Set/,
+    ],
+    [
+      () => createAuthorizer({ ...poolConfig("https://i.test/j"), policies: { groups: {} } }, { policies }),
+      /^options\.policies: the configuration already bundles/,
+    ],
   ];
   for (const [build, message] of bad) {
     test(`${message}`, () => {
-      assert.throws(build, (error) => error instanceof AuthzError && error.code === "invalid_config" && message.test(error.message));
+      assert.throws(
+        build,
+        (error) => error instanceof AuthzError && error.code === "invalid_config" && message.test(error.message),
+      );
     });
   }
 
@@ -386,17 +521,30 @@ describe("errors say what and where", () => {
       [null, /expected \{method, path, headers, sourceIp\}/],
       [{ method: "GET", path: 5 }, /path must be a string/],
       [{ method: 7, path: "/" }, /method must be a string/],
-      [{ method: "GET", path: "/", matching: { trailingSlash: "drop" } }, /matching\.trailingSlash must be "keep" or "strip"/],
-      [{ method: "GET", path: "/", matching: { caseSensitive: "no" } }, /matching\.caseSensitive must be true or false/],
+      [
+        { method: "GET", path: "/", matching: { trailingSlash: "drop" } },
+        /matching\.trailingSlash must be "keep" or "strip"/,
+      ],
+      [
+        { method: "GET", path: "/", matching: { caseSensitive: "no" } },
+        /matching\.caseSensitive must be true or false/,
+      ],
       [{ method: "GET", path: "/", sourceIp: "999.1.1.1" }, /sourceIp `999\.1\.1\.1` is not an IP address/],
       [{ method: "GET", path: "/", headers: 5 }, /headers must be/],
     ];
     for (const [input, message] of cases) {
-      await assert.rejects(authorizer.authorize(input), (error) => error.code === "invalid_request" && message.test(error.message));
+      await assert.rejects(
+        authorizer.authorize(input),
+        (error) => error.code === "invalid_request" && message.test(error.message),
+      );
     }
     // A NUL would shift the pairs the core receives (here smuggling a second Authorization):
     // the pair counts catch it and the core decides it 400 `request_nul`.
-    const smuggled = await authorizer.authorize({ method: "GET", path: "/", headers: { "x-a": "v\0authorization\0Bearer forged" } });
+    const smuggled = await authorizer.authorize({
+      method: "GET",
+      path: "/",
+      headers: { "x-a": "v\0authorization\0Bearer forged" },
+    });
     assert.equal(smuggled.outcome, "bad_request");
     assert.equal(smuggled.reason, "request_nul");
     assert.equal(smuggled.status, 400);
@@ -411,7 +559,10 @@ describe("errors say what and where", () => {
       [{ method: "GET", path: "/petstore/v1/../v1/pets" }, "path_dot_segment"],
     ]) {
       const decision = await authorizer.authorize({ ...input, headers: { authorization: `Bearer ${accessToken()}` } });
-      assert.deepEqual([decision.outcome, decision.status, decision.reason, JSON.parse(decision.body)], ["bad_request", 400, reason, { message: "Bad Request" }]);
+      assert.deepEqual(
+        [decision.outcome, decision.status, decision.reason, JSON.parse(decision.body)],
+        ["bad_request", 400, reason, { message: "Bad Request" }],
+      );
     }
   });
 

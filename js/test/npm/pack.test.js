@@ -12,7 +12,12 @@ import { before, test } from "node:test";
 
 const pkgDir = fileURLToPath(new URL("../..", import.meta.url));
 const tsc = join(pkgDir, "node_modules", "typescript", "bin", "tsc");
-const npm = (args, cwd) => execFileSync("npm", args, { cwd, encoding: "utf8", env: { ...process.env, npm_config_audit: "false", npm_config_fund: "false", npm_config_update_notifier: "false" } });
+const npm = (args, cwd) =>
+  execFileSync("npm", args, {
+    cwd,
+    encoding: "utf8",
+    env: { ...process.env, npm_config_audit: "false", npm_config_fund: "false", npm_config_update_notifier: "false" },
+  });
 
 let project;
 let files;
@@ -29,9 +34,16 @@ before(() => {
 test("the package's LICENSE and CHANGELOG are the repository's", () => {
   for (const name of ["LICENSE", "CHANGELOG.md"]) {
     const root = readFileSync(new URL(`../../../${name}`, import.meta.url), "utf8");
-    assert.equal(readFileSync(new URL(`../../${name}`, import.meta.url), "utf8"), root, `js/${name} differs from ${name}`);
+    assert.equal(
+      readFileSync(new URL(`../../${name}`, import.meta.url), "utf8"),
+      root,
+      `js/${name} differs from ${name}`,
+    );
   }
-  assert.match(readFileSync(new URL("../../LICENSE", import.meta.url), "utf8"), /Apache License\s+Version 2\.0, January 2004/);
+  assert.match(
+    readFileSync(new URL("../../LICENSE", import.meta.url), "utf8"),
+    /Apache License\s+Version 2\.0, January 2004/,
+  );
 });
 
 test("the tarball ships only the runtime files, no runtime dependencies", () => {
@@ -39,10 +51,26 @@ test("the tarball ships only the runtime files, no runtime dependencies", () => 
   assert.equal(manifest.dependencies, undefined);
   assert.equal(manifest.private, undefined);
   assert.equal(manifest.engines.node, ">=18");
-  for (const file of ["dist/edge_authz_bg.wasm", "dist/edge_authz.js", "src/node.js", "cjs/index.cjs", "types/index.d.ts", "types/index.d.cts", "README.md", "LICENSE", "CHANGELOG.md", "package.json"]) {
+  for (const file of [
+    "dist/edge_authz_bg.wasm",
+    "dist/edge_authz.js",
+    "src/node.js",
+    "cjs/index.cjs",
+    "types/index.d.ts",
+    "types/index.d.cts",
+    "README.md",
+    "LICENSE",
+    "CHANGELOG.md",
+    "package.json",
+  ]) {
     assert.ok(files.includes(file), `${file} missing from ${files.join(", ")}`);
   }
-  assert.deepEqual(files.filter((f) => /^(test|bench|scripts|node_modules)\//.test(f) || f.endsWith(".d.ts") && f.startsWith("dist/")), []);
+  assert.deepEqual(
+    files.filter(
+      (f) => /^(test|bench|scripts|node_modules)\//.test(f) || (f.endsWith(".d.ts") && f.startsWith("dist/")),
+    ),
+    [],
+  );
   // types come first in every condition (TypeScript reads conditions in order).
   for (const [entry, target] of Object.entries(manifest.exports)) {
     if (typeof target === "string") continue;
@@ -53,7 +81,10 @@ test("the tarball ships only the runtime files, no runtime dependencies", () => 
 });
 
 test("every entry point imports from ESM and requires from CommonJS, and decides", () => {
-  const config = JSON.stringify({ issuers: [{ issuer: "https://i.test/", jwksUri: "https://i.test/jwks.json", audience: null }], policies: { groups: {} } });
+  const config = JSON.stringify({
+    issuers: [{ issuer: "https://i.test/", jwksUri: "https://i.test/jwks.json", audience: null }],
+    policies: { groups: {} },
+  });
   writeFileSync(
     join(project, "esm.mjs"),
     `import { createAuthorizer, AuthzError } from "edge-authz";
@@ -86,12 +117,32 @@ const { createHandler } = require("edge-authz/lambda-edge");
 `,
   );
   const expected = [401, "invalid_config", "function", "function", "401", true];
-  assert.deepEqual(JSON.parse(execFileSync(process.execPath, ["esm.mjs"], { cwd: project, encoding: "utf8" })), expected);
-  assert.deepEqual(JSON.parse(execFileSync(process.execPath, ["cjs.cjs"], { cwd: project, encoding: "utf8" })), expected);
+  assert.deepEqual(
+    JSON.parse(execFileSync(process.execPath, ["esm.mjs"], { cwd: project, encoding: "utf8" })),
+    expected,
+  );
+  assert.deepEqual(
+    JSON.parse(execFileSync(process.execPath, ["cjs.cjs"], { cwd: project, encoding: "utf8" })),
+    expected,
+  );
 });
 
 test("tsc --noEmit accepts a typed consumer (ESM and CommonJS) and rejects a wrong one", () => {
-  writeFileSync(join(project, "tsconfig.json"), JSON.stringify({ compilerOptions: { module: "nodenext", moduleResolution: "nodenext", target: "es2022", strict: true, noEmit: true, skipLibCheck: false, types: [] }, files: ["consumer.mts", "consumer.cts"] }));
+  writeFileSync(
+    join(project, "tsconfig.json"),
+    JSON.stringify({
+      compilerOptions: {
+        module: "nodenext",
+        moduleResolution: "nodenext",
+        target: "es2022",
+        strict: true,
+        noEmit: true,
+        skipLibCheck: false,
+        types: [],
+      },
+      files: ["consumer.mts", "consumer.cts"],
+    }),
+  );
   writeFileSync(
     join(project, "consumer.mts"),
     `import { createAuthorizer, type Decision } from "edge-authz";
@@ -121,6 +172,12 @@ export const mw = expressModule.edgeAuthz(authorizer);
 `,
   );
   execFileSync(process.execPath, [tsc, "-p", "."], { cwd: project, encoding: "utf8" });
-  writeFileSync(join(project, "consumer.cts"), `import edgeAuthzModule = require("edge-authz");\nexport const wrong: number = edgeAuthzModule.createAuthorizer({ issuers: [] }).loadsPolicies;\n`);
-  assert.throws(() => execFileSync(process.execPath, [tsc, "-p", "."], { cwd: project, encoding: "utf8" }), (e) => /consumer\.cts.*TS2322/s.test(e.stdout));
+  writeFileSync(
+    join(project, "consumer.cts"),
+    `import edgeAuthzModule = require("edge-authz");\nexport const wrong: number = edgeAuthzModule.createAuthorizer({ issuers: [] }).loadsPolicies;\n`,
+  );
+  assert.throws(
+    () => execFileSync(process.execPath, [tsc, "-p", "."], { cwd: project, encoding: "utf8" }),
+    (e) => /consumer\.cts.*TS2322/s.test(e.stdout),
+  );
 });

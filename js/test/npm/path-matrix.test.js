@@ -96,9 +96,13 @@ async function runMatrix(base, recorder, view) {
     const expected = expectedStatus(entry, view);
     const recorded = recorder.decisions.get(id);
     const route = response.headers["x-route"];
-    if (statusClass(response.status) !== expected) problems.push(`${label}: status ${response.status} (${recorded?.decision.reason ?? "no decision"}), expected ${expected}`);
+    if (statusClass(response.status) !== expected)
+      problems.push(
+        `${label}: status ${response.status} (${recorded?.decision.reason ?? "no decision"}), expected ${expected}`,
+      );
     if (route === "admin" && response.status === 200) problems.push(`${label}: the admin handler answered 200`);
-    if (expected === 400 && entry.node === undefined && recorded && recorded.decision.reason !== entry.reason) problems.push(`${label}: reason ${recorded.decision.reason}, expected ${entry.reason}`);
+    if (expected === 400 && entry.node === undefined && recorded && recorded.decision.reason !== entry.reason)
+      problems.push(`${label}: reason ${recorded.decision.reason}, expected ${entry.reason}`);
     if (route === undefined) continue;
     // An app handler ran: only after an allow, for exactly the target the router got.
     if (!recorded) {
@@ -108,13 +112,16 @@ async function runMatrix(base, recorder, view) {
     const { input, decision } = recorded;
     if (decision.outcome !== "allow") problems.push(`${label}: ${route} ran after ${decision.outcome}`);
     const expectedRoute = routeOf(decision.path, view);
-    if (route !== expectedRoute && (view.decodes || route !== "catch-all")) problems.push(`${label}: ${route} ran, the authorized ${decision.path} routes to ${expectedRoute}`);
+    if (route !== expectedRoute && (view.decodes || route !== "catch-all"))
+      problems.push(`${label}: ${route} ran, the authorized ${decision.path} routes to ${expectedRoute}`);
     // The canonical path is a fixed point, decided the same way.
     const again = await recorder.inner.authorize({ ...input, path: `${decision.path}${searchOf(input.path)}` });
-    if (again.outcome !== decision.outcome || again.path !== decision.path) problems.push(`${label}: ${decision.path} is decided ${again.outcome} as ${again.path}`);
+    if (again.outcome !== decision.outcome || again.path !== decision.path)
+      problems.push(`${label}: ${decision.path} is decided ${again.outcome} as ${again.path}`);
     const echo = parse(response.body);
     if (method === "HEAD") continue;
-    if (echo?.url !== input.path) problems.push(`${label}: the app routed ${echo?.url}, the authorizer was asked about ${input.path}`);
+    if (echo?.url !== input.path)
+      problems.push(`${label}: the app routed ${echo?.url}, the authorizer was asked about ${input.path}`);
     if (echo?.auth?.sub !== SUB) problems.push(`${label}: req.auth is ${JSON.stringify(echo?.auth)}`);
     problems.push(...forgedHeaderProblems(echo?.headers).map((p) => `${label}: ${p}`));
   }
@@ -124,7 +131,11 @@ async function runMatrix(base, recorder, view) {
 describe("Express 5 with edgeAuthz", () => {
   const apps = [
     { label: "express(defaults)", settings: {}, view: { caseSensitive: false, strip: true, merge: false } },
-    { label: "express(case sensitive, strict)", settings: { "case sensitive routing": true, "strict routing": true }, view: { caseSensitive: true, strip: false, merge: false } },
+    {
+      label: "express(case sensitive, strict)",
+      settings: { "case sensitive routing": true, "strict routing": true },
+      view: { caseSensitive: true, strip: false, merge: false },
+    },
   ];
   for (const { label, settings, view } of apps) {
     test(`${label}: every target of the matrix`, async () => {
@@ -177,7 +188,10 @@ describe("Express 5 with edgeAuthz", () => {
     assert.deepEqual(expressMatching(sensitive), { caseSensitive: true, trailingSlash: "strip" });
     const server = await listenExpress(app);
     try {
-      const response = await rawRequest(server.url, { target: "/petstore/v2/ADMIN", headers: matrixHeaders(token, "nested") });
+      const response = await rawRequest(server.url, {
+        target: "/petstore/v2/ADMIN",
+        headers: matrixHeaders(token, "nested"),
+      });
       assert.equal(response.status, 403);
       assert.equal(response.headers["x-route"], undefined);
     } finally {
@@ -190,9 +204,14 @@ describe("Express 5 with edgeAuthz", () => {
       if (req.url === "/petstore/v1/alias") req.url = "/petstore/v2/admin";
       next();
     };
-    const server = await listenExpress(expressApp({ before: [rewrite, expressAuthz({ config: matrixConfig(), ...authorizerOptions })] }));
+    const server = await listenExpress(
+      expressApp({ before: [rewrite, expressAuthz({ config: matrixConfig(), ...authorizerOptions })] }),
+    );
     try {
-      const response = await rawRequest(server.url, { target: "/petstore/v1/alias", headers: matrixHeaders(token, "rewrite") });
+      const response = await rawRequest(server.url, {
+        target: "/petstore/v1/alias",
+        headers: matrixHeaders(token, "rewrite"),
+      });
       assert.equal(response.status, 403);
       assert.equal(response.headers["x-route"], undefined);
       const mounted = express();
@@ -203,7 +222,10 @@ describe("Express 5 with edgeAuthz", () => {
         // Mounted at /api, Express makes `/api?x=1` a `req.url` of `/?x=1`: not a rewrite.
         const root = await rawRequest(api.url, { target: "/api?x=1", headers: matrixHeaders(token, "mounted") });
         assert.equal(root.status, 403, "/api is not under /petstore");
-        const pets = await rawRequest(api.url, { target: "/api/../petstore/v1/pets", headers: matrixHeaders(token, "mounted-dots") });
+        const pets = await rawRequest(api.url, {
+          target: "/api/../petstore/v1/pets",
+          headers: matrixHeaders(token, "mounted-dots"),
+        });
         assert.equal(pets.status, 400);
       } finally {
         await api.close();
@@ -214,10 +236,20 @@ describe("Express 5 with edgeAuthz", () => {
   });
 
   test("bad_request answers 400 with the configured body, no-store, and the app never runs", async () => {
-    const app = expressApp({ before: [expressAuthz({ config: { ...matrixConfig(), responses: { badRequest: { status: 400, body: { error: "refused" } } } }, ...authorizerOptions })] });
+    const app = expressApp({
+      before: [
+        expressAuthz({
+          config: { ...matrixConfig(), responses: { badRequest: { status: 400, body: { error: "refused" } } } },
+          ...authorizerOptions,
+        }),
+      ],
+    });
     const server = await listenExpress(app);
     try {
-      const response = await rawRequest(server.url, { target: "/petstore/v1/../v2/admin", headers: matrixHeaders(token, "bad") });
+      const response = await rawRequest(server.url, {
+        target: "/petstore/v1/../v2/admin",
+        headers: matrixHeaders(token, "bad"),
+      });
       assert.equal(response.status, 400);
       assert.deepEqual(JSON.parse(response.body), { error: "refused" });
       assert.equal(response.headers["content-type"], "application/json");
@@ -229,15 +261,23 @@ describe("Express 5 with edgeAuthz", () => {
   });
 
   test("identityHeaderPrefix: its headers are removed in any case, x-authz-* then reach the app", async () => {
-    const app = expressApp({ before: [expressAuthz({ config: matrixConfig(), ...authorizerOptions, identityHeaderPrefix: "X-Caller-" })] });
+    const app = expressApp({
+      before: [expressAuthz({ config: matrixConfig(), ...authorizerOptions, identityHeaderPrefix: "X-Caller-" })],
+    });
     const server = await listenExpress(app);
     try {
-      const response = await rawRequest(server.url, { target: "/petstore/v1/pets", headers: matrixHeaders(token, "prefix", [["x-CALLER-sub", "forged"]]) });
+      const response = await rawRequest(server.url, {
+        target: "/petstore/v1/pets",
+        headers: matrixHeaders(token, "prefix", [["x-CALLER-sub", "forged"]]),
+      });
       assert.equal(response.status, 200);
       const { headers } = JSON.parse(response.body);
       assert.equal(headers["x-caller-sub"], undefined);
       assert.equal(headers["x-authz-sub"], "forged");
-      assert.throws(() => expressAuthz({ config: matrixConfig(), identityHeaderPrefix: "x_bad" }), (e) => e.code === "invalid_config" && /identityHeaderPrefix/.test(e.message));
+      assert.throws(
+        () => expressAuthz({ config: matrixConfig(), identityHeaderPrefix: "x_bad" }),
+        (e) => e.code === "invalid_config" && /identityHeaderPrefix/.test(e.message),
+      );
     } finally {
       await server.close();
     }
@@ -247,8 +287,18 @@ describe("Express 5 with edgeAuthz", () => {
 describe("Express 4 with edgeAuthz (installed by support/npm-extras.js)", () => {
   // Express 4's `app.router` getter throws; its router is `app._router`, with the same rules.
   const apps = [
-    { label: "express4(defaults)", settings: {}, view: { caseSensitive: false, strip: true, merge: false }, matching: { caseSensitive: false, trailingSlash: "strip" } },
-    { label: "express4(case sensitive, strict)", settings: { "case sensitive routing": true, "strict routing": true }, view: { caseSensitive: true, strip: false, merge: false }, matching: { caseSensitive: true, trailingSlash: "keep" } },
+    {
+      label: "express4(defaults)",
+      settings: {},
+      view: { caseSensitive: false, strip: true, merge: false },
+      matching: { caseSensitive: false, trailingSlash: "strip" },
+    },
+    {
+      label: "express4(case sensitive, strict)",
+      settings: { "case sensitive routing": true, "strict routing": true },
+      view: { caseSensitive: true, strip: false, merge: false },
+      matching: { caseSensitive: true, trailingSlash: "keep" },
+    },
   ];
   for (const { label, settings, view, matching } of apps) {
     test(`${label}: every target of the matrix`, async () => {
@@ -292,10 +342,24 @@ describe("Fastify 5 with edgeAuthz", () => {
 
   test("the router's options are read as find-my-way got them (routerOptions over deprecated top-level ones)", async () => {
     const cases = [
-      [{}, { caseSensitive: true, ignoreTrailingSlash: false, ignoreDuplicateSlashes: false, useSemicolonDelimiter: false }],
-      [{ routerOptions: { caseSensitive: false, ignoreDuplicateSlashes: true, useSemicolonDelimiter: true } }, { caseSensitive: false, ignoreTrailingSlash: false, ignoreDuplicateSlashes: true, useSemicolonDelimiter: true }],
+      [
+        {},
+        {
+          caseSensitive: true,
+          ignoreTrailingSlash: false,
+          ignoreDuplicateSlashes: false,
+          useSemicolonDelimiter: false,
+        },
+      ],
+      [
+        { routerOptions: { caseSensitive: false, ignoreDuplicateSlashes: true, useSemicolonDelimiter: true } },
+        { caseSensitive: false, ignoreTrailingSlash: false, ignoreDuplicateSlashes: true, useSemicolonDelimiter: true },
+      ],
       // initialConfig.routerOptions says ignoreTrailingSlash false here; the router ignores trailing slashes.
-      [{ ignoreTrailingSlash: true, routerOptions: { maxParamLength: 50 } }, { caseSensitive: true, ignoreTrailingSlash: true, ignoreDuplicateSlashes: false, useSemicolonDelimiter: false }],
+      [
+        { ignoreTrailingSlash: true, routerOptions: { maxParamLength: 50 } },
+        { caseSensitive: true, ignoreTrailingSlash: true, ignoreDuplicateSlashes: false, useSemicolonDelimiter: false },
+      ],
     ];
     for (const [options, expected] of cases) {
       const app = await fastifyApp({ options });
@@ -312,10 +376,16 @@ describe("Fastify 5 with edgeAuthz", () => {
 
   test("rewriteUrl: the router gets the rewritten URL, so it is what is authorized", async () => {
     const rewriteUrl = (req) => (req.url === "/petstore/v1/alias" ? "/petstore/v2/admin" : req.url);
-    const app = await fastifyApp({ options: { rewriteUrl }, register: (a) => a.register(fastifyAuthz, { config: matrixConfig(), ...authorizerOptions }) });
+    const app = await fastifyApp({
+      options: { rewriteUrl },
+      register: (a) => a.register(fastifyAuthz, { config: matrixConfig(), ...authorizerOptions }),
+    });
     const server = await listenFastify(app);
     try {
-      const response = await rawRequest(server.url, { target: "/petstore/v1/alias", headers: matrixHeaders(token, "rewrite") });
+      const response = await rawRequest(server.url, {
+        target: "/petstore/v1/alias",
+        headers: matrixHeaders(token, "rewrite"),
+      });
       assert.equal(response.status, 403);
       assert.equal(response.headers["x-route"], undefined);
     } finally {
@@ -325,7 +395,10 @@ describe("Fastify 5 with edgeAuthz", () => {
 
   test("useSemicolonDelimiter: `/admin;x` routes to /admin, so it is authorized as /admin", async () => {
     const recorder = recordingAuthorizer();
-    const app = await fastifyApp({ options: { routerOptions: { useSemicolonDelimiter: true } }, register: (a) => a.register(fastifyAuthz, { authorizer: recorder }) });
+    const app = await fastifyApp({
+      options: { routerOptions: { useSemicolonDelimiter: true } },
+      register: (a) => a.register(fastifyAuthz, { authorizer: recorder }),
+    });
     const server = await listenFastify(app);
     try {
       for (const [target, status, route] of [
@@ -349,7 +422,10 @@ describe("Fastify 5 with edgeAuthz", () => {
     policy.Statement[1].Resource = "arn:aws:execute-api:us-east-1:123456789012:petstore1/prod/GET/petstore/v2/kennel";
     const config = { ...matrixConfig(), policies: { groups: { [GROUP]: policy } } };
     const recorder = recordingAuthorizer(config);
-    const app = await fastifyApp({ options: { routerOptions: { caseSensitive: false } }, register: (a) => a.register(fastifyAuthz, { authorizer: recorder }) });
+    const app = await fastifyApp({
+      options: { routerOptions: { caseSensitive: false } },
+      register: (a) => a.register(fastifyAuthz, { authorizer: recorder }),
+    });
     app.get("/petstore/v2/kennel", async (request, reply) => reply.header("x-route", "kennel").send({}));
     const server = await listenFastify(app);
     try {
@@ -367,7 +443,10 @@ describe("Fastify 5 with edgeAuthz", () => {
     const policy = structuredClone(POLICY);
     policy.Statement[1].Resource = "arn:aws:execute-api:us-east-1:123456789012:petstore1/prod/GET/petstore/v2/ας";
     const config = { ...matrixConfig(), policies: { groups: { [GROUP]: policy } } };
-    const app = await fastifyApp({ options: { routerOptions: { caseSensitive: false } }, register: (a) => a.register(fastifyAuthz, { config, ...authorizerOptions }) });
+    const app = await fastifyApp({
+      options: { routerOptions: { caseSensitive: false } },
+      register: (a) => a.register(fastifyAuthz, { config, ...authorizerOptions }),
+    });
     app.get("/petstore/v2/ας", async (request, reply) => reply.header("x-route", "sigma").send({}));
     const server = await listenFastify(app);
     try {
@@ -386,10 +465,19 @@ describe("Fastify 5 with edgeAuthz", () => {
   });
 
   test("bad_request answers 400 with the configured body and no-store", async () => {
-    const app = await fastifyApp({ register: (a) => a.register(fastifyAuthz, { config: { ...matrixConfig(), responses: { badRequest: { status: 400, body: { error: "refused" } } } }, ...authorizerOptions }) });
+    const app = await fastifyApp({
+      register: (a) =>
+        a.register(fastifyAuthz, {
+          config: { ...matrixConfig(), responses: { badRequest: { status: 400, body: { error: "refused" } } } },
+          ...authorizerOptions,
+        }),
+    });
     const server = await listenFastify(app);
     try {
-      const response = await rawRequest(server.url, { target: "/petstore/v2/%2561dmin", headers: matrixHeaders(token, "bad") });
+      const response = await rawRequest(server.url, {
+        target: "/petstore/v2/%2561dmin",
+        headers: matrixHeaders(token, "bad"),
+      });
       assert.equal(response.status, 400);
       assert.deepEqual(JSON.parse(response.body), { error: "refused" });
       assert.equal(response.headers["cache-control"], "no-store");
@@ -415,7 +503,12 @@ describe("a configuration that resolves dot segments, in front of routers that d
     for (const [target, status] of targets) {
       const response = await rawRequest(url, { target, headers: matrixHeaders(token, target) });
       assert.equal(response.status, status, target);
-      if (status === 400) assert.deepEqual([response.headers["x-route"], JSON.parse(response.body)], [undefined, { message: "Bad Request" }], target);
+      if (status === 400)
+        assert.deepEqual(
+          [response.headers["x-route"], JSON.parse(response.body)],
+          [undefined, { message: "Bad Request" }],
+          target,
+        );
     }
   };
 
@@ -429,7 +522,9 @@ describe("a configuration that resolves dot segments, in front of routers that d
   });
 
   test("Fastify: refused (400)", async () => {
-    const server = await listenFastify(await fastifyApp({ register: (a) => a.register(fastifyAuthz, { config, ...authorizerOptions }) }));
+    const server = await listenFastify(
+      await fastifyApp({ register: (a) => a.register(fastifyAuthz, { config, ...authorizerOptions }) }),
+    );
     try {
       await check(server.url);
     } finally {
@@ -448,20 +543,38 @@ describe("Lambda@Edge with CloudFront events built from the matrix", () => {
       // CloudFront keys the map in lower case; an event is data, so odd keys are tried too.
       "x-authz-sub": [{ key: FORGED[0][0], value: FORGED[0][1] }],
       "X-AUTHZ-GROUPS": [{ key: FORGED[1][0], value: FORGED[1][1] }],
-      "x-forwarded-for": [{ key: "X-Forwarded-For", value: "192.0.2.1" }, { key: "x-Authz-Role", value: "root" }, { key: "X_Authz_Role", value: "root" }],
+      "x-forwarded-for": [
+        { key: "X-Forwarded-For", value: "192.0.2.1" },
+        { key: "x-Authz-Role", value: "root" },
+        { key: "X_Authz_Role", value: "root" },
+      ],
       // `_` for `-`: a CGI, WSGI, Rack or PHP origin reads them as x-authz-* headers.
       x_authz_sub: [{ key: FORGED[2][0], value: FORGED[2][1] }],
       "x-authz_groups": [{ key: FORGED[3][0], value: FORGED[3][1] }],
       // Method overrides: the origin would route the method they name.
       ...Object.fromEntries(OVERRIDES.map(([key, value]) => [key.toLowerCase(), [{ key, value }]])),
-      accept: [{ key: "Accept", value: "*/*" }, { key: "X-HTTP-Method-Override", value: "DELETE" }],
+      accept: [
+        { key: "Accept", value: "*/*" },
+        { key: "X-HTTP-Method-Override", value: "DELETE" },
+      ],
     };
     return {
       Records: [
         {
           cf: {
-            config: { distributionDomainName: "d111111abcdef8.cloudfront.net", distributionId: "EDFDVBD6EXAMPLE", eventType: "viewer-request", requestId: "matrix" },
-            request: { clientIp: "192.0.2.10", headers, method: entry.method ?? "GET", querystring: searchOf(target).slice(1), uri: pathOf(target) },
+            config: {
+              distributionDomainName: "d111111abcdef8.cloudfront.net",
+              distributionId: "EDFDVBD6EXAMPLE",
+              eventType: "viewer-request",
+              requestId: "matrix",
+            },
+            request: {
+              clientIp: "192.0.2.10",
+              headers,
+              method: entry.method ?? "GET",
+              querystring: searchOf(target).slice(1),
+              uri: pathOf(target),
+            },
           },
         },
       ],
@@ -482,22 +595,57 @@ describe("Lambda@Edge with CloudFront events built from the matrix", () => {
       const expected = expectedStatus(entry, view);
       if (statusClass(status) !== expected) problems.push(`${label}: status ${status}, expected ${expected}`);
       if (status !== 200) continue;
-      const decision = await reference.authorize({ method, path: uri, query: querystring, headers: { authorization: `Bearer ${token}` }, sourceIp: "192.0.2.10" });
+      const decision = await reference.authorize({
+        method,
+        path: uri,
+        query: querystring,
+        headers: { authorization: `Bearer ${token}` },
+        sourceIp: "192.0.2.10",
+      });
       if (result.uri !== decision.path) problems.push(`${label}: forwarded ${result.uri}, authorized ${decision.path}`);
-      if (result.querystring !== querystring) problems.push(`${label}: query ${result.querystring}, sent ${querystring}`);
-      const again = await reference.authorize({ method, path: result.uri, query: querystring, headers: { authorization: `Bearer ${token}` }, sourceIp: "192.0.2.10" });
-      if (again.outcome !== "allow" || again.path !== result.uri) problems.push(`${label}: the forwarded ${result.uri} is decided ${again.outcome} as ${again.path}`);
+      if (result.querystring !== querystring)
+        problems.push(`${label}: query ${result.querystring}, sent ${querystring}`);
+      const again = await reference.authorize({
+        method,
+        path: result.uri,
+        query: querystring,
+        headers: { authorization: `Bearer ${token}` },
+        sourceIp: "192.0.2.10",
+      });
+      if (again.outcome !== "allow" || again.path !== result.uri)
+        problems.push(`${label}: the forwarded ${result.uri} is decided ${again.outcome} as ${again.path}`);
       if (routeOf(result.uri, view) === "admin") problems.push(`${label}: admin forwarded`);
-      const identity = Object.entries(result.headers).flatMap(([name, list]) => list.filter((e) => /^x[-_]authz[-_]/i.test(e.key ?? name) || /^x[-_]authz[-_]/i.test(name)).map((e) => [name, e.key, e.value]));
-      const overrides = Object.entries(result.headers).flatMap(([name, list]) => list.filter((e) => [e.key, name].some((n) => /^x[-_](http[-_]method([-_]override)?|method[-_]override)$/i.test(n))).map((e) => `${name} ${e.key}: ${e.value}`));
+      const identity = Object.entries(result.headers).flatMap(([name, list]) =>
+        list
+          .filter((e) => /^x[-_]authz[-_]/i.test(e.key ?? name) || /^x[-_]authz[-_]/i.test(name))
+          .map((e) => [name, e.key, e.value]),
+      );
+      const overrides = Object.entries(result.headers).flatMap(([name, list]) =>
+        list
+          .filter((e) =>
+            [e.key, name].some((n) => /^x[-_](http[-_]method([-_]override)?|method[-_]override)$/i.test(n)),
+          )
+          .map((e) => `${name} ${e.key}: ${e.value}`),
+      );
       if (overrides.length) problems.push(`${label}: method overrides forwarded: ${overrides.join(", ")}`);
-      if (result.headers.accept?.length !== 1) problems.push(`${label}: accept ${JSON.stringify(result.headers.accept)}`);
-      const expectedIdentity = ["sub", "username", "groups", "scope", "client-id", "token-use", "issuer"].map((n) => `x-authz-${n}`);
+      if (result.headers.accept?.length !== 1)
+        problems.push(`${label}: accept ${JSON.stringify(result.headers.accept)}`);
+      const expectedIdentity = ["sub", "username", "groups", "scope", "client-id", "token-use", "issuer"].map(
+        (n) => `x-authz-${n}`,
+      );
       for (const [name, key, value] of identity) {
-        if (!expectedIdentity.includes(name) || key !== name || FORGED.some(([, forged]) => forged === value) || value === "root") problems.push(`${label}: ${name} ${key}: ${value} forwarded`);
+        if (
+          !expectedIdentity.includes(name) ||
+          key !== name ||
+          FORGED.some(([, forged]) => forged === value) ||
+          value === "root"
+        )
+          problems.push(`${label}: ${name} ${key}: ${value} forwarded`);
       }
-      if (result.headers["x-authz-sub"]?.[0]?.value !== SUB) problems.push(`${label}: x-authz-sub ${JSON.stringify(result.headers["x-authz-sub"])}`);
-      if (result.headers["x-forwarded-for"]?.length !== 1) problems.push(`${label}: x-forwarded-for ${JSON.stringify(result.headers["x-forwarded-for"])}`);
+      if (result.headers["x-authz-sub"]?.[0]?.value !== SUB)
+        problems.push(`${label}: x-authz-sub ${JSON.stringify(result.headers["x-authz-sub"])}`);
+      if (result.headers["x-forwarded-for"]?.length !== 1)
+        problems.push(`${label}: x-forwarded-for ${JSON.stringify(result.headers["x-forwarded-for"])}`);
     }
     assert.deepEqual(problems, []);
   });

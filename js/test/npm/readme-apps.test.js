@@ -18,7 +18,8 @@ const freshToken = (claims = {}) => accessToken({ iat: nowSeconds() - 60, exp: n
 export function readmeSnippets() {
   const readme = readFileSync(new URL("../../README.md", import.meta.url), "utf8");
   const snippets = new Map();
-  for (const match of readme.matchAll(/<!-- snippet: ([\w.-]+) -->\n```js\n([\s\S]*?)```/g)) snippets.set(match[1], match[2]);
+  for (const match of readme.matchAll(/<!-- snippet: ([\w.-]+) -->\n```js\n([\s\S]*?)```/g))
+    snippets.set(match[1], match[2]);
   return snippets;
 }
 
@@ -59,9 +60,14 @@ describe("Express (the README app on 127.0.0.1)", () => {
   after(() => new Promise((resolve) => server.close(resolve)));
 
   test("allow: the route runs with req.auth", async () => {
-    const response = await fetch(`${base}/petstore/v1/pets?limit=2`, { headers: { authorization: `Bearer ${freshToken()}` } });
+    const response = await fetch(`${base}/petstore/v1/pets?limit=2`, {
+      headers: { authorization: `Bearer ${freshToken()}` },
+    });
     assert.equal(response.status, 200);
-    assert.deepEqual(await response.json(), { caller: "a1b2c3d4-0000-4000-8000-000000000001", groups: "pet-veterinarian" });
+    assert.deepEqual(await response.json(), {
+      caller: "a1b2c3d4-0000-4000-8000-000000000001",
+      groups: "pet-veterinarian",
+    });
   });
 
   test("no token: 401 with WWW-Authenticate and the API Gateway body; the route never runs", async () => {
@@ -73,7 +79,9 @@ describe("Express (the README app on 127.0.0.1)", () => {
   });
 
   test("a group without the path: 403", async () => {
-    const response = await fetch(`${base}/petstore/v1/pets`, { headers: { authorization: `Bearer ${freshToken({ groups: ["pet-groomer"] })}` } });
+    const response = await fetch(`${base}/petstore/v1/pets`, {
+      headers: { authorization: `Bearer ${freshToken({ groups: ["pet-groomer"] })}` },
+    });
     assert.equal(response.status, 403);
     assert.deepEqual(await response.json(), { Message: "User is not authorized to access this resource" });
   });
@@ -84,11 +92,19 @@ describe("Express (the README app on 127.0.0.1)", () => {
       const { edgeAuthz } = await import("edge-authz/express");
       const express = (await import("express")).default;
       const app = express();
-      app.use(edgeAuthz({ config: poolConfig(jwks.url), policies: { groups: { "pet-veterinarian": VET_POLICY } }, log: false }));
+      app.use(
+        edgeAuthz({
+          config: poolConfig(jwks.url),
+          policies: { groups: { "pet-veterinarian": VET_POLICY } },
+          log: false,
+        }),
+      );
       app.get("/petstore/v1/pets", (req, res) => res.json({ reached: true }));
       const other = app.listen(0, "127.0.0.1");
       await new Promise((resolve) => other.once("listening", resolve));
-      const response = await fetch(`http://127.0.0.1:${other.address().port}/petstore/v1/pets`, { headers: { authorization: `Bearer ${freshToken()}` } });
+      const response = await fetch(`http://127.0.0.1:${other.address().port}/petstore/v1/pets`, {
+        headers: { authorization: `Bearer ${freshToken()}` },
+      });
       await new Promise((resolve) => other.close(resolve));
       assert.equal(response.status, 503);
       assert.deepEqual(await response.json(), { message: "Service Unavailable" });
@@ -99,7 +115,10 @@ describe("Express (the README app on 127.0.0.1)", () => {
 
   test("a bad configuration throws when the middleware is built", async () => {
     const { edgeAuthz } = await import("edge-authz/express");
-    assert.throws(() => edgeAuthz({ config: { issuers: [] }, policies: { groups: {} } }), (e) => e.code === "invalid_config" && /issuers/.test(e.message));
+    assert.throws(
+      () => edgeAuthz({ config: { issuers: [] }, policies: { groups: {} } }),
+      (e) => e.code === "invalid_config" && /issuers/.test(e.message),
+    );
     assert.throws(() => edgeAuthz({ policies: { groups: {} } }), /`config` is required/);
   });
 });
@@ -123,7 +142,9 @@ describe("Fastify (the README app on 127.0.0.1)", () => {
     const none = await fetch(`${base}/petstore/v1/pets`);
     assert.equal(none.status, 401);
     assert.equal(none.headers.get("www-authenticate"), "Bearer");
-    const groomer = await fetch(`${base}/anything`, { headers: { authorization: `Bearer ${freshToken({ groups: ["pet-groomer"] })}` } });
+    const groomer = await fetch(`${base}/anything`, {
+      headers: { authorization: `Bearer ${freshToken({ groups: ["pet-groomer"] })}` },
+    });
     assert.equal(groomer.status, 403);
     assert.match(groomer.headers.get("content-type"), /^application\/json/);
   });
@@ -143,7 +164,9 @@ describe("the Node snippet", () => {
     const { createServer } = await import("node:http");
     const server = createServer(async (req, res) => {
       const decision = await check(req);
-      res.writeHead(decision.status, { "content-type": "application/json" }).end(decision.body ?? JSON.stringify(decision.context));
+      res
+        .writeHead(decision.status, { "content-type": "application/json" })
+        .end(decision.body ?? JSON.stringify(decision.context));
     });
     const base = await listen(server);
     try {

@@ -16,7 +16,18 @@ import { edgeAuthz as fastifyAuthz } from "../../src/fastify.js";
 import { createHandler } from "../../src/lambda-edge.js";
 import { rawRequest } from "../support/raw-http.js";
 import { npmExtras } from "../support/npm-extras.js";
-import { GROUP, JWKS, JWKS_URI, NOW, SUB, listenExpress, listenFastify, matrixConfig, matrixToken, methodConfig } from "../support/path-matrix.js";
+import {
+  GROUP,
+  JWKS,
+  JWKS_URI,
+  NOW,
+  SUB,
+  listenExpress,
+  listenFastify,
+  matrixConfig,
+  matrixToken,
+  methodConfig,
+} from "../support/path-matrix.js";
 
 const token = matrixToken();
 const offline = () => Promise.reject(new Error("no network in this test"));
@@ -31,7 +42,15 @@ const UNDERSCORE_FORGED = [
   ["x_authz_client_id", "evil"],
 ];
 /** Every method-override spelling a client may send: the three names, any case, `-` or `_`. */
-const OVERRIDE_SPELLINGS = ["X-HTTP-Method-Override", "x-http-method", "X-Method-Override", "X_HTTP_Method_Override", "x_http_method", "x-method_override", "X-HTTP-METHOD-OVERRIDE"];
+const OVERRIDE_SPELLINGS = [
+  "X-HTTP-Method-Override",
+  "x-http-method",
+  "X-Method-Override",
+  "X_HTTP_Method_Override",
+  "x_http_method",
+  "x-method_override",
+  "X-HTTP-METHOD-OVERRIDE",
+];
 
 /**
  * The environment a CGI, WSGI, Rack or PHP app builds from headers as sent (`rawHeaders`):
@@ -50,7 +69,11 @@ function cgiEnviron(rawHeaders) {
 
 /** Names (lower-cased) of the identity or method-override headers among `names`. */
 const suspicious = (names) =>
-  names.map((n) => n.toLowerCase()).filter((n) => /^x[-_](authz|caller)[-_]/.test(n) || /^x[-_](http[-_]method([-_]override)?|method[-_]override)$/.test(n));
+  names
+    .map((n) => n.toLowerCase())
+    .filter(
+      (n) => /^x[-_](authz|caller)[-_]/.test(n) || /^x[-_](http[-_]method([-_]override)?|method[-_]override)$/.test(n),
+    );
 
 const parse = (body) => {
   try {
@@ -74,7 +97,10 @@ describe("1. identity headers spelt with `_`", () => {
       const echo = JSON.parse(response.body);
       assert.deepEqual(suspicious(Object.keys(echo.headers)), []);
       assert.deepEqual(suspicious(echo.rawHeaders.filter((_, i) => i % 2 === 0)), []);
-      assert.deepEqual(Object.keys(cgiEnviron(echo.rawHeaders)).filter((k) => k.startsWith("HTTP_X_AUTHZ_")), []);
+      assert.deepEqual(
+        Object.keys(cgiEnviron(echo.rawHeaders)).filter((k) => k.startsWith("HTTP_X_AUTHZ_")),
+        [],
+      );
       assert.equal(echo.auth.sub, SUB);
     } finally {
       await server.close();
@@ -87,7 +113,15 @@ describe("1. identity headers spelt with `_`", () => {
     app.use((req, res) => res.json({ rawHeaders: req.rawHeaders }));
     const server = await listenExpress(app);
     try {
-      const response = await rawRequest(server.url, { target: "/petstore/v1/pets", headers: [["Authorization", `Bearer ${token}`], ["X_Caller_Sub", "forged"], ["x-caller_groups", "admins"], ["X-Callers", "kept"]] });
+      const response = await rawRequest(server.url, {
+        target: "/petstore/v1/pets",
+        headers: [
+          ["Authorization", `Bearer ${token}`],
+          ["X_Caller_Sub", "forged"],
+          ["x-caller_groups", "admins"],
+          ["X-Callers", "kept"],
+        ],
+      });
       assert.equal(response.status, 200);
       const names = JSON.parse(response.body).rawHeaders.filter((_, i) => i % 2 === 0);
       assert.deepEqual(suspicious(names), []);
@@ -100,7 +134,11 @@ describe("1. identity headers spelt with `_`", () => {
   test("Fastify: never in request.headers nor request.raw.rawHeaders", async () => {
     const app = Fastify();
     await app.register(fastifyAuthz, { config: matrixConfig(), ...authorizerOptions });
-    app.get("/petstore/v1/pets", async (request) => ({ headers: request.headers, rawHeaders: request.raw.rawHeaders, auth: request.auth }));
+    app.get("/petstore/v1/pets", async (request) => ({
+      headers: request.headers,
+      rawHeaders: request.raw.rawHeaders,
+      auth: request.auth,
+    }));
     const server = await listenFastify(app);
     try {
       const response = await rawRequest(server.url, { target: "/petstore/v1/pets", headers });
@@ -121,7 +159,10 @@ describe("1. identity headers spelt with `_`", () => {
         authorization: [{ key: "Authorization", value: `Bearer ${token}` }],
         x_authz_sub: [{ key: "X_Authz_Sub", value: "forged" }],
         "x-authz_groups": [{ key: "x-authz_groups", value: "admins" }],
-        "user-agent": [{ key: "User-Agent", value: "curl/8.5.0" }, { key: "X_AUTHZ_USERNAME", value: "root" }],
+        "user-agent": [
+          { key: "User-Agent", value: "curl/8.5.0" },
+          { key: "X_AUTHZ_USERNAME", value: "root" },
+        ],
       }),
     );
     assert.equal(result.uri, "/petstore/v1/pets");
@@ -129,7 +170,10 @@ describe("1. identity headers spelt with `_`", () => {
     const identity = entries.filter(([name, key]) => /^x[-_]authz[-_]/i.test(name) || /^x[-_]authz[-_]/i.test(key));
     const ours = ["sub", "username", "groups", "scope", "client-id", "token-use", "issuer"].map((n) => `x-authz-${n}`);
     for (const [name, key, value] of identity) {
-      assert.ok(ours.includes(name) && key === name && !["forged", "admins", "root"].includes(value), `forwarded ${name} ${key}: ${value}`);
+      assert.ok(
+        ours.includes(name) && key === name && !["forged", "admins", "root"].includes(value),
+        `forwarded ${name} ${key}: ${value}`,
+      );
     }
     assert.deepEqual(result.headers["x-authz-sub"], [{ key: "x-authz-sub", value: SUB }]);
     assert.deepEqual(result.headers["x-authz-groups"], [{ key: "x-authz-groups", value: GROUP }]);
@@ -139,7 +183,9 @@ describe("1. identity headers spelt with `_`", () => {
 
 describe("2. Express 4: `app.router` throws there", () => {
   const deprecated = () => {
-    throw new Error("'app.router' is deprecated!\nPlease see the 3.x to 4.x migration guide for details on how to update your app.");
+    throw new Error(
+      "'app.router' is deprecated!\nPlease see the 3.x to 4.x migration guide for details on how to update your app.",
+    );
   };
   const LEAST_STRICT = { caseSensitive: false, trailingSlash: "strip" };
 
@@ -151,9 +197,18 @@ describe("2. Express 4: `app.router` throws there", () => {
     const noRouterYet = Object.defineProperty({ enabled: () => true }, "router", { get: deprecated });
     assert.deepEqual(expressMatching(noRouterYet), LEAST_STRICT);
     assert.deepEqual(expressMatching(Object.defineProperty({}, "_router", { get: deprecated })), LEAST_STRICT);
-    assert.deepEqual(expressMatching({ _router: Object.defineProperty({ caseSensitive: true, strict: true }, "stack", { get: deprecated }) }), LEAST_STRICT);
+    assert.deepEqual(
+      expressMatching({
+        _router: Object.defineProperty({ caseSensitive: true, strict: true }, "stack", { get: deprecated }),
+      }),
+      LEAST_STRICT,
+    );
     assert.deepEqual(expressMatching({ enabled: deprecated }), LEAST_STRICT);
-    const throwingLayer = { caseSensitive: true, strict: true, stack: [Object.defineProperty({}, "handle", { get: deprecated })] };
+    const throwingLayer = {
+      caseSensitive: true,
+      strict: true,
+      stack: [Object.defineProperty({}, "handle", { get: deprecated })],
+    };
     assert.deepEqual(expressMatching({ _router: throwingLayer }), LEAST_STRICT);
   });
 
@@ -163,7 +218,16 @@ describe("2. Express 4: `app.router` throws there", () => {
     const run = (target, authorization) =>
       new Promise((resolve) => {
         const rawHeaders = authorization ? ["Authorization", authorization] : [];
-        const req = { method: "GET", url: target, originalUrl: target, baseUrl: "", headers: authorization ? { authorization } : {}, rawHeaders, app, ip: "127.0.0.1" };
+        const req = {
+          method: "GET",
+          url: target,
+          originalUrl: target,
+          baseUrl: "",
+          headers: authorization ? { authorization } : {},
+          rawHeaders,
+          app,
+          ip: "127.0.0.1",
+        };
         const res = { statusCode: 200, setHeader() {}, end: () => resolve(res.statusCode) };
         middleware(req, res, () => resolve("next"));
       });
@@ -177,7 +241,11 @@ describe("2. Express 4: `app.router` throws there", () => {
   test("a real Express 4 app (npm-extras) decides every request with its router's rules", async () => {
     for (const [settings, matching, statuses] of [
       [{}, LEAST_STRICT, { "/petstore/v1/pets": 200, "/petstore/v2/admin": 403, "/petstore/v2/ADMIN/": 403 }],
-      [{ "case sensitive routing": true, "strict routing": true }, { caseSensitive: true, trailingSlash: "keep" }, { "/petstore/v1/pets": 200, "/petstore/v2/admin": 403, "/petstore/v2/ADMIN/": 200 }],
+      [
+        { "case sensitive routing": true, "strict routing": true },
+        { caseSensitive: true, trailingSlash: "keep" },
+        { "/petstore/v1/pets": 200, "/petstore/v2/admin": 403, "/petstore/v2/ADMIN/": 200 },
+      ],
     ]) {
       const app = extras.express4();
       for (const [name, value] of Object.entries(settings)) app.set(name, value);
@@ -208,12 +276,16 @@ describe("3. method-override headers", () => {
   /** An app that honours all three override headers, mounted after (or before) edgeAuthz. */
   function overrideApp(expressModule, { overrideFirst = false } = {}) {
     const app = expressModule();
-    const overrides = ["X-HTTP-Method-Override", "X-HTTP-Method", "X-Method-Override"].map((header) => methodOverride(header));
+    const overrides = ["X-HTTP-Method-Override", "X-HTTP-Method", "X-Method-Override"].map((header) =>
+      methodOverride(header),
+    );
     const edge = expressAuthz({ config: methodConfig(), ...authorizerOptions });
     if (overrideFirst) app.use(...overrides, edge);
     else app.use(edge, ...overrides);
     app.delete("/petstore/v1/pets", (req, res) => res.set("x-route", "delete").json({ method: req.method }));
-    app.post("/petstore/v1/pets", (req, res) => res.set("x-route", "post").json({ method: req.method, headers: req.headers, rawHeaders: req.rawHeaders }));
+    app.post("/petstore/v1/pets", (req, res) =>
+      res.set("x-route", "post").json({ method: req.method, headers: req.headers, rawHeaders: req.rawHeaders }),
+    );
     app.use((req, res) => res.set("x-route", "catch-all").json({ method: req.method }));
     return app;
   }
@@ -221,53 +293,107 @@ describe("3. method-override headers", () => {
   const expresses = [["Express 5", express, undefined]];
   expresses.push(["Express 4", extras.express4, false]);
   for (const [label, expressModule, skip] of expresses) {
-    test(`${label} + ${which} after edgeAuthz: an authorized POST stays a POST, whatever the override says`, { skip }, async () => {
-      const server = await listenExpress(overrideApp(expressModule));
-      try {
-        const denied = await rawRequest(server.url, { method: "DELETE", target: "/petstore/v1/pets", headers: [["Authorization", `Bearer ${token}`]] });
-        assert.equal(denied.status, 403, "the policy denies DELETE");
-        for (const spelling of [...OVERRIDE_SPELLINGS, null]) {
-          const extra = spelling ? [[spelling, "DELETE"]] : OVERRIDE_SPELLINGS.map((name) => [name, "DELETE"]);
-          const response = await rawRequest(server.url, { method: "POST", target: "/petstore/v1/pets", headers: [["Authorization", `Bearer ${token}`], ["Content-Length", "0"], ...extra] });
-          const what = spelling ?? "every spelling at once";
-          assert.equal(response.status, 200, what);
-          assert.equal(response.headers["x-route"], "post", `${what}: the DELETE handler ran`);
-          const echo = JSON.parse(response.body);
-          assert.equal(echo.method, "POST", what);
-          assert.deepEqual(suspicious([...Object.keys(echo.headers), ...echo.rawHeaders.filter((_, i) => i % 2 === 0)]), [], what);
+    test(
+      `${label} + ${which} after edgeAuthz: an authorized POST stays a POST, whatever the override says`,
+      { skip },
+      async () => {
+        const server = await listenExpress(overrideApp(expressModule));
+        try {
+          const denied = await rawRequest(server.url, {
+            method: "DELETE",
+            target: "/petstore/v1/pets",
+            headers: [["Authorization", `Bearer ${token}`]],
+          });
+          assert.equal(denied.status, 403, "the policy denies DELETE");
+          for (const spelling of [...OVERRIDE_SPELLINGS, null]) {
+            const extra = spelling ? [[spelling, "DELETE"]] : OVERRIDE_SPELLINGS.map((name) => [name, "DELETE"]);
+            const response = await rawRequest(server.url, {
+              method: "POST",
+              target: "/petstore/v1/pets",
+              headers: [["Authorization", `Bearer ${token}`], ["Content-Length", "0"], ...extra],
+            });
+            const what = spelling ?? "every spelling at once";
+            assert.equal(response.status, 200, what);
+            assert.equal(response.headers["x-route"], "post", `${what}: the DELETE handler ran`);
+            const echo = JSON.parse(response.body);
+            assert.equal(echo.method, "POST", what);
+            assert.deepEqual(
+              suspicious([...Object.keys(echo.headers), ...echo.rawHeaders.filter((_, i) => i % 2 === 0)]),
+              [],
+              what,
+            );
+          }
+        } finally {
+          await server.close();
         }
-      } finally {
-        await server.close();
-      }
-    });
+      },
+    );
 
-    test(`${label} + ${which} before edgeAuthz (as js/README says): the overridden method is the one authorized`, { skip }, async () => {
-      const server = await listenExpress(overrideApp(expressModule, { overrideFirst: true }));
-      try {
-        const response = await rawRequest(server.url, { method: "POST", target: "/petstore/v1/pets", headers: [["Authorization", `Bearer ${token}`], ["Content-Length", "0"], ["X-HTTP-Method-Override", "DELETE"]] });
-        assert.equal(response.status, 403);
-        assert.equal(response.headers["x-route"], undefined);
-        const post = await rawRequest(server.url, { method: "POST", target: "/petstore/v1/pets", headers: [["Authorization", `Bearer ${token}`], ["Content-Length", "0"]] });
-        assert.equal(post.headers["x-route"], "post");
-      } finally {
-        await server.close();
-      }
-    });
+    test(
+      `${label} + ${which} before edgeAuthz (as js/README says): the overridden method is the one authorized`,
+      { skip },
+      async () => {
+        const server = await listenExpress(overrideApp(expressModule, { overrideFirst: true }));
+        try {
+          const response = await rawRequest(server.url, {
+            method: "POST",
+            target: "/petstore/v1/pets",
+            headers: [
+              ["Authorization", `Bearer ${token}`],
+              ["Content-Length", "0"],
+              ["X-HTTP-Method-Override", "DELETE"],
+            ],
+          });
+          assert.equal(response.status, 403);
+          assert.equal(response.headers["x-route"], undefined);
+          const post = await rawRequest(server.url, {
+            method: "POST",
+            target: "/petstore/v1/pets",
+            headers: [
+              ["Authorization", `Bearer ${token}`],
+              ["Content-Length", "0"],
+            ],
+          });
+          assert.equal(post.headers["x-route"], "post");
+        } finally {
+          await server.close();
+        }
+      },
+    );
   }
 
   test("Fastify: no override header in request.headers nor request.raw.rawHeaders", async () => {
     const app = Fastify();
     await app.register(fastifyAuthz, { config: methodConfig(), ...authorizerOptions });
-    app.post("/petstore/v1/pets", async (request) => ({ method: request.method, headers: request.headers, rawHeaders: request.raw.rawHeaders }));
+    app.post("/petstore/v1/pets", async (request) => ({
+      method: request.method,
+      headers: request.headers,
+      rawHeaders: request.raw.rawHeaders,
+    }));
     app.delete("/petstore/v1/pets", async (request, reply) => reply.header("x-route", "delete").send({}));
     const server = await listenFastify(app);
     try {
-      const response = await rawRequest(server.url, { method: "POST", target: "/petstore/v1/pets", headers: [["Authorization", `Bearer ${token}`], ["Content-Length", "0"], ...OVERRIDE_SPELLINGS.map((name) => [name, "DELETE"])] });
+      const response = await rawRequest(server.url, {
+        method: "POST",
+        target: "/petstore/v1/pets",
+        headers: [
+          ["Authorization", `Bearer ${token}`],
+          ["Content-Length", "0"],
+          ...OVERRIDE_SPELLINGS.map((name) => [name, "DELETE"]),
+        ],
+      });
       assert.equal(response.status, 200);
       const echo = JSON.parse(response.body);
       assert.equal(echo.method, "POST");
-      assert.deepEqual(suspicious([...Object.keys(echo.headers), ...echo.rawHeaders.filter((_, i) => i % 2 === 0)]), []);
-      const denied = await rawRequest(server.url, { method: "DELETE", target: "/petstore/v1/pets", headers: [["Authorization", `Bearer ${token}`]] });
+      assert.deepEqual(
+        suspicious([...Object.keys(echo.headers), ...echo.rawHeaders.filter((_, i) => i % 2 === 0)]),
+        [],
+      );
+      const denied = await rawRequest(server.url, {
+        method: "DELETE",
+        target: "/petstore/v1/pets",
+        headers: [["Authorization", `Bearer ${token}`]],
+      });
       assert.equal(denied.status, 403);
     } finally {
       await server.close();
@@ -279,13 +405,20 @@ describe("3. method-override headers", () => {
     const headers = {
       authorization: [{ key: "Authorization", value: `Bearer ${token}` }],
       ...Object.fromEntries(OVERRIDE_SPELLINGS.map((name) => [name.toLowerCase(), [{ key: name, value: "DELETE" }]])),
-      accept: [{ key: "Accept", value: "*/*" }, { key: "X-HTTP-Method-Override", value: "DELETE" }, { key: "x_method_override", value: "DELETE" }],
+      accept: [
+        { key: "Accept", value: "*/*" },
+        { key: "X-HTTP-Method-Override", value: "DELETE" },
+        { key: "x_method_override", value: "DELETE" },
+      ],
     };
     const result = await handler(cloudFrontEvent("POST", headers));
     assert.equal(result.method, "POST");
     assert.equal(result.uri, "/petstore/v1/pets");
     const names = Object.entries(result.headers).flatMap(([name, list]) => [name, ...list.map((e) => e.key)]);
-    assert.deepEqual(suspicious(names).filter((n) => !/^x-authz-/.test(n)), []);
+    assert.deepEqual(
+      suspicious(names).filter((n) => !/^x-authz-/.test(n)),
+      [],
+    );
     assert.deepEqual(result.headers.accept, [{ key: "Accept", value: "*/*" }]);
     const denied = await handler(cloudFrontEvent("DELETE", { authorization: headers.authorization }));
     assert.equal(denied.status, "403");
@@ -298,8 +431,19 @@ function cloudFrontEvent(method, headers) {
     Records: [
       {
         cf: {
-          config: { distributionDomainName: "d111111abcdef8.cloudfront.net", distributionId: "EDFDVBD6EXAMPLE", eventType: "viewer-request", requestId: "integrity" },
-          request: { clientIp: "192.0.2.10", headers: { host: [{ key: "Host", value: "d111111abcdef8.cloudfront.net" }], ...headers }, method, querystring: "", uri: "/petstore/v1/pets" },
+          config: {
+            distributionDomainName: "d111111abcdef8.cloudfront.net",
+            distributionId: "EDFDVBD6EXAMPLE",
+            eventType: "viewer-request",
+            requestId: "integrity",
+          },
+          request: {
+            clientIp: "192.0.2.10",
+            headers: { host: [{ key: "Host", value: "d111111abcdef8.cloudfront.net" }], ...headers },
+            method,
+            querystring: "",
+            uri: "/petstore/v1/pets",
+          },
         },
       },
     ],
@@ -334,7 +478,19 @@ describe("4. a NUL in a query parameter or header", () => {
   test("Lambda@Edge answers 400 to a NUL in the querystring or a header value", async () => {
     const handler = createHandler({ config: matrixConfig(), ...authorizerOptions });
     const event = (querystring, extra = {}) => ({
-      Records: [{ cf: { request: { clientIp: "192.0.2.10", method: "GET", uri: "/petstore/v1/pets", querystring, headers: { authorization: [{ key: "Authorization", value: `Bearer ${token}` }], ...extra } } } }],
+      Records: [
+        {
+          cf: {
+            request: {
+              clientIp: "192.0.2.10",
+              method: "GET",
+              uri: "/petstore/v1/pets",
+              querystring,
+              headers: { authorization: [{ key: "Authorization", value: `Bearer ${token}` }], ...extra },
+            },
+          },
+        },
+      ],
     });
     for (const e of [event("x=%00"), event("", { "x-a": [{ key: "X-A", value: "a\u0000b" }] })]) {
       const answer = await handler(e);

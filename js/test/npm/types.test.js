@@ -20,16 +20,22 @@ const pkgDir = fileURLToPath(new URL("../..", import.meta.url));
 const tsc = join(pkgDir, "node_modules", "typescript", "bin", "tsc");
 const attw = join(pkgDir, "node_modules", "@arethetypeswrong", "cli", "dist", "index.js");
 const guard = join(pkgDir, "test", "support", "offline-guard.cjs");
-const npmEnv = { ...process.env, npm_config_audit: "false", npm_config_fund: "false", npm_config_update_notifier: "false" };
+const npmEnv = {
+  ...process.env,
+  npm_config_audit: "false",
+  npm_config_fund: "false",
+  npm_config_update_notifier: "false",
+};
 const npm = (args, cwd) => execFileSync("npm", args, { cwd, encoding: "utf8", env: npmEnv });
 
 /** js/README.md's `<!-- snippet: NAME -->` blocks, and its Worker one-liner (`worker.mjs`). */
 function readmeSnippets() {
   const readme = readFileSync(join(pkgDir, "README.md"), "utf8");
   const snippets = new Map();
-  for (const match of readme.matchAll(/<!-- snippet: ([\w.-]+) -->\n```js\n([\s\S]*?)```/g)) snippets.set(match[1], match[2]);
+  for (const match of readme.matchAll(/<!-- snippet: ([\w.-]+) -->\n```js\n([\s\S]*?)```/g))
+    snippets.set(match[1], match[2]);
   const worker = readme.match(/```js\n(export \{ default \} from "edge-authz\/worker";\n)```/);
-  assert.ok(worker, "js/README.md has no `export { default } from \"edge-authz/worker\"` block");
+  assert.ok(worker, 'js/README.md has no `export { default } from "edge-authz/worker"` block');
   snippets.set("worker.mjs", worker[1]);
   return snippets;
 }
@@ -58,22 +64,36 @@ function consumer(name, type = "module") {
   mkdirSync(dir);
   writeFileSync(join(dir, "package.json"), JSON.stringify({ name, version: "1.0.0", private: true, type }));
   npm(["install", "--offline", "--no-package-lock", tarball], dir);
-  for (const dep of ["express", "fastify", "@types"]) symlinkSync(join(pkgDir, "node_modules", dep), join(dir, "node_modules", dep));
+  for (const dep of ["express", "fastify", "@types"])
+    symlinkSync(join(pkgDir, "node_modules", dep), join(dir, "node_modules", dep));
   return dir;
 }
 
 function runTsc(dir, resolution, files, extra = {}) {
   writeFileSync(
     join(dir, "tsconfig.json"),
-    JSON.stringify({ compilerOptions: { ...RESOLUTIONS[resolution], target: "es2022", lib: ["es2022", "dom"], strict: true, noEmit: true, allowJs: true, checkJs: true, skipLibCheck: false, ...extra }, files }),
+    JSON.stringify({
+      compilerOptions: {
+        ...RESOLUTIONS[resolution],
+        target: "es2022",
+        lib: ["es2022", "dom"],
+        strict: true,
+        noEmit: true,
+        allowJs: true,
+        checkJs: true,
+        skipLibCheck: false,
+        ...extra,
+      },
+      files,
+    }),
   );
   const run = spawnSync(process.execPath, [tsc, "-p", "."], { cwd: dir, encoding: "utf8" });
   return { ok: run.status === 0, output: `${run.stdout}${run.stderr}` };
 }
 
-
 /** The snippet as TypeScript: a JSDoc `@param {T} name` of a function becomes `name: T`. */
-const asTypeScript = (code) => code.replace(/\/\*\* @param \{([^}]+)\} (\w+) \*\/\n(export (?:async )?function \w+\()\2\)/g, "$3$2: $1)");
+const asTypeScript = (code) =>
+  code.replace(/\/\*\* @param \{([^}]+)\} (\w+) \*\/\n(export (?:async )?function \w+\()\2\)/g, "$3$2: $1)");
 
 describe("the README's snippets under tsc --strict", () => {
   let dir;
@@ -89,7 +109,13 @@ describe("the README's snippets under tsc --strict", () => {
   });
 
   test("the snippets are there: Node, Express, Fastify, Lambda@Edge, Worker", () => {
-    assert.deepEqual(files.filter((f) => f.endsWith(".mjs")).sort(), ["express.mjs", "fastify.mjs", "lambda-edge.mjs", "node.mjs", "worker.mjs"]);
+    assert.deepEqual(files.filter((f) => f.endsWith(".mjs")).sort(), [
+      "express.mjs",
+      "fastify.mjs",
+      "lambda-edge.mjs",
+      "node.mjs",
+      "worker.mjs",
+    ]);
     assert.match(readFileSync(join(dir, "node.mts"), "utf8"), /check\(req: import\("node:http"\)\.IncomingMessage\)/);
   });
 
@@ -106,11 +132,11 @@ describe("the README's snippets under tsc --strict", () => {
 const TYPED_ESM = `import { readFileSync } from "node:fs";
 import express from "express";
 import Fastify from "fastify";
-import { AuthzError, createAuthorizer, type Decision, type DecisionEvent, type DecisionReason, type EdgeAuthzConfig } from "edge-authz";
+import { AuthzError, ConfigError, JwksError, PolicyLoadError, RequestError, createAuthorizer, type Decision, type DecisionEvent, type DecisionReason, type EdgeAuthzConfig } from "edge-authz";
 import { edgeAuthz } from "edge-authz/express";
 import fastifyAuthz from "edge-authz/fastify";
 import { createHandler, type CloudFrontRequestEvent } from "edge-authz/lambda-edge";
-import worker, { type WorkerEnv } from "edge-authz/worker";
+import worker, { ConfigError as WorkerConfigError, UnconfiguredError, type WorkerEnv } from "edge-authz/worker";
 
 const config: EdgeAuthzConfig = {
   issuers: [
@@ -170,6 +196,14 @@ const anyReason: typeof decision.reason = "whatever";
 
 try { createAuthorizer(config); } catch (error) {
   if (error instanceof AuthzError) { const code: string = error.code; const name: string = error.name; console.log(code, name); }
+  if (error instanceof ConfigError) { const code: "invalid_config" | "unconfigured" = error.code; const variables: string[] | undefined = error.variables; console.log(code, variables); }
+  if (error instanceof RequestError) { const code: "invalid_request" = error.code; console.log(code); }
+  if (error instanceof JwksError || error instanceof PolicyLoadError) { const base: AuthzError = error; console.log(base.code); }
+  if (error instanceof UnconfiguredError) { const variables: string[] = error.variables; const base: WorkerConfigError = error; console.log(variables, base); }
+  const configCode: string = ConfigError.code;
+  console.log(configCode);
+  // @ts-expect-error: a RequestError's code is invalid_request only
+  if (error instanceof RequestError) { const wrong: "invalid_config" = error.code; console.log(wrong); }
 }
 
 const app = express();
@@ -212,6 +246,7 @@ export const observedMw = expressAdapter.edgeAuthz({ config: "{}", onDecision: (
 export const plugin = fastifyAdapter.edgeAuthz;
 export const handler = lambdaEdge.createHandler({ config: "{}" });
 export const isAuthzError = (e: unknown) => e instanceof edgeAuthz.AuthzError && e.code === "invalid_config";
+export const isConfigError = (e: unknown) => e instanceof edgeAuthz.ConfigError && e instanceof edgeAuthz.AuthzError;
 `;
 
 describe("typed consumers (ESM and CommonJS) accept what is documented and refuse the rest", () => {
@@ -241,7 +276,10 @@ export const expired = decision.reason === "token_expired";
     );
     const { ok, output } = runTsc(dir, "node16", ["wrong.mts"]);
     assert.ok(!ok);
-    assert.match(output, /wrong\.mts\(2,\d+\): error TS2561: .*'userPoolID' does not exist in type 'CognitoIssuer'\. Did you mean to write 'userPoolId'\?/);
+    assert.match(
+      output,
+      /wrong\.mts\(2,\d+\): error TS2561: .*'userPoolID' does not exist in type 'CognitoIssuer'\. Did you mean to write 'userPoolId'\?/,
+    );
     assert.match(output, /wrong\.mts\(4,\d+\): error TS2367: .*"token_expired"/);
     assert.equal(output.match(/error TS/g).length, 2, output);
   });
@@ -253,8 +291,9 @@ describe("one AuthzError for import and require", () => {
     writeFileSync(
       join(dir, "check.mjs"),
       `import { createRequire } from "node:module";
-import { AuthzError, createAuthorizer } from "edge-authz";
+import { AuthzError, ConfigError, RequestError, createAuthorizer } from "edge-authz";
 import { edgeAuthz } from "edge-authz/express";
+import { createHandler } from "edge-authz/lambda-edge";
 const require = createRequire(import.meta.url);
 const cjs = require("edge-authz");
 const cjsExpress = require("edge-authz/express");
@@ -263,6 +302,8 @@ const fromCjs = thrown(() => cjs.createAuthorizer({}));
 const fromEsm = thrown(() => createAuthorizer({}));
 const fromCjsExpress = thrown(() => cjsExpress.edgeAuthz({ config: {} }));
 const fromEsmExpress = thrown(() => edgeAuthz({ config: {} }));
+const fromCjsLambda = thrown(() => require("edge-authz/lambda-edge").createHandler(null));
+const fromEsmLambda = thrown(() => createHandler(null));
 console.log(JSON.stringify({
   same: cjs.AuthzError === AuthzError,
   cjsIsEsm: fromCjs instanceof AuthzError,
@@ -271,6 +312,10 @@ console.log(JSON.stringify({
   errors: [fromCjs, fromEsm].map((e) => e instanceof Error),
   names: [fromCjs.name, fromEsm.name, new AuthzError("x", "y").name, new cjs.AuthzError("x", "y").name],
   codes: [fromCjs.code, fromEsm.code],
+  configErrors: [fromCjs, fromEsm, fromCjsExpress, fromEsmExpress, fromCjsLambda, fromEsmLambda].map((e) => e instanceof ConfigError && e instanceof cjs.ConfigError && e instanceof AuthzError && e.code === "invalid_config"),
+  sameSubclasses: cjs.ConfigError === ConfigError && cjs.RequestError === RequestError && cjs.JwksError !== undefined && cjs.PolicyLoadError !== undefined,
+  notRequestErrors: [fromCjs, fromEsm].map((e) => e instanceof RequestError || e instanceof cjs.RequestError),
+  subclassNames: [fromCjsLambda.name, new cjs.RequestError("m").name, String(new RequestError("m")).split(":")[0]],
   text: String(fromEsm).split(":")[0],
   stack: fromCjs.stack.split(":")[0],
 }));
@@ -285,6 +330,10 @@ console.log(JSON.stringify({
       errors: [true, true],
       names: ["AuthzError", "AuthzError", "AuthzError", "AuthzError"],
       codes: ["invalid_config", "invalid_config"],
+      configErrors: [true, true, true, true, true, true],
+      sameSubclasses: true,
+      notRequestErrors: [false, false],
+      subclassNames: ["AuthzError", "AuthzError", "AuthzError"],
       text: "AuthzError",
       stack: "AuthzError",
     });
@@ -302,7 +351,9 @@ describe("attw (offline, on the packed tarball)", () => {
     const attempts = existsSync(log) ? readFileSync(log, "utf8") : "";
     assert.equal(attempts, "", `attw tried the network: ${attempts}`);
     const report = JSON.parse(result.stdout);
-    const problems = Object.values(report.problems ?? {}).flat().filter((p) => !ignored.includes(p.resolutionKind));
+    const problems = Object.values(report.problems ?? {})
+      .flat()
+      .filter((p) => !ignored.includes(p.resolutionKind));
     return { status: result.status, report, problems, stderr: result.stderr };
   };
 
@@ -310,11 +361,20 @@ describe("attw (offline, on the packed tarball)", () => {
     const { status, report, problems, stderr } = run(["--profile", "strict", "--exclude-entrypoints", "./worker"], []);
     assert.deepEqual(problems, [], stderr);
     assert.equal(status, 0);
-    assert.deepEqual(Object.keys(report.analysis.entrypoints).sort(), [".", "./express", "./fastify", "./lambda-edge", "./package.json"]);
+    assert.deepEqual(Object.keys(report.analysis.entrypoints).sort(), [
+      ".",
+      "./express",
+      "./fastify",
+      "./lambda-edge",
+      "./package.json",
+    ]);
   });
 
   test("the Worker entry (ESM only, for workerd), esm-only profile: no problem", () => {
-    const { status, problems, stderr } = run(["--profile", "esm-only", "--entrypoints", "./worker"], ["node10", "node16-cjs"]);
+    const { status, problems, stderr } = run(
+      ["--profile", "esm-only", "--entrypoints", "./worker"],
+      ["node10", "node16-cjs"],
+    );
     assert.deepEqual(problems, [], stderr);
     assert.equal(status, 0);
   });

@@ -36,10 +36,20 @@ export const DECIDED_WITHIN_MS = 3000;
 
 export const POLICY = {
   Version: "2012-10-17",
-  Statement: [{ Sid: "PetStore-API", Effect: "Allow", Action: "execute-api:Invoke", Resource: "arn:aws:execute-api:*:*:*/*/*/petstore/v1/*" }],
+  Statement: [
+    {
+      Sid: "PetStore-API",
+      Effect: "Allow",
+      Action: "execute-api:Invoke",
+      Resource: "arn:aws:execute-api:*:*:*/*/*/petstore/v1/*",
+    },
+  ],
 };
 /** Parses, but fails validation (an `Effect` IAM does not have). */
-export const INVALID_POLICY = { Version: "2012-10-17", Statement: [{ Effect: "Maybe", Action: "execute-api:Invoke", Resource: "*" }] };
+export const INVALID_POLICY = {
+  Version: "2012-10-17",
+  Statement: [{ Effect: "Maybe", Action: "execute-api:Invoke", Resource: "*" }],
+};
 export const NOT_JSON = "{ this is not json";
 
 export const initialJwks = () => jwksDocument(keys, ["suite-rsa-1"]);
@@ -60,7 +70,17 @@ export function token({ kid = "suite-rsa-1", sub = "fault-user", groups = [GROUP
   return tokenOf(
     {
       key: kid,
-      claims: { iss: ISSUER, sub, "cognito:groups": groups, token_use: "access", client_id: "suite-client", username: sub, iat: T - 60, exp: T + 3600, ...claims },
+      claims: {
+        iss: ISSUER,
+        sub,
+        "cognito:groups": groups,
+        token_use: "access",
+        client_id: "suite-client",
+        username: sub,
+        iat: T - 60,
+        exp: T + 3600,
+        ...claims,
+      },
     },
     keys,
   );
@@ -78,7 +98,11 @@ export class Matrix {
     this.rows.push([fault, outcome, recovery]);
   }
   toString() {
-    const lines = [`fault matrix: ${this.adapter}`, "| fault | outcome during the fault | recovery, same instance (no restart) |", "| --- | --- | --- |"];
+    const lines = [
+      `fault matrix: ${this.adapter}`,
+      "| fault | outcome during the fault | recovery, same instance (no restart) |",
+      "| --- | --- | --- |",
+    ];
     for (const row of this.rows) lines.push(`| ${row.join(" | ")} |`);
     return lines.join("\n");
   }
@@ -113,7 +137,10 @@ export async function jwksFault(rig, fault) {
   expectOutcome(await rig.request(tok, T + PENALTY - 1), 503, "jwks_unavailable", "inside the refetch penalty");
   assert.equal(rig.jwks.hits, hits, "no fetch inside the penalty");
   expectOutcome(await rig.request(tok, T + PENALTY), 200, "allowed", "after the penalty");
-  return { outcome: `${shown(during)} (${during.ms} ms)`, recovery: `200 at t+${PENALTY}s (refetch penalty; 503 without a fetch before)` };
+  return {
+    outcome: `${shown(during)} (${during.ms} ms)`,
+    recovery: `200 at t+${PENALTY}s (refetch penalty; 503 without a fetch before)`,
+  };
 }
 
 /**
@@ -167,8 +194,18 @@ export async function retiredKeyReplay(rig) {
   const seen = token({ sub: "seen-before-retirement" });
   expectOutcome(await rig.request(seen, T), 200, "allowed", "before the retirement");
   rig.jwks.state.body = jwksDocument(keys, ["suite-rsa-2"]);
-  expectOutcome(await rig.request(token({ kid: "suite-rsa-2", sub: "new-key" }), T + PENALTY), 200, "allowed", "the new key, after a refetch");
-  expectOutcome(await rig.request(token({ sub: "fresh-old-key" }), T + PENALTY), 403, "unknown_kid", "a fresh token of the retired key");
+  expectOutcome(
+    await rig.request(token({ kid: "suite-rsa-2", sub: "new-key" }), T + PENALTY),
+    200,
+    "allowed",
+    "the new key, after a refetch",
+  );
+  expectOutcome(
+    await rig.request(token({ sub: "fresh-old-key" }), T + PENALTY),
+    403,
+    "unknown_kid",
+    "a fresh token of the retired key",
+  );
   return rig.request(seen, T + PENALTY);
 }
 
@@ -226,16 +263,29 @@ export async function clockSkew(rig) {
   expectOutcome(await rig.request(lastSecond, at), 200, "allowed", "exp + grace = now + 1");
   expectOutcome(await rig.request(lastSecond, at + 1), 403, "expired", "the same token, exp + grace = now");
   expectOutcome(await rig.request(token({ sub: "exp-at", exp: at - GRACE }), at), 403, "expired", "exp + grace = now");
-  rows.push([`exp at the grace boundary (${GRACE} s)`, "exp+grace = now: 403 expired; exp+grace = now+1: 200", "n/a: the same token flips to 403 expired the next second (caches do not extend it)"]);
+  rows.push([
+    `exp at the grace boundary (${GRACE} s)`,
+    "exp+grace = now: 403 expired; exp+grace = now+1: 200",
+    "n/a: the same token flips to 403 expired the next second (caches do not extend it)",
+  ]);
   for (const [claim, reason] of [
     ["nbf", "not_yet_valid"],
     ["iat", "issued_in_future"],
   ]) {
-    expectOutcome(await rig.request(token({ sub: `${claim}-at`, [claim]: at + GRACE }), at), 200, "allowed", `${claim} = now + grace`);
+    expectOutcome(
+      await rig.request(token({ sub: `${claim}-at`, [claim]: at + GRACE }), at),
+      200,
+      "allowed",
+      `${claim} = now + grace`,
+    );
     const ahead = token({ sub: `${claim}-past`, [claim]: at + GRACE + 1 });
     expectOutcome(await rig.request(ahead, at), 403, reason, `${claim} = now + grace + 1`);
     expectOutcome(await rig.request(ahead, at + 1), 200, "allowed", "the same token once the clocks agree");
-    rows.push([`${claim} at the grace boundary`, `${claim} = now+grace: 200; now+grace+1: 403 ${reason}`, "the same token: 200 one second later"]);
+    rows.push([
+      `${claim} at the grace boundary`,
+      `${claim} = now+grace: 200; now+grace+1: 403 ${reason}`,
+      "the same token: 200 one second later",
+    ]);
   }
   return rows;
 }

@@ -26,7 +26,12 @@ const ARN = "arn:aws:execute-api:us-east-1:123456789012:petstore1/prod";
 export const POLICY = {
   Version: "2012-10-17",
   Statement: [
-    { Sid: "PetStore", Effect: "Allow", Action: "execute-api:Invoke", Resource: [`${ARN}/GET/petstore/*`, `${ARN}/HEAD/petstore/*`] },
+    {
+      Sid: "PetStore",
+      Effect: "Allow",
+      Action: "execute-api:Invoke",
+      Resource: [`${ARN}/GET/petstore/*`, `${ARN}/HEAD/petstore/*`],
+    },
     { Sid: "NoAdmin", Effect: "Deny", Action: "execute-api:Invoke", Resource: `${ARN}/GET/petstore/v2/admin` },
   ],
 };
@@ -52,7 +57,12 @@ export function matrixConfig(jwksUri = JWKS_URI, request = undefined) {
 export const METHOD_POLICY = {
   Version: "2012-10-17",
   Statement: [
-    { Sid: "PetStore", Effect: "Allow", Action: "execute-api:Invoke", Resource: ["GET", "HEAD", "POST"].map((method) => `${ARN}/${method}/petstore/*`) },
+    {
+      Sid: "PetStore",
+      Effect: "Allow",
+      Action: "execute-api:Invoke",
+      Resource: ["GET", "HEAD", "POST"].map((method) => `${ARN}/${method}/petstore/*`),
+    },
     { Sid: "NoDelete", Effect: "Deny", Action: "execute-api:Invoke", Resource: `${ARN}/DELETE/petstore/*` },
   ],
 };
@@ -66,7 +76,20 @@ export const SUB = "a1b2c3d4-0000-4000-8000-000000000014";
 /** A valid access token of a caller in `keepers` at `NOW`. */
 export function matrixToken() {
   return tokenOf(
-    { key: "suite-rsa-1", claims: { iss: ISSUER, sub: SUB, "cognito:groups": [GROUP], token_use: "access", client_id: "suite-client", username: "keeper", scope: "pets", iat: NOW - 60, exp: NOW + 3600 } },
+    {
+      key: "suite-rsa-1",
+      claims: {
+        iss: ISSUER,
+        sub: SUB,
+        "cognito:groups": [GROUP],
+        token_use: "access",
+        client_id: "suite-client",
+        username: "keeper",
+        scope: "pets",
+        iat: NOW - 60,
+        exp: NOW + 3600,
+      },
+    },
     keys,
   );
 }
@@ -140,7 +163,13 @@ export const TARGETS = [
   { name: "fragment", target: "/petstore/v2/admin#x", status: REFUSE, reason: "path_fragment", workerd: DENY },
   // workerd resolves the dot segments after the `#` into the path: the Worker sees (and
   // forwards) /petstore/v1/pets.
-  { name: "fragment hiding a path", target: "/petstore/v2/admin#/../../v1/pets", status: REFUSE, reason: "path_fragment", workerd: ALLOW },
+  {
+    name: "fragment hiding a path",
+    target: "/petstore/v2/admin#/../../v1/pets",
+    status: REFUSE,
+    reason: "path_fragment",
+    workerd: ALLOW,
+  },
   { name: "semicolon", target: "/petstore/v2/admin;x", status: REFUSE, reason: "path_semicolon" },
   { name: "semicolon session id", target: "/petstore/v2/admin;jsessionid=1", status: REFUSE, reason: "path_semicolon" },
   { name: "encoded semicolon", target: "/petstore/v2/admin%3Bx", status: REFUSE, reason: "path_semicolon" },
@@ -167,10 +196,34 @@ export const TARGETS = [
   { name: "./", target: "/petstore/v2/./admin", status: REFUSE, reason: "path_dot_segment", workerd: DENY },
   { name: "%2e/", target: "/petstore/v2/%2e/admin", status: REFUSE, reason: "path_dot_segment", workerd: DENY },
   { name: "../", target: "/petstore/v1/../v2/admin", status: REFUSE, reason: "path_dot_segment", workerd: DENY },
-  { name: "%2e%2e/", target: "/petstore/v1/%2e%2e/v2/admin", status: REFUSE, reason: "path_dot_segment", workerd: DENY },
-  { name: "%2E%2E/", target: "/petstore/v1/%2E%2E/v2/admin", status: REFUSE, reason: "path_dot_segment", workerd: DENY },
-  { name: "admin/../admin", target: "/petstore/v2/admin/../admin", status: REFUSE, reason: "path_dot_segment", workerd: DENY },
-  { name: "admin/.. (its parent)", target: "/petstore/v2/admin/..", status: REFUSE, reason: "path_dot_segment", workerd: ALLOW },
+  {
+    name: "%2e%2e/",
+    target: "/petstore/v1/%2e%2e/v2/admin",
+    status: REFUSE,
+    reason: "path_dot_segment",
+    workerd: DENY,
+  },
+  {
+    name: "%2E%2E/",
+    target: "/petstore/v1/%2E%2E/v2/admin",
+    status: REFUSE,
+    reason: "path_dot_segment",
+    workerd: DENY,
+  },
+  {
+    name: "admin/../admin",
+    target: "/petstore/v2/admin/../admin",
+    status: REFUSE,
+    reason: "path_dot_segment",
+    workerd: DENY,
+  },
+  {
+    name: "admin/.. (its parent)",
+    target: "/petstore/v2/admin/..",
+    status: REFUSE,
+    reason: "path_dot_segment",
+    workerd: ALLOW,
+  },
   { name: "admin/.", target: "/petstore/v2/admin/.", status: REFUSE, reason: "path_dot_segment", workerd: DENY },
   { name: "admin.", target: "/petstore/v2/admin.", status: REFUSE, reason: "path_trailing_dot" },
   { name: "admin..", target: "/petstore/v2/admin..", status: REFUSE, reason: "path_trailing_dot" },
@@ -182,13 +235,31 @@ export const TARGETS = [
   { name: "encoded inner space", target: "/petstore/v2/ad%20min", status: ALLOW },
   // Raw, a space ends the request-target: Node answers 400, workerd reads `/petstore/v2/admin`.
   { name: "raw space", target: "/petstore/v2/admin x", status: ALLOW, node: REFUSE, workerd: DENY },
-  { name: "raw tab", target: "/petstore/v2/admin\tx", status: REFUSE, reason: "path_control_character", node: REFUSE, workerd: DENY },
+  {
+    name: "raw tab",
+    target: "/petstore/v2/admin\tx",
+    status: REFUSE,
+    reason: "path_control_character",
+    node: REFUSE,
+    workerd: DENY,
+  },
   { name: "bad escape", target: "/petstore/v2/admin%", status: REFUSE, reason: "path_bad_escape" },
   { name: "bad escape %zz", target: "/petstore/v2/adm%zz", status: REFUSE, reason: "path_bad_escape" },
   // Forms that are not a path.
-  { name: "absolute-form", target: "http://petstore.example/petstore/v2/admin", status: REFUSE, reason: "path_not_origin_form", workerd: "error" },
+  {
+    name: "absolute-form",
+    target: "http://petstore.example/petstore/v2/admin",
+    status: REFUSE,
+    reason: "path_not_origin_form",
+    workerd: "error",
+  },
   { name: "asterisk-form", target: "*", status: REFUSE, reason: "path_not_origin_form", workerd: "error" },
-  { name: "overlong (10 KB)", target: `/petstore/v1/${"a".repeat(10 * 1024)}`, status: REFUSE, reason: "path_too_long" },
+  {
+    name: "overlong (10 KB)",
+    target: `/petstore/v1/${"a".repeat(10 * 1024)}`,
+    status: REFUSE,
+    reason: "path_too_long",
+  },
   // Non-ASCII: encoded (either hex case), and raw UTF-8 bytes (Node's parser refuses them).
   { name: "non-ASCII, upper-case hex", target: "/petstore/v1/caf%C3%A9", status: ALLOW },
   { name: "non-ASCII, lower-case hex", target: "/petstore/v1/caf%c3%a9", status: ALLOW },
@@ -235,7 +306,8 @@ export function expressApp({ settings = {}, before = [], express: expressModule 
   const app = expressModule();
   for (const [name, value] of Object.entries(settings)) app.set(name, value);
   for (const middleware of before) app.use(middleware);
-  const reply = (route) => (req, res) => res.set("x-route", route).json(echo(route, req.originalUrl, req.headers, req.auth));
+  const reply = (route) => (req, res) =>
+    res.set("x-route", route).json(echo(route, req.originalUrl, req.headers, req.auth));
   app.get("/petstore/v2/admin", reply("admin"));
   app.get("/petstore/v1/pets", reply("pets"));
   app.use(reply("catch-all"));
@@ -263,7 +335,10 @@ export async function fastifyApp({ options = {}, register = async () => {} } = {
 export async function listenExpress(app) {
   const server = app.listen(0, "127.0.0.1");
   await new Promise((resolve, reject) => server.once("listening", resolve).once("error", reject));
-  return { url: `http://127.0.0.1:${server.address().port}`, close: () => new Promise((resolve) => server.close(resolve)) };
+  return {
+    url: `http://127.0.0.1:${server.address().port}`,
+    close: () => new Promise((resolve) => server.close(resolve)),
+  };
 }
 
 export async function listenFastify(app) {

@@ -15,13 +15,21 @@ const TIMEOUT_MS = 5000;
  */
 export function rawRequest(base, { method = "GET", target, headers = [] }) {
   const { hostname, port } = new URL(base);
-  const lines = [`${method} ${target} HTTP/1.1`, `Host: ${hostname}:${port}`, ...headers.map(([name, value]) => `${name}: ${value}`), "Connection: close"];
+  const lines = [
+    `${method} ${target} HTTP/1.1`,
+    `Host: ${hostname}:${port}`,
+    ...headers.map(([name, value]) => `${name}: ${value}`),
+    "Connection: close",
+  ];
   // latin1: every char of the target is one byte on the wire (UTF-8 targets are given as bytes).
   const message = Buffer.from(`${lines.join("\r\n")}\r\n\r\n`, "latin1");
   return new Promise((resolve, reject) => {
     const socket = connect({ host: hostname, port: Number(port) });
     const chunks = [];
-    const timer = setTimeout(() => socket.destroy(new Error(`no response to ${method} ${target.slice(0, 80)} within ${TIMEOUT_MS} ms`)), TIMEOUT_MS);
+    const timer = setTimeout(
+      () => socket.destroy(new Error(`no response to ${method} ${target.slice(0, 80)} within ${TIMEOUT_MS} ms`)),
+      TIMEOUT_MS,
+    );
     socket.on("connect", () => socket.end(message));
     socket.on("data", (chunk) => chunks.push(chunk));
     socket.on("error", (error) => {

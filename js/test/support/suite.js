@@ -9,7 +9,9 @@ export const casesDir = fileURLToPath(new URL("../../../tests/cases/", import.me
 /** @returns {Map<string, { alg: string, jwk: Record<string, string>, key: import("node:crypto").KeyObject }>} */
 export function suiteKeys() {
   const { keys } = JSON.parse(readFileSync(`${casesDir}keys.json`, "utf8"));
-  return new Map(keys.map((jwk) => [jwk.kid, { alg: jwk.alg, jwk, key: createPrivateKey({ key: jwk, format: "jwk" }) }]));
+  return new Map(
+    keys.map((jwk) => [jwk.kid, { alg: jwk.alg, jwk, key: createPrivateKey({ key: jwk, format: "jwk" }) }]),
+  );
 }
 
 /** Every scenario file but keys.json, sorted. */
@@ -25,7 +27,9 @@ const PRIVATE_MEMBERS = ["d", "p", "q", "dp", "dq", "qi"];
 /** A JWKS document publishing the public members of `kids`. */
 export function jwksDocument(keys, kids) {
   return JSON.stringify({
-    keys: kids.map((kid) => Object.fromEntries(Object.entries(keys.get(kid).jwk).filter(([name]) => !PRIVATE_MEMBERS.includes(name)))),
+    keys: kids.map((kid) =>
+      Object.fromEntries(Object.entries(keys.get(kid).jwk).filter(([name]) => !PRIVATE_MEMBERS.includes(name))),
+    ),
   });
 }
 
@@ -58,15 +62,20 @@ export function tokenOf(spec, keys) {
   const encodedHeader = b64(JSON.stringify(header));
   const signingInput = `${encodedHeader}.${b64(JSON.stringify(claims))}`;
   const signature = b64(signWith(key, Buffer.from(signingInput)));
-  if (spec.tamper === "payload") return `${encodedHeader}.${b64(JSON.stringify({ ...claims, sub: "someone-else" }))}.${signature}`;
+  if (spec.tamper === "payload")
+    return `${encodedHeader}.${b64(JSON.stringify({ ...claims, sub: "someone-else" }))}.${signature}`;
   if (spec.tamper !== undefined) throw new Error(`unknown tamper ${spec.tamper}`);
   return `${signingInput}.${signature}`;
 }
 
 /** The request headers of a case: `{token}` substituted, `Authorization: Bearer` by default. */
 export function caseHeaders(testCase, token) {
-  const headers = Object.entries(testCase.request.headers ?? {}).map(([name, value]) => [name, value.replaceAll("{token}", token ?? "")]);
-  if (token !== undefined && !headers.some(([name]) => name.toLowerCase() === "authorization")) headers.push(["authorization", `Bearer ${token}`]);
+  const headers = Object.entries(testCase.request.headers ?? {}).map(([name, value]) => [
+    name,
+    value.replaceAll("{token}", token ?? ""),
+  ]);
+  if (token !== undefined && !headers.some(([name]) => name.toLowerCase() === "authorization"))
+    headers.push(["authorization", `Bearer ${token}`]);
   return headers;
 }
 

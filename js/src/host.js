@@ -1,0 +1,228 @@
+// The host layer every adapter shares (the Worker, Node and through it Express, Fastify and
+// Lambda@Edge), like aws-jwt-verify's node-web-compat: the I/O the core asks for and the
+// answers the adapters send, written once over what workerd and Node >= 18 both have
+// (`fetch`, `AbortSignal.timeout`, web streams). No `node:` import: the Worker loads it.
+//
+// - `fetchJwks`: one JWKS fetch (timeout, status check, size limit);
+// - `urlPolicyLoader`: policies from one JSON document at a URL, single-flight, revalidated
+//   by ETag after a TTL;
+// - `jsonText` / `policyText`: a stored value (text, object, none) as the core takes it;
+// - `identityHeaders`: the caller's identity as `[name, value]` headers for the origin;
+// - `denialResponse`: status, headers and body of a denial.
+
+import { JwksError, PolicyLoadError } from "./errors.js";
+import { headerName, headerValue, UNAVAILABLE_BODY } from "./identity.js";
+
+export const JSON_TYPE = "application/json";
+
+/** The core refuses a larger JWK Set (`MAX_JWKS_BYTES`, src/token/jwks.rs): read no more. */
+export const MAX_JWKS_BYTES = 256 * 1024;
+
+/** Defaults shared by every adapter. */
+export const DEFAULT_JWKS_TIMEOUT_MS = 5000;
+export const DEFAULT_POLICIES_TIMEOUT_MS = 5000;
+export const DEFAULT_POLICIES_TTL_SECONDS = 60;
+
+/** An object that is not an array (nor a `URL`): what a JSON document's `{...}` parses to. */
+export function isPlainObject(value) {
+  return typeof value === "object" && value !== null && !Array.isArray(value) && !(value instanceof URL);
+}
+
+/**
+ * JSON text for the core: a string as it is (the core parses and checks it), anything else
+ * serialised.
+ * @param {unknown} value
+ * @returns {string}
+ */
+export function jsonText(value) {
+  return typeof value === "string" ? value : JSON.stringify(value);
+}
+
+/**
+ * A stored policy (JSON text, a parsed document, or `null`/`undefined` for none) as the core
+ * takes it: text, or `null` for "this group has no policy".
+ * @param {unknown} policy
+ * @returns {string | null}
+ */
+export function policyText(policy) {
+  return policy === null || policy === undefined ? null : jsonText(policy);
+}
+
+/**
+ * GETs the JWK Set at `url`: its bytes, or a `JwksError` — `jwks_http_error` for a status
+ * other than 2xx, `jwks_too_large` past `MAX_JWKS_BYTES` (checked while reading: a huge
+ * body is never held). The timeout covers the whole exchange, body included.
+ * @param {string} url
+ * @param {{ fetch?: typeof fetch, timeoutMs?: number }} [options]
+ * @returns {Promise<Uint8Array>}
+ */
+export async function fetchJwks(
+  url,
+  { fetch: fetchImpl = globalThis.fetch, timeoutMs = DEFAULT_JWKS_TIMEOUT_MS } = {},
+) {
+  const response = await fetchImpl(url, { headers: { accept: JSON_TYPE }, signal: AbortSignal.timeout(timeoutMs) });
+  if (!response.ok) {
+    discard(response);
+    throw new JwksError("jwks_http_error", `JWKS ${url}: HTTP ${response.status}`);
+  }
+  return readLimited(
+    response,
+    MAX_JWKS_BYTES,
+    () => new JwksError("jwks_too_large", `JWKS ${url}: larger than ${MAX_JWKS_BYTES} bytes`),
+  );
+}
+
+/**
+ * The body of `response`, at most `limit` bytes (else `tooLarge()` is thrown and the rest is
+ * not read). A response without a readable stream (a caller's own `fetch`) is read whole.
+ * @param {Response} response @param {number} limit @param {() => Error} tooLarge
+ * @returns {Promise<Uint8Array>}
+ */
+async function readLimited(response, limit, tooLarge) {
+  const declared = Number(response.headers?.get?.("content-length"));
+  if (declared > limit) {
+    discard(response);
+    throw tooLarge();
+  }
+  const reader = typeof response.body?.getReader === "function" ? response.body.getReader() : null;
+  if (reader === null) {
+    const bytes = new Uint8Array(await response.arrayBuffer());
+    if (bytes.length > limit) throw tooLarge();
+    return bytes;
+  }
+  /** @type {Uint8Array[]} */
+  const chunks = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > limit) {
+      reader.cancel().catch(() => {});
+      throw tooLarge();
+    }
+    chunks.push(value);
+  }
+  if (chunks.length === 1) return chunks[0];
+  const bytes = new Uint8Array(size);
+  let at = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk, at);
+    at += chunk.byteLength;
+  }
+  return bytes;
+}
+
+/** Lets go of a body that will not be read (frees the connection). */
+function discard(response) {
+  try {
+    response.body?.cancel?.()?.catch?.(() => {});
+  } catch {
+    // Already read or locked: nothing to free.
+  }
+}
+
+/**
+ * Policies from one JSON document `{"groups": {name: policy | null}}` at `url`: fetched on
+ * first use, used for `ttlSeconds`, then revalidated with `If-None-Match` (a 304 keeps the
+ * document). One fetch at a time: requests arriving while it runs wait for it (single
+ * flight). Rejects with a `PolicyLoadError`: `policy_store_failed` (not 2xx; a network error
+ * or the timeout rejects as `fetch` does), `invalid_policy_document` (not JSON, or no
+ * `groups` object).
+ * @param {{ url: URL | string, ttlSeconds?: number, timeoutMs?: number, fetch?: typeof fetch, clock?: () => number }} options
+ *   `clock`: milliseconds, default `Date.now`
+ * @returns {(groups: string[]) => Promise<Map<string, string | null>>}
+ */
+export function urlPolicyLoader({
+  url,
+  ttlSeconds = DEFAULT_POLICIES_TTL_SECONDS,
+  timeoutMs = DEFAULT_POLICIES_TIMEOUT_MS,
+  fetch: fetchImpl = globalThis.fetch,
+  clock = Date.now,
+}) {
+  /** @type {{ etag: string | null, groups: Record<string, unknown>, checkedAt: number } | null} */
+  let cached = null;
+  /** @type {Promise<void> | null} */
+  let inFlight = null;
+  async function refresh() {
+    const headers = { accept: JSON_TYPE, ...(cached?.etag ? { "if-none-match": cached.etag } : {}) };
+    const response = await fetchImpl(url, { headers, signal: AbortSignal.timeout(timeoutMs) });
+    if (response.status === 304 && cached) {
+      cached.checkedAt = clock();
+      return;
+    }
+    if (!response.ok) {
+      discard(response);
+      throw new PolicyLoadError("policy_store_failed", `policies ${url}: HTTP ${response.status}`);
+    }
+    const document = await response.json().catch(() => null);
+    if (!isPlainObject(document) || !isPlainObject(document.groups)) {
+      throw new PolicyLoadError("invalid_policy_document", `policies ${url}: no \`groups\` object`);
+    }
+    cached = { etag: response.headers.get("etag"), groups: document.groups, checkedAt: clock() };
+  }
+  return async function loadPolicies(groups) {
+    if (!cached || clock() - cached.checkedAt >= ttlSeconds * 1000) {
+      inFlight ??= refresh().finally(() => (inFlight = null));
+      await inFlight;
+    }
+    const documents = /** @type {NonNullable<typeof cached>} */ (cached).groups;
+    return new Map(
+      groups.map((group) => [group, policyText(Object.hasOwn(documents, group) ? documents[group] : null)]),
+    );
+  };
+}
+
+/**
+ * A context value as header text: strings, booleans and finite numbers only (what API
+ * Gateway's context allows); anything else (`null`, a non-finite number, an object) is
+ * `undefined`, and no header is written for it — as the Lambda authorizer leaves such a
+ * value out of API Gateway's context.
+ * @param {unknown} value
+ * @returns {string | undefined}
+ */
+export function contextValueText(value) {
+  if (typeof value === "string" || typeof value === "boolean") return headerValue(value);
+  if (typeof value === "number" && Number.isFinite(value)) return headerValue(value);
+  return undefined;
+}
+
+/**
+ * The caller's identity as headers for the origin: `prefix` + `headerName(key)` (`clientId`
+ * → `x-authz-client-id`) and `headerValue(value)`, in the context's order.
+ * @param {string} prefix lower-case, validated (`identityPrefix`)
+ * @param {Record<string, unknown> | null | undefined} context
+ * @returns {Array<[string, string]>}
+ */
+export function identityHeaders(prefix, context) {
+  /** @type {Array<[string, string]>} */
+  const headers = [];
+  for (const [name, value] of Object.entries(context ?? {})) {
+    const text = contextValueText(value);
+    if (text !== undefined) headers.push([prefix + headerName(name), text]);
+  }
+  return headers;
+}
+
+/** How the denial's headers are spelt where a runtime keeps the case (CloudFront). */
+export const DENIAL_HEADER_CASE = Object.freeze({
+  "content-type": "Content-Type",
+  "cache-control": "Cache-Control",
+  "www-authenticate": "WWW-Authenticate",
+});
+
+/**
+ * Status, headers and body of a denial: the decision's status and body as the core rendered
+ * them from the configuration (`unauthorized`, `forbidden`, `badRequest`, ...), JSON, never
+ * cached (the same URL may be allowed with another token), and a 401 carries
+ * `WWW-Authenticate: Bearer`. `null` (the authorizer failed): 503 with the unavailable body.
+ * @param {{ status: number, body: string | null } | null | undefined} decision
+ * @returns {{ status: number, headers: Record<string, string>, body: string }}
+ */
+export function denialResponse(decision) {
+  const status = decision?.status ?? 503;
+  /** @type {Record<string, string>} */
+  const headers = { "content-type": JSON_TYPE, "cache-control": "no-store" };
+  if (status === 401) headers["www-authenticate"] = "Bearer";
+  return { status, headers, body: decision?.body ?? UNAVAILABLE_BODY };
+}
