@@ -121,6 +121,28 @@ mod tests {
             out += &format!("  {}: \"{}\",\n", reason.code(), reason.outcome().as_str());
         }
         out += "});\n";
+        let headers = |pairs: &[(&str, &str)]| {
+            pairs
+                .iter()
+                .map(|(name, value)| format!("\"{name}\": \"{value}\""))
+                .collect::<std::vec::Vec<_>>()
+                .join(", ")
+        };
+        out += "/** The headers of every denial (`Rendered.headers`), and of a 401. */\n";
+        out += &format!(
+            "export const DENIAL_HEADERS = Object.freeze({{ {} }});\n",
+            headers(crate::decision::DENIAL_HEADERS)
+        );
+        out += &format!(
+            "export const UNAUTHORIZED_HEADERS = Object.freeze({{ {} }});\n",
+            headers(crate::decision::UNAUTHORIZED_HEADERS)
+        );
+        let unavailable = crate::Responses::default().unavailable.body;
+        out += "/** The default `unavailable` body, for a failure before any configuration is read. */\n";
+        out += &format!(
+            "export const UNAVAILABLE_BODY = {};\n",
+            serde_json::Value::from(unavailable)
+        );
         out += "/** The codes of a run that ended without a decision (answered `internal_error`, 503). */\n";
         out += &format!(
             "export const RUN_ERRORS = Object.freeze([\"{}\", \"{}\", \"{}\"]);\n",

@@ -57,13 +57,13 @@ pub enum ContextValue {
 
 /// The headers of every denial: JSON, and never stored by a cache (a shared cache serving
 /// one caller's denial, or worse a later allow, to another is what `no-store` prevents).
-const DENIAL_HEADERS: &[(&str, &str)] = &[
+pub(crate) const DENIAL_HEADERS: &[(&str, &str)] = &[
     ("content-type", "application/json"),
     ("cache-control", "no-store"),
 ];
 
 /// A 401's headers: the denial's, and the scheme the client must use (RFC 6750 §3).
-const UNAUTHORIZED_HEADERS: &[(&str, &str)] = &[
+pub(crate) const UNAUTHORIZED_HEADERS: &[(&str, &str)] = &[
     ("content-type", "application/json"),
     ("cache-control", "no-store"),
     ("www-authenticate", "Bearer"),

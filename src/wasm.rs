@@ -761,6 +761,7 @@ impl WasmAuthorizer {
 #[cfg(all(test, target_arch = "wasm32"))]
 mod tests {
     use super::*;
+    use crate::json::push_json_str;
     use wasm_bindgen_test::wasm_bindgen_test;
 
     const CONFIG: &str = r#"{"issuers":[{"issuer":"https://issuer.test/","jwksUri":"https://issuer.test/jwks.json","audience":null}],
@@ -819,7 +820,7 @@ mod tests {
     fn no_token_is_decided_401_with_api_gateway_body() {
         let mut authorizer = WasmAuthorizer::new(CONFIG, &[1; 8], None).unwrap();
         let code = authorizer
-            .authorize(&request(&[]), 1_767_225_600.0)
+            .authorize(&mut request(&[]), 1_767_225_600.0)
             .unwrap();
         assert_eq!(
             code,
@@ -839,7 +840,7 @@ mod tests {
         assert_eq!(code_of(&authorizer.need().err().unwrap()), "no_need");
         // The same verdict keeps its id.
         let again = authorizer
-            .authorize(&request(&[]), 1_767_225_600.0)
+            .authorize(&mut request(&[]), 1_767_225_600.0)
             .unwrap();
         assert_eq!(again, code);
     }
@@ -849,9 +850,9 @@ mod tests {
         let mut authorizer = WasmAuthorizer::new(CONFIG, &[2; 8], None).unwrap();
         // {"alg":"RS256","kid":"k1"}.{"iss":"https://issuer.test/","sub":"s","exp":4102444800}.sig
         let token = "Bearer eyJhbGciOiJSUzI1NiIsImtpZCI6ImsxIn0.eyJpc3MiOiJodHRwczovL2lzc3Vlci50ZXN0LyIsInN1YiI6InMiLCJleHAiOjQxMDI0NDQ4MDB9.c2ln";
-        let req = request(&["Authorization", token]);
+        let mut req = request(&["Authorization", token]);
         let now = 1_767_225_600.0;
-        let code = authorizer.authorize(&req, now).unwrap();
+        let code = authorizer.authorize(&mut req, now).unwrap();
         assert_eq!(code, f64::from(KIND_FETCH_JWKS));
         let need = authorizer.need().unwrap();
         assert_eq!(get(&need, "kind"), "fetchJwks");
@@ -861,7 +862,7 @@ mod tests {
         let not_json = authorizer.jwks_fetched(0, b"<html>", now).err().unwrap();
         assert_eq!(code_of(&not_json), "jwks_not_json");
         authorizer.jwks_failed(0, now).unwrap();
-        let code = authorizer.authorize(&req, now).unwrap();
+        let code = authorizer.authorize(&mut req, now).unwrap();
         assert_eq!(code % 8.0, f64::from(KIND_DECIDED));
         let verdict = json(&authorizer.verdict().unwrap());
         assert_eq!(verdict["status"], 503);
@@ -888,7 +889,7 @@ mod tests {
         assert_eq!(set(&mut request, two, 1, ""), None);
         assert!(request.nul_in_pairs);
         let mut authorizer = WasmAuthorizer::new(CONFIG, &[7; 8], None).expect("config");
-        let code = authorizer.authorize(&request, 1.0).expect("authorize");
+        let code = authorizer.authorize(&mut request, 1.0).expect("authorize");
         assert_eq!(code % 8.0, f64::from(KIND_DECIDED));
         let verdict = json(&authorizer.verdict().expect("verdict"));
         assert_eq!(verdict["reason"], "request_nul");
@@ -915,7 +916,7 @@ mod tests {
     fn time_must_be_whole_non_negative_seconds() {
         let mut authorizer = WasmAuthorizer::new(CONFIG, &[3; 8], None).unwrap();
         for bad in [-1.0, 1.5, f64::NAN, f64::INFINITY] {
-            let error = authorizer.authorize(&request(&[]), bad).err().unwrap();
+            let error = authorizer.authorize(&mut request(&[]), bad).err().unwrap();
             assert_eq!(code_of(&error), "invalid_time");
         }
     }
@@ -925,16 +926,28 @@ mod tests {
         let config = r#"{"issuers":[{"issuer":"https://issuer.test/","jwksUri":"https://issuer.test/jwks.json","audience":null}]}"#;
         let mut authorizer = WasmAuthorizer::new(config, &[4; 8], None).unwrap();
         assert!(authorizer.loads_policies());
+        let invalid = r#"{"Statement":[{"Effect":"Maybe"}]}"#;
         let error = authorizer
-            .policy_loaded(
-                "g",
-                Some(r#"{"Statement":[{"Effect":"Maybe"}]}"#.into()),
-                0.0,
-            )
+            .policy_loaded("g", JsValue::from_str(invalid), 0.0)
             .err()
             .unwrap();
         assert_eq!(code_of(&error), "invalid_policy");
-        assert!(authorizer.policy_loaded("h", None, 0.0).unwrap().length() == 0);
+        // The same document as a JavaScript object: the same answer.
+        let object = js_sys::JSON::parse(invalid).unwrap();
+        let error = authorizer.policy_loaded("g", object, 0.0).err().unwrap();
+        assert_eq!(code_of(&error), "invalid_policy");
+        assert!(
+            authorizer
+                .policy_loaded("h", JsValue::NULL, 0.0)
+                .unwrap()
+                .length()
+                == 0
+        );
+        let valid = js_sys::JSON::parse(
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"execute-api:Invoke","Resource":"*"}]}"#,
+        )
+        .unwrap();
+        assert!(authorizer.policy_loaded("i", valid, 0.0).is_ok());
         authorizer
             .policies_failed(alloc::vec!["x".into()], 0.0)
             .unwrap();

@@ -44,6 +44,6 @@ for (const file of readdirSync(`${root}types`)) {
   if (file.endsWith(".d.ts") && file !== "worker.d.ts")
     writeFileSync(
       `${root}types/${file.replace(/\.d\.ts$/, ".d.cts")}`,
-      readFileSync(`${root}types/${file}`, "utf8").replaceAll('"./index.js"', '"./index.cjs"'),
+      readFileSync(`${root}types/${file}`, "utf8").replace(/"\.\/(index|core)\.js"/g, '"./$1.cjs"'),
     );
 }

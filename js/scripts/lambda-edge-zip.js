@@ -61,6 +61,7 @@ const runtimeFiles = [
   "dist/edge_authz.js",
   "dist/edge_authz_bg.wasm",
   "src/authorizer.js",
+  "src/core-codes.js",
   "src/errors.js",
   "src/host.js",
   "src/identity.js",

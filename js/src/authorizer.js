@@ -3,13 +3,14 @@
 
 import { AuthzError, codeOf, JwksError, messageOf, PolicyLoadError, RequestError } from "./errors.js";
 import { DEFAULT_POLICIES_TIMEOUT_MS } from "./host.js";
+import { MATCHING, STEP, VERDICT_UNCACHED } from "./core-codes.js";
 
 export { AuthzError };
 
 /**
  * @typedef {object} Decision
- * @property {"allow" | "unauthorized" | "forbidden" | "unavailable" | "bad_request"} outcome
- * @property {string} reason     stable code for logs; never send it to the client
+ * @property {import("../types/core.js").Outcome} outcome
+ * @property {import("../types/core.js").Reason} reason stable code for logs; never send it to the client
  * @property {number} status     200 on allow, else the configured denial status (400 for a refused path)
  * @property {string | null} body JSON text of the denial (null on allow)
  * @property {Record<string, string | number | boolean>} context the caller's identity
@@ -52,23 +53,6 @@ export { AuthzError };
 
 /** Default limit on one `loadPolicies` call. */
 const POLICIES_TIMEOUT_MS = DEFAULT_POLICIES_TIMEOUT_MS;
-/** More needs than this for one request means a bug: deny rather than spin. */
-const MAX_STEPS = 32;
-
-/** Step kinds of the core's `authorize` code (`code % 8`), see src/wasm.rs. */
-const DECIDED = 0;
-const FETCH_JWKS = 1;
-const AWAIT_JWKS = 2;
-const LOAD_POLICIES = 3;
-const CHECK_SIGNATURE = 4;
-/** Decided, and the core rewrote the path: the canonical one is `core.path()`. */
-const DECIDED_REWRITTEN = 5;
-/** `Request.matching` bits (src/wasm.rs). */
-const CASE_INSENSITIVE = 1;
-const STRIP_TRAILING_SLASH = 2;
-const MERGE_SLASHES = 4;
-/** Verdict id meaning "read it, do not keep it". */
-const VERDICT_UNCACHED = 255;
 /** Decoded contexts kept by caller id (cleared when full). */
 const MAX_CONTEXTS = 1024;
 /** Request objects kept for reuse (one per request in flight). */
@@ -111,9 +95,9 @@ export function matchingFlags(matching) {
       `authorize: matching.mergeSlashes must be true or false, not ${JSON.stringify(mergeSlashes)}`,
     );
   return (
-    (caseSensitive ? 0 : CASE_INSENSITIVE) |
-    (trailingSlash === "strip" ? STRIP_TRAILING_SLASH : 0) |
-    (mergeSlashes ? MERGE_SLASHES : 0)
+    (caseSensitive ? 0 : MATCHING.caseInsensitive) |
+    (trailingSlash === "strip" ? MATCHING.stripTrailingSlash : 0) |
+    (mergeSlashes ? MATCHING.mergeSlashes : 0)
   );
 }
 
@@ -213,23 +197,25 @@ export class EdgeAuthorizer {
       const { matching } = input;
       if (matching != null) request.matching = typeof matching === "number" ? matching : matchingFlags(matching);
       if (input.methodArn) request.methodArn = input.methodArn;
-      for (let steps = 0; steps < MAX_STEPS; steps++) {
+      // The core bounds the run (`Run`: 16 steps, one JWKS fetch per issuer): past them its
+      // `authorize` throws `too_many_steps` / `jwks_refetch_refused`, and the request fails.
+      for (;;) {
         const code = this.#core.authorize(request, now);
         const kind = code % 8;
-        if (kind === DECIDED) return this.#decision(code, pathOf(input.path));
-        if (kind === DECIDED_REWRITTEN) return this.#decision(code, this.#core.path());
+        if (kind === STEP.decided) return this.#decision(code, pathOf(input.path));
+        if (kind === STEP.decidedRewritten) return this.#decision(code, this.#core.path());
         const need = this.#core.need();
         switch (kind) {
-          case FETCH_JWKS:
+          case STEP.fetchJwks:
             await this.#fetchJwks(need.issuer, need.url, now);
             break;
-          case AWAIT_JWKS:
+          case STEP.awaitJwks:
             await this.#awaitJwks(need.issuer, now);
             break;
-          case LOAD_POLICIES:
+          case STEP.loadPolicies:
             await this.#loadPolicies(need.groups, now);
             break;
-          case CHECK_SIGNATURE: {
+          case STEP.checkSignature: {
             // A synchronous verifier answers without a trip through the event loop.
             let valid = this.#verify(need);
             if (typeof valid !== "boolean") valid = await this.#settle(valid);
@@ -240,7 +226,6 @@ export class EdgeAuthorizer {
             throw new AuthzError("unknown_step", `unknown step ${kind}`);
         }
       }
-      throw new AuthzError("too_many_steps", "the authorizer kept asking for more");
     } finally {
       if (this.#requests.length < MAX_POOLED_REQUESTS) this.#requests.push(request);
       else request.free();

@@ -52,5 +52,10 @@ export const REASONS = Object.freeze({
   claim_check_failed: "forbidden",
   internal_error: "unavailable",
 });
+/** The headers of every denial (`Rendered.headers`), and of a 401. */
+export const DENIAL_HEADERS = Object.freeze({ "content-type": "application/json", "cache-control": "no-store" });
+export const UNAUTHORIZED_HEADERS = Object.freeze({ "content-type": "application/json", "cache-control": "no-store", "www-authenticate": "Bearer" });
+/** The default `unavailable` body, for a failure before any configuration is read. */
+export const UNAVAILABLE_BODY = "{\"message\":\"Service Unavailable\"}";
 /** The codes of a run that ended without a decision (answered `internal_error`, 503). */
 export const RUN_ERRORS = Object.freeze(["too_many_steps", "jwks_refetch_refused", "host_pending"]);

@@ -11,7 +11,8 @@
 // - `denialResponse`: status, headers and body of a denial.
 
 import { JwksError, PolicyLoadError } from "./errors.js";
-import { headerName, headerValue, UNAVAILABLE_BODY } from "./identity.js";
+import { headerName, headerValue } from "./identity.js";
+import { DENIAL_HEADERS, UNAUTHORIZED_HEADERS, UNAVAILABLE_BODY } from "./core-codes.js";
 
 export const JSON_TYPE = "application/json";
 
@@ -221,8 +222,7 @@ export const DENIAL_HEADER_CASE = Object.freeze({
  */
 export function denialResponse(decision) {
   const status = decision?.status ?? 503;
-  /** @type {Record<string, string>} */
-  const headers = { "content-type": JSON_TYPE, "cache-control": "no-store" };
-  if (status === 401) headers["www-authenticate"] = "Bearer";
+  // The core's denial headers (generated from src/decision.rs), a fresh copy to add to.
+  const headers = { ...(status === 401 ? UNAUTHORIZED_HEADERS : DENIAL_HEADERS) };
   return { status, headers, body: decision?.body ?? UNAVAILABLE_BODY };
 }

@@ -50,7 +50,7 @@ export function headerValue(value) {
 }
 
 /** The JSON body answered when the authorizer itself cannot decide. */
-export const UNAVAILABLE_BODY = JSON.stringify({ message: "Service Unavailable" });
+export { UNAVAILABLE_BODY } from "./core-codes.js";
 
 /**
  * The `authz` log line of a decision, shared by the Worker and Lambda@Edge: never the token;

@@ -48,63 +48,41 @@ export declare class PolicyLoadError extends AuthzError {
   constructor(code: string, message: string);
 }
 
-/** `decision.reason` of a 400 (`bad_request`): why the path or the method was refused. */
-export type BadRequestReason =
-  | "path_not_origin_form"
-  | "path_fragment"
-  | "path_control_character"
-  | "path_bad_escape"
-  | "path_double_encoding"
-  | "path_invalid_utf8"
-  | "path_backslash"
-  | "path_encoded_slash"
-  | "path_dot_segment"
-  | "path_empty_segment"
-  | "path_semicolon"
-  | "path_trailing_dot"
-  | "path_too_long"
-  | "invalid_method"
-  | "invalid_method_arn"
-  | "request_nul"
-  /** Express/Fastify: the router would route another path than the one authorized. */
-  | "path_router_mismatch";
-
-/** `decision.reason` when the credentials or the token are refused (401, 403; 503 for `jwks_unavailable`). */
-export type TokenReason =
-  | "no_credentials"
-  | "malformed_authorization"
-  | "too_large"
-  | "malformed"
-  | "alg_not_allowed"
-  | "unsupported_crit"
-  | "wrong_issuer"
-  | "unknown_kid"
-  | "ambiguous_key"
-  | "bad_signature"
-  | "expired"
-  | "not_yet_valid"
-  | "issued_in_future"
-  | "missing_claim"
-  | "wrong_token_use"
-  | "wrong_client"
-  | "missing_scope"
-  | "missing_group"
-  | "jwks_unavailable";
+// The reason codes and outcomes are generated from the Rust core (types/core.d.ts).
+import type { Outcome, Reason, UnauthorizedReason, ForbiddenReason } from "./core.js";
+export type {
+  AllowReason,
+  BadRequestReason,
+  ForbiddenReason,
+  Outcome,
+  Reason,
+  UnauthorizedReason,
+  UnavailableReason,
+} from "./core.js";
 
 /** `decision.reason` once the caller is known: the policies' answer, or why there is none. */
-export type PolicyReason = "allowed" | "explicit_deny" | "implicit_deny" | "invalid_policy" | "policies_unavailable";
+export type PolicyReason = Extract<
+  Reason,
+  "allowed" | "explicit_deny" | "implicit_deny" | "invalid_policy" | "policies_unavailable"
+>;
 
 /** `decision.reason` when `claimCheck` refused a caller the core allowed (403). */
-export type ExtensionReason = "claim_check_failed";
+export type ExtensionReason = Extract<Reason, "claim_check_failed">;
+
+/** `decision.reason` when the credentials or the token are refused (401, 403; 503 for `jwks_unavailable`). */
+export type TokenReason = Exclude<
+  UnauthorizedReason | ForbiddenReason | "jwks_unavailable",
+  PolicyReason | ExtensionReason
+>;
 
 /** Every `decision.reason`: a stable code for logs (never send it to the client). */
-export type DecisionReason = TokenReason | PolicyReason | BadRequestReason | ExtensionReason;
+export type DecisionReason = Exclude<Reason, "internal_error">;
 
 export type ContextValue = string | number | boolean;
 
 export interface Decision {
   /** `bad_request`: the path (or method) is ambiguous and refused (`path_dot_segment`, ...). */
-  outcome: "allow" | "unauthorized" | "forbidden" | "unavailable" | "bad_request";
+  outcome: Outcome;
   /** Stable reason code for logs; never send it to the client. */
   reason: DecisionReason;
   /** 200 on allow, else the configured denial status (400 for `bad_request`). */
@@ -344,7 +322,7 @@ export type LogEvent = { event: string } & Record<string, unknown>;
 export interface DecisionEvent {
   outcome: Decision["outcome"];
   /** `internal_error`: the adapter could not decide (it answered 503). */
-  reason: DecisionReason | "internal_error";
+  reason: Reason;
   status: number;
   /** Upper-cased. */
   method: string;
