@@ -318,34 +318,7 @@ pub async fn drive<H: Host>(host: &H, request: &Request<'_>) -> Result<Decision,
             }
         };
         match need {
-            Need::FetchJwks { issuer, url } => {
-                let fetched = host.fetch_jwks(issuer, &url).await;
-                // The host observes after the authorizer is released: it may log at leisure.
-                match fetched {
-                    Ok(body) => {
-                        match host.with_authorizer(|a| a.jwks_fetched(issuer, &body, now)) {
-                            Ok(jwks) => host.observe(Event::JwksFetched {
-                                issuer,
-                                url: &url,
-                                jwks: &jwks,
-                            }),
-                            Err(error) => host.observe(Event::JwksInvalid {
-                                issuer,
-                                url: &url,
-                                error: &error,
-                            }),
-                        }
-                    }
-                    Err(error) => {
-                        host.with_authorizer(|a| a.jwks_failed(issuer, now));
-                        host.observe(Event::JwksFetchFailed {
-                            issuer,
-                            url: &url,
-                            error: &error,
-                        });
-                    }
-                }
-            }
+            Need::FetchJwks { issuer, url } => fetch_jwks(host, issuer, &url, now).await,
             Need::AwaitJwks { issuer } => host.await_jwks(issuer).await,
             Need::LoadPolicies { groups } => match host.load_policies(&groups).await {
                 Ok(policies) => {
@@ -376,6 +349,36 @@ pub async fn drive<H: Host>(host: &H, request: &Request<'_>) -> Result<Decision,
                     authorizer.signature_checked(token, verdict == SignatureVerdict::Valid)
                 });
             }
+        }
+    }
+}
+
+/// Fetches the JWKS of `issuer` from `url` through the host and hands it to the core (a
+/// failed fetch or a document that is not a JWK Set counts as failed), reporting what
+/// happened to [`Host::observe`]. What [`drive`] does on [`Need::FetchJwks`]; hosts call it
+/// to fetch ahead of any request (a prefetch at start-up).
+pub async fn fetch_jwks<H: Host>(host: &H, issuer: usize, url: &str, now: u64) {
+    match host.fetch_jwks(issuer, url).await {
+        // The host observes after the authorizer is released: it may log at leisure.
+        Ok(body) => match host.with_authorizer(|a| a.jwks_fetched(issuer, &body, now)) {
+            Ok(jwks) => host.observe(Event::JwksFetched {
+                issuer,
+                url,
+                jwks: &jwks,
+            }),
+            Err(error) => host.observe(Event::JwksInvalid {
+                issuer,
+                url,
+                error: &error,
+            }),
+        },
+        Err(error) => {
+            host.with_authorizer(|a| a.jwks_failed(issuer, now));
+            host.observe(Event::JwksFetchFailed {
+                issuer,
+                url,
+                error: &error,
+            });
         }
     }
 }

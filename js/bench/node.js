@@ -173,6 +173,37 @@ const awsRepeated = await rate(
   awsSync,
 );
 
+// The wasm boundary: the repeated token's step as the glue reads it (one packed number, the
+// verdict and the context decoded once per id and kept), against the same step with its
+// answer decoded on every call (what an object answer without the packed code costs).
+const boundary = new WasmAuthorizer(benchConfig(JWKS_URI), randomBytes(8), () => true);
+boundary.jwksFetched(0, new TextEncoder().encode(JSON.stringify(jwks)), now());
+const boundaryRequest = new WasmRequest();
+const boundaryPairs = new TextEncoder().encode(`authorization\0Bearer ${token("boundary")}`);
+const setBoundary = () => boundaryRequest.set("GET", "/petstore/v1/pets", boundaryPairs, 1, 0, "192.0.2.10", true);
+setBoundary();
+if (boundary.authorize(boundaryRequest, now()) % 8 !== 0) throw new Error("boundary bench: not decided at once");
+const BOUNDARY = Math.min(REPEATED, 100000);
+const boundaryRate = (decode) => {
+  const at = now();
+  const start = process.hrtime.bigint();
+  for (let i = 0; i < BOUNDARY; i++) {
+    setBoundary();
+    boundary.authorize(boundaryRequest, at);
+    if (decode) {
+      JSON.parse(boundary.verdict());
+      JSON.parse(boundary.context());
+    }
+  }
+  return BOUNDARY / (Number(process.hrtime.bigint() - start) / 1e9);
+};
+boundaryRate(false);
+boundaryRate(true);
+const packed = [boundaryRate(false), boundaryRate(false)];
+const decodedEach = [boundaryRate(true), boundaryRate(true)];
+const packedPerS = Math.max(...packed);
+const decodedPerS = Math.max(...decodedEach);
+
 const firstSeenRatio = mean(ours) / mean(aws);
 const fmt = (n) => `${Math.round(n).toLocaleString("en-US")}/s`;
 const rows = [
@@ -200,6 +231,16 @@ const rows = [
   ],
   ["edge-authz: repeated token, core cache only (memo bypassed)", fmt(coreRepeated), "(why the memo stays)"],
   ["aws-jwt-verify verifySync, repeated token", fmt(awsRepeated), "(no cache: verifies again)"],
+  [
+    "wasm boundary: repeated token, packed answer (verdict and context interned)",
+    fmt(packedPerS),
+    `${(1e9 / packedPerS).toFixed(0)} ns per step`,
+  ],
+  [
+    "wasm boundary: the same, answer decoded per call (no packed code)",
+    fmt(decodedPerS),
+    `${(1e9 / decodedPerS - 1e9 / packedPerS).toFixed(0)} ns more per step: why the packed answer stays`,
+  ],
 ];
 console.log(
   `Node ${process.version}, RS256 (2048-bit), ${FIRST_SEEN} first-seen tokens, ${REPEATED} repeated decisions, one thread\n`,
@@ -226,6 +267,7 @@ const path = writeResults("node-bench", {
   repeated: { count: REPEATED, per_s: repeated, budget_per_s: BUDGET_REPEATED_PER_S },
   repeated_core_cache_only: { count: CORE_REPEATED, per_s: coreRepeated },
   aws_jwt_verify_sync_repeated: { count: AWS_REPEATED, per_s: awsRepeated },
+  wasm_boundary_repeated: { count: BOUNDARY, packed_per_s: packedPerS, decoded_each_per_s: decodedPerS },
   missed,
 });
 console.log(`\nresults: ${path}`);

@@ -9,8 +9,8 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use edge_authz::{
-    drive, ApiGatewayAnswer, ApiGatewayFormat, Authorizer, Decision, Event, Host, Request,
-    RunError, SignatureCheck, SignatureVerdict, SignatureVerifier, StoredPolicy,
+    drive, fetch_jwks, ApiGatewayAnswer, ApiGatewayFormat, Authorizer, Decision, Event, Host,
+    Request, RunError, SignatureCheck, SignatureVerdict, SignatureVerifier, StoredPolicy,
 };
 use serde_json::{json, Value};
 use tracing::{error, info, warn};
@@ -339,28 +339,7 @@ impl Handler {
             .collect();
         let host = Invocation::new(self, now);
         for (issuer, url) in issuers {
-            match host.fetch_jwks(issuer, &url).await {
-                Ok(body) => match self.lock().jwks_fetched(issuer, &body, now) {
-                    Ok(jwks) => host.observe(Event::JwksFetched {
-                        issuer,
-                        url: &url,
-                        jwks: &jwks,
-                    }),
-                    Err(error) => host.observe(Event::JwksInvalid {
-                        issuer,
-                        url: &url,
-                        error: &error,
-                    }),
-                },
-                Err(error) => {
-                    self.lock().jwks_failed(issuer, now);
-                    host.observe(Event::JwksFetchFailed {
-                        issuer,
-                        url: &url,
-                        error: &error,
-                    });
-                }
-            }
+            fetch_jwks(&host, issuer, &url, now).await;
         }
     }
 
