@@ -199,12 +199,12 @@ pub struct Handled {
 }
 
 impl Handled {
-    /// The reason code (`allowed`, `expired`, ..., `invalid_event`, `adapter_gave_up`).
+    /// The reason code (`allowed`, `expired`, ..., `invalid_event`, `internal_error` when the run did not settle).
     pub fn reason(&self) -> &'static str {
         match (&self.decision, &self.result) {
             (Some(d), _) => d.reason.code(),
             (None, Err(Rejection::BadEvent(_))) => "invalid_event",
-            (None, _) => "adapter_gave_up",
+            (None, _) => edge_authz::Reason::InternalError.code(),
         }
     }
 }
