@@ -15,13 +15,16 @@ use crate::decision::{Caller, ContextValue, Decision, Outcome, PolicyTrace, Rend
 use crate::driver::{PolicyInput, RunError};
 use crate::policies::{GroupPolicy, Lookup, PolicyStore};
 use crate::policy::{
-    evaluate, Dependencies, EvalContext, PolicyDecision, PolicyDocument, PolicyErrors,
-    PolicyWarning,
+    evaluate, Dependencies, EvalContext, PolicyDecision, PolicyDocument, PolicyError,
+    PolicyErrorKind, PolicyErrors, PolicyWarning,
 };
 use crate::reason::Reason;
 use crate::request::{push_arn_tail, Request};
 use crate::request_path::{
     canonicalize_into, check_method, split_method_arn, PathError, PathMatching, PathRules,
+};
+use crate::revocation::{
+    Check, RecordError, Revocation, RevocationOff, RevocationSource, Revocations,
 };
 use crate::token::crypto::SignatureVerifier;
 use crate::token::jwks::{Jwks, JwksError};
@@ -64,6 +67,12 @@ pub enum Need {
         /// Group names.
         groups: Vec<String>,
     },
+    /// Read these revocation records and hand each to [`Authorizer::revocation_loaded`]
+    /// (absent ones too), or report [`Authorizer::revocations_failed`].
+    LoadRevocations {
+        /// Store keys (`user#{iss}#{sub}`, `session#{iss}#{origin_jti}`, `token#{iss}#{jti}`).
+        keys: Vec<String>,
+    },
     /// Verify this signature with the host's crypto and report
     /// [`Authorizer::signature_checked`].
     CheckSignature {
@@ -101,6 +110,8 @@ impl Validity {
 #[derive(Debug)]
 struct Resolved {
     generation: u64,
+    /// Until when the caller's revocation check holds (then it is made again).
+    revocation_until: u64,
     policies: Arc<Vec<(String, Arc<PolicyDocument>)>>,
     dependencies: Dependencies,
     /// The token's validity, its end cut to the earliest of the loaded policies' TTLs.
@@ -136,6 +147,8 @@ pub struct Authorizer {
     awaiting: BoundedCache<TokenHash, AwaitingVerdict>,
     decisions: BoundedCache<u128, CachedDecision>,
     policies: PolicyStore,
+    /// Revocation records, when revocation is configured.
+    revocations: Option<Revocations>,
     /// `arn:aws:execute-api:{region}:{account}:{api}/{stage}/`, built once.
     arn_prefix: String,
     /// Scratch space for the request's canonical path, its ARN and the decision-cache key.
@@ -185,6 +198,7 @@ impl Authorizer {
             awaiting: BoundedCache::new(1024),
             decisions: BoundedCache::new(config.cache.decisions),
             policies: PolicyStore::new(&config.policies),
+            revocations: config.revocation.map(Revocations::new),
             arn_prefix,
             path: String::with_capacity(64),
             arn: String::with_capacity(128),
@@ -304,7 +318,11 @@ impl Authorizer {
                 }
             }
         };
-        let resolved = match self.resolve(&caller, hash, token_validity, now) {
+        let revocation_until = match self.check_revocation(&caller, now) {
+            Ok(until) => until,
+            Err(step) => return step,
+        };
+        let resolved = match self.resolve(&caller, hash, token_validity, revocation_until, now) {
             Ok(resolved) => resolved,
             Err(step) => return step,
         };
@@ -321,8 +339,9 @@ impl Authorizer {
         now: u64,
     ) -> Option<Decision> {
         let resolved = self.resolved.get(&hash)?;
-        let fresh =
-            resolved.generation == self.policies.generation() && resolved.validity.contains(now);
+        let fresh = resolved.generation == self.policies.generation()
+            && resolved.validity.contains(now)
+            && now < resolved.revocation_until;
         let (generation, deps) = (resolved.generation, resolved.dependencies);
         if !fresh || deps.time {
             return None;
@@ -363,10 +382,23 @@ impl Authorizer {
                     until: valid_until,
                 };
                 let context = identity_context(&verified, &self.config.context_claims);
+                let issued_at = crate::token::claims::numeric_date(&verified.claims, "iat")
+                    .ok()
+                    .flatten();
+                let revocation_keys = match &self.revocations {
+                    Some(_) => Revocations::keys_of(
+                        &verified.identity.issuer,
+                        &verified.identity.subject,
+                        &verified.claims,
+                    ),
+                    None => Vec::new(),
+                };
                 let caller = Arc::new(Caller {
                     identity: verified.identity,
                     context,
                     claims: verified.claims,
+                    issued_at,
+                    revocation_keys,
                 });
                 self.tokens.insert(
                     hash,
@@ -405,6 +437,26 @@ impl Authorizer {
         }
     }
 
+    /// Whether the caller's token is revoked, from the records held (or what to read
+    /// first): until when the answer holds (`u64::MAX` with revocation off).
+    fn check_revocation(&mut self, caller: &Arc<Caller>, now: u64) -> Result<u64, Step> {
+        let Some(revocations) = &mut self.revocations else {
+            return Ok(u64::MAX);
+        };
+        let refuse = |reason| {
+            Err(Step::Decided(Decision {
+                caller: Some(caller.clone()),
+                ..Decision::new(reason)
+            }))
+        };
+        match revocations.check(&caller.revocation_keys, caller.issued_at, now) {
+            Check::Clear(until) => Ok(until),
+            Check::Revoked => refuse(Reason::Revoked),
+            Check::Unavailable => refuse(Reason::RevocationsUnavailable),
+            Check::Missing(keys) => Err(Step::Need(Need::LoadRevocations { keys })),
+        }
+    }
+
     /// The policies that apply to `caller`: from the per-token cache while no policy changed,
     /// else looked up group by group (asking the adapter for the missing ones).
     fn resolve(
@@ -412,12 +464,25 @@ impl Authorizer {
         caller: &Arc<Caller>,
         hash: TokenHash,
         token_validity: Validity,
+        revocation_until: u64,
         now: u64,
     ) -> Result<Arc<Resolved>, Step> {
         let generation = self.policies.generation();
         if let Some(resolved) = self.resolved.get(&hash) {
             if resolved.generation == generation && resolved.validity.contains(now) {
-                return Ok(resolved.clone());
+                if resolved.revocation_until == revocation_until {
+                    return Ok(resolved.clone());
+                }
+                // Checked again just now: the hot path may serve it until the new time.
+                let renewed = Arc::new(Resolved {
+                    generation: resolved.generation,
+                    revocation_until,
+                    policies: resolved.policies.clone(),
+                    dependencies: resolved.dependencies,
+                    validity: resolved.validity,
+                });
+                self.resolved.insert(hash, renewed.clone());
+                return Ok(renewed);
             }
         }
         let identity = &caller.identity;
@@ -474,6 +539,7 @@ impl Authorizer {
             });
         let resolved = Arc::new(Resolved {
             generation,
+            revocation_until,
             policies: Arc::new(policies),
             dependencies,
             validity: Validity {
@@ -538,7 +604,7 @@ impl Authorizer {
             PolicyDecision::ExplicitDeny => Reason::ExplicitDeny,
             PolicyDecision::ImplicitDeny => Reason::ImplicitDeny,
         };
-        let valid_until = resolved.validity.until;
+        let valid_until = resolved.validity.until.min(resolved.revocation_until);
         let decision = Decision {
             caller: Some(caller),
             trace: Some(Arc::new(PolicyTrace {
@@ -671,6 +737,10 @@ impl Authorizer {
             PolicyInput::Absent => Ok(None),
             PolicyInput::Text(text) => PolicyDocument::parse(text).map(Some),
             PolicyInput::Json(value) => PolicyDocument::from_value(value).map(Some),
+            PolicyInput::Invalid(why) => Err(PolicyErrors(alloc::vec![PolicyError::new(
+                String::new(),
+                PolicyErrorKind::InvalidJson(String::from(why)),
+            )])),
         };
         self.store_policy(group, parsed, now)
     }
@@ -725,6 +795,52 @@ impl Authorizer {
         self.policies.failed(groups, now);
     }
 
+    /// Hands over the revocation record stored under `key` (from
+    /// [`Need::LoadRevocations`]): JSON text, a JSON value, or [`PolicyInput::Absent`]
+    /// when there is none. A record that cannot be read is kept as revoking, and its error
+    /// returned for the adapter to log.
+    pub fn revocation_loaded<'r>(
+        &mut self,
+        key: &str,
+        record: impl Into<PolicyInput<'r>>,
+        now: u64,
+    ) -> Result<(), RecordError> {
+        match &mut self.revocations {
+            Some(revocations) => revocations.loaded(key, record.into(), now),
+            None => Ok(()),
+        }
+    }
+
+    /// Reports that reading the revocation records `keys` failed.
+    pub fn revocations_failed(&mut self, keys: &[String], now: u64) {
+        if let Some(revocations) = &mut self.revocations {
+            revocations.failed(keys, now);
+        }
+    }
+
+    /// Revokes in this process, at once, until `expires_at` (if given): for a single
+    /// process without a store, or to act on a revocation before the store is read again.
+    /// Every cached decision is dropped, so none made before is served after.
+    pub fn revoke(
+        &mut self,
+        revocation: &Revocation,
+        expires_at: Option<u64>,
+        now: u64,
+    ) -> Result<(), RevocationOff> {
+        let revocations = self.revocations.as_mut().ok_or(RevocationOff)?;
+        revocations.revoke(revocation, expires_at, now);
+        self.resolved.clear();
+        self.decisions.clear();
+        Ok(())
+    }
+
+    /// Whether revocation records come from the adapter ([`Need::LoadRevocations`]).
+    pub fn loads_revocations(&self) -> bool {
+        self.config
+            .revocation
+            .is_some_and(|r| r.source == RevocationSource::External)
+    }
+
     /// Reports the host's verdict for a [`Need::CheckSignature`].
     pub fn signature_checked(&mut self, token: TokenHash, valid: bool) {
         // Only for a check handed out in a `Need::CheckSignature` (and still held): a verdict
@@ -763,11 +879,13 @@ impl Authorizer {
     /// What an adapter sends for a request it could not decide (a [`RunError`](crate::RunError),
     /// a host failure): the configured `unavailable` response, reason `internal_error`.
     pub fn render_failure(&self) -> Rendered<'_> {
-        Rendered::with(
-            Reason::InternalError,
-            self.response_for(Reason::InternalError),
-            &[],
-        )
+        self.render_reason(Reason::InternalError)
+    }
+
+    /// What an adapter sends for `reason` with no caller (a host's own refusal, a failure):
+    /// the configured response of the reason's outcome.
+    pub fn render_reason(&self, reason: Reason) -> Rendered<'_> {
+        Rendered::with(reason, self.response_for(reason), &[])
     }
 
     /// What an adapter sends for a decision its host made with `reason` in the core's
@@ -835,6 +953,18 @@ impl Authorizer {
         json!({"Version": "2012-10-17", "Statement": statements})
     }
 
+    /// Whether an HTTP API simple response (`isAuthorized`) may carry an allow: API Gateway
+    /// does not cache it, or its cache key holds the method and the path (the configuration
+    /// said `apiGatewayCache.simpleResponses`, and was checked for it). Otherwise
+    /// [`api_gateway_answer`](Self::api_gateway_answer) answers a simple response with a
+    /// deny, which the host should log.
+    pub fn simple_responses_are_safe(&self) -> bool {
+        self.config
+            .api_gateway_cache
+            .as_ref()
+            .is_none_or(|cache| !cache.caches() || cache.simple_responses)
+    }
+
     /// The Lambda authorizer's answer for a run's result: an allow's policy
     /// ([`api_gateway_policy`](Self::api_gateway_policy)) with the caller's context, a deny,
     /// or `Unauthorized` (401). A run that did not settle is answered with a deny of the
@@ -864,7 +994,11 @@ impl Authorizer {
                 });
             }
         };
-        let allowed = decision.is_allowed();
+        // A simple response is cached for every request with the same identity sources: an
+        // allow for one route would be served for all unless the method and path are in the
+        // key (which the configuration checks when told `simpleResponses`).
+        let allowed = decision.is_allowed()
+            && (format == ApiGatewayFormat::Iam || self.simple_responses_are_safe());
         let context = if allowed {
             self.render(decision).context_json()
         } else {

@@ -21,6 +21,7 @@ const STEP_KINDS: &[(&str, u8)] = &[
     ("loadPolicies", KIND_LOAD_POLICIES),
     ("checkSignature", KIND_CHECK_SIGNATURE),
     ("decidedRewritten", KIND_DECIDED_REWRITTEN),
+    ("loadRevocations", KIND_LOAD_REVOCATIONS),
 ];
 /// A decision.
 pub(crate) const KIND_DECIDED: u8 = 0;
@@ -34,6 +35,8 @@ pub(crate) const KIND_LOAD_POLICIES: u8 = 3;
 pub(crate) const KIND_CHECK_SIGNATURE: u8 = 4;
 /// A decision made for a rewritten path (the canonical one is `path()`).
 pub(crate) const KIND_DECIDED_REWRITTEN: u8 = 5;
+/// `Need::LoadRevocations`.
+pub(crate) const KIND_LOAD_REVOCATIONS: u8 = 6;
 
 /// `Request.matching` bit flags, with their JavaScript names.
 #[cfg(test)]
@@ -70,7 +73,7 @@ mod tests {
     use std::path::Path;
 
     use super::*;
-    use crate::{Outcome, Reason, RunError};
+    use crate::{Outcome, Reason};
 
     const HEADER: &str = "Generated from the Rust core (src/boundary.rs) by \
         `UPDATE_GENERATED=1 cargo test -p edge-authz --lib boundary`: do not edit.";
@@ -143,12 +146,10 @@ mod tests {
             "export const UNAVAILABLE_BODY = {};\n",
             serde_json::Value::from(unavailable)
         );
-        out += "/** The codes of a run that ended without a decision (answered `internal_error`, 503). */\n";
+        out += "/** The largest JWK Set the core accepts (bytes): a fetcher reads no more. */\n";
         out += &format!(
-            "export const RUN_ERRORS = Object.freeze([\"{}\", \"{}\", \"{}\"]);\n",
-            RunError::TooManySteps.code(),
-            RunError::RefetchRefused { issuer: 0 }.code(),
-            RunError::HostPending.code()
+            "export const MAX_JWKS_BYTES = {};\n",
+            crate::token::jwks::MAX_JWKS_BYTES
         );
         out
     }

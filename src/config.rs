@@ -15,6 +15,7 @@ use crate::json::parse_strict;
 use crate::policy::PolicyDocument;
 use crate::request::ApiIdentity;
 use crate::request_path::{DotSegments, EscapedSlashes, PathMatching, PathRules};
+use crate::revocation::{RevocationConfig, RevocationSource, WhenUnavailable};
 use crate::token::claims::{Issuer, IssuerKind, TokenUse};
 use crate::token::crypto::{Algorithm, AlgorithmSet};
 use crate::token::keys::KeyCachePolicy;
@@ -48,6 +49,8 @@ pub struct Config {
     /// API Gateway's authorizer cache, when the authorizer answers API Gateway
     /// (`apiGatewayCache`): policies must then hold for every request sharing its key.
     pub api_gateway_cache: Option<ApiGatewayCache>,
+    /// Revocation records and how fresh they are kept (`revocation`); `None`: off.
+    pub revocation: Option<RevocationConfig>,
 }
 
 /// Where group policies come from.
@@ -436,8 +439,27 @@ fn parse_config(cx: &mut Cx, value: &Value) -> Option<Config> {
             claims
         }
     };
+    let revocation = root
+        .get("revocation")
+        .filter(|v| !v.is_null())
+        .and_then(|v| parse_revocation(cx, v));
     root.finish(cx);
     check_policies_against_request(cx, &policies, &request, api_gateway_cache.as_ref());
+    if let (Some(revocation), Some(cache)) = (&revocation, &api_gateway_cache) {
+        // API Gateway answers from its own cache without asking the authorizer: a
+        // revocation could not take effect before that cache's entry expires.
+        if cache.ttl_seconds > revocation.freshness_seconds {
+            cx.warnings.push(format!(
+                "apiGatewayCache.ttlSeconds: {} is longer than revocation.freshnessSeconds ({}): \
+                 API Gateway serves its cached answers that long, so a revocation takes effect \
+                 only after {} seconds; set the authorizer's TTL to at most {}",
+                cache.ttl_seconds,
+                revocation.freshness_seconds,
+                cache.ttl_seconds,
+                revocation.freshness_seconds
+            ));
+        }
+    }
     if let Some(cache) = &api_gateway_cache {
         let header = credentials
             .cookie
@@ -460,7 +482,48 @@ fn parse_config(cx: &mut Cx, value: &Value) -> Option<Config> {
         context_claims,
         request,
         api_gateway_cache,
+        revocation,
     })
+}
+
+fn parse_revocation(cx: &mut Cx, value: &Value) -> Option<RevocationConfig> {
+    let d = RevocationConfig::default();
+    let mut o = Obj::new(cx, "revocation", value)?;
+    let freshness_seconds = o.u64(cx, "freshnessSeconds", d.freshness_seconds, 3600);
+    if freshness_seconds == 0 {
+        // Zero would read the store on every request: say so rather than allow it silently.
+        cx.error(&o.at("freshnessSeconds"), "must be at least 1");
+    }
+    let mut choice = |cx: &mut Cx, name: &'static str, options: &[&'static str]| match o.get(name) {
+        None => None,
+        Some(Value::String(s)) if options.contains(&s.as_str()) => {
+            options.iter().position(|option| option == s)
+        }
+        Some(_) => {
+            cx.error(
+                &o.at(name),
+                format!("must be one of {}", options.join(", ")),
+            );
+            None
+        }
+    };
+    let when_unavailable = match choice(cx, "whenUnavailable", &["deny", "stale"]) {
+        Some(1) => WhenUnavailable::Stale,
+        _ => WhenUnavailable::Deny,
+    };
+    let source = match choice(cx, "store", &["external", "local"]) {
+        Some(1) => RevocationSource::Local,
+        _ => RevocationSource::External,
+    };
+    let config = RevocationConfig {
+        freshness_seconds,
+        when_unavailable,
+        max_stale_seconds: o.u64(cx, "maxStaleSeconds", d.max_stale_seconds, 24 * 3600),
+        source,
+        cache_entries: usize_of(o.u64(cx, "cacheEntries", 100_000, 10_000_000)),
+    };
+    o.finish(cx);
+    Some(config)
 }
 
 /// Every configured policy with its location.

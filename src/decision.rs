@@ -104,7 +104,9 @@ impl<'a> Rendered<'a> {
     ) -> Self {
         let outcome = reason.outcome();
         let (status, body) = match (outcome, response) {
-            (Outcome::Allow, _) | (_, None) => (200, None),
+            (Outcome::Allow, _) => (200, None),
+            // Every denial has a configured response; were one missing, fail closed.
+            (_, None) => (503, None),
             (_, Some(response)) => (response.status, Some(response.body.as_str())),
         };
         let headers = match (outcome, status) {
@@ -183,6 +185,10 @@ pub(crate) struct Caller {
     /// Keys are mostly the fixed names (`sub`, `groups`, ...): borrowed, not allocated.
     pub(crate) context: Vec<(Cow<'static, str>, ContextValue)>,
     pub(crate) claims: Map<String, Value>,
+    /// `iat`, for revocation cutoffs.
+    pub(crate) issued_at: Option<u64>,
+    /// The caller's revocation store keys (none when revocation is off).
+    pub(crate) revocation_keys: Vec<String>,
 }
 
 /// How the policies decided, kept for explanations and API Gateway policies.
@@ -215,7 +221,7 @@ pub struct Decision {
 
 impl Decision {
     /// A decision for `reason`, with the outcome that reason belongs to.
-    pub fn new(reason: Reason) -> Self {
+    pub(crate) fn new(reason: Reason) -> Self {
         Self {
             outcome: reason.outcome(),
             reason,

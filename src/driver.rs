@@ -24,6 +24,7 @@ use crate::decision::Decision;
 use crate::policy::{PolicyErrors, PolicyWarning};
 use crate::reason::Reason;
 use crate::request::Request;
+use crate::revocation::RecordError;
 use crate::token::crypto::SignatureVerdict;
 use crate::token::jwks::{Jwks, JwksError};
 use crate::token::verifier::SignatureCheck;
@@ -130,6 +131,10 @@ pub enum PolicyInput<'a> {
     Text(&'a str),
     /// The policy document as a parsed JSON value (e.g. a DynamoDB map).
     Json(&'a Value),
+    /// The store holds something for the group that is no document at all (a DynamoDB
+    /// item without its attribute, a JavaScript function): kept as invalid, so its callers
+    /// are denied, never taken as "no policy". The text says what was found.
+    Invalid(&'a str),
 }
 
 impl<'a> PolicyInput<'a> {
@@ -178,6 +183,8 @@ pub enum StoredPolicy {
     Text(String),
     /// A parsed JSON value.
     Json(Value),
+    /// Not a document (see [`PolicyInput::Invalid`]); the text says what was found.
+    Invalid(String),
 }
 
 impl From<PolicyInput<'_>> for StoredPolicy {
@@ -186,6 +193,7 @@ impl From<PolicyInput<'_>> for StoredPolicy {
             PolicyInput::Absent => Self::Absent,
             PolicyInput::Text(text) => Self::Text(String::from(text)),
             PolicyInput::Json(value) => Self::Json(value.clone()),
+            PolicyInput::Invalid(why) => Self::Invalid(String::from(why)),
         }
     }
 }
@@ -197,6 +205,7 @@ impl StoredPolicy {
             Self::Absent => PolicyInput::Absent,
             Self::Text(text) => PolicyInput::Text(text),
             Self::Json(value) => PolicyInput::Json(value),
+            Self::Invalid(why) => PolicyInput::Invalid(why),
         }
     }
 }
@@ -253,6 +262,18 @@ pub enum Event<'a> {
         /// The host's error.
         error: &'a dyn fmt::Display,
     },
+    /// A revocation record could not be read: it is taken as revoking.
+    RevocationInvalid {
+        /// Why.
+        error: &'a RecordError,
+    },
+    /// Reading revocation records failed.
+    RevocationsUnavailable {
+        /// The keys.
+        keys: &'a [String],
+        /// The host's error.
+        error: &'a dyn fmt::Display,
+    },
     /// The run ended without a decision.
     RunFailed {
         /// Why.
@@ -290,6 +311,14 @@ pub trait Host {
     fn load_policies(
         &self,
         groups: &[String],
+    ) -> impl Future<Output = Result<Vec<(String, StoredPolicy)>, Self::Error>>;
+
+    /// Reads the revocation records under `keys`: one answer per key, absent ones as
+    /// [`StoredPolicy::Absent`] (an absence is an answer, and is cached too). Asked only
+    /// when the configuration's `revocation` section reads an external store.
+    fn load_revocations(
+        &self,
+        keys: &[String],
     ) -> impl Future<Output = Result<Vec<(String, StoredPolicy)>, Self::Error>>;
 
     /// Verifies a signature with the host's crypto.
@@ -339,6 +368,28 @@ pub async fn drive<H: Host>(host: &H, request: &Request<'_>) -> Result<Decision,
                     host.with_authorizer(|a| a.policies_failed(&groups, now));
                     host.observe(Event::PoliciesUnavailable {
                         groups: &groups,
+                        error: &error,
+                    });
+                }
+            },
+            Need::LoadRevocations { keys } => match host.load_revocations(&keys).await {
+                Ok(records) => {
+                    let errors: Vec<RecordError> = host.with_authorizer(|a| {
+                        records
+                            .iter()
+                            .filter_map(|(key, record)| {
+                                a.revocation_loaded(key, record.as_input(), now).err()
+                            })
+                            .collect()
+                    });
+                    for error in &errors {
+                        host.observe(Event::RevocationInvalid { error });
+                    }
+                }
+                Err(error) => {
+                    host.with_authorizer(|a| a.revocations_failed(&keys, now));
+                    host.observe(Event::RevocationsUnavailable {
+                        keys: &keys,
                         error: &error,
                     });
                 }

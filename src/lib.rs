@@ -59,6 +59,7 @@ pub mod policy;
 mod reason;
 mod request;
 mod request_path;
+mod revocation;
 pub mod token;
 #[cfg(feature = "wasm")]
 mod wasm;
@@ -82,6 +83,9 @@ pub use request::{ApiIdentity, Request};
 pub use request_path::{
     canonical_path, check_method, split_method_arn, CanonicalPath, DotSegments, EscapedSlashes,
     PathError, PathMatching, PathRules,
+};
+pub use revocation::{
+    RecordError, Revocation, RevocationConfig, RevocationOff, RevocationSource, WhenUnavailable,
 };
 pub use token::claims::{Identity, Issuer, IssuerKind, TokenUse};
 pub use token::crypto::{Algorithm, AlgorithmSet, PublicKey, SignatureVerdict, SignatureVerifier};

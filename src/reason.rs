@@ -99,6 +99,11 @@ reasons! {
     MissingGroup = "missing_group" => Forbidden,
     /// The issuer's keys could not be fetched and none is cached.
     JwksUnavailable = "jwks_unavailable" => Unavailable,
+    /// A revocation record covers the token (its user signed out, was disabled or removed,
+    /// its session or the token itself was revoked).
+    Revoked = "revoked" => Forbidden,
+    /// The revocation store could not be read and no usable answer is cached.
+    RevocationsUnavailable = "revocations_unavailable" => Unavailable,
     /// The request target is not a path starting with `/`.
     PathNotOriginForm = "path_not_origin_form" => BadRequest,
     /// The path contains a fragment (`#`).

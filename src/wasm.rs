@@ -28,7 +28,7 @@ use xxhash_rust::xxh3::xxh3_128_with_seed;
 
 use crate::boundary::{
     matching_of, KIND_AWAIT_JWKS, KIND_CHECK_SIGNATURE, KIND_DECIDED, KIND_DECIDED_REWRITTEN,
-    KIND_FETCH_JWKS, KIND_LOAD_POLICIES, VERDICT_UNCACHED,
+    KIND_FETCH_JWKS, KIND_LOAD_POLICIES, KIND_LOAD_REVOCATIONS, VERDICT_UNCACHED,
 };
 use crate::decision::Caller;
 use crate::token::crypto::DeferToHost;
@@ -63,6 +63,29 @@ fn epoch_seconds(now: f64) -> Result<u64, JsValue> {
             "invalid_time",
             "`now` must be whole seconds since the epoch",
         ))
+    }
+}
+
+/// A policy or record as a JavaScript store gave it: a string is JSON text, `null` or
+/// `undefined` is none, anything else is read as the JSON text JavaScript writes for it (one
+/// parser, with the core's strictness, for text and values alike). A value that has no JSON
+/// text (a function, a symbol, a BigInt, a cycle) is invalid, never "none".
+fn stored_value(value: &JsValue) -> crate::StoredPolicy {
+    if value.is_null_or_undefined() {
+        return crate::StoredPolicy::Absent;
+    }
+    if let Some(text) = value.as_string() {
+        return crate::StoredPolicy::Text(text);
+    }
+    match js_sys::JSON::stringify(value)
+        .ok()
+        .and_then(|t| t.as_string())
+    {
+        Some(text) => crate::StoredPolicy::Text(text),
+        None => crate::StoredPolicy::Invalid(alloc::format!(
+            "a JavaScript {} is not JSON text or a JSON value",
+            value.js_typeof().as_string().unwrap_or_default()
+        )),
     }
 }
 
@@ -359,6 +382,7 @@ struct NeedNames {
     issuer: JsValue,
     url: JsValue,
     groups: JsValue,
+    keys: JsValue,
     token: JsValue,
     algorithm: JsValue,
     key_id: JsValue,
@@ -368,6 +392,7 @@ struct NeedNames {
     fetch_jwks: JsValue,
     await_jwks: JsValue,
     load_policies: JsValue,
+    load_revocations: JsValue,
     check_signature: JsValue,
 }
 
@@ -379,6 +404,7 @@ impl NeedNames {
             issuer: s("issuer"),
             url: s("url"),
             groups: s("groups"),
+            keys: s("keys"),
             token: s("token"),
             algorithm: s("algorithm"),
             key_id: s("keyId"),
@@ -388,6 +414,7 @@ impl NeedNames {
             fetch_jwks: s("fetchJwks"),
             await_jwks: s("awaitJwks"),
             load_policies: s("loadPolicies"),
+            load_revocations: s("loadRevocations"),
             check_signature: s("checkSignature"),
         }
     }
@@ -465,15 +492,28 @@ impl WasmAuthorizer {
         )
     }
 
-    /// The configured `forbidden` response as JSON text `{"status", "body"}`, for a denial
-    /// the adapter adds (a refusing claim check).
-    #[wasm_bindgen(getter, js_name = forbiddenResponse)]
-    pub fn forbidden_response(&self) -> String {
-        let forbidden = &self.inner.config().responses.forbidden;
+    /// What an adapter answers for `reason` when it decides in the core's place (a claim
+    /// check, a router refusal, a failure): `{"outcome", "reason", "status", "body"}` as
+    /// JSON text, from the configured responses. Throws `unknown_reason` for a code the
+    /// core does not have.
+    #[wasm_bindgen(js_name = responseFor)]
+    pub fn response_for(&self, reason: &str) -> Result<String, JsValue> {
+        let reason = crate::Reason::from_code(reason).ok_or_else(|| {
+            error(
+                "unknown_reason",
+                &alloc::format!("`{reason}` is not a reason code"),
+            )
+        })?;
+        let rendered = self.inner.render_reason(reason);
         let mut out = Map::new();
-        out.insert("status".into(), forbidden.status.into());
-        out.insert("body".into(), forbidden.body.clone().into());
-        Value::Object(out).to_string()
+        out.insert("outcome".into(), rendered.outcome.as_str().into());
+        out.insert("reason".into(), rendered.reason.code().into());
+        out.insert("status".into(), rendered.status.into());
+        out.insert(
+            "body".into(),
+            rendered.body.map_or(Value::Null, Value::from),
+        );
+        Ok(Value::Object(out).to_string())
     }
 
     /// Whether policies are loaded by the adapter (`loadPolicies`) rather than bundled.
@@ -485,7 +525,8 @@ impl WasmAuthorizer {
     /// Decides `request` at `now` (seconds since the epoch) or says what it needs first,
     /// as one number `code`:
     /// - `code % 8` is the kind: 0 decided, 1 `fetchJwks`, 2 `awaitJwks`,
-    ///   3 `loadPolicies`, 4 `checkSignature` (details of a need: `need()`), 5 decided for
+    ///   3 `loadPolicies`, 4 `checkSignature`, 6 `loadRevocations` (details of a need:
+    ///   `need()`), 5 decided for
     ///   a rewritten path (`path()`: the canonical path to forward);
     /// - for a decision, `floor(code / 8) % 256` is the verdict id (outcome, reason, status,
     ///   body: `verdict()`, the same for every decision with that id; 255: read `verdict()`
@@ -533,6 +574,7 @@ impl WasmAuthorizer {
             Step::Need(Need::FetchJwks { .. }) => f64::from(KIND_FETCH_JWKS),
             Step::Need(Need::AwaitJwks { .. }) => f64::from(KIND_AWAIT_JWKS),
             Step::Need(Need::LoadPolicies { .. }) => f64::from(KIND_LOAD_POLICIES),
+            Step::Need(Need::LoadRevocations { .. }) => f64::from(KIND_LOAD_REVOCATIONS),
             Step::Need(Need::CheckSignature { .. }) => f64::from(KIND_CHECK_SIGNATURE),
         };
         self.last = Some(step);
@@ -573,7 +615,8 @@ impl WasmAuthorizer {
     }
 
     /// The last need as a plain object: `{kind: "fetchJwks", issuer, url}`,
-    /// `{kind: "awaitJwks", issuer}`, `{kind: "loadPolicies", groups}` or
+    /// `{kind: "awaitJwks", issuer}`, `{kind: "loadPolicies", groups}`,
+    /// `{kind: "loadRevocations", keys}` or
     /// `{kind: "checkSignature", token, algorithm, keyId, jwk, signingInput, signature}`
     /// (`token`, `signingInput` and `signature` are byte arrays).
     /// Throws `no_need` when the last step was a decision.
@@ -597,6 +640,11 @@ impl WasmAuthorizer {
                 put(&out, &n.kind, &n.load_policies);
                 let groups = string_array(groups.iter().map(String::as_str));
                 put(&out, &n.groups, &groups);
+            }
+            Need::LoadRevocations { keys } => {
+                put(&out, &n.kind, &n.load_revocations);
+                let keys = string_array(keys.iter().map(String::as_str));
+                put(&out, &n.keys, &keys);
             }
             Need::CheckSignature { token, check } => {
                 put(&out, &n.kind, &n.check_signature);
@@ -645,24 +693,8 @@ impl WasmAuthorizer {
         now: f64,
     ) -> Result<Array, JsValue> {
         let now = epoch_seconds(now)?;
-        // A value is read as the JSON text JavaScript writes for it: one parser, with the
-        // core's strictness, for text and values alike.
-        let text = if policy.is_null_or_undefined() {
-            None
-        } else if let Some(text) = policy.as_string() {
-            Some(text)
-        } else {
-            let text = js_sys::JSON::stringify(&policy)
-                .ok()
-                .and_then(|t| t.as_string());
-            Some(text.ok_or_else(|| {
-                error(
-                    "invalid_policy",
-                    &alloc::format!("policy of group `{group}`: not JSON text or a JSON value"),
-                )
-            })?)
-        };
-        match self.inner.policy_loaded(group, text.as_deref(), now) {
+        let stored = stored_value(&policy);
+        match self.inner.policy_loaded(group, stored.as_input(), now) {
             Ok(warnings) => Ok(warnings
                 .iter()
                 .map(|w| JsValue::from(w.to_string()))
@@ -672,6 +704,84 @@ impl WasmAuthorizer {
                 &alloc::format!("policy of group `{group}`: {errors}"),
             )),
         }
+    }
+
+    /// Hands over the revocation record stored under `key` (from `loadRevocations`), as the
+    /// store holds it: JSON text, a JSON value, or `null`/`undefined` (none). A record that
+    /// cannot be read is kept as revoking and thrown as `invalid_revocation`.
+    #[wasm_bindgen(js_name = revocationLoaded)]
+    pub fn revocation_loaded(
+        &mut self,
+        key: &str,
+        #[wasm_bindgen(unchecked_param_type = "string | object | null | undefined")]
+        record: JsValue,
+        now: f64,
+    ) -> Result<(), JsValue> {
+        let now = epoch_seconds(now)?;
+        let stored = stored_value(&record);
+        self.inner
+            .revocation_loaded(key, stored.as_input(), now)
+            .map_err(|e| error("invalid_revocation", &e.to_string()))
+    }
+
+    /// Reports that reading the revocation records `keys` failed.
+    #[wasm_bindgen(js_name = revocationsFailed)]
+    pub fn revocations_failed(&mut self, keys: Vec<String>, now: f64) -> Result<(), JsValue> {
+        self.inner.revocations_failed(&keys, epoch_seconds(now)?);
+        Ok(())
+    }
+
+    /// Revokes in this process at once: `kind` `user` (tokens of `value`, a `sub`, issued at
+    /// or before `before`), `session` (`value` an `origin_jti`) or `token` (`value` a `jti`),
+    /// of issuer `issuer`, until `expiresAt` (seconds; `undefined`: until the process ends).
+    /// Throws `revocation_off` without a `revocation` section, `invalid_revocation` for a
+    /// bad kind or an empty value.
+    pub fn revoke(
+        &mut self,
+        kind: &str,
+        issuer: &str,
+        value: &str,
+        before: Option<f64>,
+        expires_at: Option<f64>,
+        now: f64,
+    ) -> Result<String, JsValue> {
+        let now = epoch_seconds(now)?;
+        if issuer.is_empty() || value.is_empty() {
+            return Err(error(
+                "invalid_revocation",
+                "issuer and value must not be empty",
+            ));
+        }
+        let (issuer, value) = (String::from(issuer), String::from(value));
+        let revocation = match kind {
+            "user" => crate::Revocation::User {
+                issuer,
+                subject: value,
+                before: before.map(epoch_seconds).transpose()?.unwrap_or(now),
+            },
+            "session" => crate::Revocation::Session {
+                issuer,
+                origin_jti: value,
+            },
+            "token" => crate::Revocation::Token { issuer, jti: value },
+            other => {
+                return Err(error(
+                    "invalid_revocation",
+                    &alloc::format!("kind `{other}`: expected user, session or token"),
+                ))
+            }
+        };
+        let expires_at = expires_at.map(epoch_seconds).transpose()?;
+        self.inner
+            .revoke(&revocation, expires_at, now)
+            .map_err(|e| error("revocation_off", &e.to_string()))?;
+        Ok(revocation.key())
+    }
+
+    /// Whether revocation records are read from the adapter's store (`loadRevocations`).
+    #[wasm_bindgen(getter, js_name = loadsRevocations)]
+    pub fn loads_revocations(&self) -> bool {
+        self.inner.loads_revocations()
     }
 
     /// Reports that loading the policies of `groups` failed.

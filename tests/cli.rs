@@ -1108,6 +1108,8 @@ fn conformance_suite_through_the_binary() {
         );
         let mut served: Vec<String> = serde_json::from_value(scenario["jwks"].clone()).unwrap();
         let mut down = false;
+        let mut revocations = scenario.get("revocations").cloned().unwrap_or(json!({}));
+        let mut revocations_down = false;
         for case in scenario["cases"].as_array().unwrap() {
             if let Some(kids) = case.get("jwks") {
                 served = serde_json::from_value(kids.clone()).unwrap();
@@ -1115,11 +1117,34 @@ fn conformance_suite_through_the_binary() {
             if let Some(d) = case.get("jwksDown") {
                 down = d.as_bool().unwrap();
             }
-            // A JWKS outage is about cache state over time: only the library run has it.
-            if down {
+            for (key, record) in case
+                .get("revoke")
+                .and_then(Value::as_object)
+                .into_iter()
+                .flatten()
+            {
+                match record {
+                    Value::Null => revocations.as_object_mut().unwrap().remove(key),
+                    record => revocations
+                        .as_object_mut()
+                        .unwrap()
+                        .insert(key.clone(), record.clone()),
+                };
+            }
+            if let Some(d) = case.get("revocationsDown") {
+                revocations_down = d.as_bool().unwrap();
+            }
+            // Outages and answers from a cache are about state over time: only the library
+            // run has it (each CLI run is a fresh process reading the stores as they are).
+            let from_cache = case["expect"].get("revocationReads") == Some(&json!(0));
+            if down || revocations_down || from_cache {
                 skipped += 1;
                 continue;
             }
+            let revocation_store = dir.file(
+                &format!("{name}.revocations.json"),
+                &revocations.to_string(),
+            );
             let jwks = dir.file(
                 "jwks.json",
                 &String::from_utf8(jwks_document(&keys, &served)).unwrap(),
@@ -1144,6 +1169,8 @@ fn conformance_suite_through_the_binary() {
                 &jwks,
                 "--store",
                 &store,
+                "--revocations",
+                &revocation_store,
                 "--json",
                 "--now",
                 &now,
@@ -1220,4 +1247,90 @@ fn conformance_suite_through_the_binary() {
     println!(
         "conformance through the binary: {ran} cases passed, {skipped} skipped (JWKS outage state)"
     );
+}
+
+#[test]
+fn revoke_prints_the_record_for_each_store() {
+    const ISS: &str = "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_Pool";
+    let o = run(&[
+        "revoke", "--sub", "alice", "--before", "100", "--issuer", ISS, "--now", "50",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let printed: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(
+        printed,
+        json!({
+            "key": format!("user#{ISS}#alice"),
+            "record": { "before": 100, "expiresAt": 100 + 86_400 },
+            "expiresAt": 100 + 86_400,
+        })
+    );
+
+    let o = run(&[
+        "revoke",
+        "--origin-jti",
+        "o'1",
+        "--issuer",
+        ISS,
+        "--now",
+        "50",
+        "--format",
+        "kv",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(
+        stdout(&o).trim(),
+        format!(
+            "wrangler kv key put --binding=REVOCATIONS 'session#{ISS}#o'\\''1' '{{\"expiresAt\":86450}}' --expiration=86450"
+        )
+    );
+
+    let o = run(&[
+        "revoke",
+        "--jti",
+        "t1",
+        "--issuer",
+        ISS,
+        "--expires",
+        "900",
+        "--format",
+        "dynamodb",
+        "--table",
+        "revocations",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let line = stdout(&o);
+    let item = line
+        .trim()
+        .strip_prefix("aws dynamodb put-item --table-name 'revocations' --item '")
+        .and_then(|rest| rest.strip_suffix('\''))
+        .unwrap_or_else(|| panic!("{line}"));
+    let item: Value = serde_json::from_str(item).unwrap();
+    assert_eq!(item["key"]["S"], format!("token#{ISS}#t1"));
+    assert_eq!(item["record"]["S"], r#"{"expiresAt":900}"#);
+    assert_eq!(item["expiresAt"]["N"], "900");
+}
+
+#[test]
+fn revoke_refuses_what_it_cannot_mean() {
+    for (args, says) in [
+        (
+            vec!["revoke", "--sub", "a", "--jti", "b", "--issuer", "i"],
+            "exactly one",
+        ),
+        (
+            vec!["revoke", "--jti", "b", "--before", "1", "--issuer", "i"],
+            "--before applies to --sub",
+        ),
+        (vec!["revoke", "--sub", "a"], "--issuer"),
+        (vec!["revoke", "--sub", "", "--issuer", "i"], "non-empty"),
+        (
+            vec!["revoke", "--sub", "a", "--issuer", "i", "--format", "xml"],
+            "json, kv or dynamodb",
+        ),
+    ] {
+        let o = run(&args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}");
+        assert!(stderr(&o).contains(says), "{args:?}: {}", stderr(&o));
+    }
 }

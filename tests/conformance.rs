@@ -24,6 +24,9 @@ struct World {
     down: bool,
     store: Map<String, Value>,
     fetches: usize,
+    revocations: Map<String, Value>,
+    revocations_down: bool,
+    revocation_reads: usize,
 }
 
 /// The test's host: the world's I/O, the case's clock, the built-in crypto as the "host"
@@ -75,6 +78,26 @@ impl Host for SuiteHost {
             .collect())
     }
 
+    async fn load_revocations(
+        &self,
+        keys: &[String],
+    ) -> Result<Vec<(String, StoredPolicy)>, Self::Error> {
+        let mut world = self.world.borrow_mut();
+        world.revocation_reads += 1;
+        if world.revocations_down {
+            return Err("the revocation store is down");
+        }
+        Ok(keys
+            .iter()
+            .map(|key| {
+                (
+                    key.clone(),
+                    PolicyInput::stored(world.revocations.get(key)).into(),
+                )
+            })
+            .collect())
+    }
+
     async fn check_signature(&self, check: &SignatureCheck) -> SignatureVerdict {
         RustCryptoVerifier.verify(
             check.algorithm,
@@ -106,6 +129,9 @@ fn run_suite(defer_to_host: bool) -> (usize, usize) {
                 down: false,
                 store: scenario.store.clone(),
                 fetches: 0,
+                revocations: scenario.revocations.clone(),
+                revocations_down: false,
+                revocation_reads: 0,
             }),
             now: Cell::new(0),
         };
@@ -120,7 +146,17 @@ fn run_suite(defer_to_host: bool) -> (usize, usize) {
                 if let Some(down) = case.jwks_down {
                     world.down = down;
                 }
+                for (key, record) in case.revoke.iter().flatten() {
+                    match record {
+                        Value::Null => world.revocations.remove(key),
+                        record => world.revocations.insert(key.clone(), record.clone()),
+                    };
+                }
+                if let Some(down) = case.revocations_down {
+                    world.revocations_down = down;
+                }
                 world.fetches = 0;
+                world.revocation_reads = 0;
             }
             let token = case.token.as_ref().map(|t| token_of(t, &keys));
             let mut headers: Vec<(String, String)> = case
@@ -202,6 +238,12 @@ fn run_suite(defer_to_host: bool) -> (usize, usize) {
                 let fetched = host.world.borrow().fetches;
                 if fetched != fetches {
                     problems.push(format!("{fetched} JWKS fetches, expected {fetches}"));
+                }
+            }
+            if let Some(reads) = case.expect.revocation_reads {
+                let read = host.world.borrow().revocation_reads;
+                if read != reads {
+                    problems.push(format!("{read} revocation store reads, expected {reads}"));
                 }
             }
             if !problems.is_empty() {

@@ -114,6 +114,16 @@ impl Host for TestHost {
         }
     }
 
+    async fn load_revocations(
+        &self,
+        keys: &[String],
+    ) -> Result<Vec<(String, StoredPolicy)>, &'static str> {
+        Ok(keys
+            .iter()
+            .map(|key| (key.clone(), StoredPolicy::Absent))
+            .collect())
+    }
+
     async fn check_signature(&self, check: &SignatureCheck) -> SignatureVerdict {
         RustCryptoVerifier.verify(
             check.algorithm,

@@ -38,7 +38,8 @@ export { AuthzError };
  *
  * @typedef {object} Io
  * @property {(url: string, issuer: number) => Promise<Uint8Array>} fetchJwks  throws on failure
- * @property {(groups: string[]) => Promise<Map<string, string | null>>} [loadPolicies]  throws on failure
+ * @property {(groups: string[]) => Promise<Map<string, unknown>>} [loadPolicies]  throws on failure; each
+ *   group's policy as JSON text, a parsed document or `null` (none): the core reads and checks it
  * @property {number} [policiesTimeoutMs] how long `loadPolicies` may take before it counts as
  *   failed (default 5000): a slow store answers 503, it does not hold requests
  * @property {(check: import("./webcrypto.js").SignatureCheck) => Promise<boolean> | boolean} verifySignature
@@ -116,6 +117,8 @@ export class EdgeAuthorizer {
   #verdicts = [];
   /** @type {Map<number, Record<string, string | number | boolean>>} decoded contexts by caller id (frozen) */
   #contexts = new Map();
+  /** @type {Map<string, any>} `responseFor` answers, by reason */
+  #responses = new Map();
   /** @type {any[]} wasm Request objects not in use */
   #requests = [];
 
@@ -164,9 +167,19 @@ export class EdgeAuthorizer {
     return this.#core.jwksUris;
   }
 
-  /** The configured `forbidden` response `{status, body}` (body: JSON text). */
-  get forbiddenResponse() {
-    return JSON.parse(this.#core.forbiddenResponse);
+  /**
+   * What to answer for `reason` when the adapter decides in the core's place (a claim check,
+   * a router refusal): `{outcome, reason, status, body}` from the configured responses.
+   * @param {import("../types/core.js").Reason} reason
+   * @returns {{ outcome: string, reason: string, status: number, body: string | null }}
+   */
+  responseFor(reason) {
+    let response = this.#responses.get(reason);
+    if (response === undefined) {
+      response = Object.freeze(JSON.parse(this.#core.responseFor(reason)));
+      this.#responses.set(reason, response);
+    }
+    return response;
   }
 
   /** Whether policies come from the adapter's store rather than the configuration. */
@@ -200,7 +213,7 @@ export class EdgeAuthorizer {
       // The core bounds the run (`Run`: 16 steps, one JWKS fetch per issuer): past them its
       // `authorize` throws `too_many_steps` / `jwks_refetch_refused`, and the request fails.
       for (;;) {
-        const code = this.#core.authorize(request, now);
+        const code = this.#step(request, now);
         const kind = code % 8;
         if (kind === STEP.decided) return this.#decision(code, pathOf(input.path));
         if (kind === STEP.decidedRewritten) return this.#decision(code, this.#core.path());
@@ -229,6 +242,22 @@ export class EdgeAuthorizer {
     } finally {
       if (this.#requests.length < MAX_POOLED_REQUESTS) this.#requests.push(request);
       else request.free();
+    }
+  }
+
+  /**
+   * One step of the core. Its refusals (`too_many_steps`, `jwks_refetch_refused`, a bad
+   * request or time) are thrown as `AuthzError`s with the core's code, like every error of
+   * this package.
+   * @returns {number}
+   */
+  #step(request, now) {
+    try {
+      return this.#core.authorize(request, now);
+    } catch (error) {
+      throw typeof error?.code === "string" && !(error instanceof AuthzError)
+        ? new AuthzError(error.code, messageOf(error))
+        : error;
     }
   }
 

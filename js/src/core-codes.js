@@ -1,7 +1,7 @@
 // Generated from the Rust core (src/boundary.rs) by `UPDATE_GENERATED=1 cargo test -p edge-authz --lib boundary`: do not edit.
 
 /** Step kinds of the core's `authorize` code (`code % 8`). */
-export const STEP = Object.freeze({ decided: 0, fetchJwks: 1, awaitJwks: 2, loadPolicies: 3, checkSignature: 4, decidedRewritten: 5 });
+export const STEP = Object.freeze({ decided: 0, fetchJwks: 1, awaitJwks: 2, loadPolicies: 3, checkSignature: 4, decidedRewritten: 5, loadRevocations: 6 });
 /** `Request.matching` bit flags. */
 export const MATCHING = Object.freeze({ caseInsensitive: 1, stripTrailingSlash: 2, mergeSlashes: 4 });
 /** The verdict id meaning "read `verdict()`, do not keep it". */
@@ -32,6 +32,8 @@ export const REASONS = Object.freeze({
   missing_scope: "forbidden",
   missing_group: "forbidden",
   jwks_unavailable: "unavailable",
+  revoked: "forbidden",
+  revocations_unavailable: "unavailable",
   path_not_origin_form: "bad_request",
   path_fragment: "bad_request",
   path_control_character: "bad_request",
@@ -57,5 +59,5 @@ export const DENIAL_HEADERS = Object.freeze({ "content-type": "application/json"
 export const UNAUTHORIZED_HEADERS = Object.freeze({ "content-type": "application/json", "cache-control": "no-store", "www-authenticate": "Bearer" });
 /** The default `unavailable` body, for a failure before any configuration is read. */
 export const UNAVAILABLE_BODY = "{\"message\":\"Service Unavailable\"}";
-/** The codes of a run that ended without a decision (answered `internal_error`, 503). */
-export const RUN_ERRORS = Object.freeze(["too_many_steps", "jwks_refetch_refused", "host_pending"]);
+/** The largest JWK Set the core accepts (bytes): a fetcher reads no more. */
+export const MAX_JWKS_BYTES = 262144;

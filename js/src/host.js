@@ -6,18 +6,18 @@
 // - `fetchJwks`: one JWKS fetch (timeout, status check, size limit);
 // - `urlPolicyLoader`: policies from one JSON document at a URL, single-flight, revalidated
 //   by ETag after a TTL;
-// - `jsonText` / `policyText`: a stored value (text, object, none) as the core takes it;
+// - `jsonText` / `storedPolicy`: a stored value (text, object, none) as the core takes it;
 // - `identityHeaders`: the caller's identity as `[name, value]` headers for the origin;
 // - `denialResponse`: status, headers and body of a denial.
 
 import { JwksError, PolicyLoadError } from "./errors.js";
 import { headerName, headerValue } from "./identity.js";
-import { DENIAL_HEADERS, UNAUTHORIZED_HEADERS, UNAVAILABLE_BODY } from "./core-codes.js";
+import { DENIAL_HEADERS, MAX_JWKS_BYTES, UNAUTHORIZED_HEADERS, UNAVAILABLE_BODY } from "./core-codes.js";
 
 export const JSON_TYPE = "application/json";
 
-/** The core refuses a larger JWK Set (`MAX_JWKS_BYTES`, src/token/jwks.rs): read no more. */
-export const MAX_JWKS_BYTES = 256 * 1024;
+/** The core refuses a larger JWK Set (generated from src/token/jwks.rs): read no more. */
+export { MAX_JWKS_BYTES } from "./core-codes.js";
 
 /** Defaults shared by every adapter. */
 export const DEFAULT_JWKS_TIMEOUT_MS = 5000;
@@ -40,13 +40,15 @@ export function jsonText(value) {
 }
 
 /**
- * A stored policy (JSON text, a parsed document, or `null`/`undefined` for none) as the core
- * takes it: text, or `null` for "this group has no policy".
+ * A stored policy as the core takes it: JSON text, a parsed document, or `null` for "this
+ * group has no policy" (`undefined` too). Any other value (a function, a symbol, a BigInt)
+ * is handed over as it is: the core keeps that group invalid, so its callers are denied —
+ * never "no policy", which would drop the group's Deny statements.
  * @param {unknown} policy
- * @returns {string | null}
+ * @returns {unknown}
  */
-export function policyText(policy) {
-  return policy === null || policy === undefined ? null : jsonText(policy);
+export function storedPolicy(policy) {
+  return policy === undefined ? null : policy;
 }
 
 /**
@@ -72,6 +74,9 @@ export async function fetchJwks(
     () => new JwksError("jwks_too_large", `JWKS ${url}: larger than ${MAX_JWKS_BYTES} bytes`),
   );
 }
+
+/** A policy document larger than this is refused (`policy_document_too_large`), not read. */
+export const MAX_POLICY_DOCUMENT_BYTES = 4 * 1024 * 1024;
 
 /**
  * The body of `response`, at most `limit` bytes (else `tooLarge()` is thrown and the rest is
@@ -129,7 +134,7 @@ function discard(response) {
  * document). One fetch at a time: requests arriving while it runs wait for it (single
  * flight). Rejects with a `PolicyLoadError`: `policy_store_failed` (not 2xx; a network error
  * or the timeout rejects as `fetch` does), `invalid_policy_document` (not JSON, or no
- * `groups` object).
+ * `groups` object), `policy_document_too_large` (over `MAX_POLICY_DOCUMENT_BYTES`).
  * @param {{ url: URL | string, ttlSeconds?: number, timeoutMs?: number, fetch?: typeof fetch, clock?: () => number }} options
  *   `clock`: milliseconds, default `Date.now`
  * @returns {(groups: string[]) => Promise<Map<string, string | null>>}
@@ -156,7 +161,21 @@ export function urlPolicyLoader({
       discard(response);
       throw new PolicyLoadError("policy_store_failed", `policies ${url}: HTTP ${response.status}`);
     }
-    const document = await response.json().catch(() => null);
+    const bytes = await readLimited(
+      response,
+      MAX_POLICY_DOCUMENT_BYTES,
+      () =>
+        new PolicyLoadError(
+          "policy_document_too_large",
+          `policies ${url}: larger than ${MAX_POLICY_DOCUMENT_BYTES} bytes`,
+        ),
+    );
+    let document = null;
+    try {
+      document = JSON.parse(new TextDecoder().decode(bytes));
+    } catch {
+      // Not JSON: refused below.
+    }
     if (!isPlainObject(document) || !isPlainObject(document.groups)) {
       throw new PolicyLoadError("invalid_policy_document", `policies ${url}: no \`groups\` object`);
     }
@@ -169,7 +188,7 @@ export function urlPolicyLoader({
     }
     const documents = /** @type {NonNullable<typeof cached>} */ (cached).groups;
     return new Map(
-      groups.map((group) => [group, policyText(Object.hasOwn(documents, group) ? documents[group] : null)]),
+      groups.map((group) => [group, storedPolicy(Object.hasOwn(documents, group) ? documents[group] : null)]),
     );
   };
 }

@@ -25,7 +25,7 @@ import {
   fetchJwks,
   isPlainObject,
   jsonText,
-  policyText,
+  storedPolicy,
   urlPolicyLoader,
 } from "./host.js";
 import { resolvedDotSegments, ROUTER_REFUSAL } from "./identity.js";
@@ -199,7 +199,7 @@ function functionPolicyLoader(load) {
         "policy_store_failed",
         "the policies function must resolve to a Map or an object keyed by group",
       );
-    return new Map(groups.map((group) => [group, policyText(get(group))]));
+    return new Map(groups.map((group) => [group, storedPolicy(get(group))]));
   };
 }
 
@@ -323,8 +323,8 @@ export class NodeAuthorizer {
   /** @type {((claims: object, request: object) => unknown) | null} */
   #claimCheck = null;
   #log;
-  /** @type {{ status: number, body: string }} the configured `forbidden` response, for `claim_check_failed` */
-  #forbidden;
+  /** @type {{ responseFor(reason: string): object }} the core's answers for decisions made here (claim check, router refusal) */
+  #responses;
   /** @type {Array<{ index: number, jwksUri: string }>} */
   #issuers;
   /** @type {Map<unknown, any>} request → decision (see `memoLeaf`), for `#memoSecond` and `#memoGeneration` only */
@@ -335,13 +335,13 @@ export class NodeAuthorizer {
   #memoGeneration = -1;
 
   /** @internal use `createAuthorizer` */
-  constructor(glue, now, { onDecision = null, claimCheck = null, log = () => {}, forbidden, issuers = [] } = {}) {
+  constructor(glue, now, { onDecision = null, claimCheck = null, log = () => {}, responses, issuers = [] } = {}) {
     this.#glue = glue;
     this.#now = now;
     this.#onDecision = onDecision;
     this.#claimCheck = claimCheck;
     this.#log = log;
-    this.#forbidden = forbidden;
+    this.#responses = responses;
     this.#issuers = issuers;
   }
 
@@ -421,7 +421,8 @@ export class NodeAuthorizer {
       decision = await this.#coreDecision(input);
       if (this.#claimCheck !== null && decision.outcome === "allow")
         decision = await this.#checkClaims(decision, input);
-      if (typeof routed === "string" && resolvedDotSegments(routed, decision)) decision = ROUTER_REFUSAL;
+      if (typeof routed === "string" && resolvedDotSegments(routed, decision))
+        decision = this.#responses.responseFor("path_router_mismatch");
     } catch (error) {
       if (onDecision !== null && routed !== undefined) this.#report(onDecision, FAILED, input, started);
       throw error;
@@ -444,10 +445,7 @@ export class NodeAuthorizer {
     }
     if (passed) return decision;
     const refused = {
-      outcome: "forbidden",
-      reason: "claim_check_failed",
-      status: this.#forbidden.status,
-      body: this.#forbidden.body,
+      ...this.#responses.responseFor("claim_check_failed"),
       context: decision.context,
       path: decision.path,
     };
@@ -720,5 +718,5 @@ export function createAuthorizer(config, options = {}) {
       "the configuration already bundles policies.groups: a URL or function would never be asked",
     );
   const issuers = glue.jwksUris.map((jwksUri, index) => ({ index, jwksUri }));
-  return new NodeAuthorizer(glue, now, { onDecision, claimCheck, log, forbidden: glue.forbiddenResponse, issuers });
+  return new NodeAuthorizer(glue, now, { onDecision, claimCheck, log, responses: glue, issuers });
 }

@@ -5,7 +5,7 @@ import wasmModule from "../dist/edge_authz_bg.wasm";
 import { initSync, Authorizer, Request as WasmRequest } from "../dist/edge_authz.js";
 import { EdgeAuthorizer } from "./authorizer.js";
 import { AuthzError, ConfigError, JwksError, PolicyLoadError, RequestError, UnconfiguredError } from "./errors.js";
-import { denialResponse, fetchJwks, identityHeaders, jsonText, policyText, urlPolicyLoader } from "./host.js";
+import { denialResponse, fetchJwks, identityHeaders, jsonText, storedPolicy, urlPolicyLoader } from "./host.js";
 import { webCryptoVerifier } from "./webcrypto.js";
 import {
   decisionLogEvent,
@@ -415,6 +415,6 @@ function kvPolicyLoader(env) {
     const kv = env.POLICIES;
     if (!kv) throw new PolicyLoadError("no_policy_store", "no POLICIES KV binding");
     const values = await Promise.all(groups.map((group) => kv.get(group, "text")));
-    return new Map(groups.map((group, i) => [group, policyText(values[i])]));
+    return new Map(groups.map((group, i) => [group, storedPolicy(values[i])]));
   };
 }

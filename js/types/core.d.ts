@@ -58,6 +58,10 @@ export type Reason =
   | "missing_group"
   /** The issuer's keys could not be fetched and none is cached. */
   | "jwks_unavailable"
+  /** A revocation record covers the token (its user signed out, was disabled or removed, its session or the token itself was revoked). */
+  | "revoked"
+  /** The revocation store could not be read and no usable answer is cached. */
+  | "revocations_unavailable"
   /** The request target is not a path starting with `/`. */
   | "path_not_origin_form"
   /** The path contains a fragment (`#`). */
@@ -104,10 +108,10 @@ export type AllowReason = "allowed";
 export type UnauthorizedReason = "no_credentials" | "malformed_authorization";
 
 /** The reasons of outcome `forbidden`. */
-export type ForbiddenReason = "explicit_deny" | "implicit_deny" | "invalid_policy" | "too_large" | "malformed" | "alg_not_allowed" | "unsupported_crit" | "wrong_issuer" | "unknown_kid" | "ambiguous_key" | "bad_signature" | "expired" | "not_yet_valid" | "issued_in_future" | "missing_claim" | "wrong_token_use" | "wrong_client" | "missing_scope" | "missing_group" | "claim_check_failed";
+export type ForbiddenReason = "explicit_deny" | "implicit_deny" | "invalid_policy" | "too_large" | "malformed" | "alg_not_allowed" | "unsupported_crit" | "wrong_issuer" | "unknown_kid" | "ambiguous_key" | "bad_signature" | "expired" | "not_yet_valid" | "issued_in_future" | "missing_claim" | "wrong_token_use" | "wrong_client" | "missing_scope" | "missing_group" | "revoked" | "claim_check_failed";
 
 /** The reasons of outcome `unavailable`. */
-export type UnavailableReason = "policies_unavailable" | "jwks_unavailable" | "internal_error";
+export type UnavailableReason = "policies_unavailable" | "jwks_unavailable" | "revocations_unavailable" | "internal_error";
 
 /** The reasons of outcome `bad_request`. */
 export type BadRequestReason = "path_not_origin_form" | "path_fragment" | "path_control_character" | "path_bad_escape" | "path_double_encoding" | "path_invalid_utf8" | "path_backslash" | "path_encoded_slash" | "path_dot_segment" | "path_empty_segment" | "path_semicolon" | "path_trailing_dot" | "path_too_long" | "invalid_method" | "invalid_method_arn" | "request_nul" | "path_router_mismatch";

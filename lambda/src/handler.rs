@@ -8,11 +8,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
+use edge_authz::policy::PolicyErrorKind;
 use edge_authz::{
     drive, fetch_jwks, ApiGatewayAnswer, ApiGatewayFormat, Authorizer, Decision, Event, Host,
     Request, RunError, SignatureCheck, SignatureVerdict, SignatureVerifier, StoredPolicy,
 };
-use serde_json::{json, Value};
+use serde_json::Value;
 use tracing::{error, info, warn};
 
 use crate::dynamo::{PolicyTable, Stored};
@@ -76,8 +77,16 @@ impl Host for Invocation<'_> {
             return Err("policies are bundled: nothing to load".into());
         };
         let started = Instant::now();
-        let items = table.load(groups).await.map_err(|e| e.0)?;
+        let loaded = table.load(groups).await;
         let ms = started.elapsed().as_millis() as u64;
+        let items = match loaded {
+            Ok(items) => items,
+            Err(e) => {
+                // Logged here, with its duration (`observe` has none).
+                error!(event = "policies_unavailable", groups = groups.len(), error = %e.0, ms);
+                return Err(e.0);
+            }
+        };
         info!(event = "policies_loaded", groups = groups.len(), ms);
         Ok(items
             .into_iter()
@@ -89,12 +98,20 @@ impl Host for Invocation<'_> {
                     Stored::Unusable(why) => {
                         error!(event = "policy_invalid", group = %group, error = %why, "the group's callers are denied until its item is fixed");
                         // Not a policy document: the core keeps the group invalid (denied).
-                        StoredPolicy::Json(Value::Null)
+                        StoredPolicy::Invalid(why.to_owned())
                     }
                 };
                 (group, policy)
             })
             .collect())
+    }
+
+    async fn load_revocations(
+        &self,
+        keys: &[String],
+    ) -> Result<Vec<(String, StoredPolicy)>, String> {
+        let _ = keys;
+        Err("revocation records are read from REVOCATION_TABLE, which is not set".into())
     }
 
     async fn check_signature(&self, check: &SignatureCheck) -> SignatureVerdict {
@@ -129,10 +146,14 @@ impl Host for Invocation<'_> {
                 }
             }
             Event::PolicyInvalid { group, errors } => {
-                let errors = errors.to_string();
                 // A condition on a request value outside API Gateway's cache key: say which
                 // variables make that key.
-                let hint = if errors.contains("authorizer cache") {
+                let uncached = errors
+                    .0
+                    .iter()
+                    .any(|e| matches!(e.kind(), PolicyErrorKind::UncachedRequestValue { .. }));
+                let errors = errors.to_string();
+                let hint = if uncached {
                     cache_key_hint(&self.handler.cache_key)
                 } else {
                     String::new()
@@ -144,9 +165,11 @@ impl Host for Invocation<'_> {
                     "the group's policy fails validation: its callers are denied until it is fixed"
                 )
             }
-            Event::PoliciesUnavailable { groups, error } => {
-                error!(event = "policies_unavailable", groups = groups.len(), error = %error)
-            }
+            // Logged where the load failed, with its duration.
+            Event::PoliciesUnavailable { .. } => {}
+            Event::RunFailed {
+                error: RunError::RefetchRefused { issuer },
+            } => warn!(event = "jwks_refetch_refused", issuer),
             Event::RunFailed { error } => warn!(event = error.code(), error = %error),
             _ => {}
         }
@@ -366,41 +389,27 @@ impl Handler {
             (EventKind::HttpV2, HttpResponse::Simple) => ApiGatewayFormat::Simple,
             _ => ApiGatewayFormat::Iam,
         };
-        let result = match &decided {
-            Ok(decision) if decision.is_allowed() && self.uncacheable_simple_response(kind) => {
-                error!(
-                    event = "simple_response_refused",
-                    "an HTTP API 2.0 event asks for a simple response, which API Gateway caches for every route, \
-                     but IDENTITY_SOURCES (REST syntax) do not hold the method and the path: denied; for an HTTP API \
-                     set EVENT_TYPE=http-v2 and IDENTITY_SOURCES with $context.httpMethod and $context.path, \
-                     or HTTP_RESPONSE=iam, or AUTHORIZER_CACHE_TTL=0"
-                );
-                Ok(json!({ "isAuthorized": false, "context": {} }))
-            }
-            decided => {
-                let answer = self.lock().api_gateway_answer(
-                    decided.as_ref().map_err(|e| *e),
-                    &request,
-                    now,
-                    format,
-                );
-                match answer {
-                    ApiGatewayAnswer::Response(response) => Ok(response),
-                    ApiGatewayAnswer::Unauthorized => Err(Rejection::Unauthorized),
-                }
-            }
+        let authorizer = self.lock();
+        if format == ApiGatewayFormat::Simple
+            && decided.as_ref().is_ok_and(Decision::is_allowed)
+            && !authorizer.simple_responses_are_safe()
+        {
+            error!(
+                event = "simple_response_refused",
+                "an HTTP API 2.0 event asks for a simple response, which API Gateway caches for every route, \
+                 but IDENTITY_SOURCES (REST syntax) do not hold the method and the path: denied; for an HTTP API \
+                 set EVENT_TYPE=http-v2 and IDENTITY_SOURCES with $context.httpMethod and $context.path, \
+                 or HTTP_RESPONSE=iam, or AUTHORIZER_CACHE_TTL=0"
+            );
+        }
+        let answer =
+            authorizer.api_gateway_answer(decided.as_ref().map_err(|e| *e), &request, now, format);
+        drop(authorizer);
+        let result = match answer {
+            ApiGatewayAnswer::Response(response) => Ok(response),
+            ApiGatewayAnswer::Unauthorized => Err(Rejection::Unauthorized),
         };
         self.finish(started, Some(kind), result, decided.ok())
-    }
-
-    /// A simple response (`isAuthorized`) that API Gateway would cache for every route: the
-    /// configuration did not put the method and the path in the cache key (`EVENT_TYPE`
-    /// `auto` with REST identity sources; an `http-v2` function is checked at init).
-    fn uncacheable_simple_response(&self, kind: EventKind) -> bool {
-        kind == EventKind::HttpV2
-            && self.http_response == HttpResponse::Simple
-            && self.cache_key.caches()
-            && !self.cache_key.simple_responses
     }
 
     fn finish(

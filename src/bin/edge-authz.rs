@@ -17,8 +17,8 @@ use base64ct::{Base64UrlUnpadded, Encoding};
 use edge_authz::policy::{evaluate, EvalContext, PolicyCheck, PolicyDocument};
 use edge_authz::token::crypto::RustCryptoVerifier;
 use edge_authz::{
-    drive_blocking, Authorizer, Config, Event, Host, Jwks, PolicyInput, Request, SignatureCheck,
-    SignatureVerdict, StoredPolicy, TokenVerifier,
+    drive_blocking, Authorizer, Config, Event, Host, Jwks, PolicyInput, Request, Revocation,
+    SignatureCheck, SignatureVerdict, StoredPolicy, TokenVerifier,
 };
 use jwt_compact::alg::{Ed25519, Es256, ModulusBits, Rsa, RsaPrivateKey};
 
@@ -38,6 +38,8 @@ USAGE:
   edge-authz authorize --config FILE [--jwks FILE] [--store POLICY_FILE] [--token JWT | --authorization VALUE]
                        --method GET --path /x [--arn ARN] [--header 'Name: value']... [--source-ip IP]
                        [--now TIME] [--json] [--api-gateway-policy]
+  edge-authz revoke (--sub ID [--before TIME] | --origin-jti ID | --jti ID) (--issuer URL | --config FILE)
+                    [--expires TIME] [--format json|kv|dynamodb] [--table NAME]
   edge-authz token inspect JWT
   edge-authz token verify --config FILE --jwks FILE [--now RFC3339|EPOCH] JWT
   edge-authz token mint --key FILE --claims JSON|@FILE
@@ -99,10 +101,11 @@ type Outcome = Result<ExitCode, Fail>;
 
 type Command = fn(&[String]) -> Outcome;
 
-const COMMANDS: [&str; 7] = [
+const COMMANDS: [&str; 8] = [
     "validate",
     "simulate",
     "authorize",
+    "revoke",
     "config",
     "token",
     "jwks",
@@ -148,6 +151,7 @@ fn run(args: &[String]) -> Outcome {
         Some("validate") => validate(&args[1..]),
         Some("simulate") => simulate(&args[1..]),
         Some("authorize") => authorize(&args[1..]),
+        Some("revoke") => revoke(&args[1..]),
         Some("config") => subcommand("config", &args[1..], CONFIG_HELP, &CONFIG_COMMANDS),
         Some("token") => subcommand("token", &args[1..], TOKEN_HELP, &TOKEN_COMMANDS),
         Some("jwks") => subcommand("jwks", &args[1..], JWKS_HELP, &JWKS_COMMANDS),
@@ -1366,12 +1370,166 @@ fn write_private(path: &str, text: &str) -> Result<(), Fail> {
     Ok(())
 }
 
+/// Cognito access and ID tokens live at most a day: a record older than that covers only
+/// expired tokens, so stores may drop it (`expiresAt`).
+const MAX_TOKEN_LIFETIME: u64 = 24 * 3600;
+
+fn revoke(args: &[String]) -> Outcome {
+    const HELP: &str = "\
+edge-authz revoke (--sub ID [--before TIME] | --origin-jti ID | --jti ID) (--issuer URL | --config FILE)
+                  [--expires TIME] [--format json|kv|dynamodb] [--table NAME] [--now TIME]
+
+Prints a revocation record for the store the authorizer reads (it does no network itself):
+  --sub ID          a user: their tokens issued at or before --before (default: now) are refused
+  --origin-jti ID   a sign-in (Cognito's origin_jti): every token of it is refused
+  --jti ID          one token
+  --issuer URL      the tokens' `iss`, or --config FILE with one issuer (records are per issuer)
+  --expires TIME    when the store may drop the record (default: a day after --before or now,
+                    when every token it covers has expired)
+  --format json     {\"key\", \"record\", \"expiresAt\"} (default)
+  --format kv       the `wrangler kv key put` command for the Worker's REVOCATIONS namespace
+  --format dynamodb the `aws dynamodb put-item` command for the Lambda's REVOCATION_TABLE
+                    (--table NAME, default $REVOCATION_TABLE)
+A revocation takes effect within the authorizer's `revocation.freshnessSeconds` (default 30).
+";
+    let Some(args) = Args::parse(
+        args,
+        &[
+            "sub",
+            "before",
+            "origin-jti",
+            "jti",
+            "issuer",
+            "config",
+            "expires",
+            "format",
+            "table",
+            "now",
+        ],
+        &[],
+        HELP,
+    )?
+    else {
+        return Ok(ExitCode::SUCCESS);
+    };
+    let now = parse_time(args.get("now"))?;
+    let issuer = match (args.get("issuer"), args.input("config")) {
+        (Some(issuer), None) => issuer.to_owned(),
+        (None, Some(input)) => {
+            let loaded = Config::from_json(&input.read()?).map_err(|e| {
+                Fail(format!(
+                    "`{}`: invalid configuration:\n{e}",
+                    input.argument()
+                ))
+            })?;
+            match loaded.config.issuers.as_slice() {
+                [one] => one.issuer.clone(),
+                _ => {
+                    return Err(Fail(format!(
+                        "`{}` has {} issuers: name one with --issuer",
+                        input.argument(),
+                        loaded.config.issuers.len()
+                    )))
+                }
+            }
+        }
+        _ => {
+            return Err(Fail(
+                "give --issuer URL or --config FILE (exactly one)".into(),
+            ))
+        }
+    };
+    let chosen = ["sub", "origin-jti", "jti"]
+        .iter()
+        .filter(|name| args.get(name).is_some())
+        .count();
+    if chosen != 1 {
+        return Err(Fail(
+            "give exactly one of --sub, --origin-jti, --jti".into(),
+        ));
+    }
+    if args.get("before").is_some() && args.get("sub").is_none() {
+        return Err(Fail("--before applies to --sub only".into()));
+    }
+    let value = |name: &str| -> Result<String, Fail> {
+        let value = args.require(name)?;
+        if value.is_empty() || value.chars().any(char::is_control) {
+            return Err(Fail(format!(
+                "--{name}: must be a non-empty value without control characters"
+            )));
+        }
+        Ok(value.to_owned())
+    };
+    let (revocation, start) = if args.get("sub").is_some() {
+        let before = parse_time(Some(args.get("before").unwrap_or(&now.to_string())))?;
+        (
+            Revocation::User {
+                issuer,
+                subject: value("sub")?,
+                before,
+            },
+            before,
+        )
+    } else if args.get("origin-jti").is_some() {
+        let origin_jti = value("origin-jti")?;
+        (Revocation::Session { issuer, origin_jti }, now)
+    } else {
+        (
+            Revocation::Token {
+                issuer,
+                jti: value("jti")?,
+            },
+            now,
+        )
+    };
+    let expires_at = match args.get("expires") {
+        Some(at) => parse_time(Some(at))?,
+        None => start.saturating_add(MAX_TOKEN_LIFETIME),
+    };
+    let key = revocation.key();
+    let record = revocation.record_json(Some(expires_at)).to_string();
+    let quote = |text: &str| format!("'{}'", text.replace('\'', r"'\''"));
+    match args.get("format").unwrap_or("json") {
+        "json" => println!(
+            "{}",
+            json!({ "key": key, "record": serde_json::from_str::<Value>(&record)?, "expiresAt": expires_at })
+        ),
+        "kv" => println!(
+            "wrangler kv key put --binding=REVOCATIONS {} {} --expiration={expires_at}",
+            quote(&key),
+            quote(&record)
+        ),
+        "dynamodb" => {
+            let item = json!({
+                "key": { "S": key },
+                "record": { "S": record },
+                "expiresAt": { "N": expires_at.to_string() },
+            });
+            let table = args
+                .get("table")
+                .map_or_else(|| "\"$REVOCATION_TABLE\"".to_owned(), quote);
+            println!(
+                "aws dynamodb put-item --table-name {table} --item {}",
+                quote(&item.to_string())
+            );
+        }
+        other => {
+            return Err(Fail(format!(
+                "--format {other}: expected json, kv or dynamodb"
+            )))
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 /// The CLI's host for the core's driver: the JWKS and the policies come from files, the
 /// signatures are checked with the built-in crypto. It never touches the network.
 struct CliHost {
     authorizer: RefCell<Authorizer>,
     jwks: Option<String>,
     store: Map<String, Value>,
+    /// The revocation store (`--revocations`).
+    revocations: Map<String, Value>,
     now: u64,
     /// A problem with the command's input, reported instead of a decision.
     fatal: RefCell<Option<String>>,
@@ -1420,6 +1578,21 @@ impl Host for CliHost {
             .collect())
     }
 
+    async fn load_revocations(
+        &self,
+        keys: &[String],
+    ) -> Result<Vec<(String, StoredPolicy)>, String> {
+        Ok(keys
+            .iter()
+            .map(|key| {
+                (
+                    key.clone(),
+                    PolicyInput::stored(self.revocations.get(key)).into(),
+                )
+            })
+            .collect())
+    }
+
     async fn check_signature(&self, check: &SignatureCheck) -> SignatureVerdict {
         edge_authz::SignatureVerifier::verify(
             &RustCryptoVerifier,
@@ -1435,6 +1608,7 @@ impl Host for CliHost {
             Event::JwksInvalid { error, .. } => {
                 self.fatal.replace(Some(format!("--jwks: {error}")));
             }
+            Event::RevocationInvalid { error } => eprintln!("edge-authz: {error}"),
             Event::PolicyInvalid { group, errors } => eprintln!(
                 "edge-authz: the policy of group `{group}` is invalid (its members are denied):\n{errors}"
             ),
@@ -1460,6 +1634,7 @@ Runs one request through the whole authorizer, as an adapter would, and prints t
   --now TIME             RFC 3339 or epoch seconds (default: the current time)
   --json                 one JSON object: status, outcome, reason, explanation, context
   --api-gateway-policy   with --json, add the IAM policy an API Gateway authorizer returns
+  --revocations FILE     the revocation store: {\"KEY\": record | null} (`edge-authz revoke` prints records)
 `-` for one FILE, --token or --authorization reads it from stdin:
   edge-authz authorize --config config.json --jwks jwks.json --token - --method GET --path /x < token.txt
 Exit: 0 allowed, 1 denied (401/403/503), 2 usage or I/O error.
@@ -1478,6 +1653,7 @@ Exit: 0 allowed, 1 denied (401/403/503), 2 usage or I/O error.
             "arn",
             "source-ip",
             "now",
+            "revocations",
         ],
         &["json", "api-gateway-policy"],
         HELP,
@@ -1553,10 +1729,23 @@ Exit: 0 allowed, 1 denied (401/403/503), 2 usage or I/O error.
         ..Request::default()
     };
     let now = parse_time(args.get("now"))?;
+    let revocations = match args.input("revocations") {
+        Some(input) => match input.json()? {
+            Value::Object(records) => records,
+            _ => {
+                return Err(Fail(format!(
+                    "`{}`: the revocation store is a map {{\"KEY\": record | null}}",
+                    input.argument()
+                )))
+            }
+        },
+        None => Map::new(),
+    };
     let host = CliHost {
         authorizer: RefCell::new(authorizer),
         jwks,
         store,
+        revocations,
         now,
         fatal: RefCell::new(None),
     };

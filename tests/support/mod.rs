@@ -134,6 +134,9 @@ pub struct Scenario {
     pub jwks: Vec<String>,
     #[serde(default)]
     pub store: Map<String, Value>,
+    /// The revocation store's records (key → record, JSON text, or null).
+    #[serde(default)]
+    pub revocations: Map<String, Value>,
     pub cases: Vec<Case>,
 }
 
@@ -145,6 +148,10 @@ pub struct Case {
     pub now: u64,
     pub jwks: Option<Vec<String>>,
     pub jwks_down: Option<bool>,
+    /// Records written to (a record) or deleted from (null) the revocation store first.
+    pub revoke: Option<Map<String, Value>>,
+    /// From now on the revocation store cannot be read (false restores it).
+    pub revocations_down: Option<bool>,
     pub token: Option<TokenSpec>,
     pub request: RequestSpec,
     pub expect: Expect,
@@ -183,6 +190,8 @@ pub struct Expect {
     pub reason: String,
     pub context: Option<Map<String, Value>>,
     pub jwks_fetches: Option<usize>,
+    /// Revocation store reads this case caused.
+    pub revocation_reads: Option<usize>,
     /// The canonical path a forwarding adapter must send, when it is not the one given.
     pub forward_path: Option<String>,
 }

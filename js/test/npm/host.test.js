@@ -23,7 +23,7 @@ import {
   identityHeaders,
   jsonText,
   MAX_JWKS_BYTES,
-  policyText,
+  storedPolicy,
   urlPolicyLoader,
 } from "../../src/host.js";
 import { UNAVAILABLE_BODY } from "../../src/identity.js";
@@ -60,7 +60,7 @@ describe("urlPolicyLoader", () => {
     const results = await Promise.all(pending);
     assert.equal(calls.length, 1);
     assert.deepEqual(results.slice(0, 4), [
-      new Map([["a", JSON.stringify(POLICY)]]),
+      new Map([["a", POLICY]]),
       new Map([["b", JSON.stringify(POLICY)]]),
       new Map([["c", null]]),
       new Map([["d", null]]),
@@ -97,7 +97,7 @@ describe("urlPolicyLoader", () => {
     now += 30_000;
     const changed = await load(["a"]);
     assert.equal(calls.length, 3);
-    assert.equal(JSON.parse(changed.get("a")).Version, "2008-10-17");
+    assert.equal(changed.get("a").Version, "2008-10-17");
     now += 60_000;
     await load(["a"]);
     assert.equal(calls[3].headers["if-none-match"], '"v2"');
@@ -131,7 +131,7 @@ describe("urlPolicyLoader", () => {
           error.message.includes(URL_),
       );
     }
-    assert.deepEqual(await load(["a"]), new Map([["a", JSON.stringify(POLICY)]]));
+    assert.deepEqual(await load(["a"]), new Map([["a", POLICY]]));
     assert.equal(calls.length, 6);
   });
 
@@ -246,12 +246,14 @@ describe("fetchJwks", () => {
 });
 
 describe("stored values as text, identity headers, the denial", () => {
-  test("policyText: text as it is, documents serialised, null/undefined → null", () => {
-    assert.equal(policyText('{"Version":"2012-10-17"}'), '{"Version":"2012-10-17"}');
-    assert.equal(policyText(POLICY), JSON.stringify(POLICY));
-    assert.equal(policyText(null), null);
-    assert.equal(policyText(undefined), null);
-    assert.equal(policyText(""), "");
+  test("storedPolicy: text and documents as they are (the core reads both), null/undefined → null", () => {
+    assert.equal(storedPolicy('{"Version":"2012-10-17"}'), '{"Version":"2012-10-17"}');
+    assert.equal(storedPolicy(POLICY), POLICY);
+    assert.equal(storedPolicy(null), null);
+    assert.equal(storedPolicy(undefined), null);
+    assert.equal(storedPolicy(""), "");
+    const fn = () => POLICY;
+    assert.equal(storedPolicy(fn), fn, "not 'no policy': the core keeps it invalid");
     assert.equal(jsonText({ a: 1 }), '{"a":1}');
     assert.equal(jsonText("x"), "x");
   });

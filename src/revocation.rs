@@ -1,0 +1,548 @@
+//! Revocation: a signed-out, disabled or removed user loses access within a bounded time.
+//!
+//! A JWT stays valid until its `exp` whatever happens to its user. Revocation records,
+//! kept in a store the adapter reads (Workers KV, DynamoDB, a URL, a function) or handed to
+//! the authorizer directly ([`Authorizer::revoke`](crate::Authorizer::revoke)), refuse
+//! tokens after verification and before policies (reason `revoked`). Three kinds, each
+//! under its own store key:
+//!
+//! | kind | key | refuses |
+//! | --- | --- | --- |
+//! | user cutoff | `user#{iss}#{sub}` | the user's tokens issued at or before `before` (`iat` ≤ `before`; a token without `iat`) |
+//! | session | `session#{iss}#{origin_jti}` | every token of one sign-in (Cognito's `origin_jti`, what `RevokeToken` revokes) |
+//! | token | `token#{iss}#{jti}` | one token |
+//!
+//! A record is a JSON object: `{"before": T}` for a user cutoff (seconds since the epoch),
+//! `{}` for the others; each may say `"expiresAt": T`, after which it is ignored (stores
+//! use it to drop records once the tokens they cover have expired). A record the core
+//! cannot read is taken as revoking: its key says someone meant to.
+//!
+//! Records, and their absence, are cached for `freshnessSeconds` (default 30): a record
+//! written to the store takes effect within that time, whatever any cache holds. When the
+//! store cannot be read the caller is refused (503, `revocations_unavailable`), or with
+//! `whenUnavailable: "stale"` the last answer read is used for at most `maxStaleSeconds`.
+
+use alloc::format;
+use alloc::string::String;
+use alloc::vec::Vec;
+use core::fmt;
+
+use serde_json::{Map, Value};
+
+use crate::cache::BoundedCache;
+use crate::driver::PolicyInput;
+
+/// After a failed read, how long a key is answered from what is cached (or refused) before
+/// the authorizer asks for it again (seconds), so that a failing store is not hammered.
+const RETRY_AFTER_FAILURE: u64 = 5;
+
+/// What the authorizer does when the revocation store cannot be read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WhenUnavailable {
+    /// Refuse the caller (503, `revocations_unavailable`): no revocation can be missed.
+    Deny,
+    /// Keep using the records last read (and their absence) for at most `max_stale_seconds`
+    /// past their freshness, then refuse.
+    Stale,
+}
+
+/// Where revocation records come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RevocationSource {
+    /// The adapter's store, read on [`Need::LoadRevocations`](crate::Need::LoadRevocations).
+    External,
+    /// Only records handed to [`Authorizer::revoke`](crate::Authorizer::revoke) (one process).
+    Local,
+}
+
+/// The `revocation` configuration section. Absent: revocation is off.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RevocationConfig {
+    /// A record written to the store takes effect within this many seconds (default 30).
+    pub freshness_seconds: u64,
+    /// What a failed read means.
+    pub when_unavailable: WhenUnavailable,
+    /// With [`WhenUnavailable::Stale`]: how long past freshness old answers are used
+    /// (default 300).
+    pub max_stale_seconds: u64,
+    /// Where records come from.
+    pub source: RevocationSource,
+    /// Records (and absences) kept, at most (default 100 000).
+    pub cache_entries: usize,
+}
+
+impl Default for RevocationConfig {
+    fn default() -> Self {
+        Self {
+            freshness_seconds: 30,
+            when_unavailable: WhenUnavailable::Deny,
+            max_stale_seconds: 300,
+            source: RevocationSource::External,
+            cache_entries: 100_000,
+        }
+    }
+}
+
+/// What a revocation record covers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Revocation {
+    /// Every token of user `subject` issued at or before `before`.
+    User {
+        /// The issuer (`iss`).
+        issuer: String,
+        /// The user (`sub`).
+        subject: String,
+        /// The cutoff, seconds since the epoch.
+        before: u64,
+    },
+    /// Every token of one sign-in.
+    Session {
+        /// The issuer (`iss`).
+        issuer: String,
+        /// The sign-in's `origin_jti`.
+        origin_jti: String,
+    },
+    /// One token.
+    Token {
+        /// The issuer (`iss`).
+        issuer: String,
+        /// The token's `jti`.
+        jti: String,
+    },
+}
+
+impl Revocation {
+    /// The store key of this record.
+    pub fn key(&self) -> String {
+        match self {
+            Self::User {
+                issuer, subject, ..
+            } => key("user", issuer, subject),
+            Self::Session { issuer, origin_jti } => key("session", issuer, origin_jti),
+            Self::Token { issuer, jti } => key("token", issuer, jti),
+        }
+    }
+
+    /// The record as stored under [`key`](Self::key): `{"before": T}` or `{}`, with
+    /// `expiresAt` when given (a store may drop the record then).
+    pub fn record_json(&self, expires_at: Option<u64>) -> Value {
+        let mut out = Map::new();
+        if let Self::User { before, .. } = self {
+            out.insert("before".into(), Value::from(*before));
+        }
+        if let Some(at) = expires_at {
+            out.insert("expiresAt".into(), Value::from(at));
+        }
+        Value::Object(out)
+    }
+}
+
+fn key(kind: &str, issuer: &str, value: &str) -> String {
+    format!("{kind}#{issuer}#{value}")
+}
+
+/// Why a stored record could not be read (it is taken as revoking).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordError {
+    /// The record's key.
+    pub key: String,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl fmt::Display for RecordError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "revocation record `{}`: {} (taken as revoking)",
+            self.key, self.message
+        )
+    }
+}
+
+/// [`Authorizer::revoke`](crate::Authorizer::revoke) without a `revocation` section in the
+/// configuration: nothing would ever check the record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RevocationOff;
+
+impl fmt::Display for RevocationOff {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("revocation is not configured: add a `revocation` section to the configuration")
+    }
+}
+
+/// A record as the core keeps it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Record {
+    /// No record: nothing is revoked under this key.
+    Absent,
+    /// Tokens issued at or before `before` are revoked (sessions and tokens: `u64::MAX`).
+    Before { before: u64, expires_at: u64 },
+}
+
+impl Record {
+    fn revokes(self, issued_at: Option<u64>, now: u64) -> bool {
+        match self {
+            Self::Absent => false,
+            Self::Before { .. } if self.expired(now) => false,
+            // A token without `iat` cannot show it was issued after the cutoff.
+            Self::Before { before, .. } => issued_at.is_none_or(|iat| iat <= before),
+        }
+    }
+
+    fn expired(self, now: u64) -> bool {
+        matches!(self, Self::Before { expires_at, .. } if expires_at <= now)
+    }
+}
+
+/// Reads the record stored under `key`; an unreadable one revokes everything it could.
+fn parse_record(key: &str, stored: PolicyInput<'_>) -> (Record, Option<RecordError>) {
+    let unreadable = |message: &str| {
+        (
+            Record::Before {
+                before: u64::MAX,
+                expires_at: u64::MAX,
+            },
+            Some(RecordError {
+                key: String::from(key),
+                message: String::from(message),
+            }),
+        )
+    };
+    let parsed;
+    let value = match stored {
+        PolicyInput::Absent => return (Record::Absent, None),
+        PolicyInput::Json(value) => value,
+        PolicyInput::Invalid(why) => return unreadable(why),
+        PolicyInput::Text(text) => match crate::json::parse_strict(text.as_bytes()) {
+            Ok(value) => {
+                parsed = value;
+                &parsed
+            }
+            Err(_) => return unreadable("not JSON (or a member given twice)"),
+        },
+    };
+    let Value::Object(members) = value else {
+        return unreadable("not a JSON object");
+    };
+    let user = key.starts_with("user#");
+    let mut before = u64::MAX;
+    let mut expires_at = u64::MAX;
+    for (name, value) in members {
+        let Some(number) = value.as_u64() else {
+            return unreadable(&format!("`{name}` must be whole seconds since the epoch"));
+        };
+        match name.as_str() {
+            "before" if user => before = number,
+            "expiresAt" => expires_at = number,
+            _ => return unreadable(&format!("unknown member `{name}`")),
+        }
+    }
+    if user && !members.contains_key("before") {
+        return unreadable("a user cutoff needs `before`");
+    }
+    (Record::Before { before, expires_at }, None)
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Entry {
+    record: Record,
+    /// When the store last answered for this key (never: only failures so far).
+    loaded_at: Option<u64>,
+    failed_at: Option<u64>,
+    /// Handed to `revoke` in this process: kept until it expires, whatever the store says.
+    local: bool,
+}
+
+/// What the revocation check found for a caller.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Check {
+    /// Not revoked; the answer holds until this time (then it is checked again).
+    Clear(u64),
+    /// Revoked.
+    Revoked,
+    /// These keys must be read first.
+    Missing(Vec<String>),
+    /// The store cannot be read and nothing usable is cached.
+    Unavailable,
+}
+
+/// The records the authorizer holds.
+#[derive(Debug)]
+pub(crate) struct Revocations {
+    config: RevocationConfig,
+    entries: BoundedCache<String, Entry>,
+}
+
+impl Revocations {
+    pub(crate) fn new(config: RevocationConfig) -> Self {
+        Self {
+            config,
+            entries: BoundedCache::new(config.cache_entries),
+        }
+    }
+
+    /// The store keys of a caller: its user, its session and its token, when it has them.
+    pub(crate) fn keys_of(issuer: &str, subject: &str, claims: &Map<String, Value>) -> Vec<String> {
+        let mut keys = Vec::with_capacity(3);
+        keys.push(key("user", issuer, subject));
+        for (claim, kind) in [("origin_jti", "session"), ("jti", "token")] {
+            if let Some(Value::String(value)) = claims.get(claim) {
+                keys.push(key(kind, issuer, value));
+            }
+        }
+        keys
+    }
+
+    /// Whether a caller with these keys, issued at `issued_at`, is revoked at `now`.
+    pub(crate) fn check(&mut self, keys: &[String], issued_at: Option<u64>, now: u64) -> Check {
+        let config = self.config;
+        let fresh_for = config.freshness_seconds;
+        let mut until = u64::MAX;
+        let mut missing = Vec::new();
+        let mut unavailable = false;
+        for key in keys {
+            let Some(entry) = self.entries.get(key).copied() else {
+                if config.source == RevocationSource::External {
+                    missing.push(key.clone());
+                }
+                continue;
+            };
+            if entry.record.revokes(issued_at, now) {
+                return Check::Revoked;
+            }
+            if entry.local || config.source == RevocationSource::Local {
+                continue;
+            }
+            let failing = entry
+                .failed_at
+                .is_some_and(|at| now < at.saturating_add(RETRY_AFTER_FAILURE));
+            let Some(fresh_until) = entry.loaded_at.map(|at| at.saturating_add(fresh_for)) else {
+                // Never read, and reading failed: nothing to answer from.
+                if failing {
+                    unavailable = true;
+                } else {
+                    missing.push(key.clone());
+                }
+                continue;
+            };
+            if now < fresh_until {
+                until = until.min(fresh_until);
+            } else if failing {
+                let stale_until = fresh_until.saturating_add(config.max_stale_seconds);
+                if config.when_unavailable == WhenUnavailable::Stale && now < stale_until {
+                    // Answered from the last read until the next retry, at most.
+                    let retry_at = entry.failed_at.map_or(now, |at| at + RETRY_AFTER_FAILURE);
+                    until = until.min(retry_at.min(stale_until));
+                } else {
+                    unavailable = true;
+                }
+            } else {
+                missing.push(key.clone());
+            }
+        }
+        if !missing.is_empty() {
+            Check::Missing(missing)
+        } else if unavailable {
+            Check::Unavailable
+        } else {
+            Check::Clear(until)
+        }
+    }
+
+    /// Keeps the record read for `key` (a store answer); returns why it is unreadable.
+    pub(crate) fn loaded(
+        &mut self,
+        key: &str,
+        stored: PolicyInput<'_>,
+        now: u64,
+    ) -> Result<(), RecordError> {
+        let (record, error) = parse_record(key, stored);
+        let local = self.entries.get(&String::from(key)).filter(|e| e.local);
+        // A local record stays until it expires: the store cannot take it back.
+        let entry = match local {
+            Some(local) if !local.record.expired(now) => *local,
+            _ => Entry {
+                record,
+                loaded_at: Some(now),
+                failed_at: None,
+                local: false,
+            },
+        };
+        self.entries.insert(String::from(key), entry);
+        error.map_or(Ok(()), Err)
+    }
+
+    /// Notes that reading `keys` failed at `now`.
+    pub(crate) fn failed(&mut self, keys: &[String], now: u64) {
+        for key in keys {
+            let entry = match self.entries.get(key).copied() {
+                Some(entry) => Entry {
+                    failed_at: Some(now),
+                    ..entry
+                },
+                // Never read: nothing to fall back on, refused until the retry.
+                None => Entry {
+                    record: Record::Absent,
+                    loaded_at: None,
+                    failed_at: Some(now),
+                    local: false,
+                },
+            };
+            self.entries.insert(key.clone(), entry);
+        }
+    }
+
+    /// Keeps a record handed over in this process, at once and until it expires.
+    pub(crate) fn revoke(&mut self, revocation: &Revocation, expires_at: Option<u64>, now: u64) {
+        let before = match revocation {
+            Revocation::User { before, .. } => *before,
+            Revocation::Session { .. } | Revocation::Token { .. } => u64::MAX,
+        };
+        let entry = Entry {
+            record: Record::Before {
+                before,
+                expires_at: expires_at.unwrap_or(u64::MAX),
+            },
+            loaded_at: Some(now),
+            failed_at: None,
+            local: true,
+        };
+        self.entries.insert(revocation.key(), entry);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn revocations(config: RevocationConfig) -> Revocations {
+        Revocations::new(config)
+    }
+
+    const KEY: &str = "user#https://issuer.test#alice";
+
+    #[test]
+    fn a_user_cutoff_refuses_tokens_issued_at_or_before_it() {
+        let mut r = revocations(RevocationConfig::default());
+        let keys = [String::from(KEY)];
+        assert_eq!(r.check(&keys, Some(100), 50), Check::Missing(keys.to_vec()));
+        r.loaded(KEY, PolicyInput::Text(r#"{"before":100}"#), 50)
+            .unwrap();
+        assert_eq!(r.check(&keys, Some(100), 50), Check::Revoked);
+        assert_eq!(r.check(&keys, Some(99), 50), Check::Revoked);
+        assert_eq!(r.check(&keys, None, 50), Check::Revoked);
+        assert_eq!(r.check(&keys, Some(101), 50), Check::Clear(80));
+        // Stale after the freshness window: read again.
+        assert_eq!(r.check(&keys, Some(101), 80), Check::Missing(keys.to_vec()));
+    }
+
+    #[test]
+    fn expired_records_and_absent_ones_revoke_nothing() {
+        let mut r = revocations(RevocationConfig::default());
+        let keys = [String::from("token#i#j")];
+        r.loaded(&keys[0], PolicyInput::Json(&json!({"expiresAt": 60})), 50)
+            .unwrap();
+        assert_eq!(r.check(&keys, Some(1), 59), Check::Revoked);
+        assert_eq!(r.check(&keys, Some(1), 60), Check::Clear(80));
+        r.loaded(&keys[0], PolicyInput::Absent, 70).unwrap();
+        assert_eq!(r.check(&keys, Some(1), 70), Check::Clear(100));
+    }
+
+    #[test]
+    fn unreadable_records_revoke() {
+        for bad in [
+            "nope",
+            "[]",
+            r#"{"before":"yesterday"}"#,
+            r#"{"after":1}"#,
+            r#"{"before":1,"before":2}"#,
+            "{}",
+        ] {
+            let mut r = revocations(RevocationConfig::default());
+            assert!(r.loaded(KEY, PolicyInput::Text(bad), 0).is_err(), "{bad}");
+            assert_eq!(
+                r.check(&[String::from(KEY)], Some(5), 0),
+                Check::Revoked,
+                "{bad}"
+            );
+        }
+        // `before` means nothing for a session: refused as unknown, which revokes.
+        let mut r = revocations(RevocationConfig::default());
+        assert!(r
+            .loaded("session#i#s", PolicyInput::Text(r#"{"before":1}"#), 0)
+            .is_err());
+    }
+
+    #[test]
+    fn a_failed_read_refuses_or_serves_stale_as_configured() {
+        let keys = [String::from(KEY)];
+        let mut deny = revocations(RevocationConfig::default());
+        deny.failed(&keys, 10);
+        assert_eq!(deny.check(&keys, Some(1), 10), Check::Unavailable);
+        assert_eq!(
+            deny.check(&keys, Some(1), 15),
+            Check::Missing(keys.to_vec())
+        );
+        deny.loaded(KEY, PolicyInput::Absent, 20).unwrap();
+        deny.failed(&keys, 50);
+        assert_eq!(deny.check(&keys, Some(1), 52), Check::Unavailable);
+
+        let stale = RevocationConfig {
+            when_unavailable: WhenUnavailable::Stale,
+            max_stale_seconds: 60,
+            ..RevocationConfig::default()
+        };
+        let mut r = revocations(stale);
+        r.loaded(KEY, PolicyInput::Absent, 20).unwrap();
+        r.failed(&keys, 50);
+        assert_eq!(r.check(&keys, Some(1), 52), Check::Clear(55));
+        r.failed(&keys, 105);
+        assert_eq!(r.check(&keys, Some(1), 109), Check::Clear(110));
+        r.failed(&keys, 111);
+        assert_eq!(r.check(&keys, Some(1), 111), Check::Unavailable);
+    }
+
+    #[test]
+    fn local_records_hold_until_they_expire() {
+        let mut r = revocations(RevocationConfig::default());
+        let revocation = Revocation::Session {
+            issuer: "i".into(),
+            origin_jti: "s".into(),
+        };
+        r.revoke(&revocation, Some(1000), 5);
+        let keys = [revocation.key()];
+        assert_eq!(r.check(&keys, Some(1), 500), Check::Revoked);
+        // The store knows nothing of it: still revoked.
+        r.loaded(&keys[0], PolicyInput::Absent, 600).unwrap();
+        assert_eq!(r.check(&keys, Some(1), 600), Check::Revoked);
+        assert_eq!(r.check(&keys, Some(1), 1000), Check::Clear(u64::MAX));
+    }
+
+    #[test]
+    fn keys_name_issuer_and_claim() {
+        let claims = json!({"origin_jti": "o", "jti": "j", "sub": "s"});
+        let Value::Object(claims) = claims else {
+            unreachable!()
+        };
+        assert_eq!(
+            Revocations::keys_of("https://i", "s", &claims),
+            [
+                "user#https://i#s",
+                "session#https://i#o",
+                "token#https://i#j"
+            ]
+        );
+        let user = Revocation::User {
+            issuer: "https://i".into(),
+            subject: "s".into(),
+            before: 7,
+        };
+        assert_eq!(user.key(), "user#https://i#s");
+        assert_eq!(
+            user.record_json(Some(9)),
+            json!({"before": 7, "expiresAt": 9})
+        );
+    }
+}
