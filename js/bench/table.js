@@ -152,6 +152,13 @@ function table() {
     "",
     atLeast(repeated && 1e9 / repeated, 2e6, "≥ 2M/s"),
   );
+  const revoking = criterion("authorize/repeated_token_revocation");
+  row(
+    "repeated token with revocation on (records fresh)",
+    ifv(revoking, () => `${time(revoking)} = ${rate(1e9 / revoking)}`),
+    ifv(revoking && repeated, () => `${(revoking / repeated).toFixed(3)}× the same without`),
+    atMost(revoking && repeated && revoking / repeated, 1.05, "≤ 1.05× without revocation"),
+  );
   const twoRoutes = criterion("authorize/repeated_token_two_routes");
   row(
     "repeated token, two routes alternating (per decision)",
