@@ -486,6 +486,9 @@ fn parse_config(cx: &mut Cx, value: &Value) -> Option<Config> {
     })
 }
 
+/// The fewest revocation cache entries accepted (`revocation.cacheEntries`).
+const MIN_REVOCATION_ENTRIES: usize = 64;
+
 fn parse_revocation(cx: &mut Cx, value: &Value) -> Option<RevocationConfig> {
     let d = RevocationConfig::default();
     let mut o = Obj::new(cx, "revocation", value)?;
@@ -522,6 +525,14 @@ fn parse_revocation(cx: &mut Cx, value: &Value) -> Option<RevocationConfig> {
         source,
         cache_entries: usize_of(o.u64(cx, "cacheEntries", 100_000, 10_000_000)),
     };
+    if config.cache_entries < MIN_REVOCATION_ENTRIES {
+        // A caller's up to three records must stay while its request runs: a cache that
+        // drops them at once would ask the store for ever (and refuse, 503).
+        cx.error(
+            &o.at("cacheEntries"),
+            format!("must be at least {MIN_REVOCATION_ENTRIES}"),
+        );
+    }
     o.finish(cx);
     Some(config)
 }
@@ -666,6 +677,17 @@ fn parse_issuer(cx: &mut Cx, path: &str, value: &Value) -> Option<Issuer> {
     let mut o = Obj::new(cx, path, value)?;
     let pool = o.string(cx, "userPoolId");
     let explicit_issuer = o.string(cx, "issuer");
+    if explicit_issuer
+        .as_deref()
+        .is_some_and(|iss| iss.contains('#'))
+    {
+        // An issuer identifier has no fragment (OpenID Connect Discovery §3), and `#`
+        // separates the parts of revocation store keys (`user#{iss}#{sub}`).
+        cx.error(
+            &o.at("issuer"),
+            "must not contain `#` (an issuer has no fragment)",
+        );
+    }
     let jwks_uri = o.string(cx, "jwksUri");
     let token_use = o.string(cx, "tokenUse");
     let client_key = if pool.is_some() {
