@@ -449,7 +449,7 @@ impl Authorizer {
                 ..Decision::new(reason)
             }))
         };
-        match revocations.check(&caller.revocation_keys, caller.issued_at, now) {
+        match revocations.check(&self.hasher, &caller.revocation_keys, caller.issued_at, now) {
             Check::Clear(until) => Ok(until),
             Check::Revoked => refuse(Reason::Revoked),
             Check::Unavailable => refuse(Reason::RevocationsUnavailable),
@@ -806,7 +806,7 @@ impl Authorizer {
         now: u64,
     ) -> Result<(), RecordError> {
         match &mut self.revocations {
-            Some(revocations) => revocations.loaded(key, record.into(), now),
+            Some(revocations) => revocations.loaded(&self.hasher, key, record.into(), now),
             None => Ok(()),
         }
     }
@@ -814,7 +814,7 @@ impl Authorizer {
     /// Reports that reading the revocation records `keys` failed.
     pub fn revocations_failed(&mut self, keys: &[String], now: u64) {
         if let Some(revocations) = &mut self.revocations {
-            revocations.failed(keys, now);
+            revocations.failed(&self.hasher, keys, now);
         }
     }
 
@@ -828,7 +828,7 @@ impl Authorizer {
         now: u64,
     ) -> Result<(), RevocationOff> {
         let revocations = self.revocations.as_mut().ok_or(RevocationOff)?;
-        revocations.revoke(revocation, expires_at, now);
+        revocations.revoke(&self.hasher, revocation, expires_at, now);
         self.resolved.clear();
         self.decisions.clear();
         Ok(())

@@ -22,14 +22,13 @@
 //! store cannot be read the caller is refused (503, `revocations_unavailable`), or with
 //! `whenUnavailable: "stale"` the last answer read is used for at most `maxStaleSeconds`.
 
-use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
 use core::fmt;
 
 use serde_json::{Map, Value};
 
-use crate::cache::BoundedCache;
+use crate::cache::{BoundedCache, KeyedHasher};
 use crate::driver::PolicyInput;
 
 /// After a failed read, how long a key is answered from what is cached (or refused) before
@@ -138,7 +137,11 @@ impl Revocation {
 }
 
 fn key(kind: &str, issuer: &str, value: &str) -> String {
-    format!("{kind}#{issuer}#{value}")
+    let mut key = String::with_capacity(kind.len() + issuer.len() + value.len() + 2);
+    for part in [kind, "#", issuer, "#", value] {
+        key.push_str(part);
+    }
+    key
 }
 
 /// Why a stored record could not be read (it is taken as revoking).
@@ -147,7 +150,7 @@ pub struct RecordError {
     /// The record's key.
     pub key: String,
     /// What is wrong.
-    pub message: String,
+    pub message: &'static str,
 }
 
 impl fmt::Display for RecordError {
@@ -197,7 +200,7 @@ impl Record {
 
 /// Reads the record stored under `key`; an unreadable one revokes everything it could.
 fn parse_record(key: &str, stored: PolicyInput<'_>) -> (Record, Option<RecordError>) {
-    let unreadable = |message: &str| {
+    let unreadable = |message: &'static str| {
         (
             Record::Before {
                 before: u64::MAX,
@@ -205,7 +208,7 @@ fn parse_record(key: &str, stored: PolicyInput<'_>) -> (Record, Option<RecordErr
             },
             Some(RecordError {
                 key: String::from(key),
-                message: String::from(message),
+                message,
             }),
         )
     };
@@ -213,7 +216,7 @@ fn parse_record(key: &str, stored: PolicyInput<'_>) -> (Record, Option<RecordErr
     let value = match stored {
         PolicyInput::Absent => return (Record::Absent, None),
         PolicyInput::Json(value) => value,
-        PolicyInput::Invalid(why) => return unreadable(why),
+        PolicyInput::Invalid(_) => return unreadable("not JSON text or a JSON value"),
         PolicyInput::Text(text) => match crate::json::parse_strict(text.as_bytes()) {
             Ok(value) => {
                 parsed = value;
@@ -229,14 +232,15 @@ fn parse_record(key: &str, stored: PolicyInput<'_>) -> (Record, Option<RecordErr
     let mut before = u64::MAX;
     let mut expires_at = u64::MAX;
     for (name, value) in members {
-        let Some(number) = value.as_u64() else {
-            return unreadable(&format!("`{name}` must be whole seconds since the epoch"));
+        let slot = match name.as_str() {
+            "before" if user => &mut before,
+            "expiresAt" => &mut expires_at,
+            _ => return unreadable("a member other than `before` (user cutoffs) and `expiresAt`"),
         };
-        match name.as_str() {
-            "before" if user => before = number,
-            "expiresAt" => expires_at = number,
-            _ => return unreadable(&format!("unknown member `{name}`")),
-        }
+        let Some(number) = value.as_u64() else {
+            return unreadable("`before` and `expiresAt` must be whole seconds since the epoch");
+        };
+        *slot = number;
     }
     if user && !members.contains_key("before") {
         return unreadable("a user cutoff needs `before`");
@@ -271,7 +275,9 @@ pub(crate) enum Check {
 #[derive(Debug)]
 pub(crate) struct Revocations {
     config: RevocationConfig,
-    entries: BoundedCache<String, Entry>,
+    /// By the keyed 128-bit hash of the store key: the hash maps the core already has, no
+    /// string map of its own (a collision would need 2^64 keys).
+    entries: BoundedCache<u128, Entry>,
 }
 
 impl Revocations {
@@ -295,14 +301,20 @@ impl Revocations {
     }
 
     /// Whether a caller with these keys, issued at `issued_at`, is revoked at `now`.
-    pub(crate) fn check(&mut self, keys: &[String], issued_at: Option<u64>, now: u64) -> Check {
+    pub(crate) fn check(
+        &mut self,
+        hasher: &KeyedHasher,
+        keys: &[String],
+        issued_at: Option<u64>,
+        now: u64,
+    ) -> Check {
         let config = self.config;
         let fresh_for = config.freshness_seconds;
         let mut until = u64::MAX;
         let mut missing = Vec::new();
         let mut unavailable = false;
         for key in keys {
-            let Some(entry) = self.entries.get(key).copied() else {
+            let Some(entry) = self.entries.get(&hasher.bytes(key.as_bytes())).copied() else {
                 if config.source == RevocationSource::External {
                     missing.push(key.clone());
                 }
@@ -353,12 +365,14 @@ impl Revocations {
     /// Keeps the record read for `key` (a store answer); returns why it is unreadable.
     pub(crate) fn loaded(
         &mut self,
+        hasher: &KeyedHasher,
         key: &str,
         stored: PolicyInput<'_>,
         now: u64,
     ) -> Result<(), RecordError> {
         let (record, error) = parse_record(key, stored);
-        let local = self.entries.get(&String::from(key)).filter(|e| e.local);
+        let slot = hasher.bytes(key.as_bytes());
+        let local = self.entries.get(&slot).filter(|e| e.local);
         // A local record stays until it expires: the store cannot take it back.
         let entry = match local {
             Some(local) if !local.record.expired(now) => *local,
@@ -369,14 +383,15 @@ impl Revocations {
                 local: false,
             },
         };
-        self.entries.insert(String::from(key), entry);
+        self.entries.insert(slot, entry);
         error.map_or(Ok(()), Err)
     }
 
     /// Notes that reading `keys` failed at `now`.
-    pub(crate) fn failed(&mut self, keys: &[String], now: u64) {
+    pub(crate) fn failed(&mut self, hasher: &KeyedHasher, keys: &[String], now: u64) {
         for key in keys {
-            let entry = match self.entries.get(key).copied() {
+            let slot = hasher.bytes(key.as_bytes());
+            let entry = match self.entries.get(&slot).copied() {
                 Some(entry) => Entry {
                     failed_at: Some(now),
                     ..entry
@@ -389,12 +404,18 @@ impl Revocations {
                     local: false,
                 },
             };
-            self.entries.insert(key.clone(), entry);
+            self.entries.insert(slot, entry);
         }
     }
 
     /// Keeps a record handed over in this process, at once and until it expires.
-    pub(crate) fn revoke(&mut self, revocation: &Revocation, expires_at: Option<u64>, now: u64) {
+    pub(crate) fn revoke(
+        &mut self,
+        hasher: &KeyedHasher,
+        revocation: &Revocation,
+        expires_at: Option<u64>,
+        now: u64,
+    ) {
         let before = match revocation {
             Revocation::User { before, .. } => *before,
             Revocation::Session { .. } | Revocation::Token { .. } => u64::MAX,
@@ -408,12 +429,15 @@ impl Revocations {
             failed_at: None,
             local: true,
         };
-        self.entries.insert(revocation.key(), entry);
+        self.entries
+            .insert(hasher.bytes(revocation.key().as_bytes()), entry);
     }
 }
 
 #[cfg(test)]
 mod tests {
+    extern crate std;
+
     use super::*;
     use serde_json::json;
 
@@ -422,32 +446,33 @@ mod tests {
     }
 
     const KEY: &str = "user#https://issuer.test#alice";
+    static H: std::sync::LazyLock<KeyedHasher> = std::sync::LazyLock::new(|| KeyedHasher::new(7));
 
     #[test]
     fn a_user_cutoff_refuses_tokens_issued_at_or_before_it() {
         let mut r = revocations(RevocationConfig::default());
         let keys = [String::from(KEY)];
-        assert_eq!(r.check(&keys, Some(100), 50), Check::Missing(keys.to_vec()));
-        r.loaded(KEY, PolicyInput::Text(r#"{"before":100}"#), 50)
+        assert_eq!(r.check(&H, &keys, Some(100), 50), Check::Missing(keys.to_vec()));
+        r.loaded(&H, KEY, PolicyInput::Text(r#"{"before":100}"#), 50)
             .unwrap();
-        assert_eq!(r.check(&keys, Some(100), 50), Check::Revoked);
-        assert_eq!(r.check(&keys, Some(99), 50), Check::Revoked);
-        assert_eq!(r.check(&keys, None, 50), Check::Revoked);
-        assert_eq!(r.check(&keys, Some(101), 50), Check::Clear(80));
+        assert_eq!(r.check(&H, &keys, Some(100), 50), Check::Revoked);
+        assert_eq!(r.check(&H, &keys, Some(99), 50), Check::Revoked);
+        assert_eq!(r.check(&H, &keys, None, 50), Check::Revoked);
+        assert_eq!(r.check(&H, &keys, Some(101), 50), Check::Clear(80));
         // Stale after the freshness window: read again.
-        assert_eq!(r.check(&keys, Some(101), 80), Check::Missing(keys.to_vec()));
+        assert_eq!(r.check(&H, &keys, Some(101), 80), Check::Missing(keys.to_vec()));
     }
 
     #[test]
     fn expired_records_and_absent_ones_revoke_nothing() {
         let mut r = revocations(RevocationConfig::default());
         let keys = [String::from("token#i#j")];
-        r.loaded(&keys[0], PolicyInput::Json(&json!({"expiresAt": 60})), 50)
+        r.loaded(&H, &keys[0], PolicyInput::Json(&json!({"expiresAt": 60})), 50)
             .unwrap();
-        assert_eq!(r.check(&keys, Some(1), 59), Check::Revoked);
-        assert_eq!(r.check(&keys, Some(1), 60), Check::Clear(80));
-        r.loaded(&keys[0], PolicyInput::Absent, 70).unwrap();
-        assert_eq!(r.check(&keys, Some(1), 70), Check::Clear(100));
+        assert_eq!(r.check(&H, &keys, Some(1), 59), Check::Revoked);
+        assert_eq!(r.check(&H, &keys, Some(1), 60), Check::Clear(80));
+        r.loaded(&H, &keys[0], PolicyInput::Absent, 70).unwrap();
+        assert_eq!(r.check(&H, &keys, Some(1), 70), Check::Clear(100));
     }
 
     #[test]
@@ -461,9 +486,9 @@ mod tests {
             "{}",
         ] {
             let mut r = revocations(RevocationConfig::default());
-            assert!(r.loaded(KEY, PolicyInput::Text(bad), 0).is_err(), "{bad}");
+            assert!(r.loaded(&H, KEY, PolicyInput::Text(bad), 0).is_err(), "{bad}");
             assert_eq!(
-                r.check(&[String::from(KEY)], Some(5), 0),
+                r.check(&H, &[String::from(KEY)], Some(5), 0),
                 Check::Revoked,
                 "{bad}"
             );
@@ -471,7 +496,7 @@ mod tests {
         // `before` means nothing for a session: refused as unknown, which revokes.
         let mut r = revocations(RevocationConfig::default());
         assert!(r
-            .loaded("session#i#s", PolicyInput::Text(r#"{"before":1}"#), 0)
+            .loaded(&H, "session#i#s", PolicyInput::Text(r#"{"before":1}"#), 0)
             .is_err());
     }
 
@@ -479,15 +504,15 @@ mod tests {
     fn a_failed_read_refuses_or_serves_stale_as_configured() {
         let keys = [String::from(KEY)];
         let mut deny = revocations(RevocationConfig::default());
-        deny.failed(&keys, 10);
-        assert_eq!(deny.check(&keys, Some(1), 10), Check::Unavailable);
+        deny.failed(&H, &keys, 10);
+        assert_eq!(deny.check(&H, &keys, Some(1), 10), Check::Unavailable);
         assert_eq!(
-            deny.check(&keys, Some(1), 15),
+            deny.check(&H, &keys, Some(1), 15),
             Check::Missing(keys.to_vec())
         );
-        deny.loaded(KEY, PolicyInput::Absent, 20).unwrap();
-        deny.failed(&keys, 50);
-        assert_eq!(deny.check(&keys, Some(1), 52), Check::Unavailable);
+        deny.loaded(&H, KEY, PolicyInput::Absent, 20).unwrap();
+        deny.failed(&H, &keys, 50);
+        assert_eq!(deny.check(&H, &keys, Some(1), 52), Check::Unavailable);
 
         let stale = RevocationConfig {
             when_unavailable: WhenUnavailable::Stale,
@@ -495,13 +520,13 @@ mod tests {
             ..RevocationConfig::default()
         };
         let mut r = revocations(stale);
-        r.loaded(KEY, PolicyInput::Absent, 20).unwrap();
-        r.failed(&keys, 50);
-        assert_eq!(r.check(&keys, Some(1), 52), Check::Clear(55));
-        r.failed(&keys, 105);
-        assert_eq!(r.check(&keys, Some(1), 109), Check::Clear(110));
-        r.failed(&keys, 111);
-        assert_eq!(r.check(&keys, Some(1), 111), Check::Unavailable);
+        r.loaded(&H, KEY, PolicyInput::Absent, 20).unwrap();
+        r.failed(&H, &keys, 50);
+        assert_eq!(r.check(&H, &keys, Some(1), 52), Check::Clear(55));
+        r.failed(&H, &keys, 105);
+        assert_eq!(r.check(&H, &keys, Some(1), 109), Check::Clear(110));
+        r.failed(&H, &keys, 111);
+        assert_eq!(r.check(&H, &keys, Some(1), 111), Check::Unavailable);
     }
 
     #[test]
@@ -511,13 +536,13 @@ mod tests {
             issuer: "i".into(),
             origin_jti: "s".into(),
         };
-        r.revoke(&revocation, Some(1000), 5);
+        r.revoke(&H, &revocation, Some(1000), 5);
         let keys = [revocation.key()];
-        assert_eq!(r.check(&keys, Some(1), 500), Check::Revoked);
+        assert_eq!(r.check(&H, &keys, Some(1), 500), Check::Revoked);
         // The store knows nothing of it: still revoked.
-        r.loaded(&keys[0], PolicyInput::Absent, 600).unwrap();
-        assert_eq!(r.check(&keys, Some(1), 600), Check::Revoked);
-        assert_eq!(r.check(&keys, Some(1), 1000), Check::Clear(u64::MAX));
+        r.loaded(&H, &keys[0], PolicyInput::Absent, 600).unwrap();
+        assert_eq!(r.check(&H, &keys, Some(1), 600), Check::Revoked);
+        assert_eq!(r.check(&H, &keys, Some(1), 1000), Check::Clear(u64::MAX));
     }
 
     #[test]
