@@ -1,8 +1,12 @@
-//! Group policies from the seed's DynamoDB table: hash key `group` (S), attribute `policy`
-//! (a map, or a JSON string). `BatchGetItem` in chunks of 100 keys, `UnprocessedKeys`
-//! retried with exponential backoff, everything bounded in time.
+//! The tables read with `BatchGetItem`: the seed's policy table (hash key `group` S,
+//! attribute `policy`: a map, or a JSON string) and the revocation table (hash key `key` S,
+//! attribute `record`: JSON text or a map, TTL attribute `expiresAt` N). In chunks of 100
+//! keys, only the key and the value attributes projected, `UnprocessedKeys` retried with
+//! exponential backoff, everything bounded in time.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes};
@@ -12,61 +16,147 @@ use serde_json::{Map, Number, Value};
 /// BatchGetItem's limit.
 pub const BATCH_SIZE: usize = 100;
 
-/// What the table holds for a group.
+/// What a table holds under a key.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Stored {
-    /// No item: the group has no policy.
+    /// No item (or, in a table with a TTL attribute, an item past it): no policy, no record.
     Absent,
-    /// The `policy` attribute as a JSON value (from a map).
+    /// The value attribute as a JSON value (from a map).
     Value(Value),
-    /// The `policy` attribute as JSON text.
+    /// The value attribute as JSON text.
     Text(String),
-    /// An item that is not a policy (no `policy`, or an unusable type): denied, logged.
+    /// An item without a usable value attribute: a group denied, a record taken as
+    /// revoking; logged.
     Unusable(&'static str),
 }
 
-/// Why loading failed (the groups' callers get a deny).
+/// The shape of a table's items.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Schema {
+    /// The hash key attribute (S).
+    pub key: &'static str,
+    /// The attribute holding the value (a map, or JSON text).
+    pub value: &'static str,
+    /// The table's TTL attribute (N, seconds since the epoch), if it has one: an item past
+    /// it is absent, as DynamoDB would delete it (its deletion lags, reads do not filter).
+    pub expires_at: Option<&'static str>,
+    /// Messages for an item without a usable value.
+    pub no_value: &'static str,
+    /// And for a value of another type.
+    pub wrong_type: &'static str,
+}
+
+/// The seed's policy table: `group` → `policy`.
+pub const POLICIES: Schema = Schema {
+    key: "group",
+    value: "policy",
+    expires_at: None,
+    no_value: "the item has no `policy` attribute",
+    wrong_type: "`policy` is neither a map nor a JSON string",
+};
+
+/// The revocation table: `key` → `record`, TTL attribute `expiresAt`.
+pub const REVOCATIONS: Schema = Schema {
+    key: "key",
+    value: "record",
+    expires_at: Some("expiresAt"),
+    no_value: "the item has no `record` attribute",
+    wrong_type: "`record` is neither a map nor a JSON string",
+};
+
+/// Why loading failed (the callers get a deny, or a stale answer where configured).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LoadError(pub String);
 
-/// The policy table.
+/// A table read with `BatchGetItem`: the policy table ([`POLICIES`], the name kept from
+/// when it was the only one) or the revocation table ([`REVOCATIONS`]).
 #[derive(Debug, Clone)]
 pub struct PolicyTable {
     client: Client,
     table: String,
+    schema: Schema,
     attempts: u32,
     budget: Duration,
+    /// `BatchGetItem` calls sent, shared by clones (logs, tests).
+    calls: Arc<AtomicU64>,
 }
 
 impl PolicyTable {
-    /// A table read with `client`; `attempts` bounds the `UnprocessedKeys` rounds and
-    /// `budget` the whole load.
+    /// The policy table, read with `client`; `attempts` bounds the `UnprocessedKeys`
+    /// rounds and `budget` the whole load.
     pub fn new(client: Client, table: String, attempts: u32, budget: Duration) -> Self {
+        Self::with_schema(client, table, POLICIES, attempts, budget)
+    }
+
+    /// The revocation table (`REVOCATION_TABLE`), as [`new`](Self::new) otherwise.
+    pub fn revocations(client: Client, table: String, attempts: u32, budget: Duration) -> Self {
+        Self::with_schema(client, table, REVOCATIONS, attempts, budget)
+    }
+
+    /// A table of items shaped as `schema`.
+    pub fn with_schema(
+        client: Client,
+        table: String,
+        schema: Schema,
+        attempts: u32,
+        budget: Duration,
+    ) -> Self {
         Self {
             client,
             table,
+            schema,
             attempts: attempts.max(1),
             budget,
+            calls: Arc::default(),
         }
     }
 
-    /// Loads the policies of `groups` (every group gets an answer, or the load fails).
-    pub async fn load(&self, groups: &[String]) -> Result<Vec<(String, Stored)>, LoadError> {
+    /// The table's name.
+    pub fn name(&self) -> &str {
+        &self.table
+    }
+
+    /// How many `BatchGetItem` calls were sent so far (retries of `UnprocessedKeys`
+    /// included; the SDK's own retries of a failed call not).
+    pub fn calls(&self) -> u64 {
+        self.calls.load(Ordering::Relaxed)
+    }
+
+    /// Loads the items of `keys` (every key gets an answer, or the load fails). `now`
+    /// (seconds since the epoch) is compared with the TTL attribute, if the table has one.
+    pub async fn load(
+        &self,
+        keys: &[String],
+        now: u64,
+    ) -> Result<Vec<(String, Stored)>, LoadError> {
         let started = Instant::now();
+        let schema = self.schema;
         let mut found: HashMap<String, Stored> = HashMap::new();
         let unique: Vec<&String> = {
             let mut seen = HashSet::new();
-            groups.iter().filter(|g| seen.insert(g.as_str())).collect()
+            keys.iter().filter(|k| seen.insert(k.as_str())).collect()
         };
+        // Only the attributes read: `group` and `key` are reserved words, hence the names.
+        let mut projection = String::from("#k, #v");
+        let mut names = HashMap::from([
+            ("#k".to_owned(), schema.key.to_owned()),
+            ("#v".to_owned(), schema.value.to_owned()),
+        ]);
+        if let Some(ttl) = schema.expires_at {
+            projection.push_str(", #t");
+            names.insert("#t".to_owned(), ttl.to_owned());
+        }
         for chunk in unique.chunks(BATCH_SIZE) {
             let keys = chunk
                 .iter()
-                .map(|g| HashMap::from([("group".to_owned(), AttributeValue::S((*g).clone()))]))
+                .map(|k| HashMap::from([(schema.key.to_owned(), AttributeValue::S((*k).clone()))]))
                 .collect::<Vec<_>>();
             let mut pending = Some(
                 KeysAndAttributes::builder()
                     .set_keys(Some(keys))
                     .consistent_read(false)
+                    .projection_expression(&projection)
+                    .set_expression_attribute_names(Some(names.clone()))
                     .build()
                     .map_err(|e| LoadError(format!("request: {e}")))?,
             );
@@ -77,6 +167,7 @@ impl PolicyTable {
                 if remaining.is_zero() {
                     return Err(LoadError("time budget exhausted".into()));
                 }
+                self.calls.fetch_add(1, Ordering::Relaxed);
                 let call = self
                     .client
                     .batch_get_item()
@@ -98,10 +189,10 @@ impl PolicyTable {
                     .remove(&self.table)
                     .unwrap_or_default()
                 {
-                    let Some(AttributeValue::S(group)) = item.get("group") else {
+                    let Some(AttributeValue::S(key)) = item.get(schema.key) else {
                         continue;
                     };
-                    found.insert(group.clone(), stored(&item));
+                    found.insert(key.clone(), stored(&item, &schema, now));
                 }
                 let unprocessed = output
                     .unprocessed_keys
@@ -125,27 +216,36 @@ impl PolicyTable {
         }
         Ok(unique
             .into_iter()
-            .map(|g| {
+            .map(|k| {
                 (
-                    g.clone(),
-                    found.remove(g.as_str()).unwrap_or(Stored::Absent),
+                    k.clone(),
+                    found.remove(k.as_str()).unwrap_or(Stored::Absent),
                 )
             })
             .collect())
     }
 }
 
-fn stored(item: &HashMap<String, AttributeValue>) -> Stored {
-    match item.get("policy") {
-        None | Some(AttributeValue::Null(_)) => {
-            Stored::Unusable("the item has no `policy` attribute")
-        }
+fn stored(item: &HashMap<String, AttributeValue>, schema: &Schema, now: u64) -> Stored {
+    // DynamoDB's TTL ignores an attribute that is not a number; so does this.
+    let expired = schema
+        .expires_at
+        .and_then(|ttl| match item.get(ttl) {
+            Some(AttributeValue::N(n)) => n.parse::<u64>().ok(),
+            _ => None,
+        })
+        .is_some_and(|at| at <= now);
+    if expired {
+        return Stored::Absent;
+    }
+    match item.get(schema.value) {
+        None | Some(AttributeValue::Null(_)) => Stored::Unusable(schema.no_value),
         Some(AttributeValue::S(text)) => Stored::Text(text.clone()),
         Some(map @ AttributeValue::M(_)) => match to_json(map) {
             Ok(value) => Stored::Value(value),
             Err(why) => Stored::Unusable(why),
         },
-        Some(_) => Stored::Unusable("`policy` is neither a map nor a JSON string"),
+        Some(_) => Stored::Unusable(schema.wrong_type),
     }
 }
 
@@ -175,7 +275,7 @@ pub fn to_json(value: &AttributeValue) -> Result<Value, &'static str> {
                 .map(|n| number(n).map(Value::Number))
                 .collect::<Result<_, _>>()?,
         ),
-        _ => return Err("the policy holds a binary or unknown attribute type"),
+        _ => return Err("the value holds a binary or unknown attribute type"),
     })
 }
 
@@ -186,7 +286,7 @@ fn number(text: &str) -> Result<Number, &'static str> {
     text.parse::<f64>()
         .ok()
         .and_then(Number::from_f64)
-        .ok_or("the policy holds a number JSON cannot represent")
+        .ok_or("the value holds a number JSON cannot represent")
 }
 
 #[cfg(test)]
@@ -217,10 +317,49 @@ mod tests {
     #[test]
     fn items_without_a_policy_are_unusable() {
         let item = HashMap::from([("group".to_owned(), AttributeValue::S("g".into()))]);
-        assert!(matches!(stored(&item), Stored::Unusable(_)));
+        assert!(matches!(stored(&item, &POLICIES, 0), Stored::Unusable(_)));
         let item = HashMap::from([("policy".to_owned(), AttributeValue::N("1".into()))]);
-        assert!(matches!(stored(&item), Stored::Unusable(_)));
+        assert!(matches!(stored(&item, &POLICIES, 0), Stored::Unusable(_)));
         let item = HashMap::from([("policy".to_owned(), AttributeValue::S("{}".into()))]);
-        assert_eq!(stored(&item), Stored::Text("{}".into()));
+        assert_eq!(stored(&item, &POLICIES, 0), Stored::Text("{}".into()));
+    }
+
+    #[test]
+    fn revocation_items_past_their_ttl_are_absent() {
+        let item = |ttl: AttributeValue| {
+            HashMap::from([
+                ("key".to_owned(), AttributeValue::S("token#i#j".into())),
+                ("record".to_owned(), AttributeValue::S("{}".into())),
+                ("expiresAt".to_owned(), ttl),
+            ])
+        };
+        let live = item(AttributeValue::N("100".into()));
+        assert_eq!(stored(&live, &REVOCATIONS, 99), Stored::Text("{}".into()));
+        assert_eq!(stored(&live, &REVOCATIONS, 100), Stored::Absent);
+        // Not a number: DynamoDB's TTL ignores it, and so does the read.
+        let odd = item(AttributeValue::S("100".into()));
+        assert_eq!(stored(&odd, &REVOCATIONS, 200), Stored::Text("{}".into()));
+        // The policy table has no TTL attribute.
+        let policy = HashMap::from([
+            ("policy".to_owned(), AttributeValue::S("{}".into())),
+            ("expiresAt".to_owned(), AttributeValue::N("1".into())),
+        ]);
+        assert_eq!(stored(&policy, &POLICIES, 200), Stored::Text("{}".into()));
+        let bare = HashMap::from([("key".to_owned(), AttributeValue::S("user#i#s".into()))]);
+        assert_eq!(
+            stored(&bare, &REVOCATIONS, 0),
+            Stored::Unusable("the item has no `record` attribute")
+        );
+        let map = HashMap::from([(
+            "record".to_owned(),
+            AttributeValue::M(HashMap::from([(
+                "before".to_owned(),
+                AttributeValue::N("7".into()),
+            )])),
+        )]);
+        assert_eq!(
+            stored(&map, &REVOCATIONS, 0),
+            Stored::Value(serde_json::json!({"before": 7}))
+        );
     }
 }

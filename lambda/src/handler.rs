@@ -77,7 +77,7 @@ impl Host for Invocation<'_> {
             return Err("policies are bundled: nothing to load".into());
         };
         let started = Instant::now();
-        let loaded = table.load(groups).await;
+        let loaded = table.load(groups, self.now).await;
         let ms = started.elapsed().as_millis() as u64;
         let items = match loaded {
             Ok(items) => items,
@@ -91,17 +91,11 @@ impl Host for Invocation<'_> {
         Ok(items
             .into_iter()
             .map(|(group, item)| {
-                let policy = match item {
-                    Stored::Absent => StoredPolicy::Absent,
-                    Stored::Text(text) => StoredPolicy::Text(text),
-                    Stored::Value(value) => StoredPolicy::Json(value),
-                    Stored::Unusable(why) => {
-                        error!(event = "policy_invalid", group = %group, error = %why, "the group's callers are denied until its item is fixed");
-                        // Not a policy document: the core keeps the group invalid (denied).
-                        StoredPolicy::Invalid(why.to_owned())
-                    }
-                };
-                (group, policy)
+                if let Stored::Unusable(why) = &item {
+                    error!(event = "policy_invalid", group = %group, error = %why, "the group's callers are denied until its item is fixed");
+                }
+                // Not a policy document: the core keeps the group invalid (denied).
+                (group, stored_policy(item))
             })
             .collect())
     }
@@ -110,8 +104,35 @@ impl Host for Invocation<'_> {
         &self,
         keys: &[String],
     ) -> Result<Vec<(String, StoredPolicy)>, String> {
-        let _ = keys;
-        Err("revocation records are read from REVOCATION_TABLE, which is not set".into())
+        let Some(table) = &self.handler.revocations else {
+            // The settings require the table whenever the core reads a store: not reached.
+            error!(event = "revocations_not_loadable", keys = keys.len());
+            return Err(
+                "revocation records are read from REVOCATION_TABLE, which is not set".into(),
+            );
+        };
+        let started = Instant::now();
+        let loaded = table.load(keys, self.now).await;
+        let ms = started.elapsed().as_millis() as u64;
+        match loaded {
+            Ok(items) => {
+                let found = items
+                    .iter()
+                    .filter(|(_, item)| *item != Stored::Absent)
+                    .count();
+                info!(event = "revocations_loaded", keys = keys.len(), found, ms);
+                // An item that is no record is taken as revoking by the core (its key says
+                // someone meant to), which reports it (`revocation_invalid`).
+                Ok(items
+                    .into_iter()
+                    .map(|(key, item)| (key, stored_policy(item)))
+                    .collect())
+            }
+            Err(e) => {
+                error!(event = "revocations_unavailable", keys = keys.len(), error = %e.0, ms);
+                Err(e.0)
+            }
+        }
     }
 
     async fn check_signature(&self, check: &SignatureCheck) -> SignatureVerdict {
@@ -166,13 +187,29 @@ impl Host for Invocation<'_> {
                 )
             }
             // Logged where the load failed, with its duration.
-            Event::PoliciesUnavailable { .. } => {}
+            Event::PoliciesUnavailable { .. } | Event::RevocationsUnavailable { .. } => {}
+            Event::RevocationInvalid { error } => error!(
+                event = "revocation_invalid",
+                key = %error.key,
+                error = %error,
+                "the key's tokens are refused until the item is fixed or deleted"
+            ),
             Event::RunFailed {
                 error: RunError::RefetchRefused { issuer },
             } => warn!(event = "jwks_refetch_refused", issuer),
             Event::RunFailed { error } => warn!(event = error.code(), error = %error),
             _ => {}
         }
+    }
+}
+
+/// A table's item as the core takes it.
+fn stored_policy(item: Stored) -> StoredPolicy {
+    match item {
+        Stored::Absent => StoredPolicy::Absent,
+        Stored::Text(text) => StoredPolicy::Text(text),
+        Stored::Value(value) => StoredPolicy::Json(value),
+        Stored::Unusable(why) => StoredPolicy::Invalid(why.to_owned()),
     }
 }
 
@@ -238,6 +275,7 @@ pub struct Handler {
     verifier: Arc<AwsLcVerifier>,
     jwks: JwksClient,
     table: Option<PolicyTable>,
+    revocations: Option<PolicyTable>,
     mode: EventMode,
     http_response: HttpResponse,
     cache_key: CacheKey,
@@ -268,15 +306,51 @@ fn random_key() -> [u8; 8] {
     key
 }
 
+/// The DynamoDB tables a handler reads: policies (`POLICY_TABLE`) and revocation records
+/// (`REVOCATION_TABLE`, [`PolicyTable::revocations`]).
+#[derive(Debug, Clone, Default)]
+pub struct Tables {
+    /// The policy table, when policies come from DynamoDB.
+    pub policies: Option<PolicyTable>,
+    /// The revocation table, when revocation is on.
+    pub revocations: Option<PolicyTable>,
+}
+
 impl Handler {
     /// Builds the handler: the core authorizer with native crypto, the bundled JWKS, the
-    /// HTTP client; `table` when policies come from DynamoDB.
+    /// HTTP client; `table` when policies come from DynamoDB. Without revocation; with it,
+    /// [`with_tables`](Self::with_tables).
     pub fn new(settings: Settings, table: Option<PolicyTable>, now: u64) -> Result<Self, String> {
+        let tables = Tables {
+            policies: table,
+            revocations: None,
+        };
+        Self::with_tables(settings, tables, now)
+    }
+
+    /// [`new`](Self::new) with every table the settings name.
+    pub fn with_tables(settings: Settings, tables: Tables, now: u64) -> Result<Self, String> {
         for warning in &settings.config.warnings {
             warn!(event = "config_warning", warning = %warning);
         }
-        if matches!(settings.policies, PolicyBackend::DynamoDb { .. }) && table.is_none() {
+        if matches!(settings.policies, PolicyBackend::DynamoDb { .. }) && tables.policies.is_none()
+        {
             return Err("POLICY_TABLE is set but no DynamoDB client was given".into());
+        }
+        // Fail closed at init: without the table every caller would be refused.
+        let reads_revocations = settings
+            .config
+            .config
+            .revocation
+            .is_some_and(|r| r.source == edge_authz::RevocationSource::External);
+        if reads_revocations && tables.revocations.is_none() {
+            return Err(match &settings.revocation_table {
+                Some(_) => "REVOCATION_TABLE is set but no DynamoDB client was given".into(),
+                None => {
+                    "the configuration's revocation section reads a store: set REVOCATION_TABLE"
+                        .into()
+                }
+            });
         }
         let verifier = Arc::new(AwsLcVerifier::new());
         let mut authorizer = Authorizer::new(settings.config.config)
@@ -297,7 +371,8 @@ impl Handler {
             authorizer: Mutex::new(authorizer),
             verifier,
             jwks: JwksClient::new(settings.jwks_timeout)?,
-            table,
+            table: tables.policies,
+            revocations: tables.revocations,
             mode: settings.mode,
             http_response: settings.http_response,
             cache_key: settings.cache_key,
@@ -305,37 +380,45 @@ impl Handler {
     }
 
     /// Builds the handler from `settings`, with a DynamoDB client from the environment
-    /// (region, credentials, `AWS_ENDPOINT_URL_DYNAMODB`) when policies live there.
+    /// (region, credentials, `AWS_ENDPOINT_URL_DYNAMODB`) when policies or revocation
+    /// records live there (one client for both tables).
     pub async fn from_settings(settings: Settings, now: u64) -> Result<Self, String> {
-        let table = match &settings.policies {
+        let policy_table = match &settings.policies {
             PolicyBackend::Bundled => None,
-            PolicyBackend::DynamoDb { table } => {
-                use aws_config::retry::RetryConfig;
-                use aws_config::timeout::TimeoutConfig;
-                let attempt = settings.dynamodb_timeout;
-                let conf = aws_config::defaults(aws_config::BehaviorVersion::latest())
-                    .timeout_config(
-                        TimeoutConfig::builder()
-                            .connect_timeout(attempt)
-                            .operation_attempt_timeout(attempt)
-                            .operation_timeout(attempt * 2)
-                            .build(),
-                    )
-                    // The SDK retries throttling and 5xx once more; UnprocessedKeys are ours.
-                    .retry_config(RetryConfig::standard().with_max_attempts(2))
-                    .load()
-                    .await;
-                let client = aws_sdk_dynamodb::Client::new(&conf);
-                Some(PolicyTable::new(
-                    client,
-                    table.clone(),
-                    settings.dynamodb_attempts,
-                    attempt * 2,
-                ))
-            }
+            PolicyBackend::DynamoDb { table } => Some(table.clone()),
+        };
+        let attempt = settings.dynamodb_timeout;
+        let client = if policy_table.is_some() || settings.revocation_table.is_some() {
+            use aws_config::retry::RetryConfig;
+            use aws_config::timeout::TimeoutConfig;
+            let conf = aws_config::defaults(aws_config::BehaviorVersion::latest())
+                .timeout_config(
+                    TimeoutConfig::builder()
+                        .connect_timeout(attempt)
+                        .operation_attempt_timeout(attempt)
+                        .operation_timeout(attempt * 2)
+                        .build(),
+                )
+                // The SDK retries throttling and 5xx once more; UnprocessedKeys are ours.
+                .retry_config(RetryConfig::standard().with_max_attempts(2))
+                .load()
+                .await;
+            Some(aws_sdk_dynamodb::Client::new(&conf))
+        } else {
+            None
+        };
+        let attempts = settings.dynamodb_attempts;
+        let tables = Tables {
+            policies: client
+                .clone()
+                .zip(policy_table)
+                .map(|(c, table)| PolicyTable::new(c, table, attempts, attempt * 2)),
+            revocations: client
+                .zip(settings.revocation_table.clone())
+                .map(|(c, table)| PolicyTable::revocations(c, table, attempts, attempt * 2)),
         };
         let prefetch = settings.jwks_prefetch;
-        let handler = Self::new(settings, table, now)?;
+        let handler = Self::with_tables(settings, tables, now)?;
         if prefetch {
             handler.prefetch_jwks(now).await;
         }

@@ -16,5 +16,5 @@ pub mod handler;
 pub mod runtime;
 pub mod settings;
 
-pub use handler::{Handled, Handler, Rejection};
+pub use handler::{Handled, Handler, Rejection, Tables};
 pub use settings::{Settings, SettingsError};

@@ -1,6 +1,17 @@
 //! Configuration from environment variables, validated at init: every problem is reported
 //! in one message. The variables build a core configuration (JSON), so the core's located
 //! errors are reused; each location is annotated with the variable that set it.
+//!
+//! Revocation (`REVOCATION_TABLE`): the records come from that DynamoDB table (hash key
+//! `key` S, attribute `record`, TTL attribute `expiresAt`). Setting the variable turns
+//! revocation on: with no `revocation` section in `CONFIG`/`CONFIG_FILE` the core's
+//! defaults apply (a record takes effect within 30 s, a table that cannot be read refuses
+//! the caller); a section there tunes them (`freshnessSeconds`, `whenUnavailable`,
+//! `maxStaleSeconds`, `cacheEntries`). A section whose records come from a store
+//! (`store: "external"`, the default) without `REVOCATION_TABLE` fails the init rather
+//! than refuse every caller; `store: "local"` is refused too, as nothing hands records to
+//! a Lambda process. An `AUTHORIZER_CACHE_TTL` longer than the freshness is logged at init
+//! (`config_warning`): API Gateway's cache would hold an allow that long.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -88,6 +99,9 @@ pub struct Settings {
     pub http_response: HttpResponse,
     /// Policy source.
     pub policies: PolicyBackend,
+    /// The DynamoDB table of revocation records (`REVOCATION_TABLE`; hash key `key` S,
+    /// attribute `record`, TTL attribute `expiresAt`), when revocation is on.
+    pub revocation_table: Option<String>,
     /// Bundled JWKS documents by issuer index (`JWKS_FILE`).
     pub bundled_jwks: Vec<(usize, Vec<u8>)>,
     /// Fetch every issuer's JWKS at init (`JWKS_PREFETCH`).
@@ -137,6 +151,7 @@ pub const VARIABLES: &[&str] = &[
     "POLICY_TABLE",
     "POLICIES_FILE",
     "POLICY_TTL_SECONDS",
+    "REVOCATION_TABLE",
     "JWKS_FILE",
     "JWKS_PREFETCH",
     "JWKS_TIMEOUT_MS",
@@ -363,6 +378,8 @@ impl Settings {
             _ => problems.push("CONFIG: policies must be an object".to_owned()),
         }
 
+        let revocation_table = revocation(&mut base, get("REVOCATION_TABLE"), &mut problems);
+
         let mode = match get("EVENT_TYPE").map(str::to_ascii_lowercase).as_deref() {
             None | Some("auto") => EventMode::Auto,
             Some("token") => EventMode::Token,
@@ -407,7 +424,16 @@ impl Settings {
         // The core validates the whole configuration with located errors.
         let config_value = Value::Object(base);
         let loaded = match Config::from_value(&config_value) {
-            Ok(loaded) => Some(loaded),
+            Ok(mut loaded) => {
+                // The API Gateway cache's warnings (a TTL longer than the revocation
+                // freshness) name the variables that make it.
+                for warning in &mut loaded.warnings {
+                    if warning.starts_with("apiGatewayCache") {
+                        warning.push_str(&cache_key_hint(&cache_key));
+                    }
+                }
+                Some(loaded)
+            }
             Err(errors) => {
                 for error in errors.0 {
                     let mut hint = origin(&error.location)
@@ -449,6 +475,7 @@ impl Settings {
                 mode,
                 http_response,
                 policies: backend,
+                revocation_table,
                 bundled_jwks,
                 jwks_prefetch,
                 jwks_timeout: Duration::from_millis(jwks_timeout),
@@ -459,6 +486,50 @@ impl Settings {
             _ => Err(SettingsError(problems)),
         }
     }
+}
+
+/// Turns revocation on for `REVOCATION_TABLE` (the configuration's `revocation` section, or
+/// the defaults), or reports a section that needs the table; the table's name.
+fn revocation(
+    base: &mut Map<String, Value>,
+    table: Option<&str>,
+    problems: &mut Vec<String>,
+) -> Option<String> {
+    let store = match base.get("revocation") {
+        None | Some(Value::Null) => None,
+        // The core reports a section that is not an object, or an unknown store.
+        Some(section) => Some(
+            section
+                .get("store")
+                .and_then(Value::as_str)
+                .unwrap_or("external"),
+        ),
+    };
+    match (table, store) {
+        (Some(_), Some("local")) => problems.push(
+            "REVOCATION_TABLE: CONFIG's revocation.store is \"local\" (records handed to the process, which nothing does in a Lambda): remove it to read the table".to_owned(),
+        ),
+        (None, Some("local")) => problems.push(
+            "CONFIG: revocation.store \"local\" takes records handed to the process, which nothing does in a Lambda: set REVOCATION_TABLE to read them from DynamoDB, or remove the revocation section".to_owned(),
+        ),
+        (None, Some(_)) => problems.push(
+            "REVOCATION_TABLE: is required by CONFIG's revocation section (records from a store): set it to the revocation table's name (hash key `key` S), or remove the section".to_owned(),
+        ),
+        (Some(table), store) => {
+            if !valid_table_name(table) {
+                problems.push(format!(
+                    "REVOCATION_TABLE: {table:?} is not a DynamoDB table name (3-255 of A-Z a-z 0-9 _ - .)"
+                ));
+            }
+            if store.is_none() {
+                // The core's defaults: freshness 30 s, a table that cannot be read refuses.
+                base.insert("revocation".into(), json!({}));
+            }
+            return Some(table.to_owned());
+        }
+        (None, None) => {}
+    }
+    None
 }
 
 /// Sets the configuration's `apiGatewayCache` from `AUTHORIZER_CACHE_TTL` and
@@ -856,6 +927,98 @@ mod tests {
             "x-env in the key"
         );
         let _ = std::fs::remove_file(&policies);
+    }
+
+    #[test]
+    fn revocation_table_turns_revocation_on() {
+        use edge_authz::{RevocationSource, WhenUnavailable};
+        let s = Settings::from_vars(&with(&[
+            ("REVOCATION_TABLE", "auth-revocations"),
+            ("AUTHORIZER_CACHE_TTL", "30"),
+        ]))
+        .expect("valid");
+        assert_eq!(s.revocation_table.as_deref(), Some("auth-revocations"));
+        let r = s.config.config.revocation.expect("on, with the defaults");
+        assert_eq!(r.freshness_seconds, 30);
+        assert_eq!(r.when_unavailable, WhenUnavailable::Deny);
+        assert_eq!(r.source, RevocationSource::External);
+        assert!(s.config.warnings.is_empty(), "{:?}", s.config.warnings);
+        // CONFIG's section tunes it.
+        let s = Settings::from_vars(&with(&[
+            ("REVOCATION_TABLE", "auth-revocations"),
+            ("AUTHORIZER_CACHE_TTL", "10"),
+            (
+                "CONFIG",
+                r#"{"revocation": {"freshnessSeconds": 10, "whenUnavailable": "stale"}}"#,
+            ),
+        ]))
+        .expect("valid");
+        let r = s.config.config.revocation.expect("on");
+        assert_eq!(
+            (r.freshness_seconds, r.when_unavailable),
+            (10, WhenUnavailable::Stale)
+        );
+        // Off without the variable or a section.
+        let s = Settings::from_vars(&with(&[])).expect("valid");
+        assert!(s.config.config.revocation.is_none() && s.revocation_table.is_none());
+    }
+
+    #[test]
+    fn a_cache_ttl_past_the_freshness_warns_with_the_variables() {
+        let s = Settings::from_vars(&with(&[("REVOCATION_TABLE", "auth-revocations")]))
+            .expect("valid: a warning, not an error");
+        let warning = s
+            .config
+            .warnings
+            .iter()
+            .find(|w| w.contains("revocation.freshnessSeconds"))
+            .unwrap_or_else(|| panic!("no warning in {:?}", s.config.warnings));
+        assert!(
+            warning.contains("AUTHORIZER_CACHE_TTL=300 (the default)"),
+            "{warning}"
+        );
+    }
+
+    #[test]
+    fn revocation_without_its_table_fails_the_init() {
+        for (extra, needles) in [
+            (
+                &[("CONFIG", r#"{"revocation": {"freshnessSeconds": 10}}"#)][..],
+                &["REVOCATION_TABLE: is required by CONFIG's revocation section"][..],
+            ),
+            (
+                &[("CONFIG", r#"{"revocation": {"store": "local"}}"#)],
+                &["revocation.store \"local\"", "REVOCATION_TABLE"],
+            ),
+            (
+                &[
+                    ("CONFIG", r#"{"revocation": {"store": "local"}}"#),
+                    ("REVOCATION_TABLE", "auth-revocations"),
+                ],
+                &["REVOCATION_TABLE: CONFIG's revocation.store is \"local\""],
+            ),
+            (
+                &[("REVOCATION_TABLE", "a b")],
+                &["REVOCATION_TABLE: \"a b\" is not a DynamoDB table name"],
+            ),
+            (
+                &[
+                    ("REVOCATION_TABLE", "auth-revocations"),
+                    ("CONFIG", r#"{"revocation": {"freshnessSeconds": 0}}"#),
+                ],
+                &["revocation.freshnessSeconds"],
+            ),
+        ] {
+            let text = Settings::from_vars(&with(extra))
+                .expect_err("invalid")
+                .to_string();
+            for needle in needles {
+                assert!(
+                    text.contains(needle),
+                    "{extra:?}: {needle} missing from:\n{text}"
+                );
+            }
+        }
     }
 
     #[test]

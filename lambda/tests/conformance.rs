@@ -2,14 +2,21 @@
 //! becomes an API Gateway event (REST `REQUEST`, then HTTP API 2.0 with the IAM response),
 //! JWKS come over HTTP from a loopback server serving the case's keys, external policies
 //! from moto's DynamoDB server seeded through the SDK. The clock is the case's `now`.
+//! Revocation records live in a moto table too (`REVOCATION_TABLE`): seeded with the
+//! scenario's records (JSON text for REST events, DynamoDB maps for HTTP API ones), a
+//! case's `revoke` written with PutItem/DeleteItem, `revocationsDown` by deleting the table
+//! (restored with the records it should hold), `revocationReads` counted as the
+//! `BatchGetItem` calls the function sent to that table.
 
 mod common;
 
 use std::collections::BTreeMap;
 
+use common::revocations::{self, RecordForm};
 use common::support::{load_scenario, scenario_files, suite_keys, token_of, Case};
 use common::{JwksFault, JwksServer, Moto};
-use edge_authz_lambda::{Handler, Rejection, Settings};
+use edge_authz_lambda::dynamo::PolicyTable;
+use edge_authz_lambda::{Handler, Rejection, Settings, Tables};
 use serde_json::{json, Map, Value};
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -124,26 +131,65 @@ async fn run_suite(shape: Shape, moto: &Moto) -> usize {
             ("AUTHORIZER_CACHE_TTL".to_owned(), "0".to_owned()),
         ]);
         let external = config["policies"].get("groups").is_none();
-        let mut table = None;
+        let mut tables = Tables::default();
+        let budget = std::time::Duration::from_secs(5);
         if external {
             let name = format!("policies-{shape:?}-{n}").to_ascii_lowercase();
             common::seed_table(&client, &name, &scenario.store).await;
             vars.insert("POLICY_TABLE".into(), name.clone());
-            table = Some(edge_authz_lambda::dynamo::PolicyTable::new(
-                client.clone(),
-                name,
-                4,
-                std::time::Duration::from_secs(5),
-            ));
+            tables.policies = Some(PolicyTable::new(client.clone(), name, 4, budget));
         }
+        // Revocation records: the scenario's, in their own table.
+        let form = match shape {
+            Shape::RestRequest => RecordForm::Text,
+            Shape::HttpV2Iam => RecordForm::Map,
+        };
+        let mut records = scenario.revocations.clone();
+        let mut revocation_table = None;
+        if config.get("revocation").is_some_and(|r| !r.is_null()) {
+            let name = format!("revocations-{shape:?}-{n}").to_ascii_lowercase();
+            revocations::seed(&client, &name, &records, form).await;
+            vars.insert("REVOCATION_TABLE".into(), name.clone());
+            let table = PolicyTable::revocations(client.clone(), name, 4, budget);
+            revocation_table = Some(table.clone());
+            tables.revocations = Some(table);
+        }
+        let mut revocations_down = false;
         if shape == Shape::HttpV2Iam {
             vars.insert("HTTP_RESPONSE".into(), "iam".into());
         }
         let settings = Settings::from_vars(&vars).unwrap_or_else(|e| panic!("{file}: {e}"));
         let first_now = scenario.cases.first().map_or(0, |c| c.now);
-        let handler = Handler::new(settings, table, first_now).unwrap();
+        let handler = Handler::with_tables(settings, tables, first_now).unwrap();
         for case in &scenario.cases {
             count += 1;
+            if case.revoke.is_some() || case.revocations_down.is_some() {
+                let table = revocation_table
+                    .as_ref()
+                    .unwrap_or_else(|| panic!("{file} / {}: no revocation table", case.name));
+                for (key, record) in case.revoke.iter().flatten() {
+                    if record.is_null() {
+                        records.remove(key);
+                    } else {
+                        records.insert(key.clone(), record.clone());
+                    }
+                    if !revocations_down {
+                        revocations::write(&client, table.name(), key, record, form).await;
+                    }
+                }
+                match case.revocations_down {
+                    Some(true) if !revocations_down => {
+                        revocations::drop_table(&client, table.name()).await;
+                        revocations_down = true;
+                    }
+                    Some(false) if revocations_down => {
+                        revocations::seed(&client, table.name(), &records, form).await;
+                        revocations_down = false;
+                    }
+                    _ => {}
+                }
+            }
+            let reads_before = revocation_table.as_ref().map_or(0, PolicyTable::calls);
             if let Some(kids) = &case.jwks {
                 jwks.set(&kids.iter().map(String::as_str).collect::<Vec<_>>());
             }
@@ -209,6 +255,15 @@ async fn run_suite(shape: Shape, moto: &Moto) -> usize {
                     problems.push(format!(
                         "principalId {} is not the sub",
                         response["principalId"]
+                    ));
+                }
+            }
+            if let Some(reads) = case.expect.revocation_reads {
+                let table = revocation_table.as_ref().expect("a revocation table");
+                let read = (table.calls() - reads_before) as usize;
+                if read != reads {
+                    problems.push(format!(
+                        "{read} BatchGetItem calls to the revocation table, expected {reads}"
                     ));
                 }
             }

@@ -7,7 +7,10 @@
 //! process once the fault clears, within a bound. The binary reads the real clock, so
 //! recoveries take the real penalty/retry seconds: the cases of a matrix run concurrently,
 //! each with its own function. Clock skew: tokens signed relative to the real clock, with
-//! the exact boundary checked through the handler with an injected clock. Each test prints
+//! the exact boundary checked through the handler with an injected clock. The revocation
+//! table (`REVOCATION_TABLE`) fails the same ways, answered per `revocation.whenUnavailable`:
+//! `deny` refuses (403 `revocations_unavailable`) until a read succeeds, `stale` keeps the
+//! last answer for `maxStaleSeconds` past its freshness, then refuses. Each test prints
 //! its part of the matrix on stderr (uncaptured).
 
 mod common;
@@ -828,6 +831,217 @@ fn dynamodb_faults_then_recovery() {
         }));
     }
     run_matrix("AWS Lambda authorizer (bootstrap binary): DynamoDB", cases);
+}
+
+// ---------------------------------------------------------------- the revocation table
+
+/// `revocation.freshnessSeconds` and `maxStaleSeconds` of the revocation matrix.
+const REVOCATION_FRESHNESS: u64 = 1;
+const REVOCATION_MAX_STALE: u64 = 3;
+/// The core's retry delay after a failed revocation read (`RETRY_AFTER_FAILURE`,
+/// src/revocation.rs).
+const REVOCATION_RETRY: u64 = 5;
+
+fn block<T>(future: impl std::future::Future<Output = T>) -> T {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(future)
+}
+
+/// `BatchGetItem` answered with every key of every table left unprocessed.
+fn all_unprocessed(request: &HttpRequest) -> HttpResponse {
+    let body: Value = serde_json::from_slice(&request.body).unwrap_or(Value::Null);
+    let items = body["RequestItems"]
+        .as_object()
+        .cloned()
+        .unwrap_or_default();
+    let responses: serde_json::Map<String, Value> =
+        items.keys().map(|t| (t.clone(), json!([]))).collect();
+    let unprocessed: serde_json::Map<String, Value> = items
+        .iter()
+        .map(|(t, k)| (t.clone(), json!({"Keys": k["Keys"]})))
+        .collect();
+    let mut r = HttpResponse::json(
+        200,
+        &json!({"Responses": responses, "UnprocessedKeys": unprocessed}),
+    );
+    r.headers = vec![("content-type".into(), "application/x-amz-json-1.0".into())];
+    r
+}
+
+/// Bundled policies, revocation records from `table` through `endpoint`.
+fn revocation_function(
+    endpoint: &str,
+    table: &str,
+    mode: &str,
+    jwks: &std::path::Path,
+    policies: &std::path::Path,
+) -> Function {
+    let config = json!({"revocation": {
+        "freshnessSeconds": REVOCATION_FRESHNESS,
+        "whenUnavailable": mode,
+        "maxStaleSeconds": REVOCATION_MAX_STALE,
+    }});
+    Function::start(&vars(&[
+        ("USER_POOL_ID", POOL),
+        ("CLIENT_IDS", CLIENT),
+        ("JWKS_URI", "http://127.0.0.1:9/jwks.json"),
+        ("JWKS_FILE", &jwks.display().to_string()),
+        ("POLICIES_FILE", &policies.display().to_string()),
+        ("REVOCATION_TABLE", table),
+        ("AWS_ENDPOINT_URL_DYNAMODB", endpoint),
+        ("DYNAMODB_TIMEOUT_MS", &TIMEOUT_MS.to_string()),
+        ("CONFIG", &config.to_string()),
+        // API Gateway's TTL past the freshness: allowed, with a warning at init.
+        ("AUTHORIZER_CACHE_TTL", "60"),
+    ]))
+}
+
+/// Stale mode: a caller read before the fault is allowed past its freshness, until
+/// `maxStaleSeconds`; then refused; allowed again once reads succeed.
+fn stale_case(
+    function: &Function,
+    token: &str,
+    inject: impl FnOnce(),
+    clear: impl FnOnce(),
+) -> (Outcome, Outcome, Duration) {
+    let read = function.call(token);
+    assert_eq!(read.answer, Answer::Allow, "before the fault: {read}");
+    let read_at = Instant::now();
+    inject();
+    // Past the freshness: the read fails, the last answer holds.
+    std::thread::sleep(Duration::from_millis(REVOCATION_FRESHNESS * 1000 + 1100));
+    let stale = function.call(token);
+    assert!(
+        stale.is(&Answer::Allow, "allowed"),
+        "within maxStaleSeconds: {stale}"
+    );
+    assert!(stale.took < DECIDED_WITHIN, "decided in {:?}", stale.took);
+    // Past freshness + maxStaleSeconds: refused, never allowed from a cache.
+    let beyond = Duration::from_secs(REVOCATION_FRESHNESS + REVOCATION_MAX_STALE + 1);
+    loop {
+        let outcome = function.call(token);
+        if read_at.elapsed() >= beyond {
+            assert!(
+                outcome.is(&Answer::Deny, "revocations_unavailable"),
+                "beyond freshness + maxStaleSeconds: {outcome}"
+            );
+            clear();
+            let took =
+                function.recovers(token, &outcome, Duration::from_secs(REVOCATION_RETRY + 4));
+            return (stale, outcome, took);
+        }
+        assert!(
+            outcome.answer == Answer::Allow || outcome.is(&Answer::Deny, "revocations_unavailable"),
+            "{outcome}"
+        );
+        std::thread::sleep(Duration::from_millis(250));
+    }
+}
+
+#[test]
+#[ignore = "needs moto_server: run by `make lambda-test`"]
+fn revocation_table_faults_then_recovery() {
+    let moto = Moto::start();
+    let endpoint = moto.endpoint.as_str();
+    let upstream: SocketAddr = endpoint.trim_start_matches("http://").parse().unwrap();
+    let jwks = temp_file("jwks.json", &jwks_of(&["suite-rsa-1"]));
+    let policies = bundled_policies();
+    let (jwks, policies) = (jwks.as_path(), policies.as_path());
+    let client = dynamodb_client(endpoint);
+
+    #[derive(Clone)]
+    enum Failure {
+        Front(Fault),
+        /// REVOCATION_TABLE names a table that does not exist (deleted, then created again).
+        MissingTable,
+    }
+    let failures: Vec<(&str, Failure)> = vec![
+        (
+            "throttled (400 ProvisionedThroughputExceededException)",
+            Failure::Front(answer(|_| {
+                dynamodb_error(
+                    400,
+                    "ProvisionedThroughputExceededException",
+                    "Rate exceeded",
+                )
+            })),
+        ),
+        (
+            "throttled (UnprocessedKeys every round)",
+            Failure::Front(answer(all_unprocessed)),
+        ),
+        (
+            "slow (2 s, DYNAMODB_TIMEOUT_MS 300)",
+            Failure::Front(Fault::Slow(SLOW)),
+        ),
+        (
+            "missing table (ResourceNotFoundException)",
+            Failure::MissingTable,
+        ),
+    ];
+    let mut cases: Vec<Case<'_>> = Vec::new();
+    for (n, (name, failure)) in failures.into_iter().enumerate() {
+        for mode in ["deny", "stale"] {
+            let (failure, client) = (failure.clone(), client.clone());
+            let row = format!("revocation table {name}, whenUnavailable {mode}");
+            cases.push(case(&row.clone(), move || {
+                let table = format!("revocations-{n}-{mode}");
+                block(revocations::create_table(&client, &table));
+                let front = FaultFront::start(upstream);
+                let function = revocation_function(&front.url(""), &table, mode, jwks, policies);
+                let warned = function.bootstrap.log_events("config_warning", 1);
+                assert!(
+                    warned.iter().any(|w| w["warning"]
+                        .as_str()
+                        .is_some_and(|w| w.contains("AUTHORIZER_CACHE_TTL=60"))),
+                    "the TTL past the freshness is logged at init: {warned:?}"
+                );
+                let token = token_with("suite-rsa-1", &format!("rev-{n}-{mode}"), &["pet-veterinarian"], &json!({"jti": format!("jti-{n}-{mode}")}));
+                let inject = || match &failure {
+                    Failure::Front(fault) => front.set(fault.clone()),
+                    Failure::MissingTable => block(revocations::drop_table(&client, &table)),
+                };
+                let clear = || match &failure {
+                    Failure::Front(_) => front.set(Fault::None),
+                    Failure::MissingTable => block(revocations::create_table(&client, &table)),
+                };
+                if mode == "deny" {
+                    let (during, took) = fault_case(
+                        &function,
+                        &token,
+                        inject,
+                        clear,
+                        "revocations_unavailable",
+                        Duration::from_secs(REVOCATION_RETRY + 4),
+                    );
+                    vec![[
+                        row,
+                        during.to_string(),
+                        format!(
+                            "200 Allow {:.1} s after clearing (the core's retry after a failed read, {REVOCATION_RETRY} s)",
+                            took.as_secs_f64()
+                        ),
+                    ]]
+                } else {
+                    let (stale, refused, took) = stale_case(&function, &token, inject, clear);
+                    vec![[
+                        row,
+                        format!(
+                            "{stale} while the last read is within freshness {REVOCATION_FRESHNESS} s + maxStaleSeconds {REVOCATION_MAX_STALE} s, then {refused}"
+                        ),
+                        format!("200 Allow {:.1} s after clearing", took.as_secs_f64()),
+                    ]]
+                }
+            }));
+        }
+    }
+    run_matrix(
+        "AWS Lambda authorizer (bootstrap binary): the revocation table",
+        cases,
+    );
 }
 
 // ---------------------------------------------------------------- clock skew

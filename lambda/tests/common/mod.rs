@@ -7,6 +7,7 @@
 pub mod support;
 
 pub mod iam;
+pub mod revocations;
 
 use std::collections::{HashMap, VecDeque};
 use std::io::{BufRead, BufReader, Read, Write};
