@@ -5,9 +5,14 @@
 //      the real js/src/worker.js in workerd, its POLICIES KV seeded with the seed's policy;
 //   3. the article's requests through the Worker, one line each, with the decision's
 //      explanation for every deny (the Worker's own log, EXPLAIN=true);
-//   4. then serves on a localhost port until Ctrl-C.
+//   4. a global sign-out: the user's cutoff record, as `edge-authz revoke --format kv` prints
+//      it, written to the Worker's REVOCATIONS KV; the same request turns from 200 into 403
+//      `revoked` once the demo's freshness window (2 s) has passed;
+//   5. then serves on a localhost port until Ctrl-C.
 // Usage: node js/scripts/demo.js [--ci]   (`--ci` or CI=1: steps 1-3, exit 1 on any difference)
-// Configuration: demo/config.json (its group policy goes to KV, as in production).
+// Configuration: demo/config.json (its group policy goes to KV, as in production), plus a
+// `revocation` section with a short freshness (REVOCATION_FRESHNESS_SECONDS) for step 4:
+// given here rather than in demo/config.json, which the benchmarks also read.
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { createServer } from "node:http";
@@ -22,6 +27,9 @@ const bin = process.env.EDGE_AUTHZ_BIN || `${root}target/release/edge-authz`;
 const GROUP = "pet-veterinarian";
 const INVALID_TOKEN = "aGVhZGVy.Y2xhaW1z.c2lnbmF0dXJl"; // the article's
 const CI_DEADLINE_MS = 60_000;
+/** The demo's `revocation.freshnessSeconds`: short, so the sign-out shows in seconds (default 30). */
+const REVOCATION_FRESHNESS_SECONDS = 2;
+const SUB = "7d8ca528-4931-4254-9273-ea5ee853f271";
 
 const colour = process.stdout.isTTY && !process.env.NO_COLOR;
 const paint = (code) => (text) => (colour ? `\x1b[${code}m${text}\x1b[0m` : String(text));
@@ -68,7 +76,7 @@ function cli(args) {
 function mintToken() {
   const now = Math.floor(Date.now() / 1000);
   const claims = {
-    sub: "7d8ca528-4931-4254-9273-ea5ee853f271",
+    sub: SUB,
     iss: `https://cognito-idp.${region}.amazonaws.com/${issuer.userPoolId}`,
     client_id: issuer.clientId[0],
     token_use: "access",
@@ -217,6 +225,7 @@ async function main() {
     ...config,
     issuers: config.issuers.map((i) => ({ ...i, jwksUri: `${upstream}/.well-known/jwks.json` })),
     policies: { ttlSeconds: 60 },
+    revocation: { freshnessSeconds: REVOCATION_FRESHNESS_SECONDS },
   };
   const workerPort = !ci && (await portFree(8787)) ? 8787 : 0;
   const bindings = {
@@ -236,6 +245,7 @@ async function main() {
   const gateway = (await mf.ready).origin; // http://127.0.0.1:PORT
   const kv = await mf.getKVNamespace("POLICIES");
   await kv.put(GROUP, JSON.stringify(policy));
+  const revocations = await mf.getKVNamespace("REVOCATIONS");
   console.log(bold("2. petstore upstream and the Worker in workerd"));
   console.log(`   upstream ${upstream} (four pets, JWKS at /.well-known/jwks.json)`);
   console.log(`   Worker   ${gateway} (js/src/worker.js, KV POLICIES/${GROUP} from demo/config.json)`);
@@ -244,6 +254,27 @@ async function main() {
     bold("3. the article's requests through the Worker") +
       dim("   (client 127.0.0.1, inside the policy's ranges, unless stated)"),
   );
+  /** One request through the Worker, printed on one line; whether it got `step.want`. */
+  async function run(step) {
+    const headers = {};
+    if (step.token) headers.authorization = `Bearer ${step.token}`;
+    // workerd's client address is 127.0.0.1 (inside the policy's 127.0.0.0/8); the Worker reads
+    // the source address from CF-Connecting-IP, which Miniflare sets only when absent.
+    if (step.ip) headers["cf-connecting-ip"] = step.ip;
+    const response = await fetch(`${gateway}${step.path}`, { headers, redirect: "manual" });
+    const body = (await response.text()).trim();
+    const decision = await nextDecision();
+    const ok = response.status === step.want && (step.reason === undefined || decision?.reason === step.reason);
+    const mark = ok ? green("ok") : red(`UNEXPECTED (wanted ${step.want}${step.reason ? ` ${step.reason}` : ""})`);
+    const status = statusColour(response.status)(response.status);
+    console.log(
+      `   ${step.who.padEnd(28)} GET ${step.path.padEnd(20)} ${status} ${(decision?.reason ?? "?").padEnd(15)} ${body}  ${mark}`,
+    );
+    if (response.status !== 200)
+      console.log(`      ${dim(decision?.explanation ?? decision?.message ?? "(no explanation logged)")}`);
+    return ok;
+  }
+
   const steps = [
     { who: "no token", path: "/petstore/v1/pets", want: 401 },
     { who: "the article's invalid token", path: "/petstore/v1/pets", token: INVALID_TOKEN, want: 403 },
@@ -256,36 +287,52 @@ async function main() {
     { who: "cognitouser, a `;` parameter", path: "/petstore/v1/pets;x=1", token, want: 400 },
   ];
   let failures = 0;
-  for (const step of steps) {
-    const headers = {};
-    if (step.token) headers.authorization = `Bearer ${step.token}`;
-    // workerd's client address is 127.0.0.1 (inside the policy's 127.0.0.0/8); the Worker reads
-    // the source address from CF-Connecting-IP, which Miniflare sets only when absent.
-    if (step.ip) headers["cf-connecting-ip"] = step.ip;
-    const response = await fetch(`${gateway}${step.path}`, { headers, redirect: "manual" });
-    const body = (await response.text()).trim();
-    const decision = await nextDecision();
-    const ok = response.status === step.want;
-    if (!ok) failures++;
-    const mark = ok ? green("ok") : red(`UNEXPECTED (wanted ${step.want})`);
-    const status = statusColour(response.status)(response.status);
-    console.log(
-      `   ${step.who.padEnd(28)} GET ${step.path.padEnd(20)} ${status} ${(decision?.reason ?? "?").padEnd(15)} ${body}  ${mark}`,
-    );
-    if (response.status !== 200)
-      console.log(`      ${dim(decision?.explanation ?? decision?.message ?? "(no explanation logged)")}`);
-  }
+  for (const step of steps) if (!(await run(step))) failures++;
   if (failures) {
     console.log(red(`${failures} of ${steps.length} steps did not give the expected status`));
     return shutdown(1);
   }
   console.log(green(`   all ${steps.length} outcomes as in the article.`));
+
+  console.log(
+    bold("4. global sign-out: cognitouser's tokens revoked") +
+      dim(`   (edge-authz revoke --format kv; revocation.freshnessSeconds = ${REVOCATION_FRESHNESS_SECONDS})`),
+  );
+  const before = { who: "cognitouser", path: "/petstore/v1/pets", token, want: 200 };
+  if (!(await run(before))) return shutdown(1);
+  const iss = `https://cognito-idp.${region}.amazonaws.com/${issuer.userPoolId}`;
+  const command = cli(["revoke", "--sub", SUB, "--issuer", iss, "--format", "kv"]);
+  console.log(`   ${dim("$")} ${command}`);
+  const { key, record, expiration } = wranglerKvPut(command);
+  await revocations.put(key, record, { expiration });
+  console.log(`   written to the Worker's REVOCATIONS KV; waiting out the ${REVOCATION_FRESHNESS_SECONDS} s window`);
+  await new Promise((resolve) => setTimeout(resolve, (REVOCATION_FRESHNESS_SECONDS + 1) * 1000));
+  const after = { ...before, want: 403, reason: "revoked" };
+  if (!(await run(after))) {
+    console.log(red("   the revoked token was not refused"));
+    return shutdown(1);
+  }
+  console.log(
+    green(`   the same request: 200 before the sign-out, 403 revoked within ${REVOCATION_FRESHNESS_SECONDS} s of it.`),
+  );
   if (ci) return shutdown(0);
 
-  const fresh = mintToken();
-  console.log(bold(`4. serving on ${gateway} until Ctrl-C`) + dim("   (decisions are logged below)"));
+  const fresh = mintToken(); // issued after the cutoff: a new sign-in is allowed
+  console.log(bold(`5. serving on ${gateway} until Ctrl-C`) + dim("   (decisions are logged below)"));
   console.log(`   curl -i -H "Authorization: Bearer ${fresh}" ${gateway}/petstore/v1/pets`);
   liveLog.on = true;
+}
+
+/**
+ * What `wrangler kv key put --binding=REVOCATIONS 'KEY' 'RECORD' --expiration=N` (the CLI's
+ * `--format kv`) writes: its single-quoted arguments unquoted, and the expiration.
+ */
+function wranglerKvPut(command) {
+  const quoted = [...command.matchAll(/'((?:[^']|'\\'')*)'/g)].map((m) => m[1].replaceAll("'\\''", "'"));
+  const expiration = Number(/--expiration=(\d+)/.exec(command)?.[1]);
+  if (!command.startsWith("wrangler kv key put --binding=REVOCATIONS ") || quoted.length !== 2 || !expiration)
+    throw new Error(`unexpected output of edge-authz revoke --format kv: ${command}`);
+  return { key: quoted[0], record: quoted[1], expiration };
 }
 
 main().catch((error) => {

@@ -2,7 +2,7 @@
 // host's I/O. The Worker, and later Node and Lambda@Edge, differ only in what they pass in.
 
 import { AuthzError, codeOf, JwksError, messageOf, PolicyLoadError, RequestError } from "./errors.js";
-import { DEFAULT_POLICIES_TIMEOUT_MS } from "./host.js";
+import { DEFAULT_POLICIES_TIMEOUT_MS, DEFAULT_REVOCATIONS_TIMEOUT_MS } from "./host.js";
 import { MATCHING, STEP, VERDICT_UNCACHED } from "./core-codes.js";
 
 export { AuthzError };
@@ -42,6 +42,11 @@ export { AuthzError };
  *   group's policy as JSON text, a parsed document or `null` (none): the core reads and checks it
  * @property {number} [policiesTimeoutMs] how long `loadPolicies` may take before it counts as
  *   failed (default 5000): a slow store answers 503, it does not hold requests
+ * @property {(keys: string[]) => Promise<Map<string, unknown>>} [loadRevocations]  throws on failure; each
+ *   key's revocation record as JSON text, a parsed record or `null` (none): asked only with a
+ *   `revocation` section whose store is external (`loadsRevocations`)
+ * @property {number} [revocationsTimeoutMs] how long `loadRevocations` may take before it
+ *   counts as failed (default 5000)
  * @property {(check: import("./webcrypto.js").SignatureCheck) => Promise<boolean> | boolean} verifySignature
  *   asynchronous (or synchronous) crypto, asked through a `checkSignature` step
  * @property {(check: import("./webcrypto.js").SignatureCheck) => boolean | undefined} [verifySignatureSync]
@@ -111,7 +116,10 @@ export class EdgeAuthorizer {
   #jwksInFlight = new Map();
   /** @type {Map<number, Promise<Uint8Array>>} `prefetchJwks` fetches in flight, by issuer */
   #prefetches = new Map();
-  /** Bumped whenever keys or policies change: decisions memoised by an adapter are stale then. */
+  /**
+   * Bumped whenever keys, policies or revocation records change: decisions memoised by an
+   * adapter are stale then.
+   */
   #generation = 0;
   /** @type {Array<{outcome: string, reason: string, status: number, body: string | null}>} by verdict id */
   #verdicts = [];
@@ -155,8 +163,9 @@ export class EdgeAuthorizer {
   }
 
   /**
-   * Changes whenever the core's keys or policies change (a JWKS or policy load, or a failed
-   * one). The core's decision for the same request at the same `now` cannot change otherwise.
+   * Changes whenever the core's keys, policies or revocation records change (a JWKS, policy
+   * or revocation load, or a failed one; `revoke`). The core's decision for the same request
+   * at the same `now` cannot change otherwise.
    */
   get generation() {
     return this.#generation;
@@ -185,6 +194,36 @@ export class EdgeAuthorizer {
   /** Whether policies come from the adapter's store rather than the configuration. */
   get loadsPolicies() {
     return this.#core.loadsPolicies;
+  }
+
+  /** Whether revocation records are read from the adapter's store (`io.loadRevocations`). */
+  get loadsRevocations() {
+    return this.#core.loadsRevocations;
+  }
+
+  /**
+   * Revokes in this authorizer at once (its store is not written): `kind` `user` (the tokens
+   * of `value`, a `sub`, issued at or before `before`, default `now`), `session` (`value` an
+   * `origin_jti`) or `token` (`value` a `jti`), of issuer `issuer` (the tokens' `iss`), until
+   * `expiresAt` (seconds; absent: for the authorizer's life). Returns the record's key.
+   * Throws an `AuthzError`: `revocation_off` (no `revocation` section), `invalid_revocation`.
+   * @param {"user" | "session" | "token"} kind @param {string} issuer @param {string} value
+   * @param {number | undefined} before @param {number | undefined} expiresAt @param {number} now
+   * @returns {string}
+   */
+  revoke(kind, issuer, value, before, expiresAt, now) {
+    let key;
+    try {
+      key = this.#core.revoke(kind, issuer, value, before, expiresAt, now);
+    } catch (error) {
+      throw typeof error?.code === "string" && !(error instanceof AuthzError)
+        ? new AuthzError(error.code, messageOf(error))
+        : error;
+    }
+    // Decisions memoised by the adapters must not outlive it.
+    this.#generation++;
+    this.#log({ event: "revoked", key });
+    return key;
   }
 
   /**
@@ -227,6 +266,9 @@ export class EdgeAuthorizer {
             break;
           case STEP.loadPolicies:
             await this.#loadPolicies(need.groups, now);
+            break;
+          case STEP.loadRevocations:
+            await this.#loadRevocations(need.keys, now);
             break;
           case STEP.checkSignature: {
             // A synchronous verifier answers without a trip through the event loop.
@@ -392,7 +434,11 @@ export class EdgeAuthorizer {
     }
     let loaded;
     try {
-      loaded = await withTimeout(this.#io.loadPolicies(groups), this.#io.policiesTimeoutMs ?? POLICIES_TIMEOUT_MS);
+      loaded = await withTimeout(
+        this.#io.loadPolicies(groups),
+        this.#io.policiesTimeoutMs ?? POLICIES_TIMEOUT_MS,
+        (ms) => new PolicyLoadError("policy_store_timeout", `the policy store did not answer within ${ms} ms`),
+      );
     } catch (error) {
       this.#log({
         event: "policies_failed",
@@ -410,6 +456,56 @@ export class EdgeAuthorizer {
       } catch (error) {
         // Kept as invalid by the core: the group's callers are denied until it is fixed.
         this.#log({ event: "invalid_policy", group, code: codeOf(error, "invalid_policy"), message: messageOf(error) });
+      }
+    }
+  }
+
+  async #loadRevocations(keys, now) {
+    this.#generation++;
+    try {
+      await this.#loadRevocationsNow(keys, now);
+    } finally {
+      this.#generation++;
+    }
+  }
+
+  async #loadRevocationsNow(keys, now) {
+    if (!this.#io.loadRevocations) {
+      this.#log({ event: "revocations_unavailable", keys: keys.length, code: "no_revocation_store" });
+      this.#core.revocationsFailed(keys, now);
+      return;
+    }
+    let loaded;
+    try {
+      loaded = await withTimeout(
+        this.#io.loadRevocations(keys),
+        this.#io.revocationsTimeoutMs ?? DEFAULT_REVOCATIONS_TIMEOUT_MS,
+        (ms) => new AuthzError("revocation_store_timeout", `the revocation store did not answer within ${ms} ms`),
+      );
+      if (!(loaded instanceof Map))
+        throw new AuthzError("revocation_store_failed", "the revocation store must resolve to a Map of key to record");
+    } catch (error) {
+      this.#log({
+        event: "revocations_unavailable",
+        keys: keys.length,
+        code: codeOf(error, "revocation_store_failed"),
+        message: messageOf(error),
+      });
+      this.#core.revocationsFailed(keys, now);
+      return;
+    }
+    for (const key of keys) {
+      const record = loaded.get(key);
+      try {
+        this.#core.revocationLoaded(key, record === undefined ? null : record, now);
+      } catch (error) {
+        // Kept as revoking by the core: the request is not failed, the record is reported.
+        this.#log({
+          event: "revocation_invalid",
+          key,
+          code: codeOf(error, "invalid_revocation"),
+          message: messageOf(error),
+        });
       }
     }
   }
@@ -480,16 +576,14 @@ function encodePairs(headers, query) {
 }
 
 /**
- * `promise`, or a rejection (`code: "policy_store_timeout"`) after `ms` milliseconds.
- * @template T @param {Promise<T>} promise @param {number} ms @returns {Promise<T>}
+ * `promise`, or a rejection with `timedOut(ms)` after `ms` milliseconds.
+ * @template T @param {Promise<T>} promise @param {number} ms @param {(ms: number) => Error} timedOut
+ * @returns {Promise<T>}
  */
-function withTimeout(promise, ms) {
+function withTimeout(promise, ms, timedOut) {
   let timer;
   const timeout = new Promise((_, reject) => {
-    timer = setTimeout(
-      () => reject(new PolicyLoadError("policy_store_timeout", `the policy store did not answer within ${ms} ms`)),
-      ms,
-    );
+    timer = setTimeout(() => reject(timedOut(ms)), ms);
   });
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }

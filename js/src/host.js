@@ -4,13 +4,13 @@
 // (`fetch`, `AbortSignal.timeout`, web streams). No `node:` import: the Worker loads it.
 //
 // - `fetchJwks`: one JWKS fetch (timeout, status check, size limit);
-// - `urlPolicyLoader`: policies from one JSON document at a URL, single-flight, revalidated
-//   by ETag after a TTL;
+// - `urlPolicyLoader` / `urlRevocationLoader`: policies (revocation records) from one JSON
+//   document at a URL, single-flight, revalidated by ETag after a TTL;
 // - `jsonText` / `storedPolicy`: a stored value (text, object, none) as the core takes it;
 // - `identityHeaders`: the caller's identity as `[name, value]` headers for the origin;
 // - `denialResponse`: status, headers and body of a denial.
 
-import { JwksError, PolicyLoadError } from "./errors.js";
+import { AuthzError, JwksError, PolicyLoadError } from "./errors.js";
 import { headerName, headerValue } from "./identity.js";
 import { DENIAL_HEADERS, MAX_JWKS_BYTES, UNAUTHORIZED_HEADERS, UNAVAILABLE_BODY } from "./core-codes.js";
 
@@ -23,6 +23,9 @@ export { MAX_JWKS_BYTES } from "./core-codes.js";
 export const DEFAULT_JWKS_TIMEOUT_MS = 5000;
 export const DEFAULT_POLICIES_TIMEOUT_MS = 5000;
 export const DEFAULT_POLICIES_TTL_SECONDS = 60;
+export const DEFAULT_REVOCATIONS_TIMEOUT_MS = DEFAULT_POLICIES_TIMEOUT_MS;
+/** Short: a record in a URL document takes effect within this plus `revocation.freshnessSeconds`. */
+export const DEFAULT_REVOCATIONS_TTL_SECONDS = 5;
 
 /** An object that is not an array (nor a `URL`): what a JSON document's `{...}` parses to. */
 export function isPlainObject(value) {
@@ -139,14 +142,65 @@ function discard(response) {
  *   `clock`: milliseconds, default `Date.now`
  * @returns {(groups: string[]) => Promise<Map<string, string | null>>}
  */
-export function urlPolicyLoader({
+export function urlPolicyLoader({ ttlSeconds = DEFAULT_POLICIES_TTL_SECONDS, ...options }) {
+  return urlDocumentLoader({
+    ...options,
+    ttlSeconds,
+    member: "groups",
+    what: "policies",
+    error: (code, message) => new PolicyLoadError(code, message),
+    codes: {
+      failed: "policy_store_failed",
+      invalid: "invalid_policy_document",
+      tooLarge: "policy_document_too_large",
+    },
+  });
+}
+
+/**
+ * Revocation records from one JSON document `{"revocations": {key: record | null}}` at `url`
+ * (keys as the core names them: `user#{iss}#{sub}`, `session#{iss}#{origin_jti}`,
+ * `token#{iss}#{jti}`), read as `urlPolicyLoader` reads policies: single flight, revalidated
+ * by ETag after `ttlSeconds` (default 5), at most `MAX_POLICY_DOCUMENT_BYTES`. The core
+ * keeps what it read for `revocation.freshnessSeconds`: a record added to the document
+ * takes effect within `ttlSeconds + freshnessSeconds`. Rejects with an `AuthzError`:
+ * `revocation_store_failed` (not 2xx), `invalid_revocation_document` (not JSON, or no
+ * `revocations` object), `revocation_document_too_large`.
+ * @param {{ url: URL | string, ttlSeconds?: number, timeoutMs?: number, fetch?: typeof fetch, clock?: () => number }} options
+ * @returns {(keys: string[]) => Promise<Map<string, unknown>>}
+ */
+export function urlRevocationLoader({ ttlSeconds = DEFAULT_REVOCATIONS_TTL_SECONDS, ...options }) {
+  return urlDocumentLoader({
+    ...options,
+    ttlSeconds,
+    member: "revocations",
+    what: "revocations",
+    error: (code, message) => new AuthzError(code, message),
+    codes: {
+      failed: "revocation_store_failed",
+      invalid: "invalid_revocation_document",
+      tooLarge: "revocation_document_too_large",
+    },
+  });
+}
+
+/**
+ * The loader behind `urlPolicyLoader` and `urlRevocationLoader`: the object under `member`
+ * of the JSON document at `url`, fetched once per `ttlSeconds` (single flight, ETag), each
+ * name asked for answered with its value (`null` when absent).
+ */
+function urlDocumentLoader({
   url,
-  ttlSeconds = DEFAULT_POLICIES_TTL_SECONDS,
+  ttlSeconds,
   timeoutMs = DEFAULT_POLICIES_TIMEOUT_MS,
   fetch: fetchImpl = globalThis.fetch,
   clock = Date.now,
+  member,
+  what,
+  error,
+  codes,
 }) {
-  /** @type {{ etag: string | null, groups: Record<string, unknown>, checkedAt: number } | null} */
+  /** @type {{ etag: string | null, entries: Record<string, unknown>, checkedAt: number } | null} */
   let cached = null;
   /** @type {Promise<void> | null} */
   let inFlight = null;
@@ -159,16 +213,10 @@ export function urlPolicyLoader({
     }
     if (!response.ok) {
       discard(response);
-      throw new PolicyLoadError("policy_store_failed", `policies ${url}: HTTP ${response.status}`);
+      throw error(codes.failed, `${what} ${url}: HTTP ${response.status}`);
     }
-    const bytes = await readLimited(
-      response,
-      MAX_POLICY_DOCUMENT_BYTES,
-      () =>
-        new PolicyLoadError(
-          "policy_document_too_large",
-          `policies ${url}: larger than ${MAX_POLICY_DOCUMENT_BYTES} bytes`,
-        ),
+    const bytes = await readLimited(response, MAX_POLICY_DOCUMENT_BYTES, () =>
+      error(codes.tooLarge, `${what} ${url}: larger than ${MAX_POLICY_DOCUMENT_BYTES} bytes`),
     );
     let document = null;
     try {
@@ -176,20 +224,18 @@ export function urlPolicyLoader({
     } catch {
       // Not JSON: refused below.
     }
-    if (!isPlainObject(document) || !isPlainObject(document.groups)) {
-      throw new PolicyLoadError("invalid_policy_document", `policies ${url}: no \`groups\` object`);
+    if (!isPlainObject(document) || !isPlainObject(document[member])) {
+      throw error(codes.invalid, `${what} ${url}: no \`${member}\` object`);
     }
-    cached = { etag: response.headers.get("etag"), groups: document.groups, checkedAt: clock() };
+    cached = { etag: response.headers.get("etag"), entries: document[member], checkedAt: clock() };
   }
-  return async function loadPolicies(groups) {
+  return async function load(names) {
     if (!cached || clock() - cached.checkedAt >= ttlSeconds * 1000) {
       inFlight ??= refresh().finally(() => (inFlight = null));
       await inFlight;
     }
-    const documents = /** @type {NonNullable<typeof cached>} */ (cached).groups;
-    return new Map(
-      groups.map((group) => [group, storedPolicy(Object.hasOwn(documents, group) ? documents[group] : null)]),
-    );
+    const entries = /** @type {NonNullable<typeof cached>} */ (cached).entries;
+    return new Map(names.map((name) => [name, storedPolicy(Object.hasOwn(entries, name) ? entries[name] : null)]));
   };
 }
 

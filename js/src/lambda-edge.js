@@ -21,6 +21,8 @@ const STATUS_TEXT = {
 const BUNDLE_MEMBERS = [
   "config",
   "policies",
+  "revocations",
+  "revocationsTimeoutMs",
   "jwks",
   "identityHeaderPrefix",
   "forwardAuthorization",

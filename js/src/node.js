@@ -2,7 +2,8 @@
 // The wasm core decides; this module answers its needs with Node's I/O: JWKS over `fetch`
 // (timeout, one fetch per issuer in flight, refreshed when the core sees an unknown `kid`),
 // signatures with node:crypto (synchronously), policies from a file, an object, a URL
-// (ETag + TTL) or the caller's own async function.
+// (ETag + TTL) or the caller's own async function, revocation records from a URL or the
+// caller's own async function.
 
 import { readFileSync } from "node:fs";
 import { constants, createPublicKey, randomBytes, verify as cryptoVerify } from "node:crypto";
@@ -22,11 +23,14 @@ import {
   DEFAULT_JWKS_TIMEOUT_MS,
   DEFAULT_POLICIES_TIMEOUT_MS,
   DEFAULT_POLICIES_TTL_SECONDS,
+  DEFAULT_REVOCATIONS_TIMEOUT_MS,
+  DEFAULT_REVOCATIONS_TTL_SECONDS,
   fetchJwks,
   isPlainObject,
   jsonText,
   storedPolicy,
   urlPolicyLoader,
+  urlRevocationLoader,
 } from "./host.js";
 import { resolvedDotSegments, ROUTER_REFUSAL } from "./identity.js";
 
@@ -203,6 +207,77 @@ function functionPolicyLoader(load) {
   };
 }
 
+/**
+ * Resolves `options.revocations` into a loader the core calls with the keys of a caller's
+ * records: `{url, ttlSeconds?, timeoutMs?}` (a document `{"revocations": {key: record}}`,
+ * read as a policy URL is) or the caller's function. `freshness`: the configuration's
+ * `revocation.freshnessSeconds`, which a URL's TTL may not exceed.
+ */
+function resolveRevocations(revocations, fetchImpl, freshness) {
+  if (revocations === undefined || revocations === null) return null;
+  if (typeof revocations === "function") return functionRevocationLoader(revocations);
+  if (!isPlainObject(revocations) || !("url" in revocations))
+    throw configError(
+      "options.revocations",
+      "must be {url, ttlSeconds?, timeoutMs?} or an async function (keys) => records",
+    );
+  const extra = Object.keys(revocations).filter((n) => !["url", "ttlSeconds", "timeoutMs"].includes(n));
+  if (extra.length)
+    throw configError("options.revocations", `unknown member \`${extra[0]}\` (url, ttlSeconds, timeoutMs)`);
+  let url;
+  try {
+    url = new URL(revocations.url);
+  } catch {
+    throw configError("options.revocations.url", `not a URL: ${JSON.stringify(revocations.url)}`);
+  }
+  if (url.protocol !== "https:" && url.protocol !== "http:")
+    throw configError("options.revocations.url", `must be http(s), not ${url.protocol}`);
+  const ttlSeconds = nonNegative(
+    revocations.ttlSeconds,
+    Math.min(DEFAULT_REVOCATIONS_TTL_SECONDS, freshness),
+    "options.revocations.ttlSeconds",
+  );
+  if (ttlSeconds > freshness)
+    throw configError(
+      "options.revocations.ttlSeconds",
+      `${ttlSeconds} is longer than revocation.freshnessSeconds (${freshness}): a revocation would take up to ttlSeconds + freshnessSeconds to take effect`,
+    );
+  return urlRevocationLoader({
+    url,
+    ttlSeconds,
+    timeoutMs: nonNegative(revocations.timeoutMs, DEFAULT_REVOCATIONS_TIMEOUT_MS, "options.revocations.timeoutMs"),
+    fetch: fetchImpl,
+  });
+}
+
+/** The caller's function: `(keys) => Promise<Map | Record<key, record | null>>`. */
+function functionRevocationLoader(load) {
+  return async function loadRevocations(keys) {
+    const loaded = await load([...keys]);
+    const get =
+      loaded instanceof Map
+        ? (k) => loaded.get(k)
+        : isPlainObject(loaded)
+          ? (k) => (Object.hasOwn(loaded, k) ? loaded[k] : null)
+          : null;
+    if (!get)
+      throw new AuthzError(
+        "revocation_store_failed",
+        "the revocations function must resolve to a Map or an object keyed by record key",
+      );
+    return new Map(keys.map((key) => [key, storedPolicy(get(key))]));
+  };
+}
+
+/** Each configured issuer's `iss`, as the core matches tokens to it (records are per issuer). */
+function issuerNames(config) {
+  return (Array.isArray(config.issuers) ? config.issuers : []).map((issuer) =>
+    typeof issuer?.issuer === "string"
+      ? issuer.issuer
+      : `https://cognito-idp.${String(issuer?.userPoolId).split("_")[0]}.amazonaws.com/${issuer?.userPoolId}`,
+  );
+}
+
 /** JWKS over `fetch`; a preloaded copy (by JWKS URL) answers only the first fetch of each URL. */
 function jwksFetcher({ timeoutMs, preloaded, fetchImpl }) {
   const used = new Set();
@@ -327,6 +402,8 @@ export class NodeAuthorizer {
   #responses;
   /** @type {Array<{ index: number, jwksUri: string }>} */
   #issuers;
+  /** @type {string[]} each issuer's `iss` */
+  #issuerNames;
   /** @type {Map<unknown, any>} request → decision (see `memoLeaf`), for `#memoSecond` and `#memoGeneration` only */
   #memo = new Map();
   #memoSize = 0;
@@ -335,7 +412,11 @@ export class NodeAuthorizer {
   #memoGeneration = -1;
 
   /** @internal use `createAuthorizer` */
-  constructor(glue, now, { onDecision = null, claimCheck = null, log = () => {}, responses, issuers = [] } = {}) {
+  constructor(
+    glue,
+    now,
+    { onDecision = null, claimCheck = null, log = () => {}, responses, issuers = [], issuerNames = [] } = {},
+  ) {
     this.#glue = glue;
     this.#now = now;
     this.#onDecision = onDecision;
@@ -343,6 +424,7 @@ export class NodeAuthorizer {
     this.#log = log;
     this.#responses = responses;
     this.#issuers = issuers;
+    this.#issuerNames = issuerNames;
   }
 
   /**
@@ -371,6 +453,63 @@ export class NodeAuthorizer {
   /** Whether policies come from `options.policies` (URL or function) rather than bundled ones. */
   get loadsPolicies() {
     return this.#glue.loadsPolicies;
+  }
+
+  /** Whether revocation records come from `options.revocations` (the configuration's `revocation.store` is external). */
+  get loadsRevocations() {
+    return this.#glue.loadsRevocations;
+  }
+
+  /**
+   * Revokes in this process, at once (decisions cached or memoised before are not served
+   * after it): `{sub, before?}` the user's tokens issued at or before `before` (seconds,
+   * default now), `{originJti}` every token of one sign-in, `{jti}` one token. `issuer` (the
+   * tokens' `iss`) defaults to the only configured issuer; `expiresAt` (seconds) is when the
+   * record may be forgotten (default: never, for the process's life). Other processes and
+   * the store are not told: write the record to the store for those. Returns the record's
+   * key. Throws an `AuthzError`: `revocation_off` (no `revocation` section in the
+   * configuration), `invalid_revocation` (a bad argument).
+   * @param {{ sub: string, before?: number } | { originJti: string } | { jti: string }} what
+   * @param {{ issuer?: string, expiresAt?: number }} [options]
+   * @returns {string}
+   */
+  revoke(what, { issuer, expiresAt } = {}) {
+    if (!isPlainObject(what))
+      throw new AuthzError("invalid_revocation", "revoke: expected {sub, before?}, {originJti} or {jti}");
+    const given = ["sub", "originJti", "jti"].filter((name) => what[name] !== undefined);
+    if (given.length !== 1)
+      throw new AuthzError("invalid_revocation", "revoke: give exactly one of sub, originJti, jti");
+    const [name] = given;
+    const extra = Object.keys(what).filter((n) => n !== name && !(n === "before" && name === "sub"));
+    if (extra.length) throw new AuthzError("invalid_revocation", `revoke: unknown member \`${extra[0]}\` with ${name}`);
+    const value = what[name];
+    if (typeof value !== "string" || value === "")
+      throw new AuthzError("invalid_revocation", `revoke: ${name} must be a non-empty string`);
+    const seconds = (v, where) => {
+      if (v === undefined) return undefined;
+      if (typeof v !== "number" || !Number.isFinite(v) || v < 0)
+        throw new AuthzError("invalid_revocation", `revoke: ${where} must be seconds since the epoch`);
+      return Math.floor(v);
+    };
+    if (issuer === undefined) {
+      if (this.#issuerNames.length !== 1)
+        throw new AuthzError(
+          "invalid_revocation",
+          `revoke: ${this.#issuerNames.length} issuers are configured: name one ({issuer})`,
+        );
+      [issuer] = this.#issuerNames;
+    } else if (typeof issuer !== "string" || issuer === "") {
+      throw new AuthzError("invalid_revocation", "revoke: issuer must be the tokens' `iss`");
+    }
+    const kind = name === "sub" ? "user" : name === "originJti" ? "session" : "token";
+    return this.#glue.revoke(
+      kind,
+      issuer,
+      value,
+      seconds(what.before, "before"),
+      seconds(expiresAt, "expiresAt"),
+      this.#now(),
+    );
   }
 
   /**
@@ -632,6 +771,8 @@ const END = Symbol("end");
 const OPTION_NAMES = [
   "policies",
   "policiesTimeoutMs",
+  "revocations",
+  "revocationsTimeoutMs",
   "jwks",
   "jwksTimeoutMs",
   "fetch",
@@ -674,8 +815,19 @@ export function createAuthorizer(config, options = {}) {
     DEFAULT_POLICIES_TIMEOUT_MS,
     "options.policiesTimeoutMs",
   );
+  const revocationsTimeoutMs = nonNegative(
+    options.revocationsTimeoutMs,
+    DEFAULT_REVOCATIONS_TIMEOUT_MS,
+    "options.revocationsTimeoutMs",
+  );
   let parsed = parseConfig(config);
   const { groups, loader } = resolvePolicies(options.policies, fetchImpl);
+  const freshness = parsed.revocation?.freshnessSeconds;
+  const revocationLoader = resolveRevocations(
+    options.revocations,
+    fetchImpl,
+    typeof freshness === "number" && freshness > 0 ? freshness : 30,
+  );
   if (groups) {
     if (parsed.policies?.groups !== undefined)
       throw configError(
@@ -695,6 +847,8 @@ export function createAuthorizer(config, options = {}) {
         fetchJwks: jwksFetcher({ timeoutMs: jwksTimeoutMs, preloaded: preloadedJwks(options.jwks), fetchImpl }),
         loadPolicies: loader ?? undefined,
         policiesTimeoutMs,
+        loadRevocations: revocationLoader ?? undefined,
+        revocationsTimeoutMs,
         verifySignature: verifier,
         verifySignatureSync: verifier,
         log,
@@ -717,6 +871,25 @@ export function createAuthorizer(config, options = {}) {
       "options.policies",
       "the configuration already bundles policies.groups: a URL or function would never be asked",
     );
+  if (glue.loadsRevocations && !revocationLoader)
+    throw configError(
+      "options.revocations",
+      'the configuration has a revocation section reading an external store: give revocations ({url} or an async function (keys) => records), or set revocation.store to "local" for revoke() alone',
+    );
+  if (!glue.loadsRevocations && revocationLoader)
+    throw configError(
+      "options.revocations",
+      parsed.revocation === undefined
+        ? "the configuration has no revocation section: add one (revocation: {freshnessSeconds: 30}) or the records would never be read"
+        : 'revocation.store is "local": the records would never be read',
+    );
   const issuers = glue.jwksUris.map((jwksUri, index) => ({ index, jwksUri }));
-  return new NodeAuthorizer(glue, now, { onDecision, claimCheck, log, responses: glue, issuers });
+  return new NodeAuthorizer(glue, now, {
+    onDecision,
+    claimCheck,
+    log,
+    responses: glue,
+    issuers,
+    issuerNames: issuerNames(parsed),
+  });
 }

@@ -36,7 +36,9 @@ export { AuthzError, ConfigError, JwksError, PolicyLoadError, RequestError, Unco
  * @property {string} [JWKS_KV_MAX_AGE_SECONDS]      default 300
  * @property {string} [EXPLAIN]                      `true`: log one-line explanations
  * @property {string} [EXPOSE_REASON]                `true`: `edge-authz-reason` response header (debugging only)
+ * @property {string} [REVOCATIONS_TIMEOUT_MS]      default 5000: a REVOCATIONS read slower than this counts as failed
  * @property {KVNamespace} [POLICIES]                group → policy JSON
+ * @property {KVNamespace} [REVOCATIONS]             revocation records (`edge-authz revoke --format kv`): required with a `revocation` section
  * @property {KVNamespace} [JWKS_CACHE]              optional: JWKS shared by fresh isolates
  * @property {string} [ENVIRONMENT]                  `dev`: loopback and example hosts accepted (local development, tests)
  */
@@ -132,6 +134,7 @@ function parseOptions(env) {
     policiesUrlTtl: number(env.POLICIES_URL_TTL_SECONDS, 60),
     jwksTimeoutMs: number(env.JWKS_FETCH_TIMEOUT_MS, 5000),
     policiesTimeoutMs: number(env.POLICIES_TIMEOUT_MS, 5000),
+    revocationsTimeoutMs: number(env.REVOCATIONS_TIMEOUT_MS, 5000),
     jwksKvMaxAge: number(env.JWKS_KV_MAX_AGE_SECONDS, 300),
     explain: flag(env.EXPLAIN, false),
     exposeReason: flag(env.EXPOSE_REASON, false),
@@ -257,11 +260,22 @@ async function buildState(env, log) {
             })
           : kvPolicyLoader(env),
         policiesTimeoutMs: options.policiesTimeoutMs,
+        loadRevocations: kvRevocationLoader(env),
+        revocationsTimeoutMs: options.revocationsTimeoutMs,
         verifySignature: webCryptoVerifier(),
         log,
       },
     },
   );
+  // Fail closed: a configuration that asks for revocation must never run without its records.
+  if (authorizer.loadsRevocations && !isKvNamespace(env.REVOCATIONS)) {
+    throw new ConfigError(
+      "AUTHZ_CONFIG has a revocation section but the Worker has no REVOCATIONS KV binding: add " +
+        '[[kv_namespaces]] binding = "REVOCATIONS" to wrangler.toml (js/README.md, "Revocation"), or remove ' +
+        "the section. Every request is answered 503 until then.",
+      { variables: ["REVOCATIONS"] },
+    );
+  }
   return { options, authorizer, log };
 }
 
@@ -406,6 +420,26 @@ function jwksFetcher(env, options) {
       pendingWaitUntil?.waitUntil(write);
     }
     return new TextEncoder().encode(body);
+  };
+}
+
+/** Whether `value` looks like a KV namespace binding (what the Worker calls on it). */
+function isKvNamespace(value) {
+  return typeof value?.get === "function";
+}
+
+/**
+ * Revocation records from the `REVOCATIONS` KV namespace: key = the record's key
+ * (`user#{iss}#{sub}`, ...), value = the record's JSON. A caller's keys are read in
+ * parallel; any failed read fails the whole batch (the core answers per
+ * `revocation.whenUnavailable`).
+ */
+function kvRevocationLoader(env) {
+  return async function loadRevocations(keys) {
+    const kv = env.REVOCATIONS;
+    if (!isKvNamespace(kv)) throw new AuthzError("no_revocation_store", "no REVOCATIONS KV binding");
+    const values = await Promise.all(keys.map((key) => kv.get(key, "text")));
+    return new Map(keys.map((key, i) => [key, values[i]]));
   };
 }
 

@@ -13,8 +13,9 @@ test("the conformance suite passes through the wasm build and the glue", async (
   const failures = [];
   let count = 0;
   for (const scenario of scenarios()) {
-    const world = { served: scenario.jwks, down: false, fetches: 0 };
+    const world = { served: scenario.jwks, down: false, fetches: 0, revocationsDown: false, revocationReads: 0 };
     const store = scenario.store ?? {};
+    const revocations = new Map(Object.entries(scenario.revocations ?? {}));
     const authorizer = new EdgeAuthorizer(wasm, {
       config: JSON.stringify(scenario.config),
       hashKey: randomBytes(8),
@@ -32,6 +33,11 @@ test("the conformance suite passes through the wasm build and the glue", async (
             ]),
           );
         },
+        async loadRevocations(keys) {
+          world.revocationReads++;
+          if (world.revocationsDown) throw new Error("the revocation store is down");
+          return new Map(keys.map((key) => [key, revocations.get(key) ?? null]));
+        },
         verifySignature: webCryptoVerifier(),
       },
       explain: true,
@@ -40,6 +46,12 @@ test("the conformance suite passes through the wasm build and the glue", async (
       count++;
       if (testCase.jwks) world.served = testCase.jwks;
       if (testCase.jwksDown !== undefined) world.down = testCase.jwksDown;
+      for (const [key, record] of Object.entries(testCase.revoke ?? {})) {
+        if (record === null) revocations.delete(key);
+        else revocations.set(key, record);
+      }
+      if (testCase.revocationsDown !== undefined) world.revocationsDown = testCase.revocationsDown;
+      world.revocationReads = 0;
       const token = testCase.token ? tokenOf(testCase.token, keys) : undefined;
       const path = testCase.request.path;
       world.fetches = 0;
@@ -65,6 +77,8 @@ test("the conformance suite passes through the wasm build and the glue", async (
       }
       if (expect.jwksFetches !== undefined && world.fetches !== expect.jwksFetches)
         problems.push(`${world.fetches} JWKS fetches, expected ${expect.jwksFetches}`);
+      if (expect.revocationReads !== undefined && world.revocationReads !== expect.revocationReads)
+        problems.push(`${world.revocationReads} revocation store reads, expected ${expect.revocationReads}`);
       if (problems.length)
         failures.push(`${scenario.file} / ${testCase.name}: ${problems.join("; ")} (${decision.explanation})`);
     }

@@ -1,5 +1,7 @@
 // The conformance suite through the Worker in workerd (Miniflare): real KV for stored
-// policies, a JWKS origin and a petstore upstream on loopback. Status and reason (the
+// policies and revocation records (REVOCATIONS: the scenario's records put first, a case's
+// `revoke` written or deleted before it, `revocationsDown` as failing reads, the reads
+// counted by the test entry), a JWKS origin and a petstore upstream on loopback. Status and reason (the
 // `edge-authz-reason` header, on because EXPOSE_REASON is set), the identity headers the
 // upstream received, and the JWKS fetches must match every case. Cases with a `methodArn`
 // describe API Gateway input, which a Worker never receives; they run in the glue suite. So
@@ -53,9 +55,19 @@ test("the conformance suite passes through the Worker in workerd", async () => {
         if (policy !== null)
           await worker.policies.put(group, typeof policy === "string" ? policy : JSON.stringify(policy));
       }
+      const stored = (record) => (typeof record === "string" ? record : JSON.stringify(record));
+      for (const [key, record] of Object.entries(scenario.revocations ?? {})) {
+        if (record !== null) await worker.revocations.put(key, stored(record));
+      }
+      let revocationsDown = false;
       for (const testCase of scenario.cases) {
         if (testCase.jwks) jwks.state.body = jwksDocument(keys, testCase.jwks);
         if (testCase.jwksDown !== undefined) jwks.state.down = testCase.jwksDown;
+        for (const [key, record] of Object.entries(testCase.revoke ?? {})) {
+          if (record === null) await worker.revocations.delete(key);
+          else await worker.revocations.put(key, stored(record));
+        }
+        if (testCase.revocationsDown !== undefined) revocationsDown = testCase.revocationsDown;
         if (testCase.request.methodArn) {
           skipped.push(testCase.name);
           continue;
@@ -74,6 +86,7 @@ test("the conformance suite passes through the Worker in workerd", async () => {
           method: testCase.request.method,
           headers,
           clock: testCase.now,
+          revocationsFault: revocationsDown,
         });
         const body = await response.text();
         const { expect } = testCase;
@@ -98,6 +111,9 @@ test("the conformance suite passes through the Worker in workerd", async () => {
         }
         if (expect.jwksFetches !== undefined && jwks.state.fetches !== expect.jwksFetches)
           problems.push(`${jwks.state.fetches} JWKS fetches, expected ${expect.jwksFetches}`);
+        const reads = Number(response.headers.get("x-test-revocation-reads") ?? 0);
+        if (expect.revocationReads !== undefined && reads !== expect.revocationReads)
+          problems.push(`${reads} revocation store reads, expected ${expect.revocationReads}`);
         if (problems.length) failures.push(`${scenario.file} / ${testCase.name}: ${problems.join("; ")}`);
       }
     } finally {

@@ -66,13 +66,16 @@ export type PolicyReason = Extract<
   "allowed" | "explicit_deny" | "implicit_deny" | "invalid_policy" | "policies_unavailable"
 >;
 
+/** `decision.reason` when a revocation record refuses the caller (403), or the store could not be read (503). */
+export type RevocationReason = Extract<Reason, "revoked" | "revocations_unavailable">;
+
 /** `decision.reason` when `claimCheck` refused a caller the core allowed (403). */
 export type ExtensionReason = Extract<Reason, "claim_check_failed">;
 
 /** `decision.reason` when the credentials or the token are refused (401, 403; 503 for `jwks_unavailable`). */
 export type TokenReason = Exclude<
   UnauthorizedReason | ForbiddenReason | "jwks_unavailable",
-  PolicyReason | ExtensionReason
+  PolicyReason | ExtensionReason | RevocationReason
 >;
 
 /** Every `decision.reason`: a stable code for logs (never send it to the client). */
@@ -268,7 +271,44 @@ export interface EdgeAuthzConfig {
   context?: { claims?: OneOrMany };
   request?: RequestRules;
   apiGatewayCache?: ApiGatewayCacheConfig | null;
+  /** Revocation records checked after verification, before policies; absent: off. */
+  revocation?: RevocationConfig;
 }
+
+/**
+ * The configuration's `revocation` section. Records: `user#{iss}#{sub}` → `{"before": T}`
+ * (tokens issued at or before T, and tokens without `iat`, are refused),
+ * `session#{iss}#{origin_jti}` and `token#{iss}#{jti}` → `{}`; each with an optional
+ * `"expiresAt": T` after which it counts for nothing.
+ */
+export interface RevocationConfig {
+  /** Default 30 (1-3600): a record written to the store takes effect within this many seconds. */
+  freshnessSeconds?: number;
+  /** Default "deny" (503 `revocations_unavailable`); "stale": the last answer serves up to `maxStaleSeconds` past freshness. */
+  whenUnavailable?: "deny" | "stale";
+  /** Default 300. */
+  maxStaleSeconds?: number;
+  /** Default "external" (the adapter's store: `revocations`, the Worker's REVOCATIONS KV); "local": `revoke()` only. */
+  store?: "external" | "local";
+  /** Default 100000: records (and absences) kept. */
+  cacheEntries?: number;
+}
+
+/** A revocation record as stored (object or JSON text); `null`/`undefined`: none. */
+export type RevocationRecord = { before?: number; expiresAt?: number } | string | null | undefined;
+
+/** Your revocation store: each key's record (keys absent from the answer have none). */
+export type RevocationLoader = (
+  keys: string[],
+) => Promise<Map<string, RevocationRecord> | Record<string, RevocationRecord>>;
+
+export type RevocationsOption =
+  /** A document `{"revocations": {key: record}}`, revalidated with `If-None-Match` after `ttlSeconds` (default 5, at most `revocation.freshnessSeconds`). */
+  | { url: string; ttlSeconds?: number; timeoutMs?: number }
+  | RevocationLoader;
+
+/** What `revoke` revokes: a user's tokens issued at or before `before` (default now), a sign-in, one token. */
+export type RevokeTarget = { sub: string; before?: number } | { originJti: string } | { jti: string };
 
 /** The configuration as an object, or as its JSON text. */
 export type ConfigInput = EdgeAuthzConfig | string;
@@ -353,6 +393,10 @@ export interface AuthorizerOptions {
   jwksTimeoutMs?: number;
   /** Default 5000: a policy source (URL, file, your function) slower than this fails (503 until the retry). */
   policiesTimeoutMs?: number;
+  /** Required when the configuration has a `revocation` section with an external store. */
+  revocations?: RevocationsOption;
+  /** Default 5000: a revocation store slower than this counts as unavailable. */
+  revocationsTimeoutMs?: number;
   fetch?: typeof globalThis.fetch;
   /** Whole seconds since the epoch; default `Date.now()`. */
   now?: () => number;
@@ -368,6 +412,15 @@ export interface AuthorizerOptions {
 export declare class NodeAuthorizer {
   private constructor();
   readonly loadsPolicies: boolean;
+  /** Whether revocation records are read from `options.revocations`. */
+  readonly loadsRevocations: boolean;
+  /**
+   * Revokes in this process at once (decisions cached or memoised before are not served
+   * after it); other processes read the store. `issuer` defaults to the only configured
+   * issuer. Returns the record's key. Throws `AuthzError` `revocation_off` (no `revocation`
+   * section) or `invalid_revocation`.
+   */
+  revoke(target: RevokeTarget, options?: { issuer?: string; expiresAt?: number }): string;
   /**
    * Fetches every configured issuer's JWKS now. Rejects with an `AuthzError` naming the JWKS
    * URLs that failed; the authorizer works either way (it fetches them on demand).

@@ -5,6 +5,10 @@ export { AuthzError, ConfigError, JwksError, PolicyLoadError, RequestError, Unco
 export interface WorkerEnv {
   /** The edge-authz configuration (README, "Configuration reference"), as JSON text or an object. */
   AUTHZ_CONFIG: ConfigInput;
+  /** Revocation records (`edge-authz revoke --format kv`): required when AUTHZ_CONFIG has a `revocation` section (external store). */
+  REVOCATIONS?: { get(key: string, type: "text"): Promise<string | null> };
+  /** Default "5000": a REVOCATIONS read slower than this counts as failed. */
+  REVOCATIONS_TIMEOUT_MS?: string;
   [binding: string]: unknown;
 }
 

@@ -1,5 +1,6 @@
 // The conformance suite (tests/cases/) through the Node API (createAuthorizer: fetch for
-// JWKS, node:crypto signatures, a policies function) and through the Lambda@Edge handler
+// JWKS, node:crypto signatures, a policies function, a revocations function counting its
+// reads) and through the Lambda@Edge handler
 // (CloudFront viewer-request events in, CloudFront request/response out).
 import assert from "node:assert/strict";
 import { test } from "node:test";
@@ -9,9 +10,20 @@ import { caseHeaders, jwksDocument, scenarios, suiteKeys, tokenOf } from "../sup
 
 const keys = suiteKeys();
 
-/** One scenario's world: the JWKS served (by an injected fetch), the policy store, the clock. */
+/**
+ * One scenario's world: the JWKS served (by an injected fetch), the policy store, the
+ * revocation store (a function: one call is one read), the clock.
+ */
 function world(scenario) {
-  const state = { served: scenario.jwks, down: false, fetches: 0, now: 0 };
+  const state = {
+    served: scenario.jwks,
+    down: false,
+    fetches: 0,
+    now: 0,
+    revocations: new Map(Object.entries(scenario.revocations ?? {})),
+    revocationsDown: false,
+    revocationReads: 0,
+  };
   const store = scenario.store ?? {};
   const options = {
     fetch: async () => {
@@ -28,6 +40,12 @@ function world(scenario) {
   };
   if (!scenario.config.policies?.groups)
     options.policies = async (groups) => Object.fromEntries(groups.map((g) => [g, store[g] ?? null]));
+  if (scenario.config.revocation && scenario.config.revocation.store !== "local")
+    options.revocations = async (keys) => {
+      state.revocationReads++;
+      if (state.revocationsDown) throw new Error("the revocation store is down");
+      return new Map(keys.map((key) => [key, state.revocations.get(key) ?? null]));
+    };
   return { state, options };
 }
 
@@ -49,13 +67,21 @@ function check(decided, testCase, state, label) {
   }
   if (expect.jwksFetches !== undefined && state.fetches !== expect.jwksFetches)
     problems.push(`${state.fetches} JWKS fetches, expected ${expect.jwksFetches}`);
+  if (expect.revocationReads !== undefined && state.revocationReads !== expect.revocationReads)
+    problems.push(`${state.revocationReads} revocation store reads, expected ${expect.revocationReads}`);
   return problems.length ? [`${label} / ${testCase.name}: ${problems.join("; ")}`] : [];
 }
 
 function prepare(testCase, state) {
   if (testCase.jwks) state.served = testCase.jwks;
   if (testCase.jwksDown !== undefined) state.down = testCase.jwksDown;
+  for (const [key, record] of Object.entries(testCase.revoke ?? {})) {
+    if (record === null) state.revocations.delete(key);
+    else state.revocations.set(key, record);
+  }
+  if (testCase.revocationsDown !== undefined) state.revocationsDown = testCase.revocationsDown;
   state.fetches = 0;
+  state.revocationReads = 0;
   state.now = testCase.now;
   return testCase.token ? tokenOf(testCase.token, keys) : undefined;
 }

@@ -186,6 +186,24 @@ createAuthorizer({ issuers: [], request: { dotSegments: "ignore" } });
 // @ts-expect-error: not a policy
 createAuthorizer({ issuers: [], policies: { groups: { g: { Statement: [{ Effect: "Permit" }] } } } });
 
+const revoking = createAuthorizer(
+  { ...config, revocation: { freshnessSeconds: 30, whenUnavailable: "stale", maxStaleSeconds: 300, store: "external", cacheEntries: 1000 } },
+  {
+    revocations: async (keys) => new Map(keys.map((key) => [key, key.startsWith("user#") ? { before: 1767225600 } : null])),
+    revocationsTimeoutMs: 2000,
+  },
+);
+createAuthorizer(config, { revocations: { url: "https://records.internal/revocations.json", ttlSeconds: 5 } });
+const revokedKey: string = revoking.revoke({ sub: "u-1", before: 1767225600 }, { expiresAt: 1767312000 });
+revoking.revoke({ originJti: "o-1" }, { issuer: "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_x" });
+revoking.revoke({ jti: "j-1" });
+console.log(revokedKey, revoking.loadsRevocations);
+// @ts-expect-error: not a revocation target
+revoking.revoke({ username: "u" });
+// @ts-expect-error: not a choice
+createAuthorizer({ issuers: [], revocation: { whenUnavailable: "allow" } });
+if ((await revoking.authorize({ method: "GET", path: "/" })).reason === "revoked") console.log("revoked");
+
 const decision: Decision = await authorizer.authorize({ method: "GET", path: "/" });
 const reason: DecisionReason = decision.reason;
 if (decision.reason === "expired" || decision.reason === "path_dot_segment" || decision.reason === "implicit_deny") console.log(reason);

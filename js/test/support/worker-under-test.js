@@ -1,6 +1,9 @@
 // Test-only entry for workerd: the production Worker with a clock the test sets per request
 // (`x-test-clock`, whole seconds), a switch that makes the POLICIES KV fail
-// (`x-test-kv-fault: 1`), and, on request (`x-test-echo-authz: 1`), the Worker's own log
+// (`x-test-kv-fault: 1`), one that makes the REVOCATIONS KV fail
+// (`x-test-revocations-fault: 1`; `slow:<ms>` answers after <ms>), the number of REVOCATIONS
+// read batches the request caused (`x-test-revocation-reads`, absent for none: the keys the Worker reads
+// together count as one read, as the conformance suite counts them), and, on request (`x-test-echo-authz: 1`), the Worker's own log
 // line for the request in the `x-test-authz` response header (URI-encoded JSON): which path
 // it authorized. Tests that ask for it send one request at a time. Production deploys
 // js/src/worker.js, which has none of these.
@@ -8,6 +11,9 @@ import { createWorker } from "../../src/worker.js";
 
 let clock = 0;
 let kvFault = false;
+let revocationsFault = "";
+let revocationReads = 0;
+let inBatch = false;
 /** The last `authz` log event: the current request's, as requests asking for it are sequential. */
 let lastAuthz = null;
 const worker = createWorker({
@@ -29,6 +35,20 @@ function envFor(env) {
         return env.POLICIES.get(...args);
       },
     },
+    REVOCATIONS: env.REVOCATIONS && {
+      async get(...args) {
+        // The Worker asks for a caller's keys in one synchronous loop: one batch.
+        if (!inBatch) {
+          revocationReads++;
+          inBatch = true;
+          queueMicrotask(() => (inBatch = false));
+        }
+        const fault = revocationsFault;
+        if (fault === "1") throw new Error("injected REVOCATIONS KV failure");
+        if (fault.startsWith("slow:")) await new Promise((resolve) => setTimeout(resolve, Number(fault.slice(5))));
+        return env.REVOCATIONS.get(...args);
+      },
+    },
   };
   return testEnv;
 }
@@ -38,14 +58,19 @@ export default {
     const headers = new Headers(request.headers);
     clock = Number(headers.get("x-test-clock") ?? Math.floor(Date.now() / 1000));
     kvFault = headers.get("x-test-kv-fault") === "1";
+    revocationsFault = headers.get("x-test-revocations-fault") ?? "";
+    revocationReads = 0;
     const echoAuthz = headers.get("x-test-echo-authz") === "1";
     headers.delete("x-test-clock");
     headers.delete("x-test-kv-fault");
+    headers.delete("x-test-revocations-fault");
     headers.delete("x-test-echo-authz");
     lastAuthz = null;
     const response = await worker.fetch(new Request(request, { headers }), envFor(env), ctx);
-    if (!echoAuthz) return response;
+    if (!echoAuthz && revocationReads === 0) return response;
     const copy = new Response(response.body, response);
+    if (revocationReads > 0) copy.headers.set("x-test-revocation-reads", String(revocationReads));
+    if (!echoAuthz) return copy;
     copy.headers.set("x-test-authz", encodeURIComponent(JSON.stringify(lastAuthz)));
     return copy;
   },

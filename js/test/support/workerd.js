@@ -13,8 +13,8 @@ const jsRoot = fileURLToPath(new URL("../../", import.meta.url));
  * js/test/worker-startup.test.js).
  * @param {string} entry the entry script, relative to js/
  * @param {Record<string, unknown>} bindings the Worker's vars
- * @param {{ kv?: boolean, dev?: boolean }} [options] bind the POLICIES namespace (default
- *   true); `ENVIRONMENT = "dev"` (default true)
+ * @param {{ kv?: boolean, dev?: boolean }} [options] bind the POLICIES and REVOCATIONS
+ *   namespaces (default true); `ENVIRONMENT = "dev"` (default true)
  */
 export function workerdWorker(entry, bindings, { kv = true, dev = true } = {}) {
   return {
@@ -26,7 +26,7 @@ export function workerdWorker(entry, bindings, { kv = true, dev = true } = {}) {
       { type: "CompiledWasm", include: ["**/*.wasm"] },
     ],
     compatibilityDate: "2025-04-01",
-    kvNamespaces: kv ? ["POLICIES"] : [],
+    kvNamespaces: kv ? ["POLICIES", "REVOCATIONS"] : [],
     bindings: dev ? { ENVIRONMENT: "dev", ...bindings } : bindings,
   };
 }
@@ -52,20 +52,28 @@ export async function startMiniflare(entry, bindings, { kv = true, dev = true, .
 
 /**
  * @param {Record<string, unknown>} bindings the Worker's vars
- * @param {{ kv?: boolean, dev?: boolean }} [options] bind the POLICIES namespace (default
- *   true); `ENVIRONMENT = "dev"` (default true)
+ * @param {{ kv?: boolean, dev?: boolean }} [options] bind the POLICIES and REVOCATIONS
+ *   namespaces (default true); `ENVIRONMENT = "dev"` (default true)
  */
 export async function startWorker(bindings, { kv = true, dev = true } = {}) {
   const mf = await startMiniflare("test/support/worker-under-test.js", bindings, { kv, dev });
   return {
     mf,
     policies: kv ? await mf.getKVNamespace("POLICIES") : null,
-    /** @param {string} path @param {RequestInit & { clock?: number, kvFault?: boolean }} [init] */
+    revocations: kv ? await mf.getKVNamespace("REVOCATIONS") : null,
+    /**
+     * @param {string} path
+     * @param {RequestInit & { clock?: number, kvFault?: boolean, revocationsFault?: boolean | string }} [init]
+     *   `revocationsFault`: true (reads fail) or `slow:<ms>`
+     */
     async fetch(path, init = {}) {
       const headers = new Headers(init.headers);
       if (init.clock !== undefined) headers.set("x-test-clock", String(init.clock));
       if (init.kvFault) headers.set("x-test-kv-fault", "1");
-      return mf.dispatchFetch(`http://worker.test${path}`, { ...init, headers, redirect: "manual" });
+      if (init.revocationsFault)
+        headers.set("x-test-revocations-fault", init.revocationsFault === true ? "1" : init.revocationsFault);
+      const { clock, kvFault, revocationsFault, ...rest } = init;
+      return mf.dispatchFetch(`http://worker.test${path}`, { ...rest, headers, redirect: "manual" });
     },
     dispose: () => mf.dispose(),
   };
