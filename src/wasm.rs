@@ -22,7 +22,6 @@ use alloc::vec::Vec;
 use core::net::IpAddr;
 
 use js_sys::{Array, Object, Reflect, Uint8Array};
-use serde_json::{Map, Value};
 use wasm_bindgen::prelude::*;
 use xxhash_rust::xxh3::xxh3_128_with_seed;
 
@@ -87,6 +86,44 @@ fn stored_value(value: &JsValue) -> crate::StoredPolicy {
             value.js_typeof().as_string().unwrap_or_default()
         )),
     }
+}
+
+/// `{"outcome", "reason", "status", "body"}` as JSON text (`body`: the denial's JSON text as
+/// a string, `null` on allow): what `verdict()` and `responseFor()` answer.
+fn verdict_json(rendered: &crate::Rendered<'_>) -> String {
+    let mut out = String::with_capacity(96);
+    out.push_str("{\"outcome\":\"");
+    out.push_str(rendered.outcome.as_str());
+    out.push_str("\",\"reason\":\"");
+    out.push_str(rendered.reason.code());
+    out.push_str("\",\"status\":");
+    out.push_str(&itoa_u16(rendered.status));
+    out.push_str(",\"body\":");
+    match rendered.body {
+        Some(body) => crate::json::push_json_str(&mut out, body),
+        None => out.push_str("null"),
+    }
+    out.push('}');
+    out
+}
+
+/// `n` in decimal (no `core::fmt`: it costs the wasm more than this).
+fn itoa_u16(n: u16) -> String {
+    let mut digits = [0u8; 5];
+    let (mut n, mut at) = (n, digits.len());
+    loop {
+        at -= 1;
+        if let Some(d) = digits.get_mut(at) {
+            *d = b'0' + (n % 10) as u8;
+        }
+        n /= 10;
+        if n == 0 || at == 0 {
+            break;
+        }
+    }
+    digits
+        .get(at..)
+        .map_or_else(String::new, |d| d.iter().map(|&b| char::from(b)).collect())
 }
 
 /// Verdict ids are below this; `VERDICT_UNCACHED` means "read `verdict()`, do not keep it".
@@ -504,16 +541,7 @@ impl WasmAuthorizer {
                 &alloc::format!("`{reason}` is not a reason code"),
             )
         })?;
-        let rendered = self.inner.render_reason(reason);
-        let mut out = Map::new();
-        out.insert("outcome".into(), rendered.outcome.as_str().into());
-        out.insert("reason".into(), rendered.reason.code().into());
-        out.insert("status".into(), rendered.status.into());
-        out.insert(
-            "body".into(),
-            rendered.body.map_or(Value::Null, Value::from),
-        );
-        Ok(Value::Object(out).to_string())
+        Ok(verdict_json(&self.inner.render_reason(reason)))
     }
 
     /// Whether policies are loaded by the adapter (`loadPolicies`) rather than bundled.
@@ -585,14 +613,7 @@ impl WasmAuthorizer {
     /// (`body` is the denial's JSON text, `null` on allow). Throws `no_decision` when the
     /// last step was not a decision.
     pub fn verdict(&self) -> Result<String, JsValue> {
-        let decision = self.last_decision()?;
-        let verdict = self.verdict_of(decision);
-        let mut out = Map::new();
-        out.insert("outcome".into(), verdict.outcome.into());
-        out.insert("reason".into(), verdict.reason.into());
-        out.insert("status".into(), verdict.status.into());
-        out.insert("body".into(), verdict.body.map_or(Value::Null, Value::from));
-        Ok(Value::Object(out).to_string())
+        Ok(verdict_json(&self.inner.render(self.last_decision()?)))
     }
 
     /// The last decision's context (the caller's identity) as a JSON object text, in the
@@ -764,17 +785,22 @@ impl WasmAuthorizer {
                 origin_jti: value,
             },
             "token" => crate::Revocation::Token { issuer, jti: value },
-            other => {
+            _ => {
                 return Err(error(
                     "invalid_revocation",
-                    &alloc::format!("kind `{other}`: expected user, session or token"),
+                    "the kind must be user, session or token",
                 ))
             }
         };
         let expires_at = expires_at.map(epoch_seconds).transpose()?;
         self.inner
             .revoke(&revocation, expires_at, now)
-            .map_err(|e| error("revocation_off", &e.to_string()))?;
+            .map_err(|_| {
+                error(
+                    "revocation_off",
+                    "revocation is not configured: add a `revocation` section to the configuration",
+                )
+            })?;
         Ok(revocation.key())
     }
 
@@ -872,6 +898,7 @@ impl WasmAuthorizer {
 mod tests {
     use super::*;
     use crate::json::push_json_str;
+    use serde_json::Value;
     use wasm_bindgen_test::wasm_bindgen_test;
 
     const CONFIG: &str = r#"{"issuers":[{"issuer":"https://issuer.test/","jwksUri":"https://issuer.test/jwks.json","audience":null}],
