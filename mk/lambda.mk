@@ -34,27 +34,33 @@ lambda-test: lambda-tools unit
 	$(CARGO) check -p edge-authz-lambda --lib --bins
 	$(LAMBDA_CFN_LINT) lambda/template.yaml
 
-# bootstrap.zip for x86_64 and aarch64 (provided.al2023): fat LTO, one codegen unit, stripped.
+# bootstrap.zip (the authorizer) and revoker.zip (the revoker, as the `bootstrap` its runtime
+# runs) for x86_64 and aarch64 (provided.al2023): fat LTO, one codegen unit, stripped.
 lambda-zip:
 	@rustup target list --installed | grep -qx '$(LAMBDA_ARM_TARGET)' || rustup target add $(LAMBDA_ARM_TARGET)
 	@command -v aarch64-linux-gnu-gcc >/dev/null || (apt-get update -qq && apt-get install -y -qq gcc-aarch64-linux-gnu)
 	@command -v zip >/dev/null || (apt-get update -qq && apt-get install -y -qq zip)
-	$(LAMBDA_PROFILE_ENV) $(CARGO) build -p edge-authz-lambda --bin bootstrap --release
+	$(LAMBDA_PROFILE_ENV) $(CARGO) build -p edge-authz-lambda --bin bootstrap --bin revoker --release
 	CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_LINKER=aarch64-linux-gnu-gcc CC_aarch64_unknown_linux_gnu=aarch64-linux-gnu-gcc \
-	  $(LAMBDA_PROFILE_ENV) $(CARGO) build -p edge-authz-lambda --bin bootstrap --release --target $(LAMBDA_ARM_TARGET)
-	@mkdir -p $(LAMBDA_OUT)/x86_64 $(LAMBDA_OUT)/aarch64
+	  $(LAMBDA_PROFILE_ENV) $(CARGO) build -p edge-authz-lambda --bin bootstrap --bin revoker --release --target $(LAMBDA_ARM_TARGET)
+	@mkdir -p $(LAMBDA_OUT)/x86_64/revoker $(LAMBDA_OUT)/aarch64/revoker
 	cp $(LAMBDA_BUILD_DIR)/release/bootstrap $(LAMBDA_OUT)/x86_64/bootstrap
+	cp $(LAMBDA_BUILD_DIR)/release/revoker $(LAMBDA_OUT)/x86_64/revoker/bootstrap
 	cp $(LAMBDA_BUILD_DIR)/$(LAMBDA_ARM_TARGET)/release/bootstrap $(LAMBDA_OUT)/aarch64/bootstrap
+	cp $(LAMBDA_BUILD_DIR)/$(LAMBDA_ARM_TARGET)/release/revoker $(LAMBDA_OUT)/aarch64/revoker/bootstrap
 	@# provided.al2023 has glibc 2.34: a symbol from a newer glibc would fail at cold start.
-	@for arch in x86_64 aarch64; do \
-		newest=$$(objdump -T $(LAMBDA_OUT)/$$arch/bootstrap | grep -o 'GLIBC_[0-9.]*' | sort -uV | tail -n 1); \
-		echo "$$arch/bootstrap needs $$newest"; \
+	@for bin in x86_64/bootstrap aarch64/bootstrap x86_64/revoker/bootstrap aarch64/revoker/bootstrap; do \
+		newest=$$(objdump -T $(LAMBDA_OUT)/$$bin | grep -o 'GLIBC_[0-9.]*' | sort -uV | tail -n 1); \
+		echo "$$bin needs $$newest"; \
 		test "$$(printf '%s\n' "$$newest" GLIBC_2.34 | sort -V | tail -n 1)" = GLIBC_2.34 \
-			|| { echo "$$arch/bootstrap needs $$newest, newer than provided.al2023's GLIBC_2.34"; exit 1; }; \
+			|| { echo "$$bin needs $$newest, newer than provided.al2023's GLIBC_2.34"; exit 1; }; \
 	done
 	cd $(LAMBDA_OUT)/x86_64 && rm -f bootstrap.zip && zip -q -9 bootstrap.zip bootstrap
 	cd $(LAMBDA_OUT)/aarch64 && rm -f bootstrap.zip && zip -q -9 bootstrap.zip bootstrap
-	@ls -l $(LAMBDA_OUT)/*/bootstrap.zip
+	@# The revoker's zip holds it as `bootstrap`, the name provided.al2023 runs.
+	cd $(LAMBDA_OUT)/x86_64/revoker && rm -f ../revoker.zip && zip -q -9 ../revoker.zip bootstrap
+	cd $(LAMBDA_OUT)/aarch64/revoker && rm -f ../revoker.zip && zip -q -9 ../revoker.zip bootstrap
+	@ls -l $(LAMBDA_OUT)/*/bootstrap.zip $(LAMBDA_OUT)/*/revoker.zip
 
 lambda-bench:
 	@command -v openssl >/dev/null || (apt-get update -qq && apt-get install -y -qq openssl)

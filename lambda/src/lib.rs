@@ -7,12 +7,15 @@
 //! aws-lc-rs. Configuration is read from environment variables (see `lambda/README.md`).
 //!
 //! The binary (`bootstrap`) is [`runtime::run`]; the logic lives in the core, driven by
-//! [`handler::Handler::handle`], which takes the clock as a parameter.
+//! [`handler::Handler::handle`], which takes the clock as a parameter. The second binary,
+//! `revoker`, writes revocation records for Cognito's sign-out, disable, delete and group
+//! removal calls ([`revoker`]).
 
 pub mod dynamo;
 pub mod event;
 pub mod fetch;
 pub mod handler;
+pub mod revoker;
 pub mod runtime;
 pub mod settings;
 
