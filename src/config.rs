@@ -451,11 +451,12 @@ fn parse_config(cx: &mut Cx, value: &Value) -> Option<Config> {
         if cache.ttl_seconds > revocation.freshness_seconds {
             cx.warnings.push(format!(
                 "apiGatewayCache.ttlSeconds: {} is longer than revocation.freshnessSeconds ({}): \
-                 API Gateway serves its cached answers that long, so a revocation takes effect \
-                 only after {} seconds; set the authorizer's TTL to at most {}",
+                 API Gateway serves its cached answers without asking the authorizer, so a \
+                 revocation takes effect only within {} seconds (the two added); set the \
+                 authorizer's TTL to at most {}",
                 cache.ttl_seconds,
                 revocation.freshness_seconds,
-                cache.ttl_seconds,
+                cache.ttl_seconds + revocation.freshness_seconds,
                 revocation.freshness_seconds
             ));
         }

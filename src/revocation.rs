@@ -452,7 +452,10 @@ mod tests {
     fn a_user_cutoff_refuses_tokens_issued_at_or_before_it() {
         let mut r = revocations(RevocationConfig::default());
         let keys = [String::from(KEY)];
-        assert_eq!(r.check(&H, &keys, Some(100), 50), Check::Missing(keys.to_vec()));
+        assert_eq!(
+            r.check(&H, &keys, Some(100), 50),
+            Check::Missing(keys.to_vec())
+        );
         r.loaded(&H, KEY, PolicyInput::Text(r#"{"before":100}"#), 50)
             .unwrap();
         assert_eq!(r.check(&H, &keys, Some(100), 50), Check::Revoked);
@@ -460,15 +463,23 @@ mod tests {
         assert_eq!(r.check(&H, &keys, None, 50), Check::Revoked);
         assert_eq!(r.check(&H, &keys, Some(101), 50), Check::Clear(80));
         // Stale after the freshness window: read again.
-        assert_eq!(r.check(&H, &keys, Some(101), 80), Check::Missing(keys.to_vec()));
+        assert_eq!(
+            r.check(&H, &keys, Some(101), 80),
+            Check::Missing(keys.to_vec())
+        );
     }
 
     #[test]
     fn expired_records_and_absent_ones_revoke_nothing() {
         let mut r = revocations(RevocationConfig::default());
         let keys = [String::from("token#i#j")];
-        r.loaded(&H, &keys[0], PolicyInput::Json(&json!({"expiresAt": 60})), 50)
-            .unwrap();
+        r.loaded(
+            &H,
+            &keys[0],
+            PolicyInput::Json(&json!({"expiresAt": 60})),
+            50,
+        )
+        .unwrap();
         assert_eq!(r.check(&H, &keys, Some(1), 59), Check::Revoked);
         assert_eq!(r.check(&H, &keys, Some(1), 60), Check::Clear(80));
         r.loaded(&H, &keys[0], PolicyInput::Absent, 70).unwrap();
@@ -486,7 +497,10 @@ mod tests {
             "{}",
         ] {
             let mut r = revocations(RevocationConfig::default());
-            assert!(r.loaded(&H, KEY, PolicyInput::Text(bad), 0).is_err(), "{bad}");
+            assert!(
+                r.loaded(&H, KEY, PolicyInput::Text(bad), 0).is_err(),
+                "{bad}"
+            );
             assert_eq!(
                 r.check(&H, &[String::from(KEY)], Some(5), 0),
                 Check::Revoked,
