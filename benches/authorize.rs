@@ -118,7 +118,7 @@ fn benches(c: &mut Criterion) {
     // whole run. What a cached caller pays for revocation (budget: at most 5 % more).
     let mut revoking = authorizer_with(config_with(true, Some(json!({"freshnessSeconds": 30}))));
     match revoking.authorize(&request, NOW) {
-        Step::Need(Need::LoadRevocations { keys }) => {
+        Step::Need(Need::LoadRevocations { keys, .. }) => {
             for key in keys {
                 revoking
                     .revocation_loaded(&key, PolicyInput::Absent, NOW)

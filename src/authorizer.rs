@@ -72,6 +72,11 @@ pub enum Need {
     LoadRevocations {
         /// Store keys (`user#{iss}#{sub}`, `session#{iss}#{origin_jti}`, `token#{iss}#{jti}`).
         keys: Vec<String>,
+        /// The caller's groups whose policies the authorizer will ask for next (external
+        /// policies not held): a host whose store reads both in one call (DynamoDB's
+        /// `BatchGetItem` across two tables) may load them now with
+        /// [`Authorizer::policy_loaded`]; others ignore it.
+        groups: Vec<String>,
     },
     /// Verify this signature with the host's crypto and report
     /// [`Authorizer::signature_checked`].
@@ -453,8 +458,26 @@ impl Authorizer {
             Check::Clear(until) => Ok(until),
             Check::Revoked => refuse(Reason::Revoked),
             Check::Unavailable => refuse(Reason::RevocationsUnavailable),
-            Check::Missing(keys) => Err(Step::Need(Need::LoadRevocations { keys })),
+            Check::Missing(keys) => {
+                let groups = self.missing_policies(&caller.identity.groups, now);
+                Err(Step::Need(Need::LoadRevocations { keys, groups }))
+            }
         }
+    }
+
+    /// The groups among `groups` whose external policies are not held (once each).
+    fn missing_policies(&self, groups: &[String], now: u64) -> Vec<String> {
+        if !self.policies.is_external() {
+            return Vec::new();
+        }
+        let mut missing: Vec<String> = Vec::new();
+        for group in groups {
+            if !missing.contains(group) && matches!(self.policies.get(group, now), Lookup::Missing)
+            {
+                missing.push(group.clone());
+            }
+        }
+        missing
     }
 
     /// The policies that apply to `caller`: from the per-token cache while no policy changed,

@@ -210,6 +210,25 @@ impl StoredPolicy {
     }
 }
 
+/// What a host read for a [`Need::LoadRevocations`].
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RevocationsLoaded {
+    /// One answer per key asked for.
+    pub records: Vec<(String, StoredPolicy)>,
+    /// Policies of the groups asked for alongside, read in the same call (may be empty).
+    pub policies: Vec<(String, StoredPolicy)>,
+}
+
+impl RevocationsLoaded {
+    /// Only records (a store that reads no policies with them).
+    pub fn records(records: Vec<(String, StoredPolicy)>) -> Self {
+        Self {
+            records,
+            policies: Vec::new(),
+        }
+    }
+}
+
 /// What happened during a run, for the host's logs and metrics. Never holds a token.
 #[non_exhaustive]
 pub enum Event<'a> {
@@ -315,11 +334,14 @@ pub trait Host {
 
     /// Reads the revocation records under `keys`: one answer per key, absent ones as
     /// [`StoredPolicy::Absent`] (an absence is an answer, and is cached too). Asked only
-    /// when the configuration's `revocation` section reads an external store.
+    /// when the configuration's `revocation` section reads an external store. `groups` are
+    /// the policies the authorizer will ask for next: a store that reads both in one call
+    /// returns them too ([`RevocationsLoaded::policies`]), others leave them.
     fn load_revocations(
         &self,
         keys: &[String],
-    ) -> impl Future<Output = Result<Vec<(String, StoredPolicy)>, Self::Error>>;
+        groups: &[String],
+    ) -> impl Future<Output = Result<RevocationsLoaded, Self::Error>>;
 
     /// Verifies a signature with the host's crypto.
     fn check_signature(&self, check: &SignatureCheck) -> impl Future<Output = SignatureVerdict>;
@@ -350,20 +372,7 @@ pub async fn drive<H: Host>(host: &H, request: &Request<'_>) -> Result<Decision,
             Need::FetchJwks { issuer, url } => fetch_jwks(host, issuer, &url, now).await,
             Need::AwaitJwks { issuer } => host.await_jwks(issuer).await,
             Need::LoadPolicies { groups } => match host.load_policies(&groups).await {
-                Ok(policies) => {
-                    let results: Vec<_> = host.with_authorizer(|a| {
-                        policies
-                            .iter()
-                            .map(|(group, policy)| a.policy_loaded(group, policy.as_input(), now))
-                            .collect()
-                    });
-                    for ((group, _), result) in policies.iter().zip(&results) {
-                        match result {
-                            Ok(warnings) => host.observe(Event::PolicyLoaded { group, warnings }),
-                            Err(errors) => host.observe(Event::PolicyInvalid { group, errors }),
-                        }
-                    }
-                }
+                Ok(policies) => policies_loaded(host, &policies, now),
                 Err(error) => {
                     host.with_authorizer(|a| a.policies_failed(&groups, now));
                     host.observe(Event::PoliciesUnavailable {
@@ -372,34 +381,57 @@ pub async fn drive<H: Host>(host: &H, request: &Request<'_>) -> Result<Decision,
                     });
                 }
             },
-            Need::LoadRevocations { keys } => match host.load_revocations(&keys).await {
-                Ok(records) => {
-                    let errors: Vec<RecordError> = host.with_authorizer(|a| {
-                        records
-                            .iter()
-                            .filter_map(|(key, record)| {
-                                a.revocation_loaded(key, record.as_input(), now).err()
-                            })
-                            .collect()
-                    });
-                    for error in &errors {
-                        host.observe(Event::RevocationInvalid { error });
+            Need::LoadRevocations { keys, groups } => {
+                match host.load_revocations(&keys, &groups).await {
+                    Ok(loaded) => {
+                        let errors: Vec<RecordError> = host.with_authorizer(|a| {
+                            loaded
+                                .records
+                                .iter()
+                                .filter_map(|(key, record)| {
+                                    a.revocation_loaded(key, record.as_input(), now).err()
+                                })
+                                .collect()
+                        });
+                        for error in &errors {
+                            host.observe(Event::RevocationInvalid { error });
+                        }
+                        policies_loaded(host, &loaded.policies, now);
+                    }
+                    Err(error) => {
+                        host.with_authorizer(|a| a.revocations_failed(&keys, now));
+                        host.observe(Event::RevocationsUnavailable {
+                            keys: &keys,
+                            error: &error,
+                        });
                     }
                 }
-                Err(error) => {
-                    host.with_authorizer(|a| a.revocations_failed(&keys, now));
-                    host.observe(Event::RevocationsUnavailable {
-                        keys: &keys,
-                        error: &error,
-                    });
-                }
-            },
+            }
             Need::CheckSignature { token, check } => {
                 let verdict = host.check_signature(&check).await;
                 host.with_authorizer(|authorizer| {
                     authorizer.signature_checked(token, verdict == SignatureVerdict::Valid)
                 });
             }
+        }
+    }
+}
+
+/// Hands loaded policies to the core, reporting each to [`Host::observe`].
+fn policies_loaded<H: Host>(host: &H, policies: &[(String, StoredPolicy)], now: u64) {
+    if policies.is_empty() {
+        return;
+    }
+    let results: Vec<_> = host.with_authorizer(|a| {
+        policies
+            .iter()
+            .map(|(group, policy)| a.policy_loaded(group, policy.as_input(), now))
+            .collect()
+    });
+    for ((group, _), result) in policies.iter().zip(&results) {
+        match result {
+            Ok(warnings) => host.observe(Event::PolicyLoaded { group, warnings }),
+            Err(errors) => host.observe(Event::PolicyInvalid { group, errors }),
         }
     }
 }

@@ -74,8 +74,8 @@ pub use config::{
 pub use credentials::{CredentialError, CredentialSource};
 pub use decision::{ContextValue, Decision, Outcome, Rendered};
 pub use driver::{
-    drive, drive_blocking, fetch_jwks, Event, Host, PolicyInput, Run, RunError, StoredPolicy,
-    MAX_STEPS,
+    drive, drive_blocking, fetch_jwks, Event, Host, PolicyInput, RevocationsLoaded, Run, RunError,
+    StoredPolicy, MAX_STEPS,
 };
 pub use policy::{PolicyDocument, PolicyErrors};
 pub use reason::Reason;

@@ -637,7 +637,7 @@ impl WasmAuthorizer {
 
     /// The last need as a plain object: `{kind: "fetchJwks", issuer, url}`,
     /// `{kind: "awaitJwks", issuer}`, `{kind: "loadPolicies", groups}`,
-    /// `{kind: "loadRevocations", keys}` or
+    /// `{kind: "loadRevocations", keys, groups}` (`groups`: the policies asked for next) or
     /// `{kind: "checkSignature", token, algorithm, keyId, jwk, signingInput, signature}`
     /// (`token`, `signingInput` and `signature` are byte arrays).
     /// Throws `no_need` when the last step was a decision.
@@ -662,10 +662,12 @@ impl WasmAuthorizer {
                 let groups = string_array(groups.iter().map(String::as_str));
                 put(&out, &n.groups, &groups);
             }
-            Need::LoadRevocations { keys } => {
+            Need::LoadRevocations { keys, groups } => {
                 put(&out, &n.kind, &n.load_revocations);
                 let keys = string_array(keys.iter().map(String::as_str));
                 put(&out, &n.keys, &keys);
+                let groups = string_array(groups.iter().map(String::as_str));
+                put(&out, &n.groups, &groups);
             }
             Need::CheckSignature { token, check } => {
                 put(&out, &n.kind, &n.check_signature);

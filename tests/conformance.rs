@@ -11,8 +11,8 @@ use std::sync::Arc;
 
 use edge_authz::token::crypto::{DeferToHost, RustCryptoVerifier};
 use edge_authz::{
-    drive_blocking, Authorizer, Config, Host, PolicyInput, Request, SignatureCheck,
-    SignatureVerdict, SignatureVerifier, StoredPolicy,
+    drive_blocking, Authorizer, Config, Host, PolicyInput, Request, RevocationsLoaded,
+    SignatureCheck, SignatureVerdict, SignatureVerifier, StoredPolicy,
 };
 use serde_json::{Map, Value};
 use support::{jwks_document, load_scenario, scenario_files, suite_keys, token_of, SuiteKey};
@@ -35,6 +35,8 @@ struct SuiteHost {
     authorizer: RefCell<Authorizer>,
     world: RefCell<World>,
     now: Cell<u64>,
+    /// Whether revocation reads return the policies asked for alongside.
+    batch: bool,
 }
 
 impl Host for SuiteHost {
@@ -81,13 +83,23 @@ impl Host for SuiteHost {
     async fn load_revocations(
         &self,
         keys: &[String],
-    ) -> Result<Vec<(String, StoredPolicy)>, Self::Error> {
+        groups: &[String],
+    ) -> Result<RevocationsLoaded, Self::Error> {
         let mut world = self.world.borrow_mut();
         world.revocation_reads += 1;
         if world.revocations_down {
             return Err("the revocation store is down");
         }
-        Ok(keys
+        // One run reads the policies asked for alongside, as a store that batches does.
+        let policies = if self.batch {
+            groups
+                .iter()
+                .map(|g| (g.clone(), PolicyInput::stored(world.store.get(g)).into()))
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let records = keys
             .iter()
             .map(|key| {
                 (
@@ -95,7 +107,8 @@ impl Host for SuiteHost {
                     PolicyInput::stored(world.revocations.get(key)).into(),
                 )
             })
-            .collect())
+            .collect();
+        Ok(RevocationsLoaded { records, policies })
     }
 
     async fn check_signature(&self, check: &SignatureCheck) -> SignatureVerdict {
@@ -134,6 +147,7 @@ fn run_suite(defer_to_host: bool) -> (usize, usize) {
                 revocation_reads: 0,
             }),
             now: Cell::new(0),
+            batch: defer_to_host,
         };
         let file = path.file_name().unwrap().to_string_lossy().into_owned();
         for case in &scenario.cases {

@@ -11,8 +11,8 @@ use std::net::IpAddr;
 use edge_authz::token::crypto::RustCryptoVerifier;
 use edge_authz::{
     drive_blocking, ApiGatewayAnswer, ApiGatewayFormat, Authorizer, Config, Event, Host, Outcome,
-    PolicyInput, Reason, Request, RunError, SignatureCheck, SignatureVerdict, SignatureVerifier,
-    StoredPolicy, MAX_STEPS,
+    PolicyInput, Reason, Request, RevocationsLoaded, RunError, SignatureCheck, SignatureVerdict,
+    SignatureVerifier, StoredPolicy, MAX_STEPS,
 };
 use serde_json::{json, Value};
 use support::{cases_dir, jwks_document, load_scenario, suite_keys, token_of, Scenario};
@@ -117,11 +117,13 @@ impl Host for TestHost {
     async fn load_revocations(
         &self,
         keys: &[String],
-    ) -> Result<Vec<(String, StoredPolicy)>, &'static str> {
-        Ok(keys
-            .iter()
-            .map(|key| (key.clone(), StoredPolicy::Absent))
-            .collect())
+        _groups: &[String],
+    ) -> Result<RevocationsLoaded, &'static str> {
+        Ok(RevocationsLoaded::records(
+            keys.iter()
+                .map(|key| (key.clone(), StoredPolicy::Absent))
+                .collect(),
+        ))
     }
 
     async fn check_signature(&self, check: &SignatureCheck) -> SignatureVerdict {
@@ -307,7 +309,7 @@ fn every_reason_has_one_outcome_and_a_stable_code() {
     }
     assert_eq!(
         Reason::ALL.len(),
-        43,
+        45,
         "a new reason: add it to the conformance cases too"
     );
 }

@@ -124,7 +124,7 @@ fn decide(authorizer: &mut Authorizer, token: &str, now: u64) -> Reason {
     for _ in 0..4 {
         match authorizer.authorize(&request, now) {
             Step::Decided(decision) => return decision.reason,
-            Step::Need(Need::LoadRevocations { keys }) => {
+            Step::Need(Need::LoadRevocations { keys, .. }) => {
                 for key in keys {
                     authorizer
                         .revocation_loaded(&key, PolicyInput::Absent, now)

@@ -117,7 +117,8 @@ impl PolicyTable {
     }
 
     /// How many `BatchGetItem` calls were sent so far (retries of `UnprocessedKeys`
-    /// included; the SDK's own retries of a failed call not).
+    /// included; the SDK's own retries of a failed call not). A call that read another
+    /// table with this one ([`load_together`]) counts for the first table it read only.
     pub fn calls(&self) -> u64 {
         self.calls.load(Ordering::Relaxed)
     }
@@ -129,14 +130,14 @@ impl PolicyTable {
         keys: &[String],
         now: u64,
     ) -> Result<Vec<(String, Stored)>, LoadError> {
-        let started = Instant::now();
+        let mut loaded = load_together(&[(self, keys)], now).await?;
+        Ok(loaded.pop().unwrap_or_default())
+    }
+
+    /// The request for `keys` of this table: only the attributes read (`group` and `key`
+    /// are reserved words, hence the names).
+    fn request(&self, keys: &[&String]) -> Result<KeysAndAttributes, LoadError> {
         let schema = self.schema;
-        let mut found: HashMap<String, Stored> = HashMap::new();
-        let unique: Vec<&String> = {
-            let mut seen = HashSet::new();
-            keys.iter().filter(|k| seen.insert(k.as_str())).collect()
-        };
-        // Only the attributes read: `group` and `key` are reserved words, hence the names.
         let mut projection = String::from("#k, #v");
         let mut names = HashMap::from([
             ("#k".to_owned(), schema.key.to_owned()),
@@ -146,83 +147,143 @@ impl PolicyTable {
             projection.push_str(", #t");
             names.insert("#t".to_owned(), ttl.to_owned());
         }
-        for chunk in unique.chunks(BATCH_SIZE) {
-            let keys = chunk
-                .iter()
-                .map(|k| HashMap::from([(schema.key.to_owned(), AttributeValue::S((*k).clone()))]))
-                .collect::<Vec<_>>();
-            let mut pending = Some(
-                KeysAndAttributes::builder()
-                    .set_keys(Some(keys))
-                    .consistent_read(false)
-                    .projection_expression(&projection)
-                    .set_expression_attribute_names(Some(names.clone()))
-                    .build()
-                    .map_err(|e| LoadError(format!("request: {e}")))?,
+        let keys = keys
+            .iter()
+            .map(|k| HashMap::from([(schema.key.to_owned(), AttributeValue::S((*k).clone()))]))
+            .collect::<Vec<_>>();
+        KeysAndAttributes::builder()
+            .set_keys(Some(keys))
+            .consistent_read(false)
+            .projection_expression(projection)
+            .set_expression_attribute_names(Some(names))
+            .build()
+            .map_err(|e| LoadError(format!("request: {e}")))
+    }
+}
+
+/// Loads the keys of several tables together: one `BatchGetItem` per round for all of them
+/// (a revocation check and the policies it leads to, in one call), with the client, the
+/// `UnprocessedKeys` rounds and the time budget of the first. Every key of every table gets
+/// an answer, in the order of `reads`, or the whole load fails. More keys than one call
+/// takes, or two reads of one table, are loaded table by table.
+pub async fn load_together(
+    reads: &[(&PolicyTable, &[String])],
+    now: u64,
+) -> Result<Vec<Vec<(String, Stored)>>, LoadError> {
+    let unique: Vec<Vec<&String>> = reads
+        .iter()
+        .map(|(_, keys)| {
+            let mut seen = HashSet::new();
+            keys.iter().filter(|k| seen.insert(k.as_str())).collect()
+        })
+        .collect();
+    let total: usize = unique.iter().map(Vec::len).sum();
+    let names: HashSet<&str> = reads.iter().map(|(t, _)| t.table.as_str()).collect();
+    if reads.len() > 1 && (total > BATCH_SIZE || names.len() < reads.len()) {
+        let mut out = Vec::with_capacity(reads.len());
+        for (table, keys) in reads {
+            out.push(
+                Box::pin(load_together(&[(table, keys)], now))
+                    .await?
+                    .pop()
+                    .unwrap_or_default(),
             );
-            let mut attempt = 0u32;
-            while let Some(request) = pending.take() {
-                attempt += 1;
-                let remaining = self.budget.saturating_sub(started.elapsed());
-                if remaining.is_zero() {
-                    return Err(LoadError("time budget exhausted".into()));
+        }
+        return Ok(out);
+    }
+    let Some((first, _)) = reads.first() else {
+        return Ok(Vec::new());
+    };
+    let started = Instant::now();
+    let mut found: Vec<HashMap<String, Stored>> = reads.iter().map(|_| HashMap::new()).collect();
+    for round in chunks(&unique) {
+        let mut pending: HashMap<String, KeysAndAttributes> = HashMap::new();
+        for (i, keys) in round.iter().enumerate() {
+            if let (Some((table, _)), false) = (reads.get(i), keys.is_empty()) {
+                pending.insert(table.table.clone(), table.request(keys)?);
+            }
+        }
+        let mut attempt = 0u32;
+        while !pending.is_empty() {
+            attempt += 1;
+            let remaining = first.budget.saturating_sub(started.elapsed());
+            if remaining.is_zero() {
+                return Err(LoadError("time budget exhausted".into()));
+            }
+            // Counted once, by the first table the call reads.
+            if let Some((table, _)) = reads.iter().find(|(t, _)| pending.contains_key(&t.table)) {
+                table.calls.fetch_add(1, Ordering::Relaxed);
+            }
+            let call = first
+                .client
+                .batch_get_item()
+                .set_request_items(Some(std::mem::take(&mut pending)))
+                .send();
+            let output = match tokio::time::timeout(remaining, call).await {
+                Ok(Ok(output)) => output,
+                Ok(Err(e)) => {
+                    return Err(LoadError(format!(
+                        "BatchGetItem: {}",
+                        aws_sdk_dynamodb::error::DisplayErrorContext(&e)
+                    )))
                 }
-                self.calls.fetch_add(1, Ordering::Relaxed);
-                let call = self
-                    .client
-                    .batch_get_item()
-                    .request_items(&self.table, request)
-                    .send();
-                let output = match tokio::time::timeout(remaining, call).await {
-                    Ok(Ok(output)) => output,
-                    Ok(Err(e)) => {
-                        return Err(LoadError(format!(
-                            "BatchGetItem: {}",
-                            aws_sdk_dynamodb::error::DisplayErrorContext(&e)
-                        )))
-                    }
-                    Err(_) => return Err(LoadError("BatchGetItem timed out".into())),
-                };
-                for item in output
-                    .responses
-                    .unwrap_or_default()
-                    .remove(&self.table)
-                    .unwrap_or_default()
-                {
+                Err(_) => return Err(LoadError("BatchGetItem timed out".into())),
+            };
+            let mut responses = output.responses.unwrap_or_default();
+            let mut unprocessed = output.unprocessed_keys.unwrap_or_default();
+            for (i, (table, _)) in reads.iter().enumerate() {
+                let schema = table.schema;
+                for item in responses.remove(&table.table).unwrap_or_default() {
                     let Some(AttributeValue::S(key)) = item.get(schema.key) else {
                         continue;
                     };
-                    found.insert(key.clone(), stored(&item, &schema, now));
-                }
-                let unprocessed = output
-                    .unprocessed_keys
-                    .unwrap_or_default()
-                    .remove(&self.table)
-                    .filter(|k| !k.keys.is_empty());
-                if let Some(unprocessed) = unprocessed {
-                    if attempt >= self.attempts {
-                        return Err(LoadError(format!(
-                            "{} keys still unprocessed after {attempt} attempts",
-                            unprocessed.keys.len()
-                        )));
+                    if let Some(found) = found.get_mut(i) {
+                        found.insert(key.clone(), stored(&item, &schema, now));
                     }
-                    // 25 ms, 50 ms, 100 ms, ... capped at 800 ms, within the budget.
-                    let backoff = Duration::from_millis(25u64 << (attempt - 1).min(5));
-                    tokio::time::sleep(backoff.min(self.budget.saturating_sub(started.elapsed())))
-                        .await;
-                    pending = Some(unprocessed);
+                }
+                if let Some(left) = unprocessed
+                    .remove(&table.table)
+                    .filter(|k| !k.keys.is_empty())
+                {
+                    pending.insert(table.table.clone(), left);
                 }
             }
+            if !pending.is_empty() {
+                if attempt >= first.attempts {
+                    let left: usize = pending.values().map(|k| k.keys.len()).sum();
+                    return Err(LoadError(format!(
+                        "{left} keys still unprocessed after {attempt} attempts"
+                    )));
+                }
+                // 25 ms, 50 ms, 100 ms, ... capped at 800 ms, within the budget.
+                let backoff = Duration::from_millis(25u64 << (attempt - 1).min(5));
+                tokio::time::sleep(backoff.min(first.budget.saturating_sub(started.elapsed())))
+                    .await;
+            }
         }
-        Ok(unique
-            .into_iter()
-            .map(|k| {
-                (
-                    k.clone(),
-                    found.remove(k.as_str()).unwrap_or(Stored::Absent),
-                )
-            })
-            .collect())
+    }
+    Ok(unique
+        .into_iter()
+        .zip(found)
+        .map(|(keys, mut found)| {
+            keys.into_iter()
+                .map(|k| {
+                    (
+                        k.clone(),
+                        found.remove(k.as_str()).unwrap_or(Stored::Absent),
+                    )
+                })
+                .collect()
+        })
+        .collect())
+}
+
+/// The rounds of a load: `BATCH_SIZE` keys at most per call. Several tables come in one
+/// round (their sum fits, see `load_together`); one table's keys are cut into rounds.
+fn chunks<'k>(unique: &[Vec<&'k String>]) -> Vec<Vec<Vec<&'k String>>> {
+    match unique {
+        [one] => one.chunks(BATCH_SIZE).map(|c| vec![c.to_vec()]).collect(),
+        many => vec![many.to_vec()],
     }
 }
 

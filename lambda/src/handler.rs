@@ -11,12 +11,13 @@ use std::time::{Duration, Instant};
 use edge_authz::policy::PolicyErrorKind;
 use edge_authz::{
     drive, fetch_jwks, ApiGatewayAnswer, ApiGatewayFormat, Authorizer, Decision, Event, Host,
-    Request, RunError, SignatureCheck, SignatureVerdict, SignatureVerifier, StoredPolicy,
+    Request, RevocationsLoaded, RunError, SignatureCheck, SignatureVerdict, SignatureVerifier,
+    StoredPolicy,
 };
 use serde_json::Value;
 use tracing::{error, info, warn};
 
-use crate::dynamo::{PolicyTable, Stored};
+use crate::dynamo::{load_together, PolicyTable, Stored};
 use crate::event::{self, EventKind};
 use crate::fetch::JwksClient;
 use crate::settings::{cache_key_hint, CacheKey, EventMode, HttpResponse, PolicyBackend, Settings};
@@ -25,6 +26,15 @@ use edge_authz::token::crypto::AwsLcVerifier;
 /// How long a request waits, each time, for another invocation's JWKS fetch (only with
 /// concurrent invocations); each wait is one step of the core's bounded run.
 const AWAIT_JWKS_SLICE: Duration = Duration::from_millis(10);
+
+/// A policy item for the core; one that is no policy document is logged, and the core keeps
+/// its group invalid (denied).
+fn policy_item((group, item): (String, Stored)) -> (String, StoredPolicy) {
+    if let Stored::Unusable(why) = &item {
+        error!(event = "policy_invalid", group = %group, error = %why, "the group's callers are denied until its item is fixed");
+    }
+    (group, stored_policy(item))
+}
 
 /// One invocation's host for the core's driver: the handler's I/O at the invocation's `now`.
 struct Invocation<'h> {
@@ -88,51 +98,61 @@ impl Host for Invocation<'_> {
             }
         };
         info!(event = "policies_loaded", groups = groups.len(), ms);
-        Ok(items
-            .into_iter()
-            .map(|(group, item)| {
-                if let Stored::Unusable(why) = &item {
-                    error!(event = "policy_invalid", group = %group, error = %why, "the group's callers are denied until its item is fixed");
-                }
-                // Not a policy document: the core keeps the group invalid (denied).
-                (group, stored_policy(item))
-            })
-            .collect())
+        Ok(items.into_iter().map(policy_item).collect())
     }
 
     async fn load_revocations(
         &self,
         keys: &[String],
-    ) -> Result<Vec<(String, StoredPolicy)>, String> {
-        let Some(table) = &self.handler.revocations else {
+        groups: &[String],
+    ) -> Result<RevocationsLoaded, String> {
+        let Some(revocations) = &self.handler.revocations else {
             // The settings require the table whenever the core reads a store: not reached.
             error!(event = "revocations_not_loadable", keys = keys.len());
             return Err(
                 "revocation records are read from REVOCATION_TABLE, which is not set".into(),
             );
         };
+        // The policies the core asks for next, in the same BatchGetItem when it has any.
+        let policies = self.handler.table.as_ref().filter(|_| !groups.is_empty());
+        let mut reads = vec![(revocations, keys)];
+        if let Some(policies) = policies {
+            reads.push((policies, groups));
+        }
         let started = Instant::now();
-        let loaded = table.load(keys, self.now).await;
+        let loaded = load_together(&reads, self.now).await;
         let ms = started.elapsed().as_millis() as u64;
-        match loaded {
-            Ok(items) => {
-                let found = items
-                    .iter()
-                    .filter(|(_, item)| *item != Stored::Absent)
-                    .count();
-                info!(event = "revocations_loaded", keys = keys.len(), found, ms);
-                // An item that is no record is taken as revoking by the core (its key says
-                // someone meant to), which reports it (`revocation_invalid`).
-                Ok(items
-                    .into_iter()
-                    .map(|(key, item)| (key, stored_policy(item)))
-                    .collect())
-            }
+        let mut loaded = match loaded {
+            Ok(loaded) => loaded.into_iter(),
             Err(e) => {
                 error!(event = "revocations_unavailable", keys = keys.len(), error = %e.0, ms);
-                Err(e.0)
+                return Err(e.0);
             }
+        };
+        let records = loaded.next().unwrap_or_default();
+        let found = records
+            .iter()
+            .filter(|(_, item)| *item != Stored::Absent)
+            .count();
+        info!(event = "revocations_loaded", keys = keys.len(), found, ms);
+        let policies = loaded.next().unwrap_or_default();
+        if !policies.is_empty() {
+            info!(
+                event = "policies_loaded",
+                groups = policies.len(),
+                ms,
+                with = "revocations"
+            );
         }
+        // An item that is no record is taken as revoking by the core (its key says someone
+        // meant to), which reports it (`revocation_invalid`).
+        Ok(RevocationsLoaded {
+            records: records
+                .into_iter()
+                .map(|(key, item)| (key, stored_policy(item)))
+                .collect(),
+            policies: policies.into_iter().map(policy_item).collect(),
+        })
     }
 
     async fn check_signature(&self, check: &SignatureCheck) -> SignatureVerdict {

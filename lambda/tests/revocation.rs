@@ -149,11 +149,14 @@ async fn a_written_cutoff_refuses_a_cached_caller_within_the_window() {
     let world = World::start(t0).await;
     let alice = token("alice", "alice-1", t0 - 60);
 
-    // First seen: one BatchGetItem per table (records, then policies: the core asks for
-    // the groups' policies only once the caller is known not to be revoked).
+    // First seen: ONE BatchGetItem for both tables (the caller's three record keys and its
+    // group's policy, which the core names with the records it asks for).
     let first = world.call(&alice, t0).await;
-    assert_eq!(first, (true, "allowed", 1, 1), "first-seen caller");
-    println!("first-seen caller: {} policy-table BatchGetItem, {} revocation-table BatchGetItem (3 keys in one call)", first.2, first.3);
+    assert_eq!(
+        first,
+        (true, "allowed", 0, 1),
+        "first-seen caller: one call for both tables"
+    );
     // Seen: answered from the core's caches, no DynamoDB call.
     assert_eq!(world.call(&alice, t0 + 1).await, (true, "allowed", 0, 0));
 

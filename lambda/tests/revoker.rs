@@ -20,8 +20,8 @@ use aws_sdk_dynamodb::types::{
 };
 use edge_authz::token::crypto::AwsLcVerifier;
 use edge_authz::{
-    drive, Authorizer, Config, Host, Outcome, Reason, Request, SignatureCheck, SignatureVerdict,
-    SignatureVerifier, StoredPolicy,
+    drive, Authorizer, Config, Host, Outcome, Reason, Request, RevocationsLoaded, SignatureCheck,
+    SignatureVerdict, SignatureVerifier, StoredPolicy,
 };
 use edge_authz_lambda::fetch::JwksClient;
 use edge_authz_lambda::revoker::{
@@ -328,7 +328,8 @@ impl Host for CoreHost {
     async fn load_revocations(
         &self,
         keys: &[String],
-    ) -> Result<Vec<(String, StoredPolicy)>, String> {
+        _groups: &[String],
+    ) -> Result<RevocationsLoaded, String> {
         self.reads.fetch_add(1, Ordering::SeqCst);
         let request = KeysAndAttributes::builder()
             .set_keys(Some(
@@ -350,20 +351,21 @@ impl Host for CoreHost {
             .and_then(|r| r.get(&self.table))
             .cloned()
             .unwrap_or_default();
-        Ok(keys
-            .iter()
-            .map(|key| {
-                let item = items
-                    .iter()
-                    .find(|i| i.get("key") == Some(&AttributeValue::S(key.clone())));
-                let stored = match item.and_then(|i| i.get("record")) {
-                    None => StoredPolicy::Absent,
-                    Some(AttributeValue::S(text)) => StoredPolicy::Text(text.clone()),
-                    Some(_) => StoredPolicy::Invalid("`record` is not a string".into()),
-                };
-                (key.clone(), stored)
-            })
-            .collect())
+        Ok(RevocationsLoaded::records(
+            keys.iter()
+                .map(|key| {
+                    let item = items
+                        .iter()
+                        .find(|i| i.get("key") == Some(&AttributeValue::S(key.clone())));
+                    let stored = match item.and_then(|i| i.get("record")) {
+                        None => StoredPolicy::Absent,
+                        Some(AttributeValue::S(text)) => StoredPolicy::Text(text.clone()),
+                        Some(_) => StoredPolicy::Invalid("`record` is not a string".into()),
+                    };
+                    (key.clone(), stored)
+                })
+                .collect(),
+        ))
     }
 
     async fn check_signature(&self, check: &SignatureCheck) -> SignatureVerdict {

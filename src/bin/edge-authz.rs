@@ -18,7 +18,7 @@ use edge_authz::policy::{evaluate, EvalContext, PolicyCheck, PolicyDocument};
 use edge_authz::token::crypto::RustCryptoVerifier;
 use edge_authz::{
     drive_blocking, Authorizer, Config, Event, Host, Jwks, PolicyInput, Request, Revocation,
-    SignatureCheck, SignatureVerdict, StoredPolicy, TokenVerifier,
+    RevocationsLoaded, SignatureCheck, SignatureVerdict, StoredPolicy, TokenVerifier,
 };
 use jwt_compact::alg::{Ed25519, Es256, ModulusBits, Rsa, RsaPrivateKey};
 
@@ -1581,16 +1581,18 @@ impl Host for CliHost {
     async fn load_revocations(
         &self,
         keys: &[String],
-    ) -> Result<Vec<(String, StoredPolicy)>, String> {
-        Ok(keys
-            .iter()
-            .map(|key| {
-                (
-                    key.clone(),
-                    PolicyInput::stored(self.revocations.get(key)).into(),
-                )
-            })
-            .collect())
+        _groups: &[String],
+    ) -> Result<RevocationsLoaded, String> {
+        Ok(RevocationsLoaded::records(
+            keys.iter()
+                .map(|key| {
+                    (
+                        key.clone(),
+                        PolicyInput::stored(self.revocations.get(key)).into(),
+                    )
+                })
+                .collect(),
+        ))
     }
 
     async fn check_signature(&self, check: &SignatureCheck) -> SignatureVerdict {

@@ -2,8 +2,8 @@
 // (`x-test-clock`, whole seconds), a switch that makes the POLICIES KV fail
 // (`x-test-kv-fault: 1`), one that makes the REVOCATIONS KV fail
 // (`x-test-revocations-fault: 1`; `slow:<ms>` answers after <ms>), the number of REVOCATIONS
-// read batches the request caused (`x-test-revocation-reads`, absent for none: the keys the Worker reads
-// together count as one read, as the conformance suite counts them), and, on request (`x-test-echo-authz: 1`), the Worker's own log
+// reads the request caused (`x-test-revocation-reads`, absent for none: one bulk get per
+// caller, as the conformance suite counts reads), and, on request (`x-test-echo-authz: 1`), the Worker's own log
 // line for the request in the `x-test-authz` response header (URI-encoded JSON): which path
 // it authorized. Tests that ask for it send one request at a time. Production deploys
 // js/src/worker.js, which has none of these.
@@ -13,7 +13,6 @@ let clock = 0;
 let kvFault = false;
 let revocationsFault = "";
 let revocationReads = 0;
-let inBatch = false;
 /** The last `authz` log event: the current request's, as requests asking for it are sequential. */
 let lastAuthz = null;
 const worker = createWorker({
@@ -37,12 +36,8 @@ function envFor(env) {
     },
     REVOCATIONS: env.REVOCATIONS && {
       async get(...args) {
-        // The Worker asks for a caller's keys in one synchronous loop: one batch.
-        if (!inBatch) {
-          revocationReads++;
-          inBatch = true;
-          queueMicrotask(() => (inBatch = false));
-        }
+        // The Worker reads a caller's keys with one bulk get: one read.
+        revocationReads++;
         const fault = revocationsFault;
         if (fault === "1") throw new Error("injected REVOCATIONS KV failure");
         if (fault.startsWith("slow:")) await new Promise((resolve) => setTimeout(resolve, Number(fault.slice(5))));
