@@ -54,6 +54,19 @@ impl<'h> Invocation<'h> {
     }
 }
 
+impl Invocation<'_> {
+    /// The configured `iss` of issuer `index`, for logs (an index means nothing to a reader).
+    fn issuer_name(&self, index: usize) -> String {
+        self.handler
+            .lock()
+            .config()
+            .issuers
+            .get(index)
+            .map(|issuer| issuer.issuer.clone())
+            .unwrap_or_default()
+    }
+}
+
 impl Host for Invocation<'_> {
     type Error = String;
 
@@ -169,17 +182,18 @@ impl Host for Invocation<'_> {
         match event {
             Event::JwksFetched { issuer, url, jwks } => info!(
                 event = "jwks_fetched",
-                issuer,
+                issuer = %self.issuer_name(issuer),
+                issuer_index = issuer,
                 url,
                 keys = jwks.len(),
                 skipped = jwks.skipped().len(),
                 ms
             ),
             Event::JwksInvalid { issuer, url, error } => {
-                error!(event = "jwks_invalid", issuer, url, error = %error, ms)
+                error!(event = "jwks_invalid", issuer = %self.issuer_name(issuer), issuer_index = issuer, url, error = %error, ms)
             }
             Event::JwksFetchFailed { issuer, url, error } => {
-                error!(event = "jwks_fetch_failed", issuer, url, error = %error, ms)
+                error!(event = "jwks_fetch_failed", issuer = %self.issuer_name(issuer), issuer_index = issuer, url, error = %error, ms)
             }
             Event::PolicyLoaded { group, warnings } => {
                 for warning in warnings {
@@ -216,7 +230,9 @@ impl Host for Invocation<'_> {
             ),
             Event::RunFailed {
                 error: RunError::RefetchRefused { issuer },
-            } => warn!(event = "jwks_refetch_refused", issuer),
+            } => {
+                warn!(event = "jwks_refetch_refused", issuer = %self.issuer_name(issuer), issuer_index = issuer)
+            }
             Event::RunFailed { error } => warn!(event = error.code(), error = %error),
             _ => {}
         }
