@@ -24,7 +24,7 @@ use crate::request_path::{
     canonicalize_into, check_method, split_method_arn, PathError, PathMatching, PathRules,
 };
 use crate::revocation::{
-    Check, RecordError, Revocation, RevocationOff, RevocationSource, Revocations,
+    Check, RecordError, Revocation, RevocationSource, Revocations, RevokeError,
 };
 use crate::token::crypto::SignatureVerifier;
 use crate::token::jwks::{Jwks, JwksError};
@@ -99,7 +99,7 @@ struct CachedToken {
 /// The span of `now` in which a verified token is accepted without verifying it again:
 /// from its `nbf`/`iat` (minus the grace) to its `exp` (plus the grace). Before `from` a
 /// fresh verification would reject it, so a host clock that steps back misses the caches.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Validity {
     from: u64,
     until: u64,
@@ -115,8 +115,8 @@ impl Validity {
 #[derive(Debug)]
 struct Resolved {
     generation: u64,
-    /// Until when the caller's revocation check holds (then it is made again).
-    revocation_until: u64,
+    /// When the caller's revocation check holds (outside it, it is made again).
+    revocation: Validity,
     policies: Arc<Vec<(String, Arc<PolicyDocument>)>>,
     dependencies: Dependencies,
     /// The token's validity, its end cut to the earliest of the loaded policies' TTLs.
@@ -323,11 +323,11 @@ impl Authorizer {
                 }
             }
         };
-        let revocation_until = match self.check_revocation(&caller, now) {
-            Ok(until) => until,
+        let revocation = match self.check_revocation(&caller, now) {
+            Ok(until) => Validity { from: now, until },
             Err(step) => return step,
         };
-        let resolved = match self.resolve(&caller, hash, token_validity, revocation_until, now) {
+        let resolved = match self.resolve(&caller, hash, token_validity, revocation, now) {
             Ok(resolved) => resolved,
             Err(step) => return step,
         };
@@ -346,7 +346,7 @@ impl Authorizer {
         let resolved = self.resolved.get(&hash)?;
         let fresh = resolved.generation == self.policies.generation()
             && resolved.validity.contains(now)
-            && now < resolved.revocation_until;
+            && resolved.revocation.contains(now);
         let (generation, deps) = (resolved.generation, resolved.dependencies);
         if !fresh || deps.time {
             return None;
@@ -487,19 +487,21 @@ impl Authorizer {
         caller: &Arc<Caller>,
         hash: TokenHash,
         token_validity: Validity,
-        revocation_until: u64,
+        revocation: Validity,
         now: u64,
     ) -> Result<Arc<Resolved>, Step> {
         let generation = self.policies.generation();
         if let Some(resolved) = self.resolved.get(&hash) {
             if resolved.generation == generation && resolved.validity.contains(now) {
-                if resolved.revocation_until == revocation_until {
+                if resolved.revocation.until == revocation.until
+                    && resolved.revocation.contains(now)
+                {
                     return Ok(resolved.clone());
                 }
                 // Checked again just now: the hot path may serve it until the new time.
                 let renewed = Arc::new(Resolved {
                     generation: resolved.generation,
-                    revocation_until,
+                    revocation,
                     policies: resolved.policies.clone(),
                     dependencies: resolved.dependencies,
                     validity: resolved.validity,
@@ -562,7 +564,7 @@ impl Authorizer {
             });
         let resolved = Arc::new(Resolved {
             generation,
-            revocation_until,
+            revocation,
             policies: Arc::new(policies),
             dependencies,
             validity: Validity {
@@ -627,7 +629,7 @@ impl Authorizer {
             PolicyDecision::ExplicitDeny => Reason::ExplicitDeny,
             PolicyDecision::ImplicitDeny => Reason::ImplicitDeny,
         };
-        let valid_until = resolved.validity.until.min(resolved.revocation_until);
+        let valid_until = resolved.validity.until.min(resolved.revocation.until);
         let decision = Decision {
             caller: Some(caller),
             trace: Some(Arc::new(PolicyTrace {
@@ -849,9 +851,17 @@ impl Authorizer {
         revocation: &Revocation,
         expires_at: Option<u64>,
         now: u64,
-    ) -> Result<(), RevocationOff> {
-        let revocations = self.revocations.as_mut().ok_or(RevocationOff)?;
-        revocations.revoke(&self.hasher, revocation, expires_at, now);
+    ) -> Result<(), RevokeError> {
+        let revocations = self.revocations.as_mut().ok_or(RevokeError::Off)?;
+        if !self
+            .config
+            .issuers
+            .iter()
+            .any(|issuer| issuer.issuer == revocation.issuer())
+        {
+            return Err(RevokeError::UnknownIssuer);
+        }
+        revocations.revoke(&self.hasher, revocation, expires_at, now)?;
         self.resolved.clear();
         self.decisions.clear();
         Ok(())

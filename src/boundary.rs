@@ -118,6 +118,15 @@ mod tests {
         );
         out += "/** The verdict id meaning \"read `verdict()`, do not keep it\". */\n";
         out += &format!("export const VERDICT_UNCACHED = {VERDICT_UNCACHED};\n");
+        out += "/** Every reason code, in the core's order (`responseFor` takes the index). */\n";
+        let codes: std::vec::Vec<String> = Reason::ALL
+            .iter()
+            .map(|r| format!("\"{}\"", r.code()))
+            .collect();
+        out += &format!(
+            "export const REASON_CODES = Object.freeze([{}]);\n",
+            codes.join(", ")
+        );
         out += "/** Every reason code, with the outcome it belongs to. */\n";
         out += "export const REASONS = Object.freeze({\n";
         for reason in Reason::ALL {

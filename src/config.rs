@@ -292,6 +292,29 @@ impl<'v> Obj<'v> {
         }
     }
 
+    /// One of `options` (its index), or an error listing them.
+    fn choice(
+        &mut self,
+        cx: &mut Cx,
+        name: &'static str,
+        options: &[&'static str],
+    ) -> Option<usize> {
+        match self.get(name) {
+            None => None,
+            Some(Value::String(s)) if options.contains(&s.as_str()) => {
+                options.iter().position(|option| option == s)
+            }
+            Some(_) => {
+                let list: Vec<String> = options.iter().map(|x| format!("`{x}`")).collect();
+                cx.error(
+                    &self.at(name),
+                    format!("must be one of {}", list.join(", ")),
+                );
+                None
+            }
+        }
+    }
+
     fn bool(&mut self, cx: &mut Cx, name: &'static str, default: bool) -> bool {
         match self.get(name) {
             None => default,
@@ -449,15 +472,11 @@ fn parse_config(cx: &mut Cx, value: &Value) -> Option<Config> {
         // API Gateway answers from its own cache without asking the authorizer: a
         // revocation could not take effect before that cache's entry expires.
         if cache.ttl_seconds > revocation.freshness_seconds {
-            cx.warnings.push(format!(
-                "apiGatewayCache.ttlSeconds: {} is longer than revocation.freshnessSeconds ({}): \
-                 API Gateway serves its cached answers without asking the authorizer, so a \
-                 revocation takes effect only within {} seconds (the two added); set the \
-                 authorizer's TTL to at most {}",
-                cache.ttl_seconds,
-                revocation.freshness_seconds,
-                cache.ttl_seconds + revocation.freshness_seconds,
-                revocation.freshness_seconds
+            cx.warnings.push(String::from(
+                "apiGatewayCache.ttlSeconds is longer than revocation.freshnessSeconds: API \
+                 Gateway serves its cached answers without asking the authorizer, so a \
+                 revocation takes effect only within the two added; set the authorizer's TTL \
+                 to at most the freshness",
             ));
         }
     }
@@ -498,24 +517,11 @@ fn parse_revocation(cx: &mut Cx, value: &Value) -> Option<RevocationConfig> {
         // Zero would read the store on every request: say so rather than allow it silently.
         cx.error(&o.at("freshnessSeconds"), "must be at least 1");
     }
-    let mut choice = |cx: &mut Cx, name: &'static str, options: &[&'static str]| match o.get(name) {
-        None => None,
-        Some(Value::String(s)) if options.contains(&s.as_str()) => {
-            options.iter().position(|option| option == s)
-        }
-        Some(_) => {
-            cx.error(
-                &o.at(name),
-                format!("must be one of {}", options.join(", ")),
-            );
-            None
-        }
-    };
-    let when_unavailable = match choice(cx, "whenUnavailable", &["deny", "stale"]) {
+    let when_unavailable = match o.choice(cx, "whenUnavailable", &["deny", "stale"]) {
         Some(1) => WhenUnavailable::Stale,
         _ => WhenUnavailable::Deny,
     };
-    let source = match choice(cx, "store", &["external", "local"]) {
+    let source = match o.choice(cx, "store", &["external", "local"]) {
         Some(1) => RevocationSource::Local,
         _ => RevocationSource::External,
     };
@@ -587,33 +593,22 @@ fn parse_request(cx: &mut Cx, value: &Value) -> PathRules {
     let Some(mut o) = Obj::new(cx, "request", value) else {
         return d;
     };
-    let mut choice = |cx: &mut Cx, name: &'static str, options: &[&'static str]| -> Option<usize> {
-        match o.get(name) {
-            None => None,
-            Some(Value::String(s)) if options.contains(&s.as_str()) => {
-                options.iter().position(|option| option == s)
-            }
-            Some(_) => {
-                let list: Vec<String> = options.iter().map(|x| format!("`{x}`")).collect();
-                cx.error(&o.at(name), format!("must be one of {}", list.join(", ")));
-                None
-            }
-        }
-    };
-    let strip_trailing_slash = choice(cx, "trailingSlash", &["keep", "strip"])
+    let strip_trailing_slash = o
+        .choice(cx, "trailingSlash", &["keep", "strip"])
         .map_or(d.matching.strip_trailing_slash, |i| i == 1);
-    let dot_segments = match choice(cx, "dotSegments", &["reject", "resolve"]) {
+    let dot_segments = match o.choice(cx, "dotSegments", &["reject", "resolve"]) {
         Some(1) => DotSegments::Resolve,
         Some(_) => DotSegments::Reject,
         None => d.dot_segments,
     };
-    let escaped_slashes = match choice(cx, "escapedSlashes", &["reject", "keep"]) {
+    let escaped_slashes = match o.choice(cx, "escapedSlashes", &["reject", "keep"]) {
         Some(1) => EscapedSlashes::Keep,
         Some(_) => EscapedSlashes::Reject,
         None => d.escaped_slashes,
     };
-    let keep_semicolons =
-        choice(cx, "semicolons", &["reject", "keep"]).map_or(d.keep_semicolons, |i| i == 1);
+    let keep_semicolons = o
+        .choice(cx, "semicolons", &["reject", "keep"])
+        .map_or(d.keep_semicolons, |i| i == 1);
     let rules = PathRules {
         matching: PathMatching {
             case_sensitive: o.bool(cx, "caseSensitive", d.matching.case_sensitive),

@@ -85,7 +85,8 @@ pub use request_path::{
     PathError, PathMatching, PathRules,
 };
 pub use revocation::{
-    RecordError, Revocation, RevocationConfig, RevocationOff, RevocationSource, WhenUnavailable,
+    RecordError, Revocation, RevocationConfig, RevocationSource, RevokeError, WhenUnavailable,
+    RECORD_LIFETIME,
 };
 pub use token::claims::{Identity, Issuer, IssuerKind, TokenUse};
 pub use token::crypto::{Algorithm, AlgorithmSet, PublicKey, SignatureVerdict, SignatureVerifier};

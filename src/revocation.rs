@@ -22,7 +22,7 @@
 //! store cannot be read the caller is refused (503, `revocations_unavailable`), or with
 //! `whenUnavailable: "stale"` the last answer read is used for at most `maxStaleSeconds`.
 
-use alloc::string::String;
+use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 use core::fmt;
 
@@ -30,6 +30,12 @@ use serde_json::{Map, Value};
 
 use crate::cache::{BoundedCache, KeyedHasher};
 use crate::driver::PolicyInput;
+
+/// How long a record must be kept after its cutoff (or, for a session or a token, after it
+/// is written) to cover every token it refuses: Cognito's tokens live at most a day, and a
+/// token is accepted up to `graceSeconds` (at most 300) past its `exp`. Stores may drop a
+/// record then (`expiresAt`).
+pub const RECORD_LIFETIME: u64 = 24 * 3600 + crate::token::verifier::MAX_GRACE_SECONDS;
 
 /// After a failed read, how long a key is answered from what is cached (or refused) before
 /// the authorizer asks for it again (seconds), so that a failing store is not hammered.
@@ -111,6 +117,15 @@ pub enum Revocation {
 }
 
 impl Revocation {
+    /// The issuer whose tokens the record covers.
+    pub fn issuer(&self) -> &str {
+        match self {
+            Self::User { issuer, .. }
+            | Self::Session { issuer, .. }
+            | Self::Token { issuer, .. } => issuer,
+        }
+    }
+
     /// The store key of this record.
     pub fn key(&self) -> String {
         match self {
@@ -160,17 +175,6 @@ impl fmt::Display for RecordError {
             "revocation record `{}`: {} (taken as revoking)",
             self.key, self.message
         )
-    }
-}
-
-/// [`Authorizer::revoke`](crate::Authorizer::revoke) without a `revocation` section in the
-/// configuration: nothing would ever check the record.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RevocationOff;
-
-impl fmt::Display for RevocationOff {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("revocation is not configured: add a `revocation` section to the configuration")
     }
 }
 
@@ -248,14 +252,20 @@ fn parse_record(key: &str, stored: PolicyInput<'_>) -> (Record, Option<RecordErr
     (Record::Before { before, expires_at }, None)
 }
 
+/// What the store last answered for one key.
 #[derive(Debug, Clone, Copy)]
 struct Entry {
     record: Record,
     /// When the store last answered for this key (never: only failures so far).
     loaded_at: Option<u64>,
     failed_at: Option<u64>,
-    /// Handed to `revoke` in this process: kept until it expires, whatever the store says.
-    local: bool,
+}
+
+/// A record handed to `revoke` in this process.
+#[derive(Debug, Clone, Copy)]
+struct Local {
+    before: u64,
+    expires_at: u64,
 }
 
 /// What the revocation check found for a caller.
@@ -271,13 +281,45 @@ pub(crate) enum Check {
     Unavailable,
 }
 
-/// The records the authorizer holds.
+/// Why [`Authorizer::revoke`](crate::Authorizer::revoke) could not keep a record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RevokeError {
+    /// No `revocation` section: nothing would ever check the record.
+    Off,
+    /// The record names an issuer that is not configured: it could never match a token.
+    UnknownIssuer,
+    /// `cacheEntries` records handed to `revoke` are held and none has expired: a record
+    /// dropped to make room would let its tokens in again, so none is.
+    Full,
+}
+
+impl fmt::Display for RevokeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Off => {
+                "revocation is not configured: add a `revocation` section to the configuration"
+            }
+            Self::UnknownIssuer => "the record's issuer is not a configured issuer",
+            Self::Full => {
+                "revocation.cacheEntries records are held in this process and none has expired: \
+                 write the record to the store instead"
+            }
+        })
+    }
+}
+
+/// The records the authorizer holds: the store's answers (a bounded cache: an answer
+/// dropped is read again) and the records handed to `revoke` (kept apart, never dropped
+/// before they expire: dropping one would let its tokens in).
 #[derive(Debug)]
 pub(crate) struct Revocations {
     config: RevocationConfig,
     /// By the keyed 128-bit hash of the store key: the hash maps the core already has, no
     /// string map of its own (a collision would need 2^64 keys).
     entries: BoundedCache<u128, Entry>,
+    /// Sorted by slot (binary search: records handed to `revoke` are few, and a sorted
+    /// vector costs the wasm far less than a map).
+    local: Vec<(u128, Local)>,
 }
 
 impl Revocations {
@@ -285,16 +327,21 @@ impl Revocations {
         Self {
             config,
             entries: BoundedCache::new(config.cache_entries),
+            local: Vec::new(),
         }
     }
 
-    /// The store keys of a caller: its user, its session and its token, when it has them.
+    /// The store keys of a caller: its user, its session and its token, when it has them
+    /// (a `jti` that is not a string — which RFC 7519 asks it to be — is keyed by its JSON
+    /// text, so that no token escapes its records by its claims' types).
     pub(crate) fn keys_of(issuer: &str, subject: &str, claims: &Map<String, Value>) -> Vec<String> {
         let mut keys = Vec::with_capacity(3);
         keys.push(key("user", issuer, subject));
         for (claim, kind) in [("origin_jti", "session"), ("jti", "token")] {
-            if let Some(Value::String(value)) = claims.get(claim) {
-                keys.push(key(kind, issuer, value));
+            match claims.get(claim) {
+                None | Some(Value::Null) => {}
+                Some(Value::String(value)) => keys.push(key(kind, issuer, value)),
+                Some(other) => keys.push(key(kind, issuer, &other.to_string())),
             }
         }
         keys
@@ -314,43 +361,56 @@ impl Revocations {
         let mut missing = Vec::new();
         let mut unavailable = false;
         for key in keys {
-            let Some(entry) = self.entries.get(&hasher.bytes(key.as_bytes())).copied() else {
-                if config.source == RevocationSource::External {
-                    missing.push(key.clone());
+            let slot = hasher.bytes(key.as_bytes());
+            if let Some(local) = self.local_record(slot) {
+                let record = Record::Before {
+                    before: local.before,
+                    expires_at: local.expires_at,
+                };
+                if record.revokes(issued_at, now) {
+                    return Check::Revoked;
                 }
+            }
+            if config.source == RevocationSource::Local {
+                continue;
+            }
+            let Some(entry) = self.entries.get(&slot).copied() else {
+                missing.push(key.clone());
                 continue;
             };
-            if entry.record.revokes(issued_at, now) {
-                return Check::Revoked;
-            }
-            if entry.local || config.source == RevocationSource::Local {
-                continue;
-            }
+            let revokes = entry.record.revokes(issued_at, now);
             let failing = entry
                 .failed_at
-                .is_some_and(|at| now < at.saturating_add(RETRY_AFTER_FAILURE));
-            let Some(fresh_until) = entry.loaded_at.map(|at| at.saturating_add(fresh_for)) else {
-                // Never read, and reading failed: nothing to answer from.
-                if failing {
-                    unavailable = true;
-                } else {
-                    missing.push(key.clone());
+                .is_some_and(|at| at <= now && now < at.saturating_add(RETRY_AFTER_FAILURE));
+            // Fresh from the read on, for the freshness: a clock that stepped back before the
+            // read makes the answer stale (read again), never longer-lived.
+            let fresh_until = entry
+                .loaded_at
+                .filter(|at| *at <= now)
+                .map(|at| at.saturating_add(fresh_for));
+            match fresh_until {
+                Some(fresh_until) if now < fresh_until => {
+                    if revokes {
+                        return Check::Revoked;
+                    }
+                    until = until.min(fresh_until);
                 }
-                continue;
-            };
-            if now < fresh_until {
-                until = until.min(fresh_until);
-            } else if failing {
-                let stale_until = fresh_until.saturating_add(config.max_stale_seconds);
-                if config.when_unavailable == WhenUnavailable::Stale && now < stale_until {
-                    // Answered from the last read until the next retry, at most.
-                    let retry_at = entry.failed_at.map_or(now, |at| at + RETRY_AFTER_FAILURE);
-                    until = until.min(retry_at.min(stale_until));
-                } else {
-                    unavailable = true;
+                // Stale, or never read: read it again, unless that just failed.
+                _ if !failing => missing.push(key.clone()),
+                // A revoking record stays revoking while it cannot be read again.
+                _ if revokes => return Check::Revoked,
+                Some(fresh_until) => {
+                    let stale_until = fresh_until.saturating_add(config.max_stale_seconds);
+                    if config.when_unavailable == WhenUnavailable::Stale && now < stale_until {
+                        // Answered from the last read until the next retry, at most.
+                        let retry_at = entry.failed_at.map_or(now, |at| at + RETRY_AFTER_FAILURE);
+                        until = until.min(retry_at.min(stale_until));
+                    } else {
+                        unavailable = true;
+                    }
                 }
-            } else {
-                missing.push(key.clone());
+                // Never read (or read "in the future"), and reading failed.
+                None => unavailable = true,
             }
         }
         if !missing.is_empty() {
@@ -371,19 +431,12 @@ impl Revocations {
         now: u64,
     ) -> Result<(), RecordError> {
         let (record, error) = parse_record(key, stored);
-        let slot = hasher.bytes(key.as_bytes());
-        let local = self.entries.get(&slot).filter(|e| e.local);
-        // A local record stays until it expires: the store cannot take it back.
-        let entry = match local {
-            Some(local) if !local.record.expired(now) => *local,
-            _ => Entry {
-                record,
-                loaded_at: Some(now),
-                failed_at: None,
-                local: false,
-            },
+        let entry = Entry {
+            record,
+            loaded_at: Some(now),
+            failed_at: None,
         };
-        self.entries.insert(slot, entry);
+        self.entries.insert(hasher.bytes(key.as_bytes()), entry);
         error.map_or(Ok(()), Err)
     }
 
@@ -401,36 +454,55 @@ impl Revocations {
                     record: Record::Absent,
                     loaded_at: None,
                     failed_at: Some(now),
-                    local: false,
                 },
             };
             self.entries.insert(slot, entry);
         }
     }
 
-    /// Keeps a record handed over in this process, at once and until it expires.
+    /// Keeps a record handed over in this process, at once and until it expires, beside
+    /// whatever the store says for its key.
     pub(crate) fn revoke(
         &mut self,
         hasher: &KeyedHasher,
         revocation: &Revocation,
         expires_at: Option<u64>,
         now: u64,
-    ) {
+    ) -> Result<(), RevokeError> {
         let before = match revocation {
             Revocation::User { before, .. } => *before,
             Revocation::Session { .. } | Revocation::Token { .. } => u64::MAX,
         };
-        let entry = Entry {
-            record: Record::Before {
-                before,
-                expires_at: expires_at.unwrap_or(u64::MAX),
-            },
-            loaded_at: Some(now),
-            failed_at: None,
-            local: true,
-        };
-        self.entries
-            .insert(hasher.bytes(revocation.key().as_bytes()), entry);
+        let slot = hasher.bytes(revocation.key().as_bytes());
+        let expires_at = expires_at.unwrap_or(u64::MAX);
+        match self.local.binary_search_by_key(&slot, |(s, _)| *s) {
+            // Two records for one key: the one that refuses more holds.
+            Ok(at) => {
+                if let Some((_, held)) = self.local.get_mut(at) {
+                    held.before = held.before.max(before);
+                    held.expires_at = held.expires_at.max(expires_at);
+                }
+            }
+            Err(_) => {
+                if self.local.len() >= self.config.cache_entries {
+                    self.local.retain(|(_, local)| now < local.expires_at);
+                    if self.local.len() >= self.config.cache_entries {
+                        return Err(RevokeError::Full);
+                    }
+                }
+                let at = self
+                    .local
+                    .binary_search_by_key(&slot, |(s, _)| *s)
+                    .unwrap_or_else(|at| at);
+                self.local.insert(at, (slot, Local { before, expires_at }));
+            }
+        }
+        Ok(())
+    }
+
+    fn local_record(&self, slot: u128) -> Option<&Local> {
+        let at = self.local.binary_search_by_key(&slot, |(s, _)| *s).ok()?;
+        self.local.get(at).map(|(_, local)| local)
     }
 }
 
@@ -550,17 +622,127 @@ mod tests {
             issuer: "i".into(),
             origin_jti: "s".into(),
         };
-        r.revoke(&H, &revocation, Some(1000), 5);
+        r.revoke(&H, &revocation, Some(1000), 5).unwrap();
         let keys = [revocation.key()];
         assert_eq!(r.check(&H, &keys, Some(1), 500), Check::Revoked);
         // The store knows nothing of it: still revoked.
         r.loaded(&H, &keys[0], PolicyInput::Absent, 600).unwrap();
         assert_eq!(r.check(&H, &keys, Some(1), 600), Check::Revoked);
-        assert_eq!(r.check(&H, &keys, Some(1), 1000), Check::Clear(u64::MAX));
+        // Expired: the store's answer (stale by now) is read again.
+        assert_eq!(
+            r.check(&H, &keys, Some(1), 1000),
+            Check::Missing(keys.to_vec())
+        );
+        r.loaded(&H, &keys[0], PolicyInput::Absent, 1000).unwrap();
+        assert_eq!(r.check(&H, &keys, Some(1), 1000), Check::Clear(1030));
+    }
+
+    #[test]
+    fn a_local_record_and_the_stores_both_hold() {
+        let mut r = revocations(RevocationConfig::default());
+        let early = Revocation::User {
+            issuer: "i".into(),
+            subject: "alice".into(),
+            before: 100,
+        };
+        r.revoke(&H, &early, None, 10).unwrap();
+        let keys = [early.key()];
+        // The store's later cutoff refuses what the local one would let through.
+        r.loaded(&H, &keys[0], PolicyInput::Text(r#"{"before":200}"#), 300)
+            .unwrap();
+        assert_eq!(r.check(&H, &keys, Some(150), 300), Check::Revoked);
+        assert_eq!(r.check(&H, &keys, Some(250), 300), Check::Clear(330));
+        // And a later local cutoff for the same key raises it.
+        let later = Revocation::User {
+            issuer: "i".into(),
+            subject: "alice".into(),
+            before: 260,
+        };
+        r.revoke(&H, &later, None, 301).unwrap();
+        assert_eq!(r.check(&H, &keys, Some(250), 301), Check::Revoked);
+    }
+
+    #[test]
+    fn local_records_are_never_evicted_and_refuse_to_overflow() {
+        let config = RevocationConfig {
+            cache_entries: 64,
+            ..RevocationConfig::default()
+        };
+        let mut r = revocations(config);
+        let victim = Revocation::Token {
+            issuer: "i".into(),
+            jti: "victim".into(),
+        };
+        r.revoke(&H, &victim, Some(10_000), 0).unwrap();
+        // Much traffic through the store's cache...
+        for n in 0..1000 {
+            let key = alloc::format!("user#i#u{n}");
+            r.loaded(&H, &key, PolicyInput::Absent, 1).unwrap();
+        }
+        assert_eq!(r.check(&H, &[victim.key()], Some(1), 2), Check::Revoked);
+        // ...and no more local records than configured while none has expired.
+        for n in 1..64 {
+            let token = Revocation::Token {
+                issuer: "i".into(),
+                jti: alloc::format!("t{n}"),
+            };
+            r.revoke(&H, &token, Some(10_000), 0).unwrap();
+        }
+        let one_more = Revocation::Token {
+            issuer: "i".into(),
+            jti: "more".into(),
+        };
+        assert_eq!(
+            r.revoke(&H, &one_more, Some(10_000), 5),
+            Err(RevokeError::Full)
+        );
+        assert_eq!(r.check(&H, &[victim.key()], Some(1), 5), Check::Revoked);
+        // Once they expire, there is room again.
+        assert_eq!(r.revoke(&H, &one_more, None, 10_000), Ok(()));
+    }
+
+    #[test]
+    fn a_revoking_record_is_read_again_once_stale_and_holds_while_the_store_fails() {
+        let mut r = revocations(RevocationConfig::default());
+        let keys = [String::from(KEY)];
+        r.loaded(&H, KEY, PolicyInput::Text(r#"{"before":"oops"}"#), 0)
+            .unwrap_err();
+        assert_eq!(r.check(&H, &keys, Some(5), 10), Check::Revoked);
+        // Stale: read again; the store failing meanwhile keeps it revoking.
+        assert_eq!(
+            r.check(&H, &keys, Some(5), 30),
+            Check::Missing(keys.to_vec())
+        );
+        r.failed(&H, &keys, 30);
+        assert_eq!(r.check(&H, &keys, Some(5), 31), Check::Revoked);
+        // Fixed in the store (deleted): answered clear after the next read.
+        r.loaded(&H, KEY, PolicyInput::Absent, 40).unwrap();
+        assert_eq!(r.check(&H, &keys, Some(5), 40), Check::Clear(70));
+    }
+
+    #[test]
+    fn a_clock_that_steps_back_before_a_read_makes_it_stale() {
+        let mut r = revocations(RevocationConfig::default());
+        let keys = [String::from(KEY)];
+        r.loaded(&H, KEY, PolicyInput::Absent, 1000).unwrap();
+        assert_eq!(r.check(&H, &keys, Some(5), 1000), Check::Clear(1030));
+        assert_eq!(
+            r.check(&H, &keys, Some(5), 900),
+            Check::Missing(keys.to_vec())
+        );
     }
 
     #[test]
     fn keys_name_issuer_and_claim() {
+        let numeric = json!({"origin_jti": 456, "jti": 123, "sub": "s"});
+        let Value::Object(numeric) = numeric else {
+            unreachable!()
+        };
+        assert_eq!(
+            Revocations::keys_of("i", "s", &numeric),
+            ["user#i#s", "session#i#456", "token#i#123"],
+            "a jti of another type is keyed by its JSON text, never skipped"
+        );
         let claims = json!({"origin_jti": "o", "jti": "j", "sub": "s"});
         let Value::Object(claims) = claims else {
             unreachable!()

@@ -81,9 +81,8 @@ fn stored_value(value: &JsValue) -> crate::StoredPolicy {
         .and_then(|t| t.as_string())
     {
         Some(text) => crate::StoredPolicy::Text(text),
-        None => crate::StoredPolicy::Invalid(alloc::format!(
-            "a JavaScript {} is not JSON text or a JSON value",
-            value.js_typeof().as_string().unwrap_or_default()
+        None => crate::StoredPolicy::Invalid(String::from(
+            "a JavaScript value with no JSON text (a function, a symbol, a BigInt, a cycle)",
         )),
     }
 }
@@ -531,16 +530,15 @@ impl WasmAuthorizer {
 
     /// What an adapter answers for `reason` when it decides in the core's place (a claim
     /// check, a router refusal, a failure): `{"outcome", "reason", "status", "body"}` as
-    /// JSON text, from the configured responses. Throws `unknown_reason` for a code the
-    /// core does not have.
+    /// JSON text, from the configured responses. `reason` is the index of its code in
+    /// `REASON_CODES` (js/src/core-codes.js); throws `unknown_reason` past them.
     #[wasm_bindgen(js_name = responseFor)]
-    pub fn response_for(&self, reason: &str) -> Result<String, JsValue> {
-        let reason = crate::Reason::from_code(reason).ok_or_else(|| {
-            error(
-                "unknown_reason",
-                &alloc::format!("`{reason}` is not a reason code"),
-            )
-        })?;
+    pub fn response_for(&self, reason: usize) -> Result<String, JsValue> {
+        // By its index in `Reason::ALL` (`REASON_CODES` in core-codes.js): no string match.
+        let reason = crate::Reason::ALL
+            .get(reason)
+            .copied()
+            .ok_or_else(|| error("unknown_reason", "not a reason index"))?;
         Ok(verdict_json(&self.inner.render_reason(reason)))
     }
 
@@ -744,7 +742,7 @@ impl WasmAuthorizer {
         let stored = stored_value(&record);
         self.inner
             .revocation_loaded(key, stored.as_input(), now)
-            .map_err(|e| error("invalid_revocation", &e.to_string()))
+            .map_err(|e| error("invalid_revocation", e.message))
     }
 
     /// Reports that reading the revocation records `keys` failed.
@@ -762,8 +760,8 @@ impl WasmAuthorizer {
     pub fn revoke(
         &mut self,
         kind: &str,
-        issuer: &str,
-        value: &str,
+        issuer: String,
+        value: String,
         before: Option<f64>,
         expires_at: Option<f64>,
         now: f64,
@@ -775,7 +773,6 @@ impl WasmAuthorizer {
                 "issuer and value must not be empty",
             ));
         }
-        let (issuer, value) = (String::from(issuer), String::from(value));
         let revocation = match kind {
             "user" => crate::Revocation::User {
                 issuer,
@@ -797,11 +794,10 @@ impl WasmAuthorizer {
         let expires_at = expires_at.map(epoch_seconds).transpose()?;
         self.inner
             .revoke(&revocation, expires_at, now)
-            .map_err(|_| {
-                error(
-                    "revocation_off",
-                    "revocation is not configured: add a `revocation` section to the configuration",
-                )
+            .map_err(|e| match e {
+                crate::RevokeError::Off => error("revocation_off", "no `revocation` section"),
+                crate::RevokeError::Full => error("revocations_full", "too many records held"),
+                _ => error("invalid_revocation", "the issuer is not configured"),
             })?;
         Ok(revocation.key())
     }

@@ -1261,8 +1261,8 @@ fn revoke_prints_the_record_for_each_store() {
         printed,
         json!({
             "key": format!("user#{ISS}#alice"),
-            "record": { "before": 100, "expiresAt": 100 + 86_400 },
-            "expiresAt": 100 + 86_400,
+            "record": { "before": 100, "expiresAt": 100 + 86_700 },
+            "expiresAt": 100 + 86_700,
         })
     );
 
@@ -1281,7 +1281,7 @@ fn revoke_prints_the_record_for_each_store() {
     assert_eq!(
         stdout(&o).trim(),
         format!(
-            "wrangler kv key put --binding=REVOCATIONS 'session#{ISS}#o'\\''1' '{{\"expiresAt\":86450}}' --expiration=86450"
+            "wrangler kv key put --binding=REVOCATIONS 'session#{ISS}#o'\\''1' '{{\"expiresAt\":86750}}' --expiration=86750"
         )
     );
 
@@ -1309,6 +1309,27 @@ fn revoke_prints_the_record_for_each_store() {
     assert_eq!(item["key"]["S"], format!("token#{ISS}#t1"));
     assert_eq!(item["record"]["S"], r#"{"expiresAt":900}"#);
     assert_eq!(item["expiresAt"]["N"], "900");
+
+    // A user cutoff: the put never replaces a later cutoff stored (as the revoker writes).
+    let o = run(&[
+        "revoke",
+        "--sub",
+        "bob",
+        "--before",
+        "100",
+        "--issuer",
+        ISS,
+        "--format",
+        "dynamodb",
+        "--table",
+        "revocations",
+    ]);
+    let line = stdout(&o);
+    assert!(
+        line.contains("--condition-expression 'attribute_not_exists(#b) OR #b < :b' --expression-attribute-names '{\"#b\":\"before\"}' --expression-attribute-values '{\":b\":{\"N\":\"100\"}}'"),
+        "{line}"
+    );
+    assert!(line.contains(r#""before":{"N":"100"}"#), "{line}");
 }
 
 #[test]

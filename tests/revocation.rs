@@ -7,7 +7,7 @@ mod support;
 use std::net::IpAddr;
 
 use edge_authz::{
-    Authorizer, Config, Need, PolicyInput, Reason, Request, Revocation, RevocationOff, Step,
+    Authorizer, Config, Need, PolicyInput, Reason, Request, Revocation, RevokeError, Step,
 };
 use serde_json::{json, Value};
 use support::{jwks_document, sign_token, suite_keys};
@@ -46,11 +46,11 @@ fn the_revocation_section_is_checked_field_by_field() {
         ),
         (
             json!({"whenUnavailable": "allow"}),
-            "revocation.whenUnavailable: must be one of deny, stale",
+            "revocation.whenUnavailable: must be one of `deny`, `stale`",
         ),
         (
             json!({"store": "redis"}),
-            "revocation.store: must be one of external, local",
+            "revocation.store: must be one of `external`, `local`",
         ),
         (
             json!({"cacheEntries": 3}),
@@ -200,6 +200,14 @@ fn a_local_store_never_asks_and_revoke_needs_the_section() {
         .unwrap()
         .config,
     );
-    assert_eq!(off.revoke(&token_record, None, NOW), Err(RevocationOff));
-    assert!(RevocationOff.to_string().contains("revocation"));
+    assert_eq!(off.revoke(&token_record, None, NOW), Err(RevokeError::Off));
+    assert!(RevokeError::Off.to_string().contains("revocation"));
+    let elsewhere = Revocation::Token {
+        issuer: "https://login.example/".into(),
+        jti: "b-1".into(),
+    };
+    assert_eq!(
+        local.revoke(&elsewhere, None, NOW),
+        Err(RevokeError::UnknownIssuer)
+    );
 }

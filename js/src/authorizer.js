@@ -3,7 +3,7 @@
 
 import { AuthzError, codeOf, JwksError, messageOf, PolicyLoadError, RequestError } from "./errors.js";
 import { DEFAULT_POLICIES_TIMEOUT_MS, DEFAULT_REVOCATIONS_TIMEOUT_MS } from "./host.js";
-import { MATCHING, STEP, VERDICT_UNCACHED } from "./core-codes.js";
+import { MATCHING, REASON_CODES, STEP, VERDICT_UNCACHED } from "./core-codes.js";
 
 export { AuthzError };
 
@@ -185,7 +185,9 @@ export class EdgeAuthorizer {
   responseFor(reason) {
     let response = this.#responses.get(reason);
     if (response === undefined) {
-      response = Object.freeze(JSON.parse(this.#core.responseFor(reason)));
+      const index = REASON_CODES.indexOf(reason);
+      if (index < 0) throw new AuthzError("unknown_reason", `\`${reason}\` is not a reason code`);
+      response = Object.freeze(JSON.parse(this.#core.responseFor(index)));
       this.#responses.set(reason, response);
     }
     return response;

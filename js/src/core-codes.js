@@ -6,6 +6,8 @@ export const STEP = Object.freeze({ decided: 0, fetchJwks: 1, awaitJwks: 2, load
 export const MATCHING = Object.freeze({ caseInsensitive: 1, stripTrailingSlash: 2, mergeSlashes: 4 });
 /** The verdict id meaning "read `verdict()`, do not keep it". */
 export const VERDICT_UNCACHED = 255;
+/** Every reason code, in the core's order (`responseFor` takes the index). */
+export const REASON_CODES = Object.freeze(["allowed", "explicit_deny", "implicit_deny", "invalid_policy", "policies_unavailable", "no_credentials", "malformed_authorization", "too_large", "malformed", "alg_not_allowed", "unsupported_crit", "wrong_issuer", "unknown_kid", "ambiguous_key", "bad_signature", "expired", "not_yet_valid", "issued_in_future", "missing_claim", "wrong_token_use", "wrong_client", "missing_scope", "missing_group", "jwks_unavailable", "revoked", "revocations_unavailable", "path_not_origin_form", "path_fragment", "path_control_character", "path_bad_escape", "path_double_encoding", "path_invalid_utf8", "path_backslash", "path_encoded_slash", "path_dot_segment", "path_empty_segment", "path_semicolon", "path_trailing_dot", "path_too_long", "invalid_method", "invalid_method_arn", "request_nul", "path_router_mismatch", "claim_check_failed", "internal_error"]);
 /** Every reason code, with the outcome it belongs to. */
 export const REASONS = Object.freeze({
   allowed: "allow",

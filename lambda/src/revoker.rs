@@ -20,8 +20,9 @@ use aws_sdk_dynamodb::Client;
 use edge_authz::Revocation;
 use serde_json::Value;
 
-/// Cognito access and ID tokens live at most a day: a cutoff covers no token after that.
-pub const MAX_TOKEN_LIFETIME: u64 = 24 * 3600;
+/// How long a cutoff is kept (`expiresAt`): the core's [`edge_authz::RECORD_LIFETIME`], a
+/// day and the largest grace, after which it covers no token.
+pub const MAX_TOKEN_LIFETIME: u64 = edge_authz::RECORD_LIFETIME;
 
 /// The EventBridge `detail-type` of CloudTrail's API call events.
 pub const DETAIL_TYPE: &str = "AWS API Call via CloudTrail";
@@ -137,6 +138,15 @@ impl Cutoff {
     /// The table's key.
     pub fn key(&self) -> String {
         self.revocation.key()
+    }
+
+    /// The cutoff: tokens issued at or before it are refused.
+    pub fn before(&self) -> u64 {
+        match &self.revocation {
+            Revocation::User { before, .. } => *before,
+            // `plan` makes user cutoffs only; anything else refuses every token.
+            _ => u64::MAX,
+        }
     }
 
     /// The `record` attribute: `{"before":T,"expiresAt":E}`.
@@ -387,11 +397,14 @@ impl Revoker {
                 "expiresAt",
                 AttributeValue::N(cutoff.expires_at.to_string()),
             )
-            // A later cutoff (same TTL, so a later expiresAt) is never replaced by an earlier
-            // one: that would let tokens issued in between through again.
-            .condition_expression("attribute_not_exists(#e) OR #e < :e")
-            .expression_attribute_names("#e", "expiresAt")
-            .expression_attribute_values(":e", AttributeValue::N(cutoff.expires_at.to_string()))
+            .item("before", AttributeValue::N(cutoff.before().to_string()))
+            // A later cutoff is never replaced by an earlier one, whatever either's
+            // `expiresAt` (an operator may have written a longer one): that would let tokens
+            // issued in between through again. `edge-authz revoke --format dynamodb` writes
+            // `before` and the same condition.
+            .condition_expression("attribute_not_exists(#b) OR #b < :b")
+            .expression_attribute_names("#b", "before")
+            .expression_attribute_values(":b", AttributeValue::N(cutoff.before().to_string()))
             .send()
             .await;
         match written {

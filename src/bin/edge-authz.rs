@@ -1370,10 +1370,6 @@ fn write_private(path: &str, text: &str) -> Result<(), Fail> {
     Ok(())
 }
 
-/// Cognito access and ID tokens live at most a day: a record older than that covers only
-/// expired tokens, so stores may drop it (`expiresAt`).
-const MAX_TOKEN_LIFETIME: u64 = 24 * 3600;
-
 fn revoke(args: &[String]) -> Outcome {
     const HELP: &str = "\
 edge-authz revoke (--sub ID [--before TIME] | --origin-jti ID | --jti ID) (--issuer URL | --config FILE)
@@ -1384,8 +1380,8 @@ Prints a revocation record for the store the authorizer reads (it does no networ
   --origin-jti ID   a sign-in (Cognito's origin_jti): every token of it is refused
   --jti ID          one token
   --issuer URL      the tokens' `iss`, or --config FILE with one issuer (records are per issuer)
-  --expires TIME    when the store may drop the record (default: a day after --before or now,
-                    when every token it covers has expired)
+  --expires TIME    when the store may drop the record (default: a day and the largest grace,
+                    300 s, after --before or now: when every token it covers has expired)
   --format json     {\"key\", \"record\", \"expiresAt\"} (default)
   --format kv       the `wrangler kv key put` command for the Worker's REVOCATIONS namespace
   --format dynamodb the `aws dynamodb put-item` command for the Lambda's REVOCATION_TABLE
@@ -1484,7 +1480,7 @@ A revocation takes effect within the authorizer's `revocation.freshnessSeconds` 
     };
     let expires_at = match args.get("expires") {
         Some(at) => parse_time(Some(at))?,
-        None => start.saturating_add(MAX_TOKEN_LIFETIME),
+        None => start.saturating_add(edge_authz::RECORD_LIFETIME),
     };
     let key = revocation.key();
     let record = revocation.record_json(Some(expires_at)).to_string();
@@ -1500,7 +1496,7 @@ A revocation takes effect within the authorizer's `revocation.freshnessSeconds` 
             quote(&record)
         ),
         "dynamodb" => {
-            let item = json!({
+            let mut item = json!({
                 "key": { "S": key },
                 "record": { "S": record },
                 "expiresAt": { "N": expires_at.to_string() },
@@ -1508,10 +1504,19 @@ A revocation takes effect within the authorizer's `revocation.freshnessSeconds` 
             let table = args
                 .get("table")
                 .map_or_else(|| "\"$REVOCATION_TABLE\"".to_owned(), quote);
-            println!(
-                "aws dynamodb put-item --table-name {table} --item {}",
-                quote(&item.to_string())
-            );
+            let mut command = format!("aws dynamodb put-item --table-name {table}");
+            if let Revocation::User { before, .. } = &revocation {
+                // A later cutoff already stored is never replaced by an earlier one (the
+                // revoker writes the same way): the put fails with ConditionalCheckFailed.
+                item["before"] = json!({ "N": before.to_string() });
+                command.push_str(&format!(
+                    " --condition-expression {} --expression-attribute-names {} --expression-attribute-values {}",
+                    quote("attribute_not_exists(#b) OR #b < :b"),
+                    quote(r##"{"#b":"before"}"##),
+                    quote(&json!({ ":b": { "N": before.to_string() } }).to_string()),
+                ));
+            }
+            println!("{command} --item {}", quote(&item.to_string()));
         }
         other => {
             return Err(Fail(format!(

@@ -422,7 +422,7 @@ impl PolicyDocument {
                     out.push(PolicyWarning::new(
                         location,
                         "unreachable_trailing_slash",
-                        format!("{text:?} ends in `/`, but trailing slashes are stripped before matching (request.trailingSlash is strip): it only matches through its wildcards"),
+                        format!("`{text}` ends in `/`, but trailing slashes are stripped before matching (request.trailingSlash is strip): it only matches through its wildcards"),
                     ));
                 }
             }

@@ -153,7 +153,7 @@ fn statement_list<'j>(
     d: &mut Diag,
 ) -> Vec<ValidStatement<'j>> {
     let mut out = Vec::new();
-    let mut signatures: hashbrown::HashMap<String, usize> = hashbrown::HashMap::new();
+    let mut signatures: Vec<(Signature<'_>, usize)> = Vec::new();
     let mut sids: hashbrown::HashSet<&str> = hashbrown::HashSet::new();
     for (idx, Located { loc, node }) in items.iter().enumerate() {
         let st = match node {
@@ -176,30 +176,33 @@ fn statement_list<'j>(
     out
 }
 
-/// Warns when a statement repeats an earlier valid one, Sid aside.
-fn redundancy(
-    st: &Statement<'_>,
+/// A statement's members, Sid aside, sorted by name: two statements with the same
+/// signature mean the same.
+type Signature<'j> = Vec<(&'j str, &'j super::json::Json)>;
+
+/// Warns when a statement repeats an earlier valid one, Sid aside. (Compared member by
+/// member: statements are few, and no text form of them is needed.)
+fn redundancy<'j>(
+    st: &Statement<'j>,
     loc: &str,
     idx: usize,
-    signatures: &mut hashbrown::HashMap<String, usize>,
+    signatures: &mut Vec<(Signature<'j>, usize)>,
     d: &mut Diag,
 ) {
-    let mut sig: Vec<(&str, &super::json::Json)> = st
+    let mut sig: Signature<'j> = st
         .raw
         .iter()
         .filter(|(k, _)| k != "Sid")
         .map(|(k, v)| (k.as_str(), v))
         .collect();
     sig.sort_by(|a, b| a.0.cmp(b.0));
-    match signatures.entry(format!("{sig:?}")) {
-        hashbrown::hash_map::Entry::Occupied(first) => d.warn(
+    match signatures.iter().find(|(seen, _)| *seen == sig) {
+        Some((_, first)) => d.warn(
             loc,
             "redundant_statement",
-            format!("this statement repeats Statement[{}]", first.get()),
+            format!("this statement repeats Statement[{first}]"),
         ),
-        hashbrown::hash_map::Entry::Vacant(v) => {
-            v.insert(idx);
-        }
+        None => signatures.push((sig, idx)),
     }
 }
 
