@@ -1013,13 +1013,7 @@ Exit: 0 Allow (or --cases done), 1 deny, 2 usage error, I/O error or invalid pol
             })
             .unwrap_or_default(),
         arn,
-        source_ip: args
-            .get("source-ip")
-            .map(|ip| {
-                ip.parse()
-                    .map_err(|_| Fail(format!("`--source-ip {ip}`: not an IP address")))
-            })
-            .transpose()?,
+        source_ip: source_ip(&args)?,
         claims,
         now: parse_time(args.get("now"))?,
     };
@@ -1083,6 +1077,16 @@ fn simulation_from_json(req: &Value) -> Result<Simulation, Fail> {
 }
 
 /// `None` → the current time; otherwise epoch seconds or RFC 3339 (`2026-01-01T00:00:00Z`).
+/// `--source-ip`, when given: an IPv4 or IPv6 address.
+fn source_ip(args: &Args) -> Result<Option<IpAddr>, Fail> {
+    args.get("source-ip")
+        .map(|ip| {
+            ip.parse()
+                .map_err(|_| Fail(format!("`--source-ip {ip}`: not an IP address")))
+        })
+        .transpose()
+}
+
 fn parse_time(value: Option<&str>) -> Result<u64, Fail> {
     let Some(value) = value else {
         return Ok(std::time::SystemTime::now()
@@ -1725,13 +1729,7 @@ Exit: 0 allowed, 1 denied (401/403/503), 2 usage or I/O error.
         path: args.get("path").unwrap_or("/"),
         method_arn: args.get("arn"),
         headers: &header_refs,
-        source_ip: args
-            .get("source-ip")
-            .map(|ip| {
-                ip.parse()
-                    .map_err(|_| Fail(format!("`--source-ip {ip}`: not an IP address")))
-            })
-            .transpose()?,
+        source_ip: source_ip(&args)?,
         secure_transport: Some(true),
         ..Request::default()
     };
