@@ -16,14 +16,21 @@
 //!         Step::Need(Need::FetchJwks { issuer, url }) => { /* GET url */ authorizer.jwks_fetched(issuer, &body, now)?; }
 //!         Step::Need(Need::AwaitJwks { .. }) => { /* wait for the fetch in flight */ }
 //!         Step::Need(Need::LoadPolicies { groups }) => { /* read the store */ authorizer.policy_loaded(&group, doc, now)?; }
+//!         Step::Need(Need::LoadRevocations { keys, .. }) => { /* read the records */ authorizer.revocation_loaded(&key, record, now)?; }
 //!         Step::Need(Need::CheckSignature { token, check }) => { /* host crypto */ authorizer.signature_checked(token, ok); }
 //!     }
 //! }
 //! ```
 //!
+//! That loop, with its limits ([`Run`]: 16 steps, one JWKS fetch per issuer per request),
+//! is written once: [`drive`] runs it over a [`Host`] (the runtime's I/O, clock and lock),
+//! and [`Authorizer::render`] turns the [`Decision`] into what every adapter sends.
+//!
 //! The public surface:
 //! - [`Config`] (from JSON with located errors) → [`Authorizer`]; [`Request`] in,
-//!   [`Step`] out: a [`Decision`] ([`Outcome`], reason code, [`Identity`], context) or a [`Need`].
+//!   [`Step`] out: a [`Decision`] ([`Outcome`], [`Reason`], [`Identity`], context) or a [`Need`].
+//! - [`drive`] / [`Host`] / [`Run`]: the loop; [`Rendered`]: the response; [`Revocation`]:
+//!   records that refuse signed-out users' tokens.
 //! - [`token`]: [`TokenVerifier`], [`Jwks`], [`SignatureVerifier`] (pluggable crypto),
 //!   [`TokenError`] with stable codes.
 //! - [`policy`]: [`PolicyDocument`] (parse → validate → compile), [`evaluate`](policy::evaluate).
