@@ -270,6 +270,13 @@ function table() {
     node && rate(node.repeated_core_cache_only.per_s),
     "why the memo stays",
   );
+  const boundary = node?.wasm_boundary_repeated;
+  row(
+    "the wasm boundary, repeated token: one packed answer (verdict and context interned)",
+    boundary && `${Math.round(1e9 / boundary.packed_per_s)} ns per step`,
+    boundary &&
+      `decoded per call instead: ${Math.round(1e9 / boundary.decoded_each_per_s)} ns (why the packed answer stays)`,
+  );
   row(
     `${awsName} verifySync, repeated token`,
     node && rate(node.aws_jwt_verify_sync_repeated.per_s),
