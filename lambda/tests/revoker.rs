@@ -10,25 +10,15 @@ mod common;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::Command;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::Mutex;
 use std::time::Duration;
 
-use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType, KeysAndAttributes,
-    ScalarAttributeType, TimeToLiveSpecification,
-};
-use edge_authz::token::crypto::AwsLcVerifier;
-use edge_authz::{
-    drive, Authorizer, Config, Host, Outcome, Reason, Request, RevocationsLoaded, SignatureCheck,
-    SignatureVerdict, SignatureVerifier, StoredPolicy,
-};
-use edge_authz_lambda::fetch::JwksClient;
+use aws_sdk_dynamodb::types::{AttributeValue, TimeToLiveSpecification};
+use edge_authz_lambda::dynamo::PolicyTable;
 use edge_authz_lambda::revoker::{
     parse_event_time, plan, Handled, Revoker, RevokerSettings, Skip, MAX_TOKEN_LIFETIME,
     REVOKING_CALLS,
 };
-use edge_authz_lambda::{Handler, Settings};
+use edge_authz_lambda::{Handler, Settings, Tables};
 use serde_json::{json, Value};
 
 const POOL: &str = "us-east-1_EXAMPLE1";
@@ -249,27 +239,7 @@ fn cognito(endpoint: &str, args: &[&str]) -> Value {
 
 /// The revocation table as the template creates it: key `key` (S), TTL on `expiresAt`.
 async fn create_revocation_table(client: &aws_sdk_dynamodb::Client, table: &str) {
-    client
-        .create_table()
-        .table_name(table)
-        .key_schema(
-            KeySchemaElement::builder()
-                .attribute_name("key")
-                .key_type(KeyType::Hash)
-                .build()
-                .unwrap(),
-        )
-        .attribute_definitions(
-            AttributeDefinition::builder()
-                .attribute_name("key")
-                .attribute_type(ScalarAttributeType::S)
-                .build()
-                .unwrap(),
-        )
-        .billing_mode(BillingMode::PayPerRequest)
-        .send()
-        .await
-        .expect("create the revocation table");
+    common::revocations::create_table(client, table).await;
     client
         .update_time_to_live()
         .table_name(table)
@@ -285,112 +255,18 @@ async fn create_revocation_table(client: &aws_sdk_dynamodb::Client, table: &str)
         .expect("TTL on expiresAt");
 }
 
-/// A host for the core's driver: JWKS from moto over HTTP, revocation records from moto's
-/// table with `BatchGetItem` (what the Lambda's `REVOCATION_TABLE` reads), native crypto.
-struct CoreHost {
-    authorizer: Mutex<Authorizer>,
-    now: AtomicU64,
-    jwks: JwksClient,
-    dynamodb: aws_sdk_dynamodb::Client,
-    table: String,
-    reads: AtomicUsize,
-    verifier: AwsLcVerifier,
-}
-
-impl Host for CoreHost {
-    type Error = String;
-
-    fn with_authorizer<R>(&self, f: impl FnOnce(&mut Authorizer) -> R) -> R {
-        f(&mut self.authorizer.lock().unwrap())
-    }
-
-    fn now(&self) -> u64 {
-        self.now.load(Ordering::SeqCst)
-    }
-
-    async fn fetch_jwks(&self, _issuer: usize, url: &str) -> Result<Vec<u8>, String> {
-        self.jwks
-            .get(url)
-            .await
-            .map(|body| body.to_vec())
-            .map_err(|e| e.to_string())
-    }
-
-    async fn await_jwks(&self, _issuer: usize) {}
-
-    async fn load_policies(
-        &self,
-        _groups: &[String],
-    ) -> Result<Vec<(String, StoredPolicy)>, String> {
-        Err("the policies are bundled".into())
-    }
-
-    async fn load_revocations(
-        &self,
-        keys: &[String],
-        _groups: &[String],
-    ) -> Result<RevocationsLoaded, String> {
-        self.reads.fetch_add(1, Ordering::SeqCst);
-        let request = KeysAndAttributes::builder()
-            .set_keys(Some(
-                keys.iter()
-                    .map(|k| [("key".to_owned(), AttributeValue::S(k.clone()))].into())
-                    .collect(),
-            ))
-            .build()
-            .unwrap();
-        let answer = self
-            .dynamodb
-            .batch_get_item()
-            .request_items(&self.table, request)
-            .send()
-            .await
-            .map_err(|e| aws_sdk_dynamodb::error::DisplayErrorContext(e).to_string())?;
-        let items = answer
-            .responses()
-            .and_then(|r| r.get(&self.table))
-            .cloned()
-            .unwrap_or_default();
-        Ok(RevocationsLoaded::records(
-            keys.iter()
-                .map(|key| {
-                    let item = items
-                        .iter()
-                        .find(|i| i.get("key") == Some(&AttributeValue::S(key.clone())));
-                    let stored = match item.and_then(|i| i.get("record")) {
-                        None => StoredPolicy::Absent,
-                        Some(AttributeValue::S(text)) => StoredPolicy::Text(text.clone()),
-                        Some(_) => StoredPolicy::Invalid("`record` is not a string".into()),
-                    };
-                    (key.clone(), stored)
-                })
-                .collect(),
-        ))
-    }
-
-    async fn check_signature(&self, check: &SignatureCheck) -> SignatureVerdict {
-        self.verifier.verify(
-            check.algorithm,
-            &check.key,
-            check.signing_input.as_bytes(),
-            &check.signature,
+/// The Lambda authorizer's answer to a REST `REQUEST` event carrying `token` at `now`:
+/// (allowed, reason).
+async fn decide(handler: &Handler, token: &str, now: u64) -> (bool, &'static str) {
+    let event = common::request_event(Some(token), "GET", "/petstore/v1/pets", "192.0.2.10");
+    let handled = handler.handle(event, now).await;
+    let allowed = handled.result.as_ref().is_ok_and(|response| {
+        common::policy_allows(
+            response,
+            &format!("{}/GET/petstore/v1/pets", common::ARN_PREFIX),
         )
-    }
-}
-
-impl CoreHost {
-    async fn decide(&self, token: &str, now: u64) -> (Outcome, Reason) {
-        self.now.store(now, Ordering::SeqCst);
-        let authorization = format!("Bearer {token}");
-        let headers = [("authorization", authorization.as_str())];
-        let request = Request {
-            headers: &headers,
-            source_ip: Some("192.0.2.10".parse().unwrap()),
-            ..Request::new("GET", "/petstore/v1/pets")
-        };
-        let decision = drive(self, &request).await.expect("a settled run");
-        (decision.outcome, decision.reason)
-    }
+    });
+    (allowed, handled.reason())
 }
 
 /// CloudTrail's record of `call`, as EventBridge delivers it (moto emits none).
@@ -454,54 +330,33 @@ async fn a_global_sign_out_in_cognito_refuses_the_token_within_the_freshness_win
             .to_string()
             .as_bytes(),
     );
+    // The Lambda authorizer, built as in the function with REVOCATION_TABLE (revocation on,
+    // freshness 30 s): it allows the token, its (absent) records read once and cached.
     let vars: BTreeMap<String, String> = [
         ("USER_POOL_ID", pool.to_owned()),
         ("CLIENT_IDS", client.to_owned()),
         ("JWKS_URI", jwks_uri.clone()),
         ("POLICIES_FILE", policies.display().to_string()),
+        ("REVOCATION_TABLE", table.to_owned()),
         ("AUTHORIZER_CACHE_TTL", "0".to_owned()),
         ("EVENT_TYPE", "request".to_owned()),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v))
     .collect();
-    let handler = Handler::new(Settings::from_vars(&vars).unwrap(), None, t0).unwrap();
-    let event = common::request_event(Some(token), "GET", "/petstore/v1/pets", "192.0.2.10");
-    let handled = handler.handle(event, t0).await;
-    let response = handled.result.expect("an answer");
-    assert!(
-        common::policy_allows(
-            &response,
-            &format!("{}/GET/petstore/v1/pets", common::ARN_PREFIX)
-        ),
-        "{response}"
+    let records = PolicyTable::revocations(
+        dynamodb.clone(),
+        table.to_owned(),
+        4,
+        Duration::from_secs(5),
     );
-
-    // The core with a `revocation` section reading the table (what REVOCATION_TABLE does in
-    // the function): allowed, its (absent) records read once and cached for 30 s.
-    let config = json!({
-        "issuers": [{"userPoolId": pool, "tokenUse": "access", "clientId": [client], "jwksUri": jwks_uri}],
-        "api": {"region": "us-east-1", "accountId": "123456789012", "apiId": "petstore1", "stage": "prod"},
-        "policies": {"groups": {"pet-veterinarian": common::vet_policy()}},
-        "revocation": {"freshnessSeconds": 30},
-    });
-    let loaded = Config::from_json(&config.to_string()).expect("a valid configuration");
-    let host = CoreHost {
-        authorizer: Mutex::new(
-            Authorizer::new(loaded.config).with_verifier(std::sync::Arc::new(AwsLcVerifier::new())),
-        ),
-        now: AtomicU64::new(t0),
-        jwks: JwksClient::new(Duration::from_secs(5)).unwrap(),
-        dynamodb: dynamodb.clone(),
-        table: table.to_owned(),
-        reads: AtomicUsize::new(0),
-        verifier: AwsLcVerifier::new(),
+    let tables = Tables {
+        policies: None,
+        revocations: Some(records.clone()),
     };
-    assert_eq!(
-        host.decide(token, t0).await,
-        (Outcome::Allow, Reason::Allowed)
-    );
-    assert_eq!(host.reads.load(Ordering::SeqCst), 1);
+    let handler = Handler::with_tables(Settings::from_vars(&vars).unwrap(), tables, t0).unwrap();
+    assert_eq!(decide(&handler, token, t0).await, (true, "allowed"));
+    assert_eq!(records.calls(), 1);
 
     // An admin signs the user out of every device; CloudTrail records the call with the
     // user's sub, EventBridge hands it to the revoker, which writes the cutoff.
@@ -554,20 +409,11 @@ async fn a_global_sign_out_in_cognito_refuses_the_token_within_the_freshness_win
 
     // Within the freshness window the cached absence still answers (the documented bound);
     // once it has passed, the record is read and the same token is refused.
-    assert_eq!(
-        host.decide(token, t0 + 29).await,
-        (Outcome::Allow, Reason::Allowed)
-    );
-    assert_eq!(host.reads.load(Ordering::SeqCst), 1);
-    assert_eq!(
-        host.decide(token, t0 + 30).await,
-        (Outcome::Forbidden, Reason::Revoked)
-    );
-    assert_eq!(host.reads.load(Ordering::SeqCst), 2);
-    assert_eq!(
-        host.decide(token, t0 + 31).await,
-        (Outcome::Forbidden, Reason::Revoked)
-    );
+    assert_eq!(decide(&handler, token, t0 + 29).await, (true, "allowed"));
+    assert_eq!(records.calls(), 1);
+    assert_eq!(decide(&handler, token, t0 + 30).await, (false, "revoked"));
+    assert_eq!(records.calls(), 2);
+    assert_eq!(decide(&handler, token, t0 + 31).await, (false, "revoked"));
 
     // A token issued after the cutoff (a new sign-in, in a later second) is not covered.
     while common::now() <= signed_out {
@@ -577,7 +423,7 @@ async fn a_global_sign_out_in_cognito_refuses_the_token_within_the_freshness_win
     let fresh = cognito(&endpoint, &["sign-in", pool, client, user_name]);
     let fresh_token = fresh["accessToken"].as_str().unwrap();
     assert_eq!(
-        host.decide(fresh_token, common::now()).await,
-        (Outcome::Allow, Reason::Allowed)
+        decide(&handler, fresh_token, common::now()).await,
+        (true, "allowed")
     );
 }
