@@ -28,6 +28,7 @@ const BUNDLE_MEMBERS = [
   "forwardAuthorization",
   "jwksTimeoutMs",
   "explain",
+  "backend",
   "log",
   "now",
   "fetch",

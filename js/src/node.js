@@ -7,7 +7,7 @@
 
 import { readFileSync } from "node:fs";
 import { constants, createPublicKey, randomBytes, verify as cryptoVerify } from "node:crypto";
-import { initSync, Authorizer, Request as WasmRequest } from "../dist/edge_authz.js";
+import { selectBackend } from "./backend.js";
 import { EdgeAuthorizer, isRepeatCaller, matchingFlags } from "./authorizer.js";
 import {
   AuthzError,
@@ -35,17 +35,6 @@ import {
 import { resolvedDotSegments, ROUTER_REFUSAL } from "./identity.js";
 
 export { AuthzError, ConfigError, JwksError, PolicyLoadError, RequestError, UnconfiguredError };
-
-let wasm = null;
-
-/** Compiles and instantiates the wasm from the package's own file, once per process. */
-function loadWasm() {
-  if (!wasm) {
-    initSync({ module: readFileSync(new URL("../dist/edge_authz_bg.wasm", import.meta.url)) });
-    wasm = { Authorizer, Request: WasmRequest };
-  }
-  return wasm;
-}
 
 /** node:crypto parameters per JWS algorithm: [digest, extra verify options or null]. */
 const NODE_ALGORITHMS = {
@@ -450,6 +439,14 @@ export class NodeAuthorizer {
     );
   }
 
+  /**
+   * Which build of the core decides: `"native"` (this platform's addon, signatures by
+   * aws-lc-rs) or `"wasm"` (everywhere; signatures by node:crypto). See `options.backend`.
+   */
+  get backend() {
+    return this.#glue.backend;
+  }
+
   /** Whether policies come from `options.policies` (URL or function) rather than bundled ones. */
   get loadsPolicies() {
     return this.#glue.loadsPolicies;
@@ -769,6 +766,7 @@ function pathOnly(path) {
 const END = Symbol("end");
 
 const OPTION_NAMES = [
+  "backend",
   "policies",
   "policiesTimeoutMs",
   "revocations",
@@ -836,10 +834,12 @@ export function createAuthorizer(config, options = {}) {
       );
     parsed = { ...parsed, policies: { ...(parsed.policies ?? {}), groups } };
   }
+  const backend = selectBackend(options.backend);
+  // The native backend verifies signatures itself (aws-lc-rs); the wasm asks node:crypto.
+  const verifier = backend.name === "wasm" ? nodeCryptoVerifier() : undefined;
   let glue;
-  const verifier = nodeCryptoVerifier();
   try {
-    glue = new EdgeAuthorizer(loadWasm(), {
+    glue = new EdgeAuthorizer(backend, {
       config: JSON.stringify(parsed),
       hashKey: randomBytes(8),
       explain: options.explain === true,

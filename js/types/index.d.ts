@@ -385,7 +385,17 @@ export interface DecisionEvent {
  */
 export type ClaimCheck = (claims: Record<string, ContextValue>, request: AuthorizeInput) => boolean | Promise<boolean>;
 
+/** Which build of the core runs under Node.js (see `AuthorizerOptions.backend`). */
+export type Backend = "native" | "wasm";
+
 export interface AuthorizerOptions {
+  /**
+   * `"auto"` (default): the native addon when this platform's optional package
+   * (`@edge-authz/linux-x64-gnu`, `@edge-authz/linux-arm64-gnu`) loads, else the wasm;
+   * `"native"`: the addon or a `ConfigError` saying why it did not load; `"wasm"`: the wasm.
+   * Without the option, the `EDGE_AUTHZ_BACKEND` environment variable (same values) decides.
+   */
+  backend?: Backend | "auto";
   policies?: PoliciesOption;
   /** JWK Sets by JWKS URL, used for the first fetch of each (e.g. bundled into Lambda@Edge). */
   jwks?: Record<string, object | string>;
@@ -411,6 +421,8 @@ export interface AuthorizerOptions {
 
 export declare class NodeAuthorizer {
   private constructor();
+  /** Which build of the core decides: the native addon or the wasm. */
+  readonly backend: Backend;
   readonly loadsPolicies: boolean;
   /** Whether revocation records are read from `options.revocations`. */
   readonly loadsRevocations: boolean;
