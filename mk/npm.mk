@@ -40,7 +40,7 @@ npm-format: $(NPM_DIR)/node_modules/.edge-authz-installed
 	cd $(NPM_DIR) && node_modules/.bin/prettier --write $(NPM_FORMATTED)
 
 # First-seen and repeated-token decisions vs aws-jwt-verify and jose (a Markdown table).
-node-bench: npm-build
+node-bench: npm-build native-build
 	node $(NPM_DIR)/bench/node.js
 
 # make lambda-edge-zip CONFIG=config.json [POLICIES=policies.json|URL] [JWKS=jwks.json] [OPTIONS=options.json] [LAMBDA_EDGE_ZIP=out.zip]
