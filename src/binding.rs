@@ -211,14 +211,12 @@ fn item_spans(flat: &str, spans: &mut Vec<(usize, usize)>) {
     if flat.is_empty() {
         return;
     }
+    // `split` finds a one-byte pattern with memchr: a token's kilobyte is not walked byte by byte.
     let mut start = 0;
-    for (at, byte) in flat.bytes().enumerate() {
-        if byte == 0 {
-            spans.push((start, at));
-            start = at + 1;
-        }
+    for item in flat.split('\0') {
+        spans.push((start, start + item.len()));
+        start += item.len() + 1;
     }
-    spans.push((start, flat.len()));
 }
 
 fn replace(buffer: &mut String, text: &str) {
@@ -545,5 +543,115 @@ impl Stepper {
         self.next_caller = if id + 1 >= MAX_CALLER_ID { 1 } else { id + 1 };
         *entry = Some((Arc::clone(caller), id));
         id
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloc::vec;
+
+    #[test]
+    fn item_spans_split_on_every_nul() {
+        let mut spans = Vec::new();
+        item_spans("", &mut spans);
+        assert!(spans.is_empty());
+        item_spans("a\0bc\0\0d", &mut spans);
+        assert_eq!(spans, [(0, 1), (2, 4), (5, 5), (6, 7)]);
+        item_spans("\0", &mut spans);
+        assert_eq!(spans, [(0, 0), (1, 1)]);
+    }
+
+    #[test]
+    fn set_reads_pairs_and_refuses_what_it_cannot() {
+        let mut request = FlatRequest::new();
+        request
+            .set("GET", "/a", b"h\0v\0q\0w", 1, 1, "192.0.2.1", Some(true))
+            .unwrap();
+        let (headers, query) = request.pairs();
+        assert_eq!((headers, query), (vec![("h", "v")], vec![("q", "w")]));
+        // A NUL inside a value: more items than pairs, decided `bad_request` (not thrown).
+        request
+            .set("GET", "/a", b"h\0v\0x", 1, 0, "", None)
+            .unwrap();
+        assert!(request.nul_in_pairs);
+        let code = |e: BindingError| e.code;
+        assert_eq!(
+            request
+                .set("GET", "/", b"h\0v", 2, 0, "", None)
+                .map_err(code),
+            Err("invalid_request")
+        );
+        assert_eq!(
+            request
+                .set("GET", "/", b"h\0\xff", 1, 0, "", None)
+                .map_err(code),
+            Err("invalid_request")
+        );
+        assert_eq!(
+            request
+                .set("GET", "/", b"", 0, 0, "not-an-ip", None)
+                .map_err(code),
+            Err("invalid_request")
+        );
+    }
+
+    #[test]
+    fn epoch_seconds_are_whole_non_negative_and_exact() {
+        assert_eq!(epoch_seconds(0.0), Ok(0));
+        assert_eq!(epoch_seconds(1_767_225_600.0), Ok(1_767_225_600));
+        assert_eq!(
+            epoch_seconds(9_007_199_254_740_991.0),
+            Ok(9_007_199_254_740_991)
+        );
+        for bad in [
+            -1.0,
+            0.5,
+            f64::NAN,
+            f64::INFINITY,
+            9_007_199_254_740_992.0,
+            -0.5,
+        ] {
+            assert_eq!(
+                epoch_seconds(bad).map_err(|e| e.code),
+                Err("invalid_time"),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn numbers_are_written_in_decimal() {
+        for n in [0u16, 7, 10, 200, 401, 503, 65535] {
+            let mut out = String::new();
+            push_u16(&mut out, n);
+            assert_eq!(out, alloc::format!("{n}"));
+        }
+    }
+
+    #[test]
+    fn revocations_are_named_by_kind() {
+        let user = revocation_of("user", "i".into(), "s".into(), None, 42).unwrap();
+        assert!(matches!(user, Revocation::User { before: 42, .. }));
+        let user = revocation_of("user", "i".into(), "s".into(), Some(7.0), 42).unwrap();
+        assert!(matches!(user, Revocation::User { before: 7, .. }));
+        assert!(matches!(
+            revocation_of("session", "i".into(), "o".into(), None, 0),
+            Ok(Revocation::Session { .. })
+        ));
+        assert!(matches!(
+            revocation_of("token", "i".into(), "j".into(), None, 0),
+            Ok(Revocation::Token { .. })
+        ));
+        for (kind, issuer, value) in [("group", "i", "v"), ("user", "", "v"), ("user", "i", "")] {
+            assert_eq!(
+                revocation_of(kind, issuer.into(), value.into(), None, 0).map_err(|e| e.code),
+                Err("invalid_revocation")
+            );
+        }
+        assert_eq!(
+            revocation_of("user", "i".into(), "s".into(), Some(0.5), 0).map_err(|e| e.code),
+            Err("invalid_time")
+        );
     }
 }
