@@ -40,7 +40,7 @@ export { AuthzError, ConfigError, JwksError, PolicyLoadError, RequestError, Unco
  * @property {KVNamespace} [POLICIES]                group → policy JSON
  * @property {KVNamespace} [REVOCATIONS]             revocation records (`edge-authz revoke --format kv`): required with a `revocation` section
  * @property {KVNamespace} [JWKS_CACHE]              optional: JWKS shared by fresh isolates
- * @property {AnalyticsEngineDataset} [METRICS]     optional: one data point per decision (js/README.md, "Metrics")
+ * @property {AnalyticsEngineDataset} [METRICS]     optional: one data point per decision (js/README.md, "Metrics and a claim check in the Worker")
  * @property {string} [ENVIRONMENT]                  `dev`: loopback and example hosts accepted (local development, tests)
  */
 
@@ -332,7 +332,7 @@ async function buildState(env, log) {
   if (env.METRICS !== undefined && typeof env.METRICS?.writeDataPoint !== "function") {
     throw new ConfigError(
       "METRICS is bound but is not a Workers Analytics Engine dataset (no writeDataPoint): bind one with " +
-        '[[analytics_engine_datasets]] binding = "METRICS" in wrangler.toml (js/README.md, "Metrics"), or unbind it. ' +
+        '[[analytics_engine_datasets]] binding = "METRICS" in wrangler.toml (js/README.md, "Metrics and a claim check in the Worker"), or unbind it. ' +
         "Every request is answered 503 until then.",
       { variables: ["METRICS"] },
     );

@@ -9,7 +9,7 @@ export interface WorkerEnv {
   REVOCATIONS?: { get(key: string, type: "text"): Promise<string | null> };
   /** Default "5000": a REVOCATIONS read slower than this counts as failed. */
   REVOCATIONS_TIMEOUT_MS?: string;
-  /** A Workers Analytics Engine dataset: one data point per decision (js/README.md, "Metrics in the Worker"). */
+  /** A Workers Analytics Engine dataset: one data point per decision (js/README.md, "Metrics and a claim check in the Worker"). */
   METRICS?: { writeDataPoint(point: { blobs?: string[]; doubles?: number[]; indexes?: string[] }): void };
   [binding: string]: unknown;
 }
