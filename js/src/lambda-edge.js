@@ -34,6 +34,7 @@ const BUNDLE_MEMBERS = [
   "fetch",
   "onDecision",
   "claimCheck",
+  "metrics",
 ];
 
 /** A CloudFront header list entry. */
