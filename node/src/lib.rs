@@ -78,7 +78,7 @@ impl NativeRequest {
         &mut self,
         method: String,
         path: String,
-        pairs: Uint8Array,
+        pairs: &[u8],
         header_count: u32,
         query_count: u32,
         source_ip: String,
@@ -88,7 +88,7 @@ impl NativeRequest {
             .set(
                 &method,
                 &path,
-                &pairs,
+                pairs,
                 header_count,
                 query_count,
                 &source_ip,
@@ -314,11 +314,11 @@ impl NativeAuthorizer {
     /// `jwks_not_json`, `jwks_not_a_jwk_set`, `jwks_too_large` (the fetch then counts as
     /// failed).
     #[napi(js_name = "jwksFetched")]
-    pub fn jwks_fetched(&mut self, issuer: u32, body: Uint8Array, now: f64) -> Result<u32> {
+    pub fn jwks_fetched(&mut self, issuer: u32, body: &[u8], now: f64) -> Result<u32> {
         let now = now_of(now)?;
         let jwks = self
             .inner
-            .jwks_fetched(issuer as usize, &body, now)
+            .jwks_fetched(issuer as usize, body, now)
             .map_err(|e| thrown_with(e.code(), e.to_string()))?;
         Ok(jwks.len() as u32)
     }
