@@ -18,6 +18,8 @@ const NATIVE_PACKAGES = Object.freeze({
 });
 
 const require = createRequire(import.meta.url);
+/** This package's version, which its platform package must share. */
+const VERSION = require("../package.json").version;
 
 /** This process's platform tag (`linux-x64-gnu`, ...), the name its native package carries. */
 export function platformTag() {
@@ -58,13 +60,18 @@ function loadWasm() {
 function loadNative() {
   if (native) return native;
   const tag = platformTag();
+  // Each candidate with its package.json: an addon is loaded only at this package's own
+  // version (the contract between the JavaScript and the addon is not versioned apart).
   const candidates = [];
-  if (NATIVE_PACKAGES[tag]) candidates.push(NATIVE_PACKAGES[tag]);
-  candidates.push(new URL(`../npm/${tag}/edge-authz.${tag}.node`, import.meta.url).pathname);
+  if (NATIVE_PACKAGES[tag]) candidates.push([NATIVE_PACKAGES[tag], `${NATIVE_PACKAGES[tag]}/package.json`]);
+  const local = new URL(`../npm/${tag}/`, import.meta.url).pathname;
+  candidates.push([`${local}edge-authz.${tag}.node`, `${local}package.json`]);
   const failures = [];
-  for (const candidate of candidates) {
+  for (const [candidate, manifest] of candidates) {
     let addon;
     try {
+      const { version } = require(manifest);
+      if (version !== VERSION) throw new Error(`version ${version}, not edge-authz's ${VERSION}`);
       addon = require(candidate);
     } catch (error) {
       failures.push(`${candidate}: ${firstLine(messageOf(error))}`);

@@ -4,7 +4,7 @@
 // `native` says why it cannot. The main tarball carries no binary.
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -134,3 +134,25 @@ test("without a platform package (another platform, or optional dependencies omi
     /EDGE_AUTHZ_BACKEND: must be one of auto, native, wasm, not "natve"/,
   );
 });
+
+test(
+  "a platform package of another version is not loaded: the wasm runs and a forced native says why",
+  {
+    skip: !built && `no addon built for ${tag}`,
+  },
+  () => {
+    // The same addon, published as another version (a stale or mixed install).
+    const stale = join(work, "stale-platform");
+    cpSync(join(pkgDir, "npm", tag), stale, { recursive: true });
+    const manifest = JSON.parse(readFileSync(join(stale, "package.json"), "utf8"));
+    writeFileSync(join(stale, "package.json"), JSON.stringify({ ...manifest, version: "0.0.9" }));
+    const [packed] = JSON.parse(
+      execFileSync("npm", ["pack", "--json", "--pack-destination", work], { cwd: stale, env, encoding: "utf8" }),
+    );
+    tarballs.push({ name: "stale", file: join(work, packed.filename) });
+    const dir = project("stale-native", ["edge-authz", "stale"]);
+    const [backend, status, , forced] = probe(dir);
+    assert.deepEqual([backend, status], ["wasm", 401]);
+    assert.match(forced, /native backend unavailable: .*version 0\.0\.9, not edge-authz's/);
+  },
+);
