@@ -1,11 +1,14 @@
 // The load test's world, generated locally on every run: an RSA signing key and its JWKS, an
 // attacker's key, a Cognito-shaped configuration, the group policy, and the request mix —
-// each kind of request with the status the adapter must answer. Nothing leaves 127.0.0.1.
+// each kind of request with the status each authorizer in front of the app must answer
+// (`wantFor`). Nothing leaves 127.0.0.1.
 import { generateKeyPairSync, randomBytes, sign } from "node:crypto";
 
 export const GROUP = "pet-veterinarian";
-export const POOL = "local-1_LoadPool";
-export const ISSUER = `https://cognito-idp.local-1.amazonaws.com/${POOL}`;
+// A region no AWS partition has, in the shape aws-jwt-verify's CognitoJwtVerifier requires
+// (`xx-name-1`): its JWKS URI is rewritten to the loopback upstream (see aws-jwt-verify.js).
+export const POOL = "xx-load-1_LoadPool";
+export const ISSUER = `https://cognito-idp.xx-load-1.amazonaws.com/${POOL}`;
 export const CLIENT_ID = "load-client";
 export const KID = "load-key-1";
 
@@ -30,6 +33,34 @@ export function authzConfig(jwksUri, policies) {
     api: { region: "local-1", accountId: "000000000000", apiId: "petstore", stage: "load" },
     policies,
   };
+}
+
+/**
+ * What sits in front of the app: edge-authz (the Worker or the Express middleware, either
+ * backend), a verify-only aws-jwt-verify middleware (aws-jwt-verify.js), or nothing.
+ * @typedef {"edge-authz" | "aws-jwt-verify" | "none"} Authorizer
+ */
+
+/**
+ * A kind's expected status per authorizer.
+ * - edge-authz: API Gateway's, 401 for missing or malformed credentials, 403 for any token it
+ *   does not accept or whose policy does not allow the request.
+ * - aws-jwt-verify (verify only, no policy): 200 for any genuine, unexpired token of the pool's
+ *   client, whatever its group, route or source address; 401 for anything else.
+ * - none: what the route answers; every path in the mix is routed (200).
+ * @returns {Record<Authorizer, number>}
+ */
+const wants = (edgeAuthz, verifyOnly, none = 200) => ({ "edge-authz": edgeAuthz, "aws-jwt-verify": verifyOnly, none });
+
+/**
+ * The status `kind` must get behind `authorizer`.
+ * @param {{ want: Record<Authorizer, number> }} kind
+ * @param {Authorizer} authorizer
+ */
+export function wantFor(kind, authorizer) {
+  const want = kind.want[authorizer];
+  if (want === undefined) throw new Error(`no expected status for ${authorizer}`);
+  return want;
 }
 
 const b64 = (data) => Buffer.from(data).toString("base64url");
@@ -88,18 +119,24 @@ export function buildMix({ tokens }) {
   ];
 
   /**
-   * Kinds of request: `want` is the status the adapter must answer (API Gateway's: 401 for
-   * missing or malformed credentials, 403 for any token that is not accepted or not allowed),
-   * `weight` their share of the mix.
-   * @type {Array<{ name: string, method: string, path: string, want: number, weight: number, variants: Array<Record<string, string>> }>}
+   * Kinds of request: `want` is the status each authorizer must answer (`wants`, read through
+   * `wantFor`), `weight` their share of the mix.
+   * @type {Array<{ name: string, method: string, path: string, want: Record<Authorizer, number>, weight: number, variants: Array<Record<string, string>> }>}
    */
   const kinds = [
-    { name: "valid", method: "GET", path: "/petstore/v1/pets", want: 200, weight: 5, variants: valid.map(bearer) },
+    {
+      name: "valid",
+      method: "GET",
+      path: "/petstore/v1/pets",
+      want: wants(200, 200),
+      weight: 5,
+      variants: valid.map(bearer),
+    },
     {
       name: "valid_v2_status",
       method: "GET",
       path: "/petstore/v2/status",
-      want: 200,
+      want: wants(200, 200),
       weight: 1,
       variants: valid.map(bearer),
     },
@@ -107,7 +144,7 @@ export function buildMix({ tokens }) {
       name: "valid_denied_route",
       method: "GET",
       path: "/petstore/v2/pets",
-      want: 403,
+      want: wants(403, 200),
       weight: 1,
       variants: valid.map(bearer),
     },
@@ -115,7 +152,7 @@ export function buildMix({ tokens }) {
       name: "valid_wrong_source_ip",
       method: "GET",
       path: "/petstore/v1/pets",
-      want: 403,
+      want: wants(403, 200),
       weight: 1,
       // The Worker reads CF-Connecting-IP; the Express app trusts X-Forwarded-For from loopback.
       variants: valid.map((t) => ({
@@ -124,12 +161,19 @@ export function buildMix({ tokens }) {
         "X-Forwarded-For": "203.0.113.5",
       })),
     },
-    { name: "expired", method: "GET", path: "/petstore/v1/pets", want: 403, weight: 1, variants: expired.map(bearer) },
+    {
+      name: "expired",
+      method: "GET",
+      path: "/petstore/v1/pets",
+      want: wants(403, 401),
+      weight: 1,
+      variants: expired.map(bearer),
+    },
     {
       name: "forged_signature",
       method: "GET",
       path: "/petstore/v1/pets",
-      want: 403,
+      want: wants(403, 401),
       weight: 1,
       variants: forged.map(bearer),
     },
@@ -137,7 +181,7 @@ export function buildMix({ tokens }) {
       name: "tampered_payload",
       method: "GET",
       path: "/petstore/v1/pets",
-      want: 403,
+      want: wants(403, 401),
       weight: 1,
       variants: tampered.map(bearer),
     },
@@ -145,7 +189,7 @@ export function buildMix({ tokens }) {
       name: "unknown_kid",
       method: "GET",
       path: "/petstore/v1/pets",
-      want: 403,
+      want: wants(403, 401),
       weight: 1,
       variants: unknownKid.map(bearer),
     },
@@ -153,7 +197,7 @@ export function buildMix({ tokens }) {
       name: "unauthorised_group",
       method: "GET",
       path: "/petstore/v1/pets",
-      want: 403,
+      want: wants(403, 200),
       weight: 1,
       variants: otherGroup.map(bearer),
     },
@@ -161,7 +205,7 @@ export function buildMix({ tokens }) {
       name: "garbage_token",
       method: "GET",
       path: "/petstore/v1/pets",
-      want: 403,
+      want: wants(403, 401),
       weight: 1,
       variants: garbage.map(bearer),
     },
@@ -169,11 +213,11 @@ export function buildMix({ tokens }) {
       name: "basic_credentials",
       method: "GET",
       path: "/petstore/v1/pets",
-      want: 401,
+      want: wants(401, 401),
       weight: 1,
       variants: [{ Authorization: `Basic ${b64("cognitouser:hunter2")}` }],
     },
-    { name: "no_token", method: "GET", path: "/petstore/v1/pets", want: 401, weight: 1, variants: [{}] },
+    { name: "no_token", method: "GET", path: "/petstore/v1/pets", want: wants(401, 401), weight: 1, variants: [{}] },
   ];
   return { jwks, kinds };
 }

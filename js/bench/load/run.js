@@ -1,16 +1,21 @@
-// Load test of the adapters (issue 9, "Load"): the Worker (js/src/worker.js) in workerd through
-// Miniflare, and the Express middleware (js/src/express.js) in a Node process of its own, each
-// on 127.0.0.1 under wrk for a fixed time at a fixed concurrency, with a mix of valid, expired,
-// forged, tampered, unknown-kid, garbage, missing and unauthorised credentials. Every response
-// is checked against the status its request must get (a wrk Lua script, see wrk-script.js);
+// Load test of the adapters (issue 9, "Load"; issue 16, "What an app pays"): the Worker
+// (js/src/worker.js) in workerd through Miniflare, and an Express app in a Node process of its
+// own behind the edge-authz middleware (js/src/express.js) on either backend, behind a
+// verify-only aws-jwt-verify middleware, or behind nothing; each on 127.0.0.1 under wrk for a
+// fixed time at a fixed concurrency, with a mix of valid, expired, forged, tampered,
+// unknown-kid, garbage, missing and unauthorised credentials. Every response is checked against
+// the status its request must get behind that authorizer (a wrk Lua script, see wrk-script.js);
 // the server's RSS is sampled every second (the Worker's after a forced GC of its isolates,
 // see README.md "Memory"). Prints a Markdown table; exits 1 on any wrong answer, socket error,
 // or RSS growth past the threshold between 10 s and the end; 2 on bad options.
 //
-// Usage: node js/bench/load/run.js [--target worker|node|all] [--seconds 60] [--connections 8]
+// Usage: node js/bench/load/run.js [--target TARGET ...] [--seconds 60] [--connections 8]
 //          [--threads N (= connections)] [--tokens 250] [--rss-growth-pct 20] [--timeout 5]
 //          [--worker-gc inspector|off] [--out target/load]
-// Defaults also from LOAD_SECONDS, LOAD_CONNECTIONS, LOAD_THREADS, LOAD_TOKENS,
+// Targets (TARGETS below): worker, express-none, express-aws-jwt-verify, node-native,
+// node-wasm, node (edge-authz on the backend EDGE_AUTHZ_BACKEND or `auto` picks), and the
+// groups `express` (the four Express rows) and `all` (worker + express, the default).
+// Defaults also from LOAD_TARGET, LOAD_SECONDS, LOAD_CONNECTIONS, LOAD_THREADS, LOAD_TOKENS,
 // LOAD_RSS_GROWTH_PCT, LOAD_TIMEOUT, LOAD_WORKER_GC, LOAD_OUT. Needs wrk on PATH (`make load` installs it), js/dist (make wasm-build)
 // and js/node_modules (make js-deps). Keys and tokens are generated per run; nothing leaves
 // the machine. See README.md in this directory.
@@ -24,7 +29,7 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { startMiniflare } from "../../test/support/workerd.js";
 import { descendantsNamed } from "../fixture.js";
-import { authzConfig, buildMix, GROUP, POLICY, schedule } from "./mix.js";
+import { authzConfig, buildMix, GROUP, POLICY, schedule, wantFor } from "./mix.js";
 import { wrkScript } from "./wrk-script.js";
 
 const here = fileURLToPath(new URL(".", import.meta.url));
@@ -46,9 +51,37 @@ const { values: args } = parseArgs({
   },
 });
 const env = process.env;
+
+/**
+ * What runs under load: the adapter (`worker` or the Express app, node-server.js), the
+ * authorizer in front of it (mix.js `wantFor` gives each kind's status behind it) and, for
+ * edge-authz under Node, the backend asked for (undefined: not passed, so EDGE_AUTHZ_BACKEND
+ * or `auto` picks).
+ * @type {Record<string, { adapter: "worker" | "express", authorizer: import("./mix.js").Authorizer, backend?: string, label: string }>}
+ */
+const TARGETS = {
+  worker: { adapter: "worker", authorizer: "edge-authz", label: "Worker (workerd)" },
+  "express-none": { adapter: "express", authorizer: "none", label: "Express, no authorizer" },
+  "express-aws-jwt-verify": {
+    adapter: "express",
+    authorizer: "aws-jwt-verify",
+    label: "Express + aws-jwt-verify (verify only)",
+  },
+  "node-native": {
+    adapter: "express",
+    authorizer: "edge-authz",
+    backend: "native",
+    label: "Express + edge-authz, native",
+  },
+  "node-wasm": { adapter: "express", authorizer: "edge-authz", backend: "wasm", label: "Express + edge-authz, wasm" },
+  node: { adapter: "express", authorizer: "edge-authz", label: "Express + edge-authz" },
+};
+const EXPRESS = ["express-none", "express-aws-jwt-verify", "node-native", "node-wasm"];
+const GROUPS = { express: EXPRESS, all: ["worker", ...EXPRESS] };
+
 function usage(message) {
   console.error(
-    `load: ${message}\nusage: node js/bench/load/run.js [--target worker|node|all] [--seconds 60] [--connections 8] [--tokens 250] [--rss-growth-pct 20] [--worker-gc inspector|off]`,
+    `load: ${message}\nusage: node js/bench/load/run.js [--target ${[...Object.keys(TARGETS), ...Object.keys(GROUPS)].join("|")}] ... [--seconds 60] [--connections 8] [--tokens 250] [--rss-growth-pct 20] [--worker-gc inspector|off]`,
   );
   process.exit(2);
 }
@@ -70,10 +103,11 @@ const OUT_DIR = args.out ?? env.LOAD_OUT ?? `${repoRoot}target/load`;
 // inspector (`inspector`, the default), or as it comes (`off`): see README.md, "Memory".
 const WORKER_GC = args["worker-gc"] ?? env.LOAD_WORKER_GC ?? "inspector";
 if (!["inspector", "off"].includes(WORKER_GC)) usage(`--worker-gc: inspector or off, not ${WORKER_GC}`);
-const targets = (args.target ?? [env.LOAD_TARGET || "all"])
-  .flatMap((t) => t.split(","))
-  .flatMap((t) => (t === "all" ? ["worker", "node"] : [t]));
-for (const t of targets) if (!["worker", "node"].includes(t)) usage(`--target: worker, node or all, not ${t}`);
+const targets = [
+  ...new Set((args.target ?? [env.LOAD_TARGET || "all"]).flatMap((t) => t.split(",")).flatMap((t) => GROUPS[t] ?? [t])),
+];
+for (const t of targets)
+  if (!TARGETS[t]) usage(`--target: one of ${[...Object.keys(TARGETS), ...Object.keys(GROUPS)].join(", ")}, not ${t}`);
 if (THREADS !== CONNECTIONS) {
   usage(
     `threads (${THREADS}) must equal connections (${CONNECTIONS}): each wrk thread keeps one request in flight, ` +
@@ -291,15 +325,21 @@ async function startWorker(upstream) {
   };
 }
 
-/** The Express app (node-server.js) in a child process. */
-async function startNode(upstream) {
+/** The Express app (node-server.js) in a child process, behind `spec`'s authorizer. */
+async function startNode(upstream, spec) {
   const output = { lines: 0, errors: [] };
+  const jwksUrl = `${upstream.url}/.well-known/jwks.json`;
+  const childEnv = {
+    ...process.env,
+    LOAD_AUTHORIZER: spec.authorizer,
+    LOAD_AUTHZ_CONFIG: JSON.stringify(authzConfig(jwksUrl)),
+    LOAD_POLICIES: JSON.stringify({ groups: { [GROUP]: POLICY } }),
+    LOAD_JWKS_URL: jwksUrl,
+  };
+  delete childEnv.LOAD_BACKEND;
+  if (spec.backend) childEnv.LOAD_BACKEND = spec.backend;
   const child = fork(`${here}node-server.js`, [], {
-    env: {
-      ...process.env,
-      LOAD_AUTHZ_CONFIG: JSON.stringify(authzConfig(`${upstream.url}/.well-known/jwks.json`)),
-      LOAD_POLICIES: JSON.stringify({ groups: { [GROUP]: POLICY } }),
-    },
+    env: childEnv,
     stdio: ["ignore", "pipe", "pipe", "ipc"],
   });
   // The middleware logs failures and warnings only (JSON lines on stderr): kept, warnings counted.
@@ -324,23 +364,31 @@ async function startNode(upstream) {
         child.kill("SIGTERM");
       }),
   );
-  const port = await new Promise((resolve, reject) => {
-    child.once("message", (message) => resolve(message.port));
+  const { port, backend } = await new Promise((resolve, reject) => {
+    child.once("message", resolve);
     child.once("exit", (code) =>
       reject(new Error(`node-server.js exited (${code}) before listening: ${output.errors.join(" | ")}`)),
     );
   });
+  if (spec.backend && backend !== spec.backend)
+    throw new Error(`node-server.js runs edge-authz on ${backend}, not the ${spec.backend} asked for`);
+  const behind = {
+    none: "no authorizer",
+    "aws-jwt-verify": `aws-jwt-verify ${versionOf("aws-jwt-verify")} verify() (bench/load/aws-jwt-verify.js: verify only, JWKS fetched from the upstream)`,
+    "edge-authz": `edge-authz/express (js/src/express.js) on the ${backend} backend${spec.backend ? "" : ` (${process.env.EDGE_AUTHZ_BACKEND ? `EDGE_AUTHZ_BACKEND=${process.env.EDGE_AUTHZ_BACKEND}` : "auto"})`}, policies bundled`,
+  }[spec.authorizer];
   return {
     url: `http://127.0.0.1:${port}`,
     pid: child.pid,
     output,
-    describe: `Express ${expressVersion()} + edge-authz/express (js/src/express.js), policies bundled`,
+    backend,
+    describe: `Express ${versionOf("express")} + ${behind}`,
   };
 }
 
-function expressVersion() {
+function versionOf(name) {
   try {
-    return JSON.parse(readFileSync(`${jsRoot}node_modules/express/package.json`, "utf8")).version;
+    return JSON.parse(readFileSync(`${jsRoot}node_modules/${name}/package.json`, "utf8")).version;
   } catch {
     return "?";
   }
@@ -365,9 +413,12 @@ async function preflight(url, kinds) {
 }
 
 // ---- one run ----
-async function runTarget(target, mix, upstream, work) {
+async function runTarget(target, baseMix, upstream, work) {
+  const spec = TARGETS[target];
+  // The statuses behind this target's authorizer: the kinds' `want`, resolved.
+  const mix = { ...baseMix, kinds: baseMix.kinds.map((kind) => ({ ...kind, want: wantFor(kind, spec.authorizer) })) };
   log(`\n== ${target}: starting the server`);
-  const server = target === "worker" ? await startWorker(upstream) : await startNode(upstream);
+  const server = spec.adapter === "worker" ? await startWorker(upstream) : await startNode(upstream, spec);
   log(`   ${server.describe} on ${server.url} (pid ${server.pid}); upstream + JWKS on ${upstream.url}`);
 
   const check = await preflight(server.url, mix.kinds);
@@ -375,7 +426,7 @@ async function runTarget(target, mix, upstream, work) {
     log(`   preflight: ${check.failures.length} of ${check.checked} requests did not get their expected status:`);
     for (const failure of check.failures) log(`     ${failure}`);
     await cleanup();
-    return { target, server: server.describe, preflightFailures: check.failures, pass: false };
+    return { target, ...spec, server: server.describe, preflightFailures: check.failures, pass: false };
   }
   log(`   preflight: all ${check.checked} distinct requests (every token of every kind) got their expected status`);
 
@@ -511,6 +562,10 @@ async function runTarget(target, mix, upstream, work) {
 
   const result = {
     target,
+    adapter: spec.adapter,
+    authorizer: spec.authorizer,
+    backend: spec.adapter === "worker" ? "wasm" : server.backend,
+    label: spec.label,
     server: server.describe,
     seconds: SECONDS,
     elapsed,
@@ -581,34 +636,51 @@ const mib = (kib) => (Number.isFinite(kib) ? `${(kib / 1024).toFixed(1)} MiB` : 
 const ms = (v) => (v >= 10 ? v.toFixed(1) : v.toFixed(2));
 const load3 = (l) => (l ? l.map((x) => x.toFixed(2)).join(" ") : "?");
 
+/** The row's name: the target's label, with what the run adds (forced GC, the backend auto picked). */
+function rowName(r) {
+  if (r.adapter === "worker") return `${r.label.slice(0, -1)}${r.rss?.forcedGc ? ", GC forced 1/s" : ""})`;
+  if (r.target === "node" && r.backend) return `${r.label} (${r.backend})`;
+  return r.label;
+}
+
+/** The server process's CPU time per request answered: what the load costs it, whatever else runs. */
+const cpuPerRequest = (r) =>
+  Number.isFinite(r.cpu.serverSeconds) && r.requests
+    ? `${Math.round((r.cpu.serverSeconds / r.requests) * 1e6)} µs`
+    : "?";
+
 function report(results) {
   const lines = [];
+  // Express rows against the same app alone, when it ran.
+  const alone = results.find((r) => r.target === "express-none" && !r.preflightFailures);
+  const vsAlone = (r) =>
+    r.adapter === "express" && alone ? `${((r.requestsPerSecond / alone.requestsPerSecond) * 100).toFixed(0)} %` : "–";
   lines.push(
-    `| adapter | req/s | p50 | p99 | wrong answers | socket errors | non-2xx (got / expected) | RSS @${EARLY_S} s | RSS @end | growth | verdict |`,
+    `| target | req/s | p50 | p99 | req/s vs Express alone | server CPU / req | wrong answers | socket errors | non-2xx (got / expected) | RSS @${EARLY_S} s | RSS @end | growth | verdict |`,
   );
-  lines.push("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |");
+  lines.push("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |");
   for (const r of results) {
     if (r.preflightFailures) {
       lines.push(
-        `| ${r.target} | – | – | – | preflight: ${r.preflightFailures.length} | – | – | – | – | – | FAIL (before load) |`,
+        `| ${rowName(r)} | – | – | – | – | – | preflight: ${r.preflightFailures.length} | – | – | – | – | – | FAIL (before load) |`,
       );
       continue;
     }
     lines.push(
-      `| ${r.target === "worker" ? `Worker (workerd${r.rss.forcedGc ? ", GC forced 1/s" : ""})` : "Node (Express)"} | ${Math.round(r.requestsPerSecond)} | ${ms(r.latencyMs.p50)} ms | ${ms(r.latencyMs.p99)} ms | ${r.wrong} | ${r.socketErrors} | ${r.non2xx} / ${r.expectedNon2xx} | ${mib(r.rss.earlyKiB)} | ${mib(r.rss.endKiB)} | ${r.rss.growthPct >= 0 ? "+" : ""}${r.rss.growthPct.toFixed(1)} % | ${r.pass ? "pass" : "FAIL"} |`,
+      `| ${rowName(r)} | ${Math.round(r.requestsPerSecond)} | ${ms(r.latencyMs.p50)} ms | ${ms(r.latencyMs.p99)} ms | ${vsAlone(r)} | ${cpuPerRequest(r)} | ${r.wrong} | ${r.socketErrors} | ${r.non2xx} / ${r.expectedNon2xx} | ${mib(r.rss.earlyKiB)} | ${mib(r.rss.endKiB)} | ${r.rss.growthPct >= 0 ? "+" : ""}${r.rss.growthPct.toFixed(1)} % | ${r.pass ? "pass" : "FAIL"} |`,
     );
   }
   lines.push("");
   const ok = results.filter((r) => !r.preflightFailures);
   if (ok.length) {
-    lines.push(`Per kind of request (requests answered / wrong):`);
+    lines.push(`Per kind of request (expected status behind that target's authorizer: requests answered / wrong):`);
     lines.push("");
-    lines.push(`| kind | expected | ${ok.map((r) => r.target).join(" | ")} |`);
-    lines.push(`| --- | ---: | ${ok.map(() => "---:").join(" | ")} |`);
+    lines.push(`| kind | ${ok.map((r) => r.target).join(" | ")} |`);
+    lines.push(`| --- | ${ok.map(() => "---:").join(" | ")} |`);
     for (let i = 0; i < ok[0].kinds.length; i++) {
       const k = ok[0].kinds[i];
       lines.push(
-        `| ${k.name} | ${k.want} | ${ok.map((r) => `${r.kinds[i].answered} / ${r.kinds[i].wrong}`).join(" | ")} |`,
+        `| ${k.name} | ${ok.map((r) => `${r.kinds[i].want}: ${r.kinds[i].answered} / ${r.kinds[i].wrong}`).join(" | ")} |`,
       );
     }
     lines.push("");
@@ -625,7 +697,7 @@ function report(results) {
       );
       if (r.samplesOfWrong)
         lines.push(`  wrong answers (first ones): ${r.samplesOfWrong.trim().split("\n").join(" | ")}`);
-      if (r.target === "node" && (r.serverStderr.length || r.policyWarnings)) {
+      if (r.adapter === "express" && (r.serverStderr.length || r.policyWarnings)) {
         lines.push(
           `  server log: ${r.policyWarnings ?? 0} policy warnings at startup${r.serverStderr.length ? `; other lines: ${r.serverStderr.join(" | ")}` : ""}`,
         );
