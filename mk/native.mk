@@ -6,6 +6,8 @@
 
 NATIVE_PROFILE := node-release
 NATIVE_LIB := libedge_authz_node.so
+# Where cargo puts its builds: CARGO_TARGET_DIR when set (a worktree sharing a build dir).
+NATIVE_TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)
 NATIVE_ARM_TARGET := aarch64-unknown-linux-gnu
 # This machine's platform tag (js/src/backend.js `platformTag`); empty where no package is built.
 NATIVE_HOST_TAG := $(if $(filter Linux,$(shell uname -s)),$(patsubst x86_64,linux-x64-gnu,$(patsubst aarch64,linux-arm64-gnu,$(filter x86_64 aarch64,$(shell uname -m)))))
@@ -19,7 +21,7 @@ ifeq ($(NATIVE_HOST_TAG),)
 	@echo "no native package for $$(uname -s) $$(uname -m): the npm package runs its wasm here"
 else
 	$(CARGO) build -p edge-authz-node --profile $(NATIVE_PROFILE)
-	cp target/$(NATIVE_PROFILE)/$(NATIVE_LIB) js/npm/$(NATIVE_HOST_TAG)/edge-authz.$(NATIVE_HOST_TAG).node
+	cp $(NATIVE_TARGET_DIR)/$(NATIVE_PROFILE)/$(NATIVE_LIB) js/npm/$(NATIVE_HOST_TAG)/edge-authz.$(NATIVE_HOST_TAG).node
 	@$(MAKE) --no-print-directory native-check NATIVE_FILE=js/npm/$(NATIVE_HOST_TAG)/edge-authz.$(NATIVE_HOST_TAG).node
 endif
 
@@ -31,8 +33,8 @@ native-packages:
 	$(CARGO) build -p edge-authz-node --profile $(NATIVE_PROFILE)
 	CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_LINKER=aarch64-linux-gnu-gcc CC_aarch64_unknown_linux_gnu=aarch64-linux-gnu-gcc \
 	  $(CARGO) build -p edge-authz-node --profile $(NATIVE_PROFILE) --target $(NATIVE_ARM_TARGET)
-	cp target/$(NATIVE_PROFILE)/$(NATIVE_LIB) js/npm/linux-x64-gnu/edge-authz.linux-x64-gnu.node
-	cp target/$(NATIVE_ARM_TARGET)/$(NATIVE_PROFILE)/$(NATIVE_LIB) js/npm/linux-arm64-gnu/edge-authz.linux-arm64-gnu.node
+	cp $(NATIVE_TARGET_DIR)/$(NATIVE_PROFILE)/$(NATIVE_LIB) js/npm/linux-x64-gnu/edge-authz.linux-x64-gnu.node
+	cp $(NATIVE_TARGET_DIR)/$(NATIVE_ARM_TARGET)/$(NATIVE_PROFILE)/$(NATIVE_LIB) js/npm/linux-arm64-gnu/edge-authz.linux-arm64-gnu.node
 	@for tag in linux-x64-gnu linux-arm64-gnu; do \
 		$(MAKE) --no-print-directory native-check NATIVE_FILE=js/npm/$$tag/edge-authz.$$tag.node || exit 1; \
 	done
