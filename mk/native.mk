@@ -46,3 +46,29 @@ native-check:
 	echo "$(NATIVE_FILE): $$(stat -c %s $(NATIVE_FILE)) bytes, needs $$newest"; \
 	test "$$(printf '%s\n' "$$newest" GLIBC_2.34 | sort -V | tail -n 1)" = GLIBC_2.34 \
 		|| { echo "$(NATIVE_FILE) needs $$newest, newer than GLIBC_2.34"; exit 1; }
+
+# The arm64 package run for real on this x86_64 machine: Debian's arm64 Node.js (with its
+# libraries, into target/arm64-node/) under qemu-user, loading the cross-built addon from its
+# package folder, over the backend test (every JWS algorithm, native against wasm) and the
+# conformance suite. Minutes (emulated RSA): not part of `make test`.
+ARM64_NODE_ROOT := target/arm64-node
+ARM64_NODE_PACKAGES := nodejs libnode108 libuv1 libssl3 libicu72 libc-ares2 libnghttp2-14 libbrotli1 zlib1g \
+	libstdc++6 libgcc-s1 libc6 libcrypt1
+ARM64_NODE_DATA := node-acorn node-cjs-module-lexer node-undici node-xtend node-busboy
+ARM64_NODE := qemu-aarch64-static -L $(CURDIR)/$(ARM64_NODE_ROOT) $(CURDIR)/$(ARM64_NODE_ROOT)/usr/bin/node
+
+.PHONY: native-arm64-test
+native-arm64-test: native-packages npm-build
+	@command -v qemu-aarch64-static >/dev/null || (apt-get update -qq && apt-get install -y -qq qemu-user-static)
+	@test -x $(ARM64_NODE_ROOT)/usr/bin/node || { \
+		dpkg --print-foreign-architectures | grep -qx arm64 || { dpkg --add-architecture arm64 && apt-get update -qq; }; \
+		mkdir -p $(ARM64_NODE_ROOT)/debs && cd $(ARM64_NODE_ROOT)/debs && \
+		apt-get download $(addsuffix :arm64,$(ARM64_NODE_PACKAGES)) $(ARM64_NODE_DATA) && \
+		for deb in *.deb; do dpkg -x $$deb ..; done; }
+	$(ARM64_NODE) -p '`$${process.arch} node $${process.version}`'
+	@# Each file run directly: the test runner would start its children without qemu.
+	cd $(NPM_DIR) && for test in test/npm/backend.test.js test/npm/conformance-node.test.js; do \
+		EDGE_AUTHZ_BACKEND=native $(ARM64_NODE) $$test > ../$(ARM64_NODE_ROOT)/$$(basename $$test).tap 2>&1; \
+		status=$$?; grep -E '^# (pass|fail)' ../$(ARM64_NODE_ROOT)/$$(basename $$test).tap; \
+		test $$status -eq 0 || { tail -40 ../$(ARM64_NODE_ROOT)/$$(basename $$test).tap; exit 1; }; \
+	done
