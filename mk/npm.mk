@@ -21,7 +21,8 @@ npm-build: $(NPM_CJS)
 # test on the wasm, then every test that runs the core again on the native addon (mk/native.mk;
 # packaging and types do not depend on the backend). No native run where none is built.
 NPM_TESTS := $(wildcard $(NPM_DIR)/test/npm/*.test.js)
-NPM_BACKEND_NEUTRAL_TESTS := $(addprefix $(NPM_DIR)/test/npm/,pack.test.js types.test.js native-install.test.js)
+# examples.test.js: the examples install the packed package, whose backend is its own choice.
+NPM_BACKEND_NEUTRAL_TESTS := $(addprefix $(NPM_DIR)/test/npm/,pack.test.js types.test.js native-install.test.js examples.test.js)
 npm-test: npm-build native-build
 	cd $(NPM_DIR) && EDGE_AUTHZ_BACKEND=wasm node --test test/npm/*.test.js
 ifneq ($(NATIVE_HOST_TAG),)

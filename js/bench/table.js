@@ -406,6 +406,16 @@ function table() {
     "the largest of the init runs",
     atMost(lambda?.peak_rss_mib, lambda?.budget_peak_rss_mib ?? 15, `≤ ${lambda?.budget_peak_rss_mib ?? 15} MiB`),
   );
+  const tls = lambda?.jwks_tls_fetch;
+  row(
+    "first JWKS fetch over TLS once up: handshake + request + parse, cold process",
+    tls && `${tls.first_fetch_ms.median.toFixed(1)} ms`,
+    tls
+      ? `median of ${tls.first_fetch_ms.runs} processes (${tls.tls}, loopback: add the network's round trips): ` +
+          `${tls.drbg_seed_ms.toFixed(1)} ms aws-lc-rs DRBG seeding + ${tls.first_fetch_after_seed_ms.toFixed(1)} ms; ` +
+          `warm: ${tls.new_connection_warm_ms.toFixed(2)} ms on a new connection, ${tls.keep_alive_ms.toFixed(2)} ms kept alive`
+      : "",
+  );
 
   // -- output
   const loadNow = loadavg();

@@ -8,6 +8,9 @@
 //!    second: load from other processes slows neither side of the ratio.
 //! 2. a REST `REQUEST` event through `Handler::handle` (event parsing, decision, response).
 //! 3. process start → first decision with a bundled JWKS, through the emulator (median of 10).
+//! 4. the first JWKS fetch over TLS once the function is up: handshake, request and parse, in
+//!    a fresh process (cold: the DRBG seeding included), then warm (a new connection, and a
+//!    refresh on the kept-alive one); median of 9 processes.
 //!
 //! Besides its lines on stdout it writes every figure to `target/bench/lambda-bench.json` (or
 //! `$BENCH_OUT/lambda-bench.json`) for `make bench`'s table (js/bench/table.js). `BENCH_QUICK=1`
@@ -119,6 +122,10 @@ fn per_second(mut f: impl FnMut(), seconds: f64) -> f64 {
 
 fn main() {
     if std::env::args().any(|a| a == "--list") {
+        return;
+    }
+    if let Ok(mode) = std::env::var(TLS_CHILD_VAR) {
+        tls_child(&mode);
         return;
     }
     let now = now();
@@ -288,6 +295,21 @@ fn main() {
         peak_rss_mib.map_or_else(|| "not measured".to_owned(), |m| format!("{m:.1} MiB")),
     );
 
+    // 4. the first JWKS fetch over TLS.
+    let tls = tls_fetch_bench();
+    println!(
+        "first JWKS fetch over TLS (loopback, {}): cold {:.2} ms (median of {}; min {:.2}, max {:.2}) = DRBG seeding {:.2} ms + handshake, request and parse {:.2} ms; warm: new connection {:.2} ms, kept-alive connection {:.2} ms",
+        tls["tls"].as_str().unwrap_or("?"),
+        tls["first_fetch_ms"]["median"].as_f64().unwrap(),
+        tls["first_fetch_ms"]["runs"],
+        tls["first_fetch_ms"]["min"].as_f64().unwrap(),
+        tls["first_fetch_ms"]["max"].as_f64().unwrap(),
+        tls["drbg_seed_ms"].as_f64().unwrap(),
+        tls["first_fetch_after_seed_ms"].as_f64().unwrap(),
+        tls["new_connection_warm_ms"].as_f64().unwrap(),
+        tls["keep_alive_ms"].as_f64().unwrap(),
+    );
+
     let results = json!({
         "bench": "lambda-bench",
         "command": "cargo bench -p edge-authz-lambda --bench lambda",
@@ -312,10 +334,273 @@ fn main() {
         "budget_init_ms": 20.0,
         "peak_rss_mib": peak_rss_mib,
         "budget_peak_rss_mib": 15.0,
+        "jwks_tls_fetch": tls,
     });
     let out = bench_out();
     std::fs::create_dir_all(&out).unwrap();
     let path = out.join("lambda-bench.json");
     std::fs::write(&path, serde_json::to_string_pretty(&results).unwrap()).unwrap();
     println!("results: {}", path.display());
+}
+
+// -- 4. the first JWKS fetch over TLS ---------------------------------------------------------
+//
+// A rustls server (aws-lc-rs) on loopback with an RSA-2048 leaf certificate issued by a
+// throwaway CA (made with the openssl CLI, trusted by the client for the bench only), and
+// the Lambda's own `JwksClient` (`with_roots`: the production connector, provider and
+// protocol versions, only the trust anchors differ). The client runs in a fresh process of
+// this binary per sample, so "cold" includes whatever the process does first: aws-lc-rs
+// seeding its DRBG on its first random bytes (the ClientHello's), the handshake, the request
+// and `Jwks::parse`. Loopback has no round-trip time: a real issuer adds about three RTTs
+// (TCP, TLS 1.3, the request).
+
+/// Set in the children: `cold` (the fetch is the process's first use of randomness) or
+/// `seeded` (the DRBG is seeded first, timed on its own).
+const TLS_CHILD_VAR: &str = "EDGE_AUTHZ_BENCH_TLS_CHILD";
+
+/// The throwaway CA and the server's chain and key, under `dir`.
+struct TlsFiles {
+    ca: std::path::PathBuf,
+    chain: Vec<rustls::pki_types::CertificateDer<'static>>,
+    key: rustls::pki_types::PrivateKeyDer<'static>,
+}
+
+fn openssl(dir: &std::path::Path, args: &[&str]) {
+    let out = Command::new("openssl")
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("openssl (make lambda-bench installs it)");
+    assert!(
+        out.status.success(),
+        "openssl {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn tls_files() -> TlsFiles {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let dir = std::env::temp_dir().join(format!("edge-authz-bench-tls-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let subj_ca = "/CN=edge-authz bench CA";
+    openssl(
+        &dir,
+        &[
+            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.pem",
+            "-days", "2", "-subj", subj_ca,
+        ],
+    );
+    openssl(
+        &dir,
+        &[
+            "req",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            "leaf.key",
+            "-out",
+            "leaf.csr",
+            "-subj",
+            "/CN=127.0.0.1",
+        ],
+    );
+    std::fs::write(
+        dir.join("leaf.ext"),
+        "subjectAltName=IP:127.0.0.1\nbasicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n",
+    )
+    .unwrap();
+    openssl(
+        &dir,
+        &[
+            "x509",
+            "-req",
+            "-in",
+            "leaf.csr",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-out",
+            "leaf.pem",
+            "-days",
+            "2",
+            "-extfile",
+            "leaf.ext",
+        ],
+    );
+    let pem = |name: &str| CertificateDer::from_pem_file(dir.join(name)).unwrap();
+    TlsFiles {
+        ca: dir.join("ca.pem"),
+        chain: vec![pem("leaf.pem"), pem("ca.pem")],
+        key: PrivateKeyDer::from_pem_file(dir.join("leaf.key")).unwrap(),
+    }
+}
+
+/// The JWKS over HTTPS/1.1 with keep-alive; the protocol and key exchange group of the
+/// last handshake are kept for the report.
+struct TlsJwksServer {
+    url: String,
+    negotiated: Arc<std::sync::Mutex<String>>,
+}
+
+fn start_tls_jwks(files: &TlsFiles, body: Vec<u8>) -> TlsJwksServer {
+    use std::io::{Read, Write};
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let config = Arc::new(
+        rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_no_client_auth()
+            .with_single_cert(files.chain.clone(), files.key.clone_key())
+            .unwrap(),
+    );
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!(
+        "https://127.0.0.1:{}/.well-known/jwks.json",
+        listener.local_addr().unwrap().port()
+    );
+    let negotiated = Arc::new(std::sync::Mutex::new(String::new()));
+    let seen = negotiated.clone();
+    let body = Arc::new(body);
+    std::thread::spawn(move || {
+        for tcp in listener.incoming().flatten() {
+            let (config, body, seen) = (config.clone(), body.clone(), seen.clone());
+            std::thread::spawn(move || {
+                tcp.set_nodelay(true).ok();
+                let connection = rustls::ServerConnection::new(config).unwrap();
+                let mut tls = rustls::StreamOwned::new(connection, tcp);
+                let mut buffer = Vec::new();
+                let mut chunk = [0u8; 4096];
+                loop {
+                    while !buffer.windows(4).any(|w| w == b"\r\n\r\n") {
+                        match tls.read(&mut chunk) {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => buffer.extend_from_slice(&chunk[..n]),
+                        }
+                    }
+                    buffer.clear();
+                    *seen.lock().unwrap() = format!(
+                        "{:?}, {:?}",
+                        tls.conn.protocol_version().unwrap(),
+                        tls.conn
+                            .negotiated_key_exchange_group()
+                            .map(|g| g.name())
+                            .unwrap()
+                    );
+                    let head = format!(
+                        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n",
+                        body.len()
+                    );
+                    if tls
+                        .write_all(head.as_bytes())
+                        .and_then(|()| tls.write_all(&body))
+                        .and_then(|()| tls.flush())
+                        .is_err()
+                    {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    TlsJwksServer { url, negotiated }
+}
+
+/// In a child: the timings of one process, as one JSON line on stdout.
+fn tls_child(mode: &str) {
+    use rustls::pki_types::pem::PemObject;
+    let url = std::env::var("TLS_JWKS_URL").unwrap();
+    let ca = std::env::var("TLS_JWKS_CA").unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let roots = || {
+        let mut roots = rustls::RootCertStore::empty();
+        for cert in rustls::pki_types::CertificateDer::pem_file_iter(&ca).unwrap() {
+            roots.add(cert.unwrap()).unwrap();
+        }
+        roots
+    };
+    let ms = |d: Duration| d.as_secs_f64() * 1e3;
+    let seed_ms = (mode == "seeded").then(|| {
+        let provider = rustls::crypto::aws_lc_rs::default_provider();
+        let start = Instant::now();
+        provider.secure_random.fill(&mut [0u8; 32]).unwrap();
+        ms(start.elapsed())
+    });
+    let timeout = Duration::from_secs(10);
+    let fetch = |client: &edge_authz_lambda::fetch::JwksClient| {
+        let start = Instant::now();
+        let body = rt.block_on(client.get(&url)).expect("the TLS JWKS fetch");
+        let set = edge_authz::Jwks::parse(&body).expect("a JWK Set");
+        assert!(!set.keys().is_empty());
+        ms(start.elapsed())
+    };
+    let client = edge_authz_lambda::fetch::JwksClient::with_roots(timeout, roots()).unwrap();
+    let first_ms = fetch(&client);
+    // A refresh on the pooled connection (an unknown kid within the pool's idle timeout).
+    let keep_alive_ms = fetch(&client);
+    // A new connection (full handshake, new client: no session to resume) once warm.
+    let mut new_connection: Vec<f64> = (0..5)
+        .map(|_| {
+            fetch(&edge_authz_lambda::fetch::JwksClient::with_roots(timeout, roots()).unwrap())
+        })
+        .collect();
+    new_connection.sort_by(f64::total_cmp);
+    println!(
+        "{}",
+        json!({ "first_ms": first_ms, "seed_ms": seed_ms, "keep_alive_ms": keep_alive_ms, "new_connection_ms": new_connection[2] })
+    );
+}
+
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
+}
+
+/// Runs the children and summarises them.
+fn tls_fetch_bench() -> serde_json::Value {
+    let files = tls_files();
+    let server = start_tls_jwks(&files, jwks_of(&["suite-rsa-1", "suite-rsa-2"]));
+    let runs = if quick() { 3 } else { 9 };
+    let child = |mode: &str| -> serde_json::Value {
+        let out = Command::new(std::env::current_exe().unwrap())
+            .env(TLS_CHILD_VAR, mode)
+            .env("TLS_JWKS_URL", &server.url)
+            .env("TLS_JWKS_CA", &files.ca)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "TLS child: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).expect("the child's JSON line")
+    };
+    let cold: Vec<serde_json::Value> = (0..runs).map(|_| child("cold")).collect();
+    let seeded: Vec<serde_json::Value> = (0..runs).map(|_| child("seeded")).collect();
+    let field = |samples: &[serde_json::Value], name: &str| -> Vec<f64> {
+        samples.iter().map(|s| s[name].as_f64().unwrap()).collect()
+    };
+    let first = field(&cold, "first_ms");
+    let results = json!({
+        "first_fetch_ms": {
+            "median": median(first.clone()),
+            "min": first.iter().copied().fold(f64::INFINITY, f64::min),
+            "max": first.iter().copied().fold(0.0, f64::max),
+            "runs": runs,
+        },
+        "drbg_seed_ms": median(field(&seeded, "seed_ms")),
+        "first_fetch_after_seed_ms": median(field(&seeded, "first_ms")),
+        "new_connection_warm_ms": median(field(&cold, "new_connection_ms")),
+        "keep_alive_ms": median(field(&cold, "keep_alive_ms")),
+        "tls": server.negotiated.lock().unwrap().clone(),
+        "server": "loopback rustls (aws-lc-rs), RSA-2048 leaf + CA chain; client: lambda/src/fetch.rs JwksClient",
+    });
+    std::fs::remove_dir_all(files.ca.parent().unwrap()).ok();
+    results
 }

@@ -55,13 +55,23 @@ impl std::fmt::Debug for JwksClient {
 }
 
 impl JwksClient {
-    /// A client whose every fetch (connect, TLS, headers, body) is bounded by `timeout`.
+    /// A client whose every fetch (connect, TLS, headers, body) is bounded by `timeout`,
+    /// trusting the webpki roots (Mozilla's).
     pub fn new(timeout: Duration) -> Result<Self, String> {
+        let mut roots = rustls::RootCertStore::empty();
+        roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+        Self::with_roots(timeout, roots)
+    }
+
+    /// The same client trusting `roots` instead: `make lambda-bench` times the first fetch
+    /// over TLS against a loopback server whose certificate only the bench trusts, through
+    /// this very connector (provider, protocol versions, pool).
+    pub fn with_roots(timeout: Duration, roots: rustls::RootCertStore) -> Result<Self, String> {
         let mut http = HttpConnector::new();
         http.enforce_http(false);
         http.set_connect_timeout(Some(timeout));
         http.set_nodelay(true);
-        let tls = rustls_config()?;
+        let tls = rustls_config(roots)?;
         let connector = hyper_rustls::HttpsConnectorBuilder::new()
             .with_tls_config(tls)
             .https_or_http()
@@ -114,9 +124,7 @@ impl JwksClient {
     }
 }
 
-fn rustls_config() -> Result<rustls::ClientConfig, String> {
-    let mut roots = rustls::RootCertStore::empty();
-    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+fn rustls_config(roots: rustls::RootCertStore) -> Result<rustls::ClientConfig, String> {
     let provider = std::sync::Arc::new(rustls::crypto::aws_lc_rs::default_provider());
     rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()

@@ -4,7 +4,7 @@
 // the README's snippets under every resolution: types.test.js).
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -77,6 +77,30 @@ test("the tarball ships only the runtime files, no runtime dependencies", () => 
     for (const branch of [target, ...Object.values(target).filter((v) => typeof v === "object")]) {
       if (branch.types) assert.equal(Object.keys(branch)[0], "types", `${entry}: types is not first`);
     }
+  }
+});
+
+test("the manifests name the repository, homepage and bugs, one home for all (Cargo.toml's too)", () => {
+  const installed = JSON.parse(readFileSync(join(project, "node_modules", "edge-authz", "package.json"), "utf8"));
+  const cargo = readFileSync(new URL("../../../Cargo.toml", import.meta.url), "utf8");
+  const home = cargo.match(/^\[workspace\.package\][^[]*?^repository = "([^"]+)"/ms)?.[1];
+  assert.match(home ?? "", /^https:\/\/[^/]+\/[^/]+\/[^/]+$/, "the workspace Cargo.toml has a repository URL");
+  const platforms = readdirSync(join(pkgDir, "npm"), { withFileTypes: true })
+    .filter((entry) => entry.isDirectory())
+    .map((entry) => [
+      `npm/${entry.name}`,
+      JSON.parse(readFileSync(join(pkgDir, "npm", entry.name, "package.json"), "utf8")),
+    ]);
+  assert.ok(platforms.length >= 2, "the platform packages");
+  for (const [directory, manifest] of [["", installed], ...platforms]) {
+    const name = manifest.name;
+    assert.deepEqual(
+      manifest.repository,
+      { type: "git", url: `git+${home}.git`, directory: directory ? `js/${directory}` : "js" },
+      `${name}: repository`,
+    );
+    assert.equal(manifest.homepage, `${home}#readme`, `${name}: homepage`);
+    assert.deepEqual(manifest.bugs, { url: `${home}/issues` }, `${name}: bugs`);
   }
 });
 

@@ -23,6 +23,14 @@ export function readmeSnippets() {
   return snippets;
 }
 
+/** Every `<!-- config: NAME -->` + ```json block of the README (the configuration samples). */
+function readmeConfigs() {
+  const readme = readFileSync(new URL("../../README.md", import.meta.url), "utf8");
+  return new Map(
+    [...readme.matchAll(/<!-- config: ([\w.-]+) -->\n```json\n([\s\S]*?)```/g)].map((m) => [m[1], JSON.parse(m[2])]),
+  );
+}
+
 let jwks;
 let snippets;
 before(async () => {
@@ -41,6 +49,36 @@ after(async () => {
 
 test("the README has the four snippets", () => {
   assert.deepEqual([...snippets.keys()].sort(), ["express.mjs", "fastify.mjs", "lambda-edge.mjs", "node.mjs"]);
+});
+
+describe("the README's configuration samples", () => {
+  const configs = readmeConfigs();
+
+  test("a Cognito issuer, an OIDC issuer and a policies document, each accepted as it is", async () => {
+    assert.deepEqual([...configs.keys()], ["cognito", "oidc", "policies"]);
+    const { createAuthorizer } = await import("edge-authz");
+    for (const name of ["cognito", "oidc"]) {
+      const authorizer = createAuthorizer(configs.get(name), { policies: configs.get("policies"), log: false });
+      assert.equal(authorizer.loadsPolicies, false, name);
+    }
+    assert.deepEqual(Object.keys(configs.get("cognito").issuers[0]).sort(), ["clientId", "tokenUse", "userPoolId"]);
+    assert.equal(configs.get("oidc").issuers[0].groupsClaim, "roles");
+  });
+
+  test("the policies sample allows a pet-veterinarian's GET /pets and /pets/{id}, nothing else", async () => {
+    const { createAuthorizer } = await import("edge-authz");
+    const authorizer = createAuthorizer(
+      { ...configs.get("cognito"), issuers: poolConfig(jwks.url).issuers },
+      { policies: configs.get("policies"), log: false },
+    );
+    const decide = (method, path, groups = ["pet-veterinarian"]) =>
+      authorizer.authorize({ method, path, headers: { authorization: `Bearer ${freshToken({ groups })}` } });
+    assert.equal((await decide("GET", "/pets")).outcome, "allow");
+    assert.equal((await decide("GET", "/pets/42")).outcome, "allow");
+    assert.equal((await decide("DELETE", "/pets/42")).reason, "implicit_deny");
+    assert.equal((await decide("GET", "/owners")).reason, "implicit_deny");
+    assert.equal((await decide("GET", "/pets", ["pet-groomer"])).reason, "implicit_deny");
+  });
 });
 
 async function listen(server) {
