@@ -199,7 +199,7 @@ pub struct FlatRequest {
     credential: Option<String>,
     matching: Option<crate::PathMatching>,
     /// A header or query name or value held a NUL (see `set`).
-    nul_in_pairs: bool,
+    pub(crate) nul_in_pairs: bool,
     /// The request's run through the core: its steps and fetches, checked by the core's
     /// rules (`set` starts a new one).
     run: crate::Run,
@@ -328,7 +328,7 @@ impl FlatRequest {
     }
 
     /// The header pairs and the query pairs.
-    fn pairs(&self) -> (Pairs<'_>, Pairs<'_>) {
+    pub(crate) fn pairs(&self) -> (Pairs<'_>, Pairs<'_>) {
         let mut pairs = self.spans.chunks_exact(2).map(|pair| match pair {
             [(ns, ne), (vs, ve)] => (
                 self.pairs.get(*ns..*ne).unwrap_or_default(),

@@ -560,6 +560,7 @@ impl WasmAuthorizer {
 #[cfg(all(test, target_arch = "wasm32"))]
 mod tests {
     use super::*;
+    use crate::boundary::{KIND_DECIDED, KIND_FETCH_JWKS};
     use crate::json::push_json_str;
     use serde_json::Value;
     use wasm_bindgen_test::wasm_bindgen_test;
@@ -681,13 +682,13 @@ mod tests {
         let invalid = Some(String::from("invalid_request"));
         let two = b"x-a\0v\0authorization\0Bearer t\0q\0";
         assert_eq!(set(&mut request, two, 2, "::1"), None);
-        let (headers, query) = request.pairs();
+        let (headers, query) = request.inner.pairs();
         assert_eq!(headers, [("x-a", "v"), ("authorization", "Bearer t")]);
         assert_eq!(query, [("q", "")]);
         // A NUL inside a value shifts the pairs: the counts catch it, and the request is
         // decided `bad_request` (`request_nul`) rather than thrown.
         assert_eq!(set(&mut request, two, 1, ""), None);
-        assert!(request.nul_in_pairs);
+        assert!(request.inner.nul_in_pairs);
         let mut authorizer = WasmAuthorizer::new(CONFIG, &[7; 8], None).expect("config");
         let code = authorizer.authorize(&mut request, 1.0).expect("authorize");
         assert_eq!(code % 8.0, f64::from(KIND_DECIDED));
@@ -695,7 +696,7 @@ mod tests {
         assert_eq!(verdict["reason"], "request_nul");
         assert_eq!(verdict["status"], 400);
         assert_eq!(set(&mut request, two, 2, ""), None);
-        assert!(!request.nul_in_pairs);
+        assert!(!request.inner.nul_in_pairs);
         assert_eq!(set(&mut request, b"a", 0, ""), invalid);
         assert_eq!(set(&mut request, b"", 0, ""), invalid);
         assert_eq!(set(&mut request, b"q\0\xff", 0, ""), invalid);
