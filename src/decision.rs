@@ -15,6 +15,7 @@ use crate::reason::Reason;
 use crate::request_path::PathError;
 use crate::token::claims::Identity;
 use crate::token::error::TokenError;
+use crate::token::Claims;
 
 /// The outcome of a request, mapped by every adapter to its runtime.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -184,7 +185,7 @@ pub(crate) struct Caller {
     pub(crate) identity: Identity,
     /// Keys are mostly the fixed names (`sub`, `groups`, ...): borrowed, not allocated.
     pub(crate) context: Vec<(Cow<'static, str>, ContextValue)>,
-    pub(crate) claims: Map<String, Value>,
+    pub(crate) claims: Claims,
     /// `iat`, for revocation cutoffs.
     pub(crate) issued_at: Option<u64>,
     /// The caller's revocation store keys (none when revocation is off).
@@ -265,7 +266,7 @@ impl Decision {
     }
 
     /// The verified claims.
-    pub fn claims(&self) -> Option<&Map<String, Value>> {
+    pub fn claims(&self) -> Option<&Claims> {
         self.caller.as_ref().map(|c| &c.claims)
     }
 
