@@ -1084,10 +1084,7 @@ fn context_claim(claims: &Claims, name: &str) -> Result<Option<ContextValue>, ()
         Some(value @ Val::Num(_)) => {
             // A non-negative integer of up to 18 digits; others are serde_json's to read.
             let digits = claims.text_of(value).ok_or(())?;
-            if digits.len() > 18 || !digits.bytes().all(|b| b.is_ascii_digit()) {
-                return Err(());
-            }
-            let n: u64 = digits.parse().map_err(|_| ())?;
+            let n = crate::token::object::small_integer(digits).ok_or(())?;
             #[expect(
                 clippy::cast_precision_loss,
                 reason = "serde_json's as_f64 does the same"

@@ -190,8 +190,8 @@ pub(crate) fn numeric_date(claims: &Claims, name: &'static str) -> Result<Option
         Some(_) => return Err(malformed),
     };
     // The common case, an integer of up to 18 digits, without serde_json.
-    if text.len() <= 18 && text.bytes().all(|b| b.is_ascii_digit()) {
-        return text.parse().map(Some).map_err(|_| malformed);
+    if let Some(secs) = super::object::small_integer(text) {
+        return Ok(Some(secs));
     }
     let number = super::object::number(text).ok_or(malformed)?;
     numeric_date_of(&number)
@@ -225,19 +225,19 @@ fn optional_string<'c>(
 
 /// The strings of a claim that is a string or an array of strings; `Err(())` otherwise.
 fn strings<'c>(claims: &'c Claims, name: &str) -> Result<Vec<&'c str>, ()> {
-    match claims.find(name) {
-        None => Ok(Vec::new()),
-        Some(Val::Str(_)) => Ok(claims.str(name)?.into_iter().collect()),
-        Some(Val::List { first, len }) => claims
-            .items(first, len)
-            .iter()
-            .map(|item| match item {
-                Val::Str(_) => claims.text_of(*item).ok_or(()),
-                _ => Err(()),
-            })
-            .collect(),
-        Some(_) => Err(()),
+    let items = match claims.find(name) {
+        None => return Ok(Vec::new()),
+        Some(Val::List { first, len }) => claims.items(first, len),
+        Some(value) => core::slice::from_ref(claims.value_ref(value)),
+    };
+    let mut out = Vec::with_capacity(items.len());
+    for item in items {
+        match item {
+            Val::Str(_) => out.push(claims.text_of(*item).ok_or(())?),
+            _ => return Err(()),
+        }
     }
+    Ok(out)
 }
 
 /// `aud` is a string or an array of strings (RFC 7519 §4.1.3).

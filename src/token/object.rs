@@ -205,6 +205,15 @@ impl Claims {
             .map(|(_, value)| *value)
     }
 
+    /// `value` as a reference into the index (for reading one value as a list of one).
+    pub(crate) fn value_ref(&self, value: Val) -> &Val {
+        self.members
+            .iter()
+            .map(|(_, v)| v)
+            .find(|v| **v == value)
+            .unwrap_or(&Val::Nested)
+    }
+
     /// The items of a top-level array value.
     pub(crate) fn items(&self, first: u32, len: u32) -> &[Val] {
         let first = first as usize;
@@ -226,6 +235,16 @@ impl Claims {
         buf.get(s.start as usize..s.end as usize)
             .unwrap_or_default()
     }
+}
+
+/// A non-negative integer of up to 18 digits (`None` for any other number text).
+pub(crate) fn small_integer(text: &str) -> Option<u64> {
+    if text.is_empty() || text.len() > 18 {
+        return None;
+    }
+    text.bytes().try_fold(0u64, |n, b| {
+        b.is_ascii_digit().then(|| n * 10 + u64::from(b - b'0'))
+    })
 }
 
 /// A number's value as serde_json holds it, read from its (checked) text.
