@@ -17,8 +17,17 @@ npm-build: $(NPM_CJS)
 
 # Express and Fastify on loopback, JWKS rotation, Lambda@Edge events, the conformance suite
 # through the Node API and the Lambda@Edge handler, errors, types, `npm pack` + offline install.
-npm-test: npm-build
-	cd $(NPM_DIR) && node --test test/npm/*.test.js
+# A matrix over the core's two Node backends (EDGE_AUTHZ_BACKEND, js/src/backend.js): every
+# test on the wasm, then every test that runs the core again on the native addon (mk/native.mk;
+# packaging and types do not depend on the backend). No native run where none is built.
+NPM_TESTS := $(wildcard $(NPM_DIR)/test/npm/*.test.js)
+NPM_BACKEND_NEUTRAL_TESTS := $(addprefix $(NPM_DIR)/test/npm/,pack.test.js types.test.js native-install.test.js)
+npm-test: npm-build native-build
+	cd $(NPM_DIR) && EDGE_AUTHZ_BACKEND=wasm node --test test/npm/*.test.js
+ifneq ($(NATIVE_HOST_TAG),)
+	cd $(NPM_DIR) && EDGE_AUTHZ_BACKEND=native node --test \
+		$(patsubst $(NPM_DIR)/%,%,$(filter-out $(NPM_BACKEND_NEUTRAL_TESTS),$(NPM_TESTS)))
+endif
 
 # The JS formatting (prettier, a dev dependency: js/node_modules from the lockfile, as above;
 # js/.prettierrc, js/.prettierignore): checked by `make lint`, applied by `make npm-format`.
@@ -31,7 +40,7 @@ npm-format: $(NPM_DIR)/node_modules/.edge-authz-installed
 	cd $(NPM_DIR) && node_modules/.bin/prettier --write $(NPM_FORMATTED)
 
 # First-seen and repeated-token decisions vs aws-jwt-verify and jose (a Markdown table).
-node-bench: npm-build
+node-bench: npm-build native-build
 	node $(NPM_DIR)/bench/node.js
 
 # make lambda-edge-zip CONFIG=config.json [POLICIES=policies.json|URL] [JWKS=jwks.json] [OPTIONS=options.json] [LAMBDA_EDGE_ZIP=out.zip]

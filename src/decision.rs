@@ -8,7 +8,6 @@ use alloc::vec::Vec;
 use serde_json::{Map, Value};
 
 use crate::config::Response;
-#[cfg(feature = "wasm")]
 use crate::json::push_json_str;
 use crate::policy::{Evaluation, PolicyDocument};
 use crate::reason::Reason;
@@ -149,8 +148,7 @@ pub(crate) fn context_json(context: &[(Cow<'static, str>, ContextValue)]) -> Map
 }
 
 /// Appends the context pairs as a JSON object text, in the core's order, like
-/// [`context_json`] (the wasm boundary's allocation-light path).
-#[cfg(feature = "wasm")]
+/// [`context_json`] (the JavaScript boundary's allocation-light path).
 pub(crate) fn write_context_json(context: &[(Cow<'static, str>, ContextValue)], out: &mut String) {
     use core::fmt::Write as _;
     out.push('{');

@@ -54,6 +54,7 @@ extern crate std;
 mod api_gateway;
 mod authorizer;
 mod base64url;
+pub mod binding;
 mod boundary;
 mod cache;
 mod config;

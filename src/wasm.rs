@@ -1,17 +1,10 @@
 //! The WebAssembly surface (feature `wasm`): nothing but translation between JavaScript
-//! values and the core's types. The sans-IO loop itself runs in JavaScript (`js/src/`),
-//! where fetching, storage and the host's crypto live.
+//! values and the step boundary the JavaScript backends share ([`crate::binding`]). The
+//! sans-IO loop itself runs in JavaScript (`js/src/authorizer.js`), where fetching, storage
+//! and the host's crypto live.
 //!
-//! The boundary is built to be crossed cheaply, once or twice per request:
-//! - a [`WasmRequest`] is reused (`set` copies the strings into buffers it keeps); headers
-//!   and query pairs come as one `\0`-joined string each, with their pair count;
-//! - `authorize` answers one number (see [`WasmAuthorizer::authorize`]): the step's kind
-//!   and, for a decision, an interned *verdict* id (outcome, reason, status, body) and an
-//!   interned *caller* id (the context). The glue decodes a verdict or a caller once, with
-//!   `verdict()` / `context()` (JSON text), and keeps it; the explanation and a need's
-//!   details are read on demand (`explanation()`, `need()`);
-//! - with a synchronous verifier (node:crypto) the signature is checked inline, in the same
-//!   `authorize` call; without one (WebCrypto) the step is `checkSignature`.
+//! With a synchronous verifier (node:crypto) the signature is checked inline, in the same
+//! `authorize` call; without one (WebCrypto) the step is `checkSignature`.
 //!
 //! Errors are thrown as JavaScript `Error`s with a stable `code` (`invalid_config`,
 //! `invalid_request`, `invalid_policy`, `jwks_not_json`, ...).
@@ -19,21 +12,14 @@
 use alloc::string::{String, ToString};
 use alloc::sync::Arc;
 use alloc::vec::Vec;
-use core::net::IpAddr;
 
 use js_sys::{Array, Object, Reflect, Uint8Array};
 use wasm_bindgen::prelude::*;
-use xxhash_rust::xxh3::xxh3_128_with_seed;
 
-use crate::boundary::{
-    matching_of, KIND_AWAIT_JWKS, KIND_CHECK_SIGNATURE, KIND_DECIDED, KIND_DECIDED_REWRITTEN,
-    KIND_FETCH_JWKS, KIND_LOAD_POLICIES, KIND_LOAD_REVOCATIONS, VERDICT_UNCACHED,
-};
-use crate::decision::Caller;
+use crate::binding::{self, epoch_seconds, key_id, BindingError, FlatRequest, Stepper};
 use crate::token::crypto::DeferToHost;
 use crate::{
-    Algorithm, Authorizer, Decision, Need, PublicKey, SignatureVerdict, SignatureVerifier, Step,
-    TokenHash,
+    Algorithm, Authorizer, Need, PublicKey, SignatureVerdict, SignatureVerifier, TokenHash,
 };
 
 /// A JavaScript `Error` carrying a stable `code`.
@@ -41,6 +27,12 @@ fn error(code: &str, message: &str) -> JsValue {
     let error = js_sys::Error::new(message);
     set(&error, "code", &JsValue::from_str(code));
     error.into()
+}
+
+impl From<BindingError> for JsValue {
+    fn from(e: BindingError) -> JsValue {
+        error(e.code, &e.message)
+    }
 }
 
 fn set(target: &Object, key: &str, value: &JsValue) {
@@ -52,17 +44,8 @@ fn string_array<'a>(items: impl IntoIterator<Item = &'a str>) -> Array {
     items.into_iter().map(JsValue::from_str).collect()
 }
 
-/// Seconds since the epoch from a JavaScript number (whole, non-negative, finite).
-fn epoch_seconds(now: f64) -> Result<u64, JsValue> {
-    if now.is_finite() && now >= 0.0 && now.fract() == 0.0 && now <= 9_007_199_254_740_991.0 {
-        // Whole, non-negative and below 2^53: the conversion is exact.
-        Ok(now as u64)
-    } else {
-        Err(error(
-            "invalid_time",
-            "`now` must be whole seconds since the epoch",
-        ))
-    }
+fn now_of(now: f64) -> Result<u64, JsValue> {
+    Ok(epoch_seconds(now)?)
 }
 
 /// A policy or record as a JavaScript store gave it: a string is JSON text, `null` or
@@ -87,101 +70,12 @@ fn stored_value(value: &JsValue) -> crate::StoredPolicy {
     }
 }
 
-/// `{"outcome", "reason", "status", "body"}` as JSON text (`body`: the denial's JSON text as
-/// a string, `null` on allow): what `verdict()` and `responseFor()` answer.
-fn verdict_json(rendered: &crate::Rendered<'_>) -> String {
-    let mut out = String::with_capacity(96);
-    out.push_str("{\"outcome\":\"");
-    out.push_str(rendered.outcome.as_str());
-    out.push_str("\",\"reason\":\"");
-    out.push_str(rendered.reason.code());
-    out.push_str("\",\"status\":");
-    out.push_str(&itoa_u16(rendered.status));
-    out.push_str(",\"body\":");
-    match rendered.body {
-        Some(body) => crate::json::push_json_str(&mut out, body),
-        None => out.push_str("null"),
-    }
-    out.push('}');
-    out
-}
-
-/// `n` in decimal (no `core::fmt`: it costs the wasm more than this).
-fn itoa_u16(n: u16) -> String {
-    let mut digits = [0u8; 5];
-    let (mut n, mut at) = (n, digits.len());
-    loop {
-        at -= 1;
-        if let Some(d) = digits.get_mut(at) {
-            *d = b'0' + (n % 10) as u8;
-        }
-        n /= 10;
-        if n == 0 || at == 0 {
-            break;
-        }
-    }
-    digits
-        .get(at..)
-        .map_or_else(String::new, |d| d.iter().map(|&b| char::from(b)).collect())
-}
-
-/// Verdict ids are below this; `VERDICT_UNCACHED` means "read `verdict()`, do not keep it".
-const VERDICTS: usize = VERDICT_UNCACHED as usize;
-/// Caller ids stay below 2^44 so that the whole code is an exact JavaScript number.
-const MAX_CALLER_ID: u64 = 1 << 44;
-/// Callers remembered (by `Arc` identity) so that a cached decision answers its caller id.
-const CALLER_SLOTS: usize = 256;
-
-/// The stable id of a public key for the host's cache of imported keys: 53 bits of the
-/// keyed hash of its public JWK (equal JWKs, e.g. after a JWKS refresh, share the id).
-fn key_id(seed: u64, key: &PublicKey) -> f64 {
-    let hash = xxh3_128_with_seed(key.jwk_json().as_bytes(), seed);
-    ((hash >> 75) as u64) as f64
-}
-
-/// An HTTP request as the authorizer sees it. One object serves many requests: `set`
-/// overwrites it (reusing its buffers), and the loop calls `authorize` with it again after
-/// each need of the same request.
+/// An HTTP request as the authorizer sees it ([`FlatRequest`]). One object serves many
+/// requests: `set` overwrites it, and the loop calls `authorize` with it again after each
+/// need of the same request.
 #[wasm_bindgen(js_name = Request)]
 pub struct WasmRequest {
-    method: String,
-    path: String,
-    /// `name\0value\0name\0value...`: the header pairs, then the query pairs.
-    pairs: String,
-    /// Start and end of every name and value in `pairs`.
-    spans: Vec<(usize, usize)>,
-    header_count: usize,
-    source_ip: Option<IpAddr>,
-    secure_transport: Option<bool>,
-    method_arn: Option<String>,
-    credential: Option<String>,
-    matching: Option<crate::PathMatching>,
-    /// A header or query name or value held a NUL (see `set`).
-    nul_in_pairs: bool,
-    /// The request's run through the core: its steps and fetches, checked by the core's
-    /// rules (`set` starts a new one).
-    run: crate::Run,
-}
-
-/// The start and end of every `\0`-separated item of `flat` (none when it is empty).
-fn item_spans(flat: &str, spans: &mut Vec<(usize, usize)>) {
-    spans.clear();
-    if flat.is_empty() {
-        return;
-    }
-    let mut start = 0;
-    for (at, byte) in flat.bytes().enumerate() {
-        if byte == 0 {
-            spans.push((start, at));
-            start = at + 1;
-        }
-    }
-    spans.push((start, flat.len()));
-}
-
-fn replace(buffer: &mut String, text: &str) {
-    buffer.clear();
-    buffer.push_str(text);
+    inner: FlatRequest,
 }
 
 #[wasm_bindgen(js_class = Request)]
@@ -190,18 +84,7 @@ impl WasmRequest {
     #[wasm_bindgen(constructor)]
     pub fn new() -> WasmRequest {
         WasmRequest {
-            method: String::from("GET"),
-            path: String::from("/"),
-            pairs: String::new(),
-            spans: Vec::new(),
-            header_count: 0,
-            source_ip: None,
-            secure_transport: None,
-            method_arn: None,
-            credential: None,
-            matching: None,
-            nul_in_pairs: false,
-            run: crate::Run::new(),
+            inner: FlatRequest::new(),
         }
     }
 
@@ -221,62 +104,27 @@ impl WasmRequest {
         source_ip: &str,
         secure_transport: Option<bool>,
     ) -> Result<(), JsValue> {
-        let text = core::str::from_utf8(pairs)
-            .map_err(|_| error("invalid_request", "headers and query must be UTF-8"))?;
-        let source_ip = match source_ip {
-            "" => None,
-            text => Some(text.parse::<IpAddr>().map_err(|_| {
-                error(
-                    "invalid_request",
-                    &alloc::format!("sourceIp `{text}` is not an IP address"),
-                )
-            })?),
-        };
-        item_spans(text, &mut self.spans);
-        let expected = 2 * (header_count as usize + query_count as usize);
-        // More items than pairs: a name or value holds a NUL (`?x=%00`), which no header
-        // may and no query needs. The request is decided `bad_request`, not thrown.
-        self.nul_in_pairs = self.spans.len() > expected;
-        if self.spans.len() < expected {
-            self.spans.clear();
-            self.header_count = 0;
-            return Err(error(
-                "invalid_request",
-                &alloc::format!(
-                    "expected {header_count} header and {query_count} query name/value pairs joined by NUL"
-                ),
-            ));
-        }
-        if self.nul_in_pairs {
-            self.spans.clear();
-        }
-        replace(&mut self.pairs, text);
-        replace(&mut self.method, method);
-        replace(&mut self.path, path);
-        self.header_count = if self.nul_in_pairs {
-            0
-        } else {
-            header_count as usize
-        };
-        self.source_ip = source_ip;
-        self.secure_transport = secure_transport;
-        self.method_arn = None;
-        self.credential = None;
-        self.matching = None;
-        self.run = crate::Run::new();
-        Ok(())
+        Ok(self.inner.set(
+            method,
+            path,
+            pairs,
+            header_count,
+            query_count,
+            source_ip,
+            secure_transport,
+        )?)
     }
 
     /// The full execute-api ARN when the runtime supplies one (API Gateway).
     #[wasm_bindgen(setter, js_name = methodArn)]
     pub fn set_method_arn(&mut self, arn: Option<String>) {
-        self.method_arn = arn;
+        self.inner.set_method_arn(arn);
     }
 
     /// The bare credential when the runtime hands it over on its own (`TOKEN` events).
     #[wasm_bindgen(setter)]
     pub fn set_credential(&mut self, credential: Option<String>) {
-        self.credential = credential;
+        self.inner.set_credential(credential);
     }
 
     /// How the router in front of which the adapter stands matches paths, as bit flags:
@@ -284,25 +132,7 @@ impl WasmRequest {
     /// `undefined`: the configuration's `request` rules. `set` resets it.
     #[wasm_bindgen(setter)]
     pub fn set_matching(&mut self, flags: Option<u8>) {
-        self.matching = flags.map(matching_of);
-    }
-}
-
-/// Name/value pairs borrowed from a [`WasmRequest`].
-type Pairs<'a> = Vec<(&'a str, &'a str)>;
-
-impl WasmRequest {
-    /// The header pairs and the query pairs.
-    fn pairs(&self) -> (Pairs<'_>, Pairs<'_>) {
-        let mut pairs = self.spans.chunks_exact(2).map(|pair| match pair {
-            [(ns, ne), (vs, ve)] => (
-                self.pairs.get(*ns..*ne).unwrap_or_default(),
-                self.pairs.get(*vs..*ve).unwrap_or_default(),
-            ),
-            _ => ("", ""),
-        });
-        let headers = pairs.by_ref().take(self.header_count).collect();
-        (headers, pairs.collect())
+        self.inner.set_matching(flags);
     }
 }
 
@@ -383,30 +213,14 @@ impl SignatureVerifier for HostVerifier {
     }
 }
 
-/// A decision's outcome, reason and response, as `verdict()` describes it.
-#[derive(PartialEq)]
-struct Verdict {
-    outcome: &'static str,
-    reason: &'static str,
-    status: u16,
-    /// The denial body (JSON text); `None` on allow.
-    body: Option<String>,
-}
-
 /// The authorizer: one per configuration, kept for the life of the isolate / process.
 #[wasm_bindgen(js_name = Authorizer)]
 pub struct WasmAuthorizer {
     inner: Authorizer,
     warnings: Vec<String>,
     seed: u64,
-    /// Interned verdicts: their index is the verdict id.
-    verdicts: Vec<Verdict>,
-    /// Recent callers by `Arc` identity (direct-mapped), with their ids; holding the `Arc`
-    /// keeps an id from ever naming another caller.
-    callers: Vec<Option<(Arc<Caller>, u64)>>,
-    next_caller: u64,
-    /// The last decision (for `verdict`, `context`, `explanation`) or need (for `need`).
-    last: Option<Step>,
+    /// Runs the steps, packs their answers and remembers the last one.
+    steps: Stepper,
     /// Property names and kinds of `need()` objects, decoded once.
     names: NeedNames,
 }
@@ -502,10 +316,7 @@ impl WasmAuthorizer {
             inner: authorizer.with_hash_key(key),
             warnings,
             seed,
-            verdicts: Vec::new(),
-            callers: (0..CALLER_SLOTS).map(|_| None).collect(),
-            next_caller: 1,
-            last: None,
+            steps: Stepper::new(),
             names: NeedNames::new(),
         })
     }
@@ -534,12 +345,7 @@ impl WasmAuthorizer {
     /// `REASON_CODES` (js/src/core-codes.js); throws `unknown_reason` past them.
     #[wasm_bindgen(js_name = responseFor)]
     pub fn response_for(&self, reason: usize) -> Result<String, JsValue> {
-        // By its index in `Reason::ALL` (`REASON_CODES` in core-codes.js): no string match.
-        let reason = crate::Reason::ALL
-            .get(reason)
-            .copied()
-            .ok_or_else(|| error("unknown_reason", "not a reason index"))?;
-        Ok(verdict_json(&self.inner.render_reason(reason)))
+        Ok(binding::response_json(&self.inner, reason)?)
     }
 
     /// Whether policies are loaded by the adapter (`loadPolicies`) rather than bundled.
@@ -549,88 +355,37 @@ impl WasmAuthorizer {
     }
 
     /// Decides `request` at `now` (seconds since the epoch) or says what it needs first,
-    /// as one number `code`:
-    /// - `code % 8` is the kind: 0 decided, 1 `fetchJwks`, 2 `awaitJwks`,
-    ///   3 `loadPolicies`, 4 `checkSignature`, 6 `loadRevocations` (details of a need:
-    ///   `need()`), 5 decided for
-    ///   a rewritten path (`path()`: the canonical path to forward);
-    /// - for a decision, `floor(code / 8) % 256` is the verdict id (outcome, reason, status,
-    ///   body: `verdict()`, the same for every decision with that id; 255: read `verdict()`
-    ///   and do not keep it) and `floor(code / 2048)` the caller id (the context:
-    ///   `context()`, the same for every decision with that id; 0: no context).
-    ///
-    /// `verdict()`, `context()`, `explanation()` and `need()` describe the last step.
-    ///
-    /// Every call for one request (between two `set`s) is a step of its run, checked by the
-    /// core's rules ([`crate::Run`]): more than 16 steps throw `too_many_steps`, a second
-    /// JWKS fetch for one issuer throws `jwks_refetch_refused`.
+    /// as one number: see [`Stepper::authorize`]. `verdict()`, `context()`,
+    /// `explanation()` and `need()` describe the last step.
     pub fn authorize(&mut self, request: &mut WasmRequest, now: f64) -> Result<f64, JsValue> {
-        let now = epoch_seconds(now)?;
-        let mut run = core::mem::take(&mut request.run);
-        let (headers, query) = request.pairs();
-        let core_request = crate::Request {
-            method: &request.method,
-            path: &request.path,
-            method_arn: request.method_arn.as_deref(),
-            headers: &headers,
-            query: &query,
-            source_ip: request.source_ip,
-            secure_transport: request.secure_transport,
-            credential: request.credential.as_deref(),
-            matching: request.matching,
-        };
-        let step = if request.nul_in_pairs {
-            Step::Decided(Decision::bad_request(crate::PathError::NulInRequest))
-        } else {
-            let step = run.step(&mut self.inner, &core_request, now);
-            request.run = run;
-            step.map_err(|e| error(e.code(), &e.to_string()))?
-        };
-        let code = match &step {
-            Step::Decided(decision) => {
-                let verdict = self.verdict_id(decision);
-                let caller = self.caller_id(decision);
-                let kind = if decision.forward_path().is_some() {
-                    KIND_DECIDED_REWRITTEN
-                } else {
-                    KIND_DECIDED
-                };
-                f64::from(kind) + 8.0 * (verdict as f64) + 2048.0 * (caller as f64)
-            }
-            Step::Need(Need::FetchJwks { .. }) => f64::from(KIND_FETCH_JWKS),
-            Step::Need(Need::AwaitJwks { .. }) => f64::from(KIND_AWAIT_JWKS),
-            Step::Need(Need::LoadPolicies { .. }) => f64::from(KIND_LOAD_POLICIES),
-            Step::Need(Need::LoadRevocations { .. }) => f64::from(KIND_LOAD_REVOCATIONS),
-            Step::Need(Need::CheckSignature { .. }) => f64::from(KIND_CHECK_SIGNATURE),
-        };
-        self.last = Some(step);
-        Ok(code)
+        let now = now_of(now)?;
+        Ok(self
+            .steps
+            .authorize(&mut self.inner, &mut request.inner, now)?)
     }
 
     /// The last decision's verdict: `{"outcome", "reason", "status", "body"}` as JSON text
     /// (`body` is the denial's JSON text, `null` on allow). Throws `no_decision` when the
     /// last step was not a decision.
     pub fn verdict(&self) -> Result<String, JsValue> {
-        Ok(verdict_json(&self.inner.render(self.last_decision()?)))
+        Ok(self.steps.verdict(&self.inner)?)
     }
 
     /// The last decision's context (the caller's identity) as a JSON object text, in the
     /// core's order.
     pub fn context(&self) -> Result<String, JsValue> {
-        let mut out = String::with_capacity(256);
-        crate::decision::write_context_json(self.last_decision()?.context(), &mut out);
-        Ok(out)
+        Ok(self.steps.context()?)
     }
 
     /// The canonical path the last decision was made for, to forward instead of the
     /// request's own when `authorize` answered kind 5 (rewritten); otherwise `undefined`.
     pub fn path(&self) -> Result<Option<String>, JsValue> {
-        Ok(self.last_decision()?.forward_path().map(String::from))
+        Ok(self.steps.path()?.map(String::from))
     }
 
     /// A one-line explanation of the last decision, for logs.
     pub fn explanation(&self) -> Result<String, JsValue> {
-        Ok(self.last_decision()?.explain())
+        Ok(self.steps.explanation()?)
     }
 
     /// The last need as a plain object: `{kind: "fetchJwks", issuer, url}`,
@@ -640,9 +395,7 @@ impl WasmAuthorizer {
     /// (`token`, `signingInput` and `signature` are byte arrays).
     /// Throws `no_need` when the last step was a decision.
     pub fn need(&self) -> Result<Object, JsValue> {
-        let Some(Step::Need(need)) = &self.last else {
-            return Err(error("no_need", "the last step was not a need"));
-        };
+        let need = self.steps.need()?;
         let n = &self.names;
         let out = Object::new();
         match need {
@@ -686,7 +439,7 @@ impl WasmAuthorizer {
     /// treats the fetch as failed.
     #[wasm_bindgen(js_name = jwksFetched)]
     pub fn jwks_fetched(&mut self, issuer: usize, body: &[u8], now: f64) -> Result<usize, JsValue> {
-        let now = epoch_seconds(now)?;
+        let now = now_of(now)?;
         let jwks = self
             .inner
             .jwks_fetched(issuer, body, now)
@@ -697,7 +450,7 @@ impl WasmAuthorizer {
     /// Reports that fetching the JWKS of `issuer` failed.
     #[wasm_bindgen(js_name = jwksFailed)]
     pub fn jwks_failed(&mut self, issuer: usize, now: f64) -> Result<(), JsValue> {
-        self.inner.jwks_failed(issuer, epoch_seconds(now)?);
+        self.inner.jwks_failed(issuer, now_of(now)?);
         Ok(())
     }
 
@@ -713,7 +466,7 @@ impl WasmAuthorizer {
         policy: JsValue,
         now: f64,
     ) -> Result<Array, JsValue> {
-        let now = epoch_seconds(now)?;
+        let now = now_of(now)?;
         let stored = stored_value(&policy);
         match self.inner.policy_loaded(group, stored.as_input(), now) {
             Ok(warnings) => Ok(warnings
@@ -738,7 +491,7 @@ impl WasmAuthorizer {
         record: JsValue,
         now: f64,
     ) -> Result<(), JsValue> {
-        let now = epoch_seconds(now)?;
+        let now = now_of(now)?;
         let stored = stored_value(&record);
         self.inner
             .revocation_loaded(key, stored.as_input(), now)
@@ -748,7 +501,7 @@ impl WasmAuthorizer {
     /// Reports that reading the revocation records `keys` failed.
     #[wasm_bindgen(js_name = revocationsFailed)]
     pub fn revocations_failed(&mut self, keys: Vec<String>, now: f64) -> Result<(), JsValue> {
-        self.inner.revocations_failed(&keys, epoch_seconds(now)?);
+        self.inner.revocations_failed(&keys, now_of(now)?);
         Ok(())
     }
 
@@ -766,40 +519,14 @@ impl WasmAuthorizer {
         expires_at: Option<f64>,
         now: f64,
     ) -> Result<String, JsValue> {
-        let now = epoch_seconds(now)?;
-        if issuer.is_empty() || value.is_empty() {
-            return Err(error(
-                "invalid_revocation",
-                "issuer and value must not be empty",
-            ));
-        }
-        let revocation = match kind {
-            "user" => crate::Revocation::User {
-                issuer,
-                subject: value,
-                before: before.map(epoch_seconds).transpose()?.unwrap_or(now),
-            },
-            "session" => crate::Revocation::Session {
-                issuer,
-                origin_jti: value,
-            },
-            "token" => crate::Revocation::Token { issuer, jti: value },
-            _ => {
-                return Err(error(
-                    "invalid_revocation",
-                    "the kind must be user, session or token",
-                ))
-            }
-        };
-        let expires_at = expires_at.map(epoch_seconds).transpose()?;
-        self.inner
-            .revoke(&revocation, expires_at, now)
-            .map_err(|e| match e {
-                crate::RevokeError::Off => error("revocation_off", "no `revocation` section"),
-                crate::RevokeError::Full => error("revocations_full", "too many records held"),
-                _ => error("invalid_revocation", "the issuer is not configured"),
-            })?;
-        Ok(revocation.key())
+        let now = now_of(now)?;
+        let revocation = binding::revocation_of(kind, issuer, value, before, now)?;
+        Ok(binding::revoke(
+            &mut self.inner,
+            &revocation,
+            expires_at,
+            now,
+        )?)
     }
 
     /// Whether revocation records are read from the adapter's store (`loadRevocations`).
@@ -811,7 +538,7 @@ impl WasmAuthorizer {
     /// Reports that loading the policies of `groups` failed.
     #[wasm_bindgen(js_name = policiesFailed)]
     pub fn policies_failed(&mut self, groups: Vec<String>, now: f64) -> Result<(), JsValue> {
-        self.inner.policies_failed(&groups, epoch_seconds(now)?);
+        self.inner.policies_failed(&groups, now_of(now)?);
         Ok(())
     }
 
@@ -827,68 +554,6 @@ impl WasmAuthorizer {
         self.inner
             .signature_checked(TokenHash::from_bytes(bytes), valid);
         Ok(())
-    }
-}
-
-impl WasmAuthorizer {
-    fn last_decision(&self) -> Result<&Decision, JsValue> {
-        match &self.last {
-            Some(Step::Decided(decision)) => Ok(decision),
-            _ => Err(error("no_decision", "the last step was not a decision")),
-        }
-    }
-
-    fn verdict_of(&self, decision: &Decision) -> Verdict {
-        let rendered = self.inner.render(decision);
-        Verdict {
-            outcome: rendered.outcome.as_str(),
-            reason: rendered.reason.code(),
-            status: rendered.status,
-            body: rendered.body.map(String::from),
-        }
-    }
-
-    /// The interned id of the decision's verdict (`VERDICT_UNCACHED` once the table is full).
-    fn verdict_id(&mut self, decision: &Decision) -> u64 {
-        let rendered = self.inner.render(decision);
-        let (outcome, reason) = (rendered.outcome.as_str(), rendered.reason.code());
-        let found = self.verdicts.iter().position(|v| {
-            v.outcome == outcome
-                && v.reason == reason
-                && v.status == rendered.status
-                && v.body.as_deref() == rendered.body
-        });
-        match found {
-            Some(id) => id as u64,
-            None if self.verdicts.len() < VERDICTS => {
-                let verdict = self.verdict_of(decision);
-                self.verdicts.push(verdict);
-                (self.verdicts.len() - 1) as u64
-            }
-            None => u64::from(VERDICT_UNCACHED),
-        }
-    }
-
-    /// The id of the decision's caller: the same `Arc` (a cached token) keeps its id while
-    /// it stays in its slot; another caller gets a fresh id.
-    fn caller_id(&mut self, decision: &Decision) -> u64 {
-        let Some(caller) = &decision.caller else {
-            return 0;
-        };
-        let slot = (Arc::as_ptr(caller) as usize >> 4) % CALLER_SLOTS;
-        let Some(entry) = self.callers.get_mut(slot) else {
-            return 0;
-        };
-        if let Some((known, id)) = entry {
-            if Arc::ptr_eq(known, caller) {
-                return *id;
-            }
-        }
-        let id = self.next_caller;
-        // Wrapping after 2^44 ids is harmless: the glue keeps only its last 1024 contexts.
-        self.next_caller = if id + 1 >= MAX_CALLER_ID { 1 } else { id + 1 };
-        *entry = Some((Arc::clone(caller), id));
-        id
     }
 }
 

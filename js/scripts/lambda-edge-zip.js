@@ -50,6 +50,11 @@ const bundle = { ...(args.options ? readJson(args.options, "options") : {}), con
 if (args.policies)
   bundle.policies = /^https?:\/\//.test(args.policies) ? { url: args.policies } : readJson(args.policies, "policies");
 if (args.jwks) bundle.jwks = readJson(args.jwks, "jwks");
+// The zip carries the wasm, not a native addon (Lambda@Edge's 1 MB viewer-request limit; the
+// addon alone is 1.5 MB compressed): the backend is fixed so that no environment asks for one.
+if (bundle.backend !== undefined && bundle.backend !== "wasm")
+  fail(`options backend ${JSON.stringify(bundle.backend)}: the Lambda@Edge zip carries the wasm backend only`);
+bundle.backend = "wasm";
 try {
   createHandler({ ...bundle, log: false });
 } catch (error) {
@@ -61,6 +66,7 @@ const runtimeFiles = [
   "dist/edge_authz.js",
   "dist/edge_authz_bg.wasm",
   "src/authorizer.js",
+  "src/backend.js",
   "src/core-codes.js",
   "src/errors.js",
   "src/host.js",

@@ -131,7 +131,8 @@ export class EdgeAuthorizer {
   #requests = [];
 
   /**
-   * @param {{ Authorizer: any, Request: any }} wasm the wasm-bindgen exports (initialised)
+   * @param {{ Authorizer: any, Request: any, name?: "native" | "wasm" }} wasm the core's classes:
+   *   the wasm-bindgen exports (initialised) or the native addon's (js/src/backend.js)
    * @param {object} options
    * @param {string} options.config the edge-authz configuration, JSON text
    * @param {Uint8Array} options.hashKey 8 random bytes keying the cache hashes
@@ -169,6 +170,11 @@ export class EdgeAuthorizer {
    */
   get generation() {
     return this.#generation;
+  }
+
+  /** Which build of the core runs: `"native"` (the Node addon) or `"wasm"`. */
+  get backend() {
+    return this.#wasm.name === "native" ? "native" : "wasm";
   }
 
   /** Each configured issuer's JWKS URL, by issuer index, as the core derived it. */

@@ -28,11 +28,13 @@ const BUNDLE_MEMBERS = [
   "forwardAuthorization",
   "jwksTimeoutMs",
   "explain",
+  "backend",
   "log",
   "now",
   "fetch",
   "onDecision",
   "claimCheck",
+  "metrics",
 ];
 
 /** A CloudFront header list entry. */

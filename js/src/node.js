@@ -7,7 +7,7 @@
 
 import { readFileSync } from "node:fs";
 import { constants, createPublicKey, randomBytes, verify as cryptoVerify } from "node:crypto";
-import { initSync, Authorizer, Request as WasmRequest } from "../dist/edge_authz.js";
+import { selectBackend } from "./backend.js";
 import { EdgeAuthorizer, isRepeatCaller, matchingFlags } from "./authorizer.js";
 import {
   AuthzError,
@@ -35,17 +35,6 @@ import {
 import { resolvedDotSegments, ROUTER_REFUSAL } from "./identity.js";
 
 export { AuthzError, ConfigError, JwksError, PolicyLoadError, RequestError, UnconfiguredError };
-
-let wasm = null;
-
-/** Compiles and instantiates the wasm from the package's own file, once per process. */
-function loadWasm() {
-  if (!wasm) {
-    initSync({ module: readFileSync(new URL("../dist/edge_authz_bg.wasm", import.meta.url)) });
-    wasm = { Authorizer, Request: WasmRequest };
-  }
-  return wasm;
-}
 
 /** node:crypto parameters per JWS algorithm: [digest, extra verify options or null]. */
 const NODE_ALGORITHMS = {
@@ -450,6 +439,14 @@ export class NodeAuthorizer {
     );
   }
 
+  /**
+   * Which build of the core decides: `"native"` (this platform's addon, signatures by
+   * aws-lc-rs) or `"wasm"` (everywhere; signatures by node:crypto). See `options.backend`.
+   */
+  get backend() {
+    return this.#glue.backend;
+  }
+
   /** Whether policies come from `options.policies` (URL or function) rather than bundled ones. */
   get loadsPolicies() {
     return this.#glue.loadsPolicies;
@@ -769,6 +766,7 @@ function pathOnly(path) {
 const END = Symbol("end");
 
 const OPTION_NAMES = [
+  "backend",
   "policies",
   "policiesTimeoutMs",
   "revocations",
@@ -781,7 +779,81 @@ const OPTION_NAMES = [
   "explain",
   "onDecision",
   "claimCheck",
+  "metrics",
 ];
+
+/** The metric names (js/README.md, "Metrics"): OpenTelemetry's conventions, dots and a unit. */
+const METRIC_DECISIONS = "edge_authz.decisions";
+const METRIC_DURATION = "edge_authz.decision.duration";
+
+/**
+ * Bucket boundaries in ms for the duration histogram: a memoised or cached decision takes
+ * microseconds, a first JWKS fetch or a store read tens to hundreds of milliseconds
+ * (OpenTelemetry's default boundaries start at 5 ms, where they would put nearly every
+ * decision in the first bucket).
+ */
+const DURATION_BUCKETS_MS = Object.freeze([
+  0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000,
+]);
+
+/**
+ * `options.metrics` (`{meter}`: an OpenTelemetry `Meter`, e.g. `metrics.getMeter("edge-authz")`
+ * from `@opentelemetry/api`) → a recorder of `onDecision` events, or null. Nothing is
+ * imported here: the caller's Meter (or any object of its shape) is used as it is.
+ * @returns {((event: { outcome: string, reason: string, status: number, latencyMs: number }) => void) | null}
+ */
+function decisionMetrics(metrics) {
+  if (metrics === undefined || metrics === null || metrics === false) return null;
+  const meter = isPlainObject(metrics) ? metrics.meter : undefined;
+  if (typeof meter?.createCounter !== "function" || typeof meter?.createHistogram !== "function")
+    throw configError(
+      "options.metrics",
+      'must be {meter}: an OpenTelemetry Meter (import { metrics } from "@opentelemetry/api"; metrics.getMeter("edge-authz"))',
+    );
+  const extra = Object.keys(metrics).filter((name) => name !== "meter");
+  if (extra.length) throw configError("options.metrics", `unknown member \`${extra[0]}\` (meter)`);
+  const decisions = meter.createCounter(METRIC_DECISIONS, {
+    description: "Authorization decisions, by outcome and reason",
+    unit: "{decision}",
+  });
+  const duration = meter.createHistogram(METRIC_DURATION, {
+    description: "Time from the authorize call to the decision",
+    unit: "ms",
+    advice: { explicitBucketBoundaries: DURATION_BUCKETS_MS },
+  });
+  /** One frozen attribute set per (outcome, reason, status): a bounded set, no object per decision. */
+  const attributeSets = new Map();
+  return function recordDecision({ outcome, reason, status, latencyMs }) {
+    const key = `${outcome} ${reason} ${status}`;
+    let attributes = attributeSets.get(key);
+    if (attributes === undefined) {
+      attributes = Object.freeze({ outcome, reason, "http.response.status_code": status });
+      attributeSets.set(key, attributes);
+    }
+    decisions.add(1, attributes);
+    duration.record(latencyMs, attributes);
+  };
+}
+
+/**
+ * `onDecision` as the authorizer calls it: the metrics first (a meter that throws is logged
+ * as `metrics_failed` and the user's hook still runs), then the user's hook.
+ */
+function decisionHook(onDecision, record, log) {
+  if (record === null) return onDecision;
+  return function reportDecision(event) {
+    try {
+      record(event);
+    } catch (error) {
+      try {
+        log({ event: "metrics_failed", message: messageOf(error) });
+      } catch {
+        // Nowhere left to report it.
+      }
+    }
+    return onDecision === null ? undefined : onDecision(event);
+  };
+}
 
 /**
  * Builds an authorizer. Every configuration problem throws here (`code: "invalid_config"`,
@@ -805,6 +877,7 @@ export function createAuthorizer(config, options = {}) {
   const onDecision = options.onDecision ?? null;
   if (onDecision !== null && typeof onDecision !== "function")
     throw configError("options.onDecision", "must be a function (event) => void");
+  const record = decisionMetrics(options.metrics);
   const claimCheck = options.claimCheck ?? null;
   if (claimCheck !== null && typeof claimCheck !== "function")
     throw configError("options.claimCheck", "must be a function (claims, request) => boolean | Promise<boolean>");
@@ -836,10 +909,12 @@ export function createAuthorizer(config, options = {}) {
       );
     parsed = { ...parsed, policies: { ...(parsed.policies ?? {}), groups } };
   }
+  const backend = selectBackend(options.backend);
+  // The native backend verifies signatures itself (aws-lc-rs); the wasm asks node:crypto.
+  const verifier = backend.name === "wasm" ? nodeCryptoVerifier() : undefined;
   let glue;
-  const verifier = nodeCryptoVerifier();
   try {
-    glue = new EdgeAuthorizer(loadWasm(), {
+    glue = new EdgeAuthorizer(backend, {
       config: JSON.stringify(parsed),
       hashKey: randomBytes(8),
       explain: options.explain === true,
@@ -885,7 +960,7 @@ export function createAuthorizer(config, options = {}) {
     );
   const issuers = glue.jwksUris.map((jwksUri, index) => ({ index, jwksUri }));
   return new NodeAuthorizer(glue, now, {
-    onDecision,
+    onDecision: decisionHook(onDecision, record, log),
     claimCheck,
     log,
     responses: glue,

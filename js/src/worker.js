@@ -40,47 +40,109 @@ export { AuthzError, ConfigError, JwksError, PolicyLoadError, RequestError, Unco
  * @property {KVNamespace} [POLICIES]                group → policy JSON
  * @property {KVNamespace} [REVOCATIONS]             revocation records (`edge-authz revoke --format kv`): required with a `revocation` section
  * @property {KVNamespace} [JWKS_CACHE]              optional: JWKS shared by fresh isolates
+ * @property {AnalyticsEngineDataset} [METRICS]     optional: one data point per decision (js/README.md, "Metrics and a claim check in the Worker")
  * @property {string} [ENVIRONMENT]                  `dev`: loopback and example hosts accepted (local development, tests)
  */
 
 const REASON_HEADER = "edge-authz-reason";
 
 /**
+ * A check of one's own, run after the core's rules on allows only: anything but `true`
+ * (`false`, a throw, a rejection) turns the allow into a 403 `claim_check_failed`.
+ * @typedef {(claims: Record<string, string | number | boolean>, request: { method: string, path: string, headers: Headers, query: URLSearchParams, sourceIp: string | null, secureTransport: boolean }, env: Env) => boolean | Promise<boolean>} ClaimCheck
+ */
+
+/**
  * Builds a Worker. The clock is injectable (whole seconds since the epoch); production uses
- * the default export, whose clock is `Date.now()`.
- * @param {{ now?: () => number, log?: (event: Record<string, unknown>) => void }} [options]
+ * the default export, whose clock is `Date.now()`. `claimCheck`: see `ClaimCheck` (a Worker
+ * project of one's own: `export default createWorker({ claimCheck })`).
+ * @param {{ now?: () => number, log?: (event: Record<string, unknown>) => void, claimCheck?: ClaimCheck }} [options]
  * @returns {{ fetch(request: Request, env: Env, ctx: ExecutionContext): Promise<Response> }}
  */
 export function createWorker({
   now = () => Math.floor(Date.now() / 1000),
   log = (event) => console.log(JSON.stringify(event)),
+  claimCheck = undefined,
 } = {}) {
+  if (claimCheck !== undefined && typeof claimCheck !== "function")
+    throw new ConfigError(
+      "createWorker: claimCheck must be a function (claims, request, env) => boolean | Promise<boolean>",
+    );
+  const hooks = { claimCheck: claimCheck ?? null };
   /** @type {Promise<State> | null} built on the first request (randomness is not allowed at startup) */
   let state = null;
   return {
     async fetch(request, env, ctx) {
+      // Time only moves across I/O in workerd: the latency is the JWKS, KV and store reads'.
+      const started = performance.now();
+      /** Whether this request's decision went to METRICS (at most one data point per request). */
+      const report = { done: false };
       let current;
       try {
         state ??= buildState(env, log);
         current = await state;
       } catch (error) {
+        const reason = error?.code ?? "startup_failed";
         log({
           event: "authz",
-          reason: error?.code ?? "startup_failed",
+          reason,
           status: 503,
           message: error?.message,
           ...(error?.variables ? { variables: error.variables } : {}),
         });
+        recordDecision(env, request, { outcome: "unavailable", reason, status: 503 }, started, report);
         return unavailable();
       }
       try {
-        return await handle(current, request, now(), ctx);
+        return await handle(current, request, now(), ctx, env, { hooks, started, report });
       } catch (error) {
         log({ event: "authz", reason: "internal_error", status: 503, message: error?.message });
+        recordDecision(env, request, FAILED, started, report);
         return unavailable(current.options.exposeReason ? "internal_error" : null);
       }
     },
   };
+}
+
+/** What the Worker answers when it could not decide (for METRICS). */
+const FAILED = Object.freeze({ outcome: "unavailable", reason: "internal_error", status: 503 });
+
+/**
+ * One Workers Analytics Engine data point for the request's decision, when the Worker has a
+ * `METRICS` binding (none: nothing is done): `blobs` [outcome, reason, method, colo],
+ * `doubles` [latency in ms, status], `indexes` [reason] (the sampling key: a rare reason,
+ * `revoked` or `jwks_unavailable`, is sampled apart from the many `allowed`). Never the
+ * token, the caller or the path. A failing write is dropped: metrics never fail a request.
+ */
+function recordDecision(env, request, { outcome, reason, status }, started, report) {
+  const dataset = env?.METRICS;
+  if (report.done || typeof dataset?.writeDataPoint !== "function") return;
+  report.done = true;
+  try {
+    dataset.writeDataPoint({
+      blobs: [outcome, reason, request.method, typeof request.cf?.colo === "string" ? request.cf.colo : ""],
+      doubles: [performance.now() - started, status],
+      indexes: [reason],
+    });
+  } catch {
+    // Analytics Engine is best effort; the answer is not.
+  }
+}
+
+/** `claimCheck` on an allow: anything but `true` (a throw, a rejection included) is a 403. */
+async function checkClaims(claimCheck, decision, input, env, authorizer, log) {
+  let passed = false;
+  try {
+    passed = (await claimCheck(decision.context, input, env)) === true;
+  } catch (error) {
+    log({
+      event: "claim_check_error",
+      code: error?.code ?? "claim_check_threw",
+      message: error?.message ?? String(error),
+    });
+  }
+  if (passed) return decision;
+  return { ...authorizer.responseFor("claim_check_failed"), context: decision.context, path: decision.path };
 }
 
 export default createWorker();
@@ -267,6 +329,14 @@ async function buildState(env, log) {
       },
     },
   );
+  if (env.METRICS !== undefined && typeof env.METRICS?.writeDataPoint !== "function") {
+    throw new ConfigError(
+      "METRICS is bound but is not a Workers Analytics Engine dataset (no writeDataPoint): bind one with " +
+        '[[analytics_engine_datasets]] binding = "METRICS" in wrangler.toml (js/README.md, "Metrics and a claim check in the Worker"), or unbind it. ' +
+        "Every request is answered 503 until then.",
+      { variables: ["METRICS"] },
+    );
+  }
   // Fail closed: a configuration that asks for revocation must never run without its records.
   if (authorizer.loadsRevocations && !isKvNamespace(env.REVOCATIONS)) {
     throw new ConfigError(
@@ -287,8 +357,9 @@ async function buildState(env, log) {
  * parsed path is what the Worker authorizes and, canonicalised, what it sends to the origin,
  * so the two agree; `%2F`, `%5C`, `%61`, `;`, `//`, `%00` reach the core as sent.
  * @param {State} state @param {Request} request @param {number} now @param {ExecutionContext} ctx
+ * @param {Env} env @param {{ hooks: { claimCheck: ClaimCheck | null }, started: number, report: { done: boolean } }} per
  */
-async function handle({ options, authorizer, log }, request, now, ctx) {
+async function handle({ options, authorizer, log }, request, now, ctx, env, { hooks, started, report }) {
   const url = new URL(request.url);
   if (request.method === "OPTIONS" && isPreflight(request) && options.cors.preflight !== "authorize") {
     if (options.cors.preflight === "answer") return answerPreflight(request, options);
@@ -296,18 +367,19 @@ async function handle({ options, authorizer, log }, request, now, ctx) {
     return forward(request, url, url.pathname, options, null, null);
   }
   pendingWaitUntil = ctx;
-  const decision = await authorizer.authorize(
-    {
-      method: request.method,
-      path: url.pathname,
-      headers: request.headers,
-      query: url.searchParams,
-      sourceIp: request.headers.get("cf-connecting-ip"),
-      secureTransport: url.protocol === "https:",
-    },
-    now,
-  );
+  const input = {
+    method: request.method,
+    path: url.pathname,
+    headers: request.headers,
+    query: url.searchParams,
+    sourceIp: request.headers.get("cf-connecting-ip"),
+    secureTransport: url.protocol === "https:",
+  };
+  let decision = await authorizer.authorize(input, now);
+  if (hooks.claimCheck !== null && decision.outcome === "allow")
+    decision = await checkClaims(hooks.claimCheck, decision, input, env, authorizer, log);
   log(decisionLogEvent(decision, request.method, url.pathname));
+  recordDecision(env, request, decision, started, report);
   const reasonHeader = options.exposeReason ? decision.reason : null;
   if (decision.outcome === "allow")
     return forward(request, url, decision.path, options, decision.context, reasonHeader);

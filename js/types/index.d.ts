@@ -385,7 +385,40 @@ export interface DecisionEvent {
  */
 export type ClaimCheck = (claims: Record<string, ContextValue>, request: AuthorizeInput) => boolean | Promise<boolean>;
 
+/** Which build of the core runs under Node.js (see `AuthorizerOptions.backend`). */
+export type Backend = "native" | "wasm";
+
+/**
+ * The part of an OpenTelemetry `Meter` the authorizer uses: pass one from `@opentelemetry/api`
+ * (`metrics.getMeter("edge-authz")`). Typed by its shape, so these types need no
+ * OpenTelemetry package.
+ */
+export interface DecisionMeter {
+  createCounter(
+    name: string,
+    options?: { description?: string; unit?: string },
+  ): { add(value: number, attributes?: DecisionMetricAttributes): void };
+  createHistogram(
+    name: string,
+    options?: { description?: string; unit?: string; advice?: { explicitBucketBoundaries?: number[] } },
+  ): { record(value: number, attributes?: DecisionMetricAttributes): void };
+}
+
+/** The attributes of `edge_authz.decisions` and `edge_authz.decision.duration` (a type, not an interface: OpenTelemetry's `Attributes` is an index signature). */
+export type DecisionMetricAttributes = {
+  outcome: Decision["outcome"];
+  reason: Reason;
+  "http.response.status_code": number;
+};
+
 export interface AuthorizerOptions {
+  /**
+   * `"auto"` (default): the native addon when this platform's optional package
+   * (`@edge-authz/linux-x64-gnu`, `@edge-authz/linux-arm64-gnu`) loads, else the wasm;
+   * `"native"`: the addon or a `ConfigError` saying why it did not load; `"wasm"`: the wasm.
+   * Without the option, the `EDGE_AUTHZ_BACKEND` environment variable (same values) decides.
+   */
+  backend?: Backend | "auto";
   policies?: PoliciesOption;
   /** JWK Sets by JWKS URL, used for the first fetch of each (e.g. bundled into Lambda@Edge). */
   jwks?: Record<string, object | string>;
@@ -407,10 +440,17 @@ export interface AuthorizerOptions {
   onDecision?: (event: DecisionEvent) => void | Promise<void>;
   /** A check of your own on every allow; it can refuse (403 `claim_check_failed`), never allow. */
   claimCheck?: ClaimCheck;
+  /**
+   * OpenTelemetry metrics: the counter `edge_authz.decisions` and the histogram
+   * `edge_authz.decision.duration` (ms), by outcome, reason and http.response.status_code.
+   */
+  metrics?: { meter: DecisionMeter } | null | false;
 }
 
 export declare class NodeAuthorizer {
   private constructor();
+  /** Which build of the core decides: the native addon or the wasm. */
+  readonly backend: Backend;
   readonly loadsPolicies: boolean;
   /** Whether revocation records are read from `options.revocations`. */
   readonly loadsRevocations: boolean;

@@ -1,5 +1,5 @@
 // The Cloudflare Worker (workerd). Options and bindings: js/README.md.
-import type { ConfigInput } from "./index.js";
+import type { ConfigInput, ContextValue } from "./index.js";
 export { AuthzError, ConfigError, JwksError, PolicyLoadError, RequestError, UnconfiguredError } from "./index.js";
 
 export interface WorkerEnv {
@@ -9,12 +9,36 @@ export interface WorkerEnv {
   REVOCATIONS?: { get(key: string, type: "text"): Promise<string | null> };
   /** Default "5000": a REVOCATIONS read slower than this counts as failed. */
   REVOCATIONS_TIMEOUT_MS?: string;
+  /** A Workers Analytics Engine dataset: one data point per decision (js/README.md, "Metrics and a claim check in the Worker"). */
+  METRICS?: { writeDataPoint(point: { blobs?: string[]; doubles?: number[]; indexes?: string[] }): void };
   [binding: string]: unknown;
+}
+
+/** What `claimCheck` is given beside the claims: the request as the Worker authorizes it. */
+export interface WorkerClaimCheckRequest {
+  method: string;
+  /** The path authorized, without the query. */
+  path: string;
+  headers: Headers;
+  query: URLSearchParams;
+  /** `CF-Connecting-IP`. */
+  sourceIp: string | null;
+  secureTransport: boolean;
 }
 
 export interface WorkerOptions {
   now?: () => number;
   log?: (event: Record<string, unknown>) => void;
+  /**
+   * A check of your own, run after the core's rules on allows only: anything but `true`
+   * (`false`, a throw, a rejection) answers 403 `claim_check_failed`. `claims` is the
+   * identity context (configured `context.claims` included).
+   */
+  claimCheck?: (
+    claims: Record<string, ContextValue>,
+    request: WorkerClaimCheckRequest,
+    env: WorkerEnv,
+  ) => boolean | Promise<boolean>;
 }
 
 export interface EdgeAuthzWorker {

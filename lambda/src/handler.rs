@@ -11,8 +11,8 @@ use std::time::{Duration, Instant};
 use edge_authz::policy::PolicyErrorKind;
 use edge_authz::{
     drive, fetch_jwks, ApiGatewayAnswer, ApiGatewayFormat, Authorizer, Decision, Event, Host,
-    Request, RevocationsLoaded, RunError, SignatureCheck, SignatureVerdict, SignatureVerifier,
-    StoredPolicy,
+    Outcome, Reason, Request, RevocationsLoaded, RunError, SignatureCheck, SignatureVerdict,
+    SignatureVerifier, StoredPolicy,
 };
 use serde_json::Value;
 use tracing::{error, info, warn};
@@ -20,6 +20,7 @@ use tracing::{error, info, warn};
 use crate::dynamo::{load_together, PolicyTable, Stored};
 use crate::event::{self, EventKind};
 use crate::fetch::JwksClient;
+use crate::metrics::Metrics;
 use crate::settings::{cache_key_hint, CacheKey, EventMode, HttpResponse, PolicyBackend, Settings};
 use edge_authz::token::crypto::AwsLcVerifier;
 
@@ -311,6 +312,9 @@ impl Handled {
     }
 }
 
+/// A check of one's own on a caller the core allowed ([`Handler::with_claim_check`]).
+pub type ClaimCheck = dyn Fn(&Decision) -> bool + Send + Sync;
+
 /// The authorizer function's state, kept across invocations.
 pub struct Handler {
     authorizer: Mutex<Authorizer>,
@@ -321,12 +325,16 @@ pub struct Handler {
     mode: EventMode,
     http_response: HttpResponse,
     cache_key: CacheKey,
+    metrics: Option<Metrics>,
+    claim_check: Option<Box<ClaimCheck>>,
 }
 
 impl std::fmt::Debug for Handler {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Handler")
             .field("mode", &self.mode)
+            .field("metrics", &self.metrics)
+            .field("claim_check", &self.claim_check.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -418,7 +426,76 @@ impl Handler {
             mode: settings.mode,
             http_response: settings.http_response,
             cache_key: settings.cache_key,
+            metrics: settings.metrics,
+            claim_check: None,
         })
+    }
+
+    /// Adds a check of one's own, run after the core's rules on every caller the core
+    /// allowed (never on a denial: it can refuse, never allow). `check` gets the allow —
+    /// [`Decision::claims`] (every verified claim), [`Decision::identity`],
+    /// [`Decision::context`] — and answers `true` to keep it; `false` (or a panic, which is
+    /// logged as `claim_check_error`) turns it into a 403: reason `claim_check_failed`, a
+    /// `Deny` of the request's ARN (`isAuthorized: false` for a simple response), as the
+    /// core answers any refusal.
+    ///
+    /// The check sees the caller, not the route: API Gateway caches an allow by the identity
+    /// sources and applies its policy to every route the caller's policies allow
+    /// ([`Authorizer::api_gateway_policy`]), so a check on the method or path would not be
+    /// asked again for those. Put route rules in the policies.
+    ///
+    /// A `bootstrap` of one's own (the crate as a library; its `main.rs` with a tenant check):
+    ///
+    /// ```no_run
+    /// // The driver's nested futures are deeper than rustc's default layout query depth.
+    /// #![recursion_limit = "256"]
+    ///
+    /// #[tokio::main(flavor = "current_thread")]
+    /// async fn main() -> Result<(), lambda_runtime::Error> {
+    ///     edge_authz_lambda::runtime::run_with(|handler| {
+    ///         handler.with_claim_check(|decision| {
+    ///             decision
+    ///                 .claims()
+    ///                 .and_then(|claims| claims.get("custom:tenant"))
+    ///                 .is_some_and(|tenant| tenant == "acme")
+    ///         })
+    ///     })
+    ///     .await
+    /// }
+    /// ```
+    pub fn with_claim_check(
+        mut self,
+        check: impl Fn(&Decision) -> bool + Send + Sync + 'static,
+    ) -> Self {
+        self.claim_check = Some(Box::new(check));
+        self
+    }
+
+    /// `decision` after the claim check: an allow the check refuses becomes
+    /// `claim_check_failed` (forbidden), with the caller kept for `principalId`.
+    fn checked(&self, decision: Decision) -> Decision {
+        let Some(check) = &self.claim_check else {
+            return decision;
+        };
+        if !decision.is_allowed() {
+            return decision;
+        }
+        let passed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| check(&decision)))
+            .unwrap_or_else(|_| {
+                error!(
+                    event = "claim_check_error",
+                    "the claim check panicked: the caller is refused"
+                );
+                false
+            });
+        if passed {
+            return decision;
+        }
+        let mut refused = decision;
+        refused.outcome = Outcome::Forbidden;
+        refused.reason = Reason::ClaimCheckFailed;
+        debug_assert_eq!(Reason::ClaimCheckFailed.outcome(), Outcome::Forbidden);
+        refused
     }
 
     /// Builds the handler from `settings`, with a DynamoDB client from the environment
@@ -509,7 +586,7 @@ impl Handler {
         };
         let pairs = incoming.pairs();
         let request = incoming.request(&pairs);
-        let decided = self.decide(&request, now).await;
+        let decided = self.decide(&request, now).await.map(|d| self.checked(d));
         let format = match (kind, self.http_response) {
             (EventKind::HttpV2, HttpResponse::Simple) => ApiGatewayFormat::Simple,
             _ => ApiGatewayFormat::Iam,
@@ -549,8 +626,22 @@ impl Handler {
             decision,
             kind,
         };
-        let us = started.elapsed().as_micros() as u64;
+        let elapsed = started.elapsed();
+        let us = elapsed.as_micros() as u64;
         let kind_name = kind.map_or("unknown", EventKind::as_str);
+        if let Some(metrics) = &self.metrics {
+            let outcome = match (&handled.decision, &handled.result) {
+                (Some(decision), _) => decision.outcome.as_str(),
+                (None, Err(Rejection::BadEvent(_))) => Outcome::BadRequest.as_str(),
+                (None, _) => Reason::InternalError.outcome().as_str(),
+            };
+            metrics.emit(
+                outcome,
+                handled.reason(),
+                kind_name,
+                elapsed.as_secs_f64() * 1000.0,
+            );
+        }
         match &handled.decision {
             Some(decision) => {
                 let principal = decision
@@ -559,6 +650,9 @@ impl Handler {
                     .unwrap_or("");
                 let explain = if decision.is_allowed() {
                     String::new()
+                } else if decision.reason == Reason::ClaimCheckFailed {
+                    "claim_check_failed: the claim check refused the caller the core allowed"
+                        .to_owned()
                 } else {
                     decision.explain()
                 };

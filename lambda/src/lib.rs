@@ -10,14 +10,20 @@
 //! [`handler::Handler::handle`], which takes the clock as a parameter. The second binary,
 //! `revoker`, writes revocation records for Cognito's sign-out, disable, delete and group
 //! removal calls ([`revoker`]).
+//!
+//! Each decision is also a line of CloudWatch Embedded Metric Format on stdout ([`metrics`]).
+//! A `bootstrap` of one's own adds a claim check with [`runtime::run_with`] and
+//! [`Handler::with_claim_check`].
 
 pub mod dynamo;
 pub mod event;
 pub mod fetch;
 pub mod handler;
+pub mod metrics;
 pub mod revoker;
 pub mod runtime;
 pub mod settings;
 
-pub use handler::{Handled, Handler, Rejection, Tables};
+pub use handler::{ClaimCheck, Handled, Handler, Rejection, Tables};
+pub use metrics::Metrics;
 pub use settings::{Settings, SettingsError};

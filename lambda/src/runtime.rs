@@ -36,6 +36,14 @@ pub fn init_logging() {
 /// Reads the configuration, builds the handler and serves invocations until the runtime
 /// stops. A configuration problem fails the init with every problem in one message.
 pub async fn run() -> Result<(), lambda_runtime::Error> {
+    run_with(|handler| handler).await
+}
+
+/// [`run`] with the handler passed through `customize` once it is built: the entry of a
+/// `bootstrap` of one's own, e.g. with [`Handler::with_claim_check`].
+pub async fn run_with(
+    customize: impl FnOnce(Handler) -> Handler,
+) -> Result<(), lambda_runtime::Error> {
     init_logging();
     let settings = match Settings::from_env() {
         Ok(settings) => settings,
@@ -45,7 +53,7 @@ pub async fn run() -> Result<(), lambda_runtime::Error> {
         }
     };
     let handler = match Handler::from_settings(settings, now()).await {
-        Ok(handler) => Arc::new(handler),
+        Ok(handler) => Arc::new(customize(handler)),
         Err(e) => {
             error!(event = "init_failed", error = %e);
             return Err(e.into());

@@ -20,6 +20,8 @@ use std::time::Duration;
 use edge_authz::{Config, LoadedConfig};
 use serde_json::{json, Map, Value};
 
+use crate::metrics::{Metrics, DEFAULT_NAMESPACE};
+
 /// Which API Gateway event (and response) shape the function handles.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EventMode {
@@ -114,6 +116,8 @@ pub struct Settings {
     pub dynamodb_attempts: u32,
     /// API Gateway's cache of this function's answers.
     pub cache_key: CacheKey,
+    /// CloudWatch EMF metrics (`METRICS`, `METRICS_NAMESPACE`); `None`: off.
+    pub metrics: Option<Metrics>,
 }
 
 /// Every configuration problem, one per line.
@@ -163,6 +167,8 @@ pub const VARIABLES: &[&str] = &[
     "HTTP_RESPONSE",
     "AUTHORIZER_CACHE_TTL",
     "IDENTITY_SOURCES",
+    "METRICS",
+    "METRICS_NAMESPACE",
 ];
 
 fn list(value: &str) -> Vec<Value> {
@@ -412,6 +418,25 @@ impl Settings {
             }
         };
 
+        // On by default: a decision's line costs no call, and the custom metrics are bounded
+        // by the outcome and reason codes (lambda/README.md, "Metrics").
+        let metrics = match get("METRICS").map(str::to_ascii_lowercase).as_deref() {
+            None | Some("emf") | Some("on") | Some("true") => {
+                match Metrics::new(get("METRICS_NAMESPACE").unwrap_or(DEFAULT_NAMESPACE)) {
+                    Ok(metrics) => Some(metrics),
+                    Err(e) => {
+                        problems.push(format!("METRICS_NAMESPACE: {e}"));
+                        None
+                    }
+                }
+            }
+            Some("off") | Some("false") => None,
+            Some(other) => {
+                problems.push(format!("METRICS: {other:?} is not one of emf, off"));
+                None
+            }
+        };
+
         let cache_key = api_gateway_cache(
             &mut base,
             cache_ttl,
@@ -482,6 +507,7 @@ impl Settings {
                 dynamodb_timeout: Duration::from_millis(dynamodb_timeout),
                 dynamodb_attempts: dynamodb_attempts.max(1) as u32,
                 cache_key,
+                metrics,
             }),
             _ => Err(SettingsError(problems)),
         }

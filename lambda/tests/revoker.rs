@@ -180,6 +180,8 @@ fn the_templates_authorizer_environment_is_a_valid_configuration() {
                 "method.request.header.Authorization,context.identity.sourceIp",
             ),
             ("REVOCATION_TABLE", "revocations"),
+            ("METRICS", "emf"),
+            ("METRICS_NAMESPACE", "EdgeAuthz"),
             (
                 "CONFIG",
                 &config.replace("${RevocationFreshnessSeconds}", "30"),

@@ -1,0 +1,181 @@
+// The backend choice (`backend` option, `EDGE_AUTHZ_BACKEND`), the test matrix's own check
+// that it runs the backend it names, and a differential test: the native addon (aws-lc-rs)
+// and the wasm (node:crypto) decide alike for every JWS algorithm, on valid signatures and on
+// every kind of broken one.
+import assert from "node:assert/strict";
+import { generateKeyPairSync, sign } from "node:crypto";
+import { existsSync } from "node:fs";
+import { test } from "node:test";
+import { createAuthorizer, ConfigError } from "../../src/node.js";
+import { platformTag } from "../../src/backend.js";
+
+const tag = platformTag();
+const nativeBuilt = existsSync(new URL(`../../npm/${tag}/edge-authz.${tag}.node`, import.meta.url));
+const NOW = 1767225600;
+const ISSUER = "https://issuer.test/";
+const JWKS_URI = "https://issuer.test/jwks.json";
+
+test("the test matrix runs the backend it names", () => {
+  const wanted = process.env.EDGE_AUTHZ_BACKEND;
+  const authorizer = createAuthorizer(config(), { log: false });
+  if (wanted === "native" || wanted === "wasm") assert.equal(authorizer.backend, wanted);
+  else assert.equal(authorizer.backend, nativeBuilt ? "native" : "wasm");
+});
+
+test("the backend option wins over the environment; bad values are refused with their source", () => {
+  assert.equal(createAuthorizer(config(), { log: false, backend: "wasm" }).backend, "wasm");
+  assert.throws(
+    () => createAuthorizer(config(), { log: false, backend: "fast" }),
+    (error) =>
+      error instanceof ConfigError &&
+      error.code === "invalid_config" &&
+      error.message === 'options.backend: must be one of auto, native, wasm, not "fast"',
+  );
+  assert.throws(() => createAuthorizer(config(), { log: false, backend: null }), /options\.backend/);
+});
+
+test(
+  "the native backend is not asked for signature checks and loads stored values as the wasm does",
+  {
+    skip: !nativeBuilt && `no addon built for ${tag}`,
+  },
+  async () => {
+    const decide = async (backend, policy) => {
+      const a = createAuthorizer(config({ bundled: false }), {
+        log: false,
+        backend,
+        now: () => NOW,
+        jwks: { [JWKS_URI]: jwks },
+        policies: async () => new Map([["readers", policy]]),
+      });
+      const token = tokenFor(KEYS.RS256, { "cognito:groups": ["readers"] });
+      const d = await a.authorize({ method: "GET", path: "/books", headers: { authorization: `Bearer ${token}` } });
+      return [d.outcome, d.reason, d.status];
+    };
+    const allowRead = {
+      Version: "2012-10-17",
+      Statement: [{ Effect: "Allow", Action: "execute-api:Invoke", Resource: "arn:aws:execute-api:*:*:*/*/GET/books" }],
+    };
+    const cycle = {};
+    cycle.self = cycle;
+    for (const policy of [
+      allowRead,
+      JSON.stringify(allowRead),
+      null,
+      "{not json",
+      cycle,
+      { toJSON: () => undefined },
+    ]) {
+      assert.deepEqual(await decide("native", policy), await decide("wasm", policy), JSON.stringify(String(policy)));
+    }
+    assert.deepEqual(await decide("native", allowRead), ["allow", "allowed", 200]);
+    assert.deepEqual(await decide("native", cycle), ["forbidden", "invalid_policy", 403]);
+  },
+);
+
+// One key per JWS algorithm the core accepts.
+const KEYS = Object.fromEntries(
+  [
+    ["RS256", "rsa", { modulusLength: 2048 }],
+    ["RS384", "rsa", { modulusLength: 2048 }],
+    ["RS512", "rsa", { modulusLength: 3072 }],
+    ["PS256", "rsa", { modulusLength: 2048 }],
+    ["PS384", "rsa", { modulusLength: 2048 }],
+    ["PS512", "rsa", { modulusLength: 2048 }],
+    ["ES256", "ec", { namedCurve: "P-256" }],
+    ["ES384", "ec", { namedCurve: "P-384" }],
+    ["EdDSA", "ed25519", {}],
+  ].map(([alg, type, options]) => {
+    const { publicKey, privateKey } = generateKeyPairSync(type, options);
+    return [
+      alg,
+      { alg, kid: `k-${alg}`, privateKey, jwk: { ...publicKey.export({ format: "jwk" }), kid: `k-${alg}`, alg } },
+    ];
+  }),
+);
+const jwks = JSON.stringify({ keys: Object.values(KEYS).map((k) => k.jwk) });
+
+const DIGEST = { 256: "sha256", 384: "sha384", 512: "sha512" };
+function signature(alg, privateKey, input) {
+  if (alg === "EdDSA") return sign(null, input, privateKey);
+  const digest = DIGEST[alg.slice(2)];
+  if (alg.startsWith("PS"))
+    return sign(digest, input, {
+      key: privateKey,
+      padding: 6 /* RSA_PKCS1_PSS_PADDING */,
+      saltLength: Number(alg.slice(2)) / 8,
+    });
+  if (alg.startsWith("ES")) return sign(digest, input, { key: privateKey, dsaEncoding: "ieee-p1363" });
+  return sign(digest, input, privateKey);
+}
+
+const b64 = (data) => Buffer.from(data).toString("base64url");
+function tokenFor(key, claims = {}, { header = {}, mutate } = {}) {
+  const head = b64(JSON.stringify({ alg: key.alg, typ: "JWT", kid: key.kid, ...header }));
+  const body = b64(
+    JSON.stringify({ iss: ISSUER, sub: "user-1", aud: "api", iat: NOW - 60, exp: NOW + 600, ...claims }),
+  );
+  let sig = signature(key.alg, key.privateKey, Buffer.from(`${head}.${body}`));
+  if (mutate) sig = mutate(Buffer.from(sig));
+  return `${head}.${body}.${b64(sig)}`;
+}
+
+function config({ bundled = true } = {}) {
+  return {
+    issuers: [{ issuer: ISSUER, jwksUri: JWKS_URI, audience: "api", groupsClaim: "cognito:groups" }],
+    ...(bundled ? { policies: { groups: {} } } : {}),
+  };
+}
+
+test(
+  "native and wasm decide alike for every algorithm, valid or broken signatures",
+  {
+    skip: !nativeBuilt && `no addon built for ${tag}`,
+  },
+  async () => {
+    const make = (backend) =>
+      createAuthorizer(config(), { log: false, backend, now: () => NOW, jwks: { [JWKS_URI]: jwks } });
+    const native = make("native");
+    const wasm = make("wasm");
+    const flip = (at) => (sig) => {
+      sig[at(sig.length)] ^= 0x01;
+      return sig;
+    };
+    const variants = {
+      valid: {},
+      "first byte flipped": { mutate: flip(() => 0) },
+      "last byte flipped": { mutate: flip((n) => n - 1) },
+      "middle byte flipped": { mutate: flip((n) => n >> 1) },
+      truncated: { mutate: (sig) => sig.subarray(0, sig.length - 1) },
+      extended: { mutate: (sig) => Buffer.concat([sig, Buffer.from([0])]) },
+      empty: { mutate: () => Buffer.alloc(0) },
+      "all zero": { mutate: (sig) => Buffer.alloc(sig.length) },
+    };
+    let decided = 0;
+    for (const key of Object.values(KEYS)) {
+      for (const [name, variant] of Object.entries(variants)) {
+        const token = tokenFor(key, {}, variant);
+        const request = { method: "GET", path: "/books", headers: { authorization: `Bearer ${token}` } };
+        const [n, w] = [await native.authorize(request), await wasm.authorize(request)];
+        const label = `${key.alg} ${name}`;
+        assert.deepEqual([n.outcome, n.reason, n.status, n.context], [w.outcome, w.reason, w.status, w.context], label);
+        // A valid signature reaches the policies (no group: implicit deny); a broken one is a
+        // 401 (an empty signature is not even a JWS).
+        const expected = { valid: "implicit_deny", empty: "malformed" }[name] ?? "bad_signature";
+        assert.equal(n.reason, expected, label);
+        decided++;
+      }
+      // The header names another algorithm than the key's: refused alike, never verified with it.
+      for (const other of ["RS256", "ES256", "PS256", "HS256", "none"]) {
+        if (other === key.alg) continue;
+        const token = tokenFor(key, {}, { header: { alg: other } });
+        const request = { method: "GET", path: "/books", headers: { authorization: `Bearer ${token}` } };
+        const [n, w] = [await native.authorize(request), await wasm.authorize(request)];
+        assert.deepEqual([n.reason, n.status], [w.reason, w.status], `${key.alg} key, header ${other}`);
+        // Refused before the policies: the key's own `alg` does not allow it.
+        assert.equal(n.reason, "alg_not_allowed", `${key.alg} key, header ${other}`);
+      }
+    }
+    assert.equal(decided, Object.keys(KEYS).length * Object.keys(variants).length);
+  },
+);
