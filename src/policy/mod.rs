@@ -271,7 +271,7 @@ impl PolicyDocument {
     /// ]);
     /// ```
     pub fn check(json: &str) -> PolicyCheck {
-        match serde_json::from_str::<Json>(json) {
+        match serde_json::from_slice::<Json>(json.as_bytes()) {
             Ok(root) => Self::check_json(&root),
             Err(e) => PolicyCheck {
                 document: None,
