@@ -1143,11 +1143,14 @@ fn identity_context(
                 Some(Value::Array(items)) => ContextValue::String(
                     items
                         .iter()
-                        .map(|v| v.as_str().map_or_else(|| v.to_string(), String::from))
+                        .map(|v| {
+                            v.as_str()
+                                .map_or_else(|| crate::json::to_text(v), String::from)
+                        })
                         .collect::<Vec<_>>()
                         .join(","),
                 ),
-                Some(other @ Value::Object(_)) => ContextValue::String(other.to_string()),
+                Some(other @ Value::Object(_)) => ContextValue::String(crate::json::to_text(other)),
                 Some(Value::Null) | None => continue,
             },
         };

@@ -150,7 +150,6 @@ pub(crate) fn context_json(context: &[(Cow<'static, str>, ContextValue)]) -> Map
 /// Appends the context pairs as a JSON object text, in the core's order, like
 /// [`context_json`] (the JavaScript boundary's allocation-light path).
 pub(crate) fn write_context_json(context: &[(Cow<'static, str>, ContextValue)], out: &mut String) {
-    use core::fmt::Write as _;
     out.push('{');
     let mut first = true;
     for (name, value) in context {
@@ -167,10 +166,8 @@ pub(crate) fn write_context_json(context: &[(Cow<'static, str>, ContextValue)], 
         out.push(':');
         match value {
             ContextValue::String(s) => push_json_str(out, s),
-            // Writing to a String cannot fail; `Value`'s Display is serde_json's number text.
-            ContextValue::Number(n) => {
-                let _ = write!(out, "{}", Value::from(*n));
-            }
+            // serde_json's number text.
+            ContextValue::Number(n) => out.push_str(&crate::json::to_text(&Value::from(*n))),
             ContextValue::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
         }
     }

@@ -22,7 +22,7 @@
 //! store cannot be read the caller is refused (503, `revocations_unavailable`), or with
 //! `whenUnavailable: "stale"` the last answer read is used for at most `maxStaleSeconds`.
 
-use alloc::string::{String, ToString};
+use alloc::string::String;
 use alloc::vec::Vec;
 use core::fmt;
 
@@ -351,7 +351,7 @@ impl Revocations {
             match claims.get(claim) {
                 None | Some(Value::Null) => {}
                 Some(Value::String(value)) => keys.push(key(kind, issuer, value)),
-                Some(other) => keys.push(key(kind, issuer, &other.to_string())),
+                Some(other) => keys.push(key(kind, issuer, &crate::json::to_text(other))),
             }
         }
         keys

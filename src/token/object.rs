@@ -9,7 +9,7 @@
 //! conditions on claims, the CLI), from the same text by the same strict parser.
 //! `tests/claims_differential.rs` holds both readers to the same answers.
 
-use alloc::string::{String, ToString};
+use alloc::string::String;
 use alloc::vec::Vec;
 use core::fmt;
 
@@ -97,7 +97,7 @@ impl Claims {
     /// The claims of a JSON object value (the CLI's `--claims`, tests).
     pub fn from_map(map: Map<String, Value>) -> Self {
         let value = Value::Object(map);
-        let text = value.to_string();
+        let text = crate::json::to_text(&value);
         // serde_json wrote it, so it is strict JSON without duplicates; it may be nested
         // deeper than tokens may be (serde_json reads up to 128 levels), so no limit here.
         let mut claims = Self::read(text.into_bytes(), usize::MAX).unwrap_or_else(|| Self {
