@@ -154,7 +154,7 @@ fn statement_list<'j>(
 ) -> Vec<ValidStatement<'j>> {
     let mut out = Vec::new();
     let mut signatures: Vec<(Signature<'_>, usize)> = Vec::new();
-    let mut sids: hashbrown::HashSet<&str> = hashbrown::HashSet::new();
+    let mut sids: crate::HashSet<&str> = crate::HashSet::default();
     for (idx, Located { loc, node }) in items.iter().enumerate() {
         let st = match node {
             Ok(st) => st,
@@ -493,7 +493,7 @@ fn operator(op: &Located<Operator<'_>>, variables: bool, d: &mut Diag, out: &mut
     if keys.is_empty() {
         d.err(loc, K::EmptyValue);
     }
-    let mut seen = hashbrown::HashSet::with_capacity(keys.len());
+    let mut seen = crate::HashSet::with_capacity_and_hasher(keys.len(), Default::default());
     for key in keys {
         let Some(k) = condition_key(node.name, &name, key, &mut seen, d) else {
             continue;
@@ -514,7 +514,7 @@ fn condition_key(
     op: &str,
     name: &OperatorName,
     key: &Located<ConditionKey<'_>>,
-    seen: &mut hashbrown::HashSet<Key>,
+    seen: &mut crate::HashSet<Key>,
     d: &mut Diag,
 ) -> Option<Key> {
     let text = key.node.name;
