@@ -68,6 +68,7 @@ mod reason;
 mod request;
 mod request_path;
 mod revocation;
+mod sort;
 pub mod token;
 #[cfg(feature = "wasm")]
 mod wasm;

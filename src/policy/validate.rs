@@ -189,13 +189,16 @@ fn redundancy<'j>(
     signatures: &mut Vec<(Signature<'j>, usize)>,
     d: &mut Diag,
 ) {
-    let mut sig: Signature<'j> = st
+    // By name, members of the same name in document order (a stable sort by name).
+    let mut keyed: Vec<(usize, (&'j str, &'j super::json::Json))> = st
         .raw
         .iter()
         .filter(|(k, _)| k != "Sid")
         .map(|(k, v)| (k.as_str(), v))
+        .enumerate()
         .collect();
-    sig.sort_by(|a, b| a.0.cmp(b.0));
+    crate::sort::heapsort(&mut keyed, |a, b| (a.1 .0, a.0) < (b.1 .0, b.0));
+    let sig: Signature<'j> = keyed.into_iter().map(|(_, member)| member).collect();
     match signatures.iter().find(|(seen, _)| *seen == sig) {
         Some((_, first)) => d.warn(
             loc,

@@ -472,42 +472,11 @@ impl Reader<'_> {
             }
             return true;
         }
-        self.heapsort(keys);
+        crate::sort::heapsort(keys, |a, b| self.text(*a) < self.text(*b));
         keys.windows(2).all(|pair| match pair {
             [a, b] => self.text(*a) != self.text(*b),
             _ => true,
         })
-    }
-
-    /// Sorts keys by their text: a heapsort, a few hundred bytes of wasm where
-    /// `sort_unstable_by` instantiates some 3.5 KB (and needs no allocation either).
-    fn heapsort(&self, keys: &mut [Span]) {
-        let less = |keys: &[Span], a: usize, b: usize| match (keys.get(a), keys.get(b)) {
-            (Some(x), Some(y)) => self.text(*x) < self.text(*y),
-            _ => false,
-        };
-        let sift = |keys: &mut [Span], mut root: usize, end: usize| loop {
-            let mut child = 2 * root + 1;
-            if child >= end {
-                break;
-            }
-            if child + 1 < end && less(keys, child, child + 1) {
-                child += 1;
-            }
-            if !less(keys, root, child) {
-                break;
-            }
-            keys.swap(root, child);
-            root = child;
-        };
-        let len = keys.len();
-        for root in (0..len / 2).rev() {
-            sift(keys, root, len);
-        }
-        for end in (1..len).rev() {
-            keys.swap(0, end);
-            sift(keys, 0, end);
-        }
     }
 
     /// A string (at its `"`): where its text is, decoded if it has escapes.
