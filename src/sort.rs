@@ -54,7 +54,7 @@ mod tests {
         #[test]
         fn with_an_index_it_is_the_stable_sort(v in proptest::collection::vec((0u8..4, 0u8..255), 0..64)) {
             let mut expected = v.clone();
-            expected.sort_by(|a, b| a.0.cmp(&b.0));
+            expected.sort_by_key(|a| a.0);
             let mut keyed: Vec<(usize, (u8, u8))> = v.into_iter().enumerate().collect();
             heapsort(&mut keyed, |a, b| (a.1 .0, a.0) < (b.1 .0, b.0));
             let sorted: Vec<(u8, u8)> = keyed.into_iter().map(|(_, x)| x).collect();
