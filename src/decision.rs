@@ -150,6 +150,7 @@ pub(crate) fn context_json(context: &[(Cow<'static, str>, ContextValue)]) -> Map
 /// Appends the context pairs as a JSON object text, in the core's order, like
 /// [`context_json`] (the JavaScript boundary's allocation-light path).
 pub(crate) fn write_context_json(context: &[(Cow<'static, str>, ContextValue)], out: &mut String) {
+    use core::fmt::Write as _;
     out.push('{');
     let mut first = true;
     for (name, value) in context {
@@ -166,8 +167,13 @@ pub(crate) fn write_context_json(context: &[(Cow<'static, str>, ContextValue)], 
         out.push(':');
         match value {
             ContextValue::String(s) => push_json_str(out, s),
-            // serde_json's number text.
-            ContextValue::Number(n) => out.push_str(&crate::json::to_text(&Value::from(*n))),
+            // serde_json's number text (what serializing `Value::from(n)` writes), without
+            // a String: writing to one cannot fail.
+            ContextValue::Number(n) => {
+                if let Some(n) = serde_json::Number::from_f64(*n) {
+                    let _ = write!(out, "{n}");
+                }
+            }
             ContextValue::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
         }
     }
@@ -318,5 +324,50 @@ impl Decision {
             (None, reason) => return String::from(reason.code()),
         };
         alloc::format!("{}: {detail}", self.reason)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// One pair's text by `write_context_json`, and by serde_json from `context_json`.
+    fn both(value: ContextValue) -> (String, String) {
+        let context = [(Cow::Borrowed("n"), value)];
+        let mut written = String::new();
+        write_context_json(&context, &mut written);
+        let serialized = serde_json::to_string(&context_json(&context)).unwrap();
+        (written, serialized)
+    }
+
+    #[test]
+    fn numbers_are_written_as_serde_json_writes_them() {
+        for n in [
+            0.0,
+            -0.0,
+            1.0,
+            -1.5,
+            0.1,
+            1e21,
+            1e-7,
+            123_456_789.0,
+            f64::MAX,
+            f64::MIN_POSITIVE,
+            9_007_199_254_740_993.0,
+        ] {
+            let (written, serialized) = both(ContextValue::Number(n));
+            assert_eq!(written, serialized, "{n}");
+        }
+        // Not finite: left out by both.
+        assert_eq!(both(ContextValue::Number(f64::NAN)).0, "{}");
+    }
+
+    proptest! {
+        #[test]
+        fn any_finite_number_is_written_as_serde_json_writes_it(n in any::<f64>().prop_filter("finite", |n| n.is_finite())) {
+            let (written, serialized) = both(ContextValue::Number(n));
+            prop_assert_eq!(written, serialized);
+        }
     }
 }
