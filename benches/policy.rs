@@ -3,6 +3,7 @@
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion};
 use edge_authz::policy::{evaluate, EvalContext, PolicyDecision, PolicyDocument};
+use edge_authz::token::Claims;
 use serde_json::{json, Map, Value};
 
 /// Group `g`: 20 statements over its own service, every one with conditions, one in five a
@@ -71,6 +72,7 @@ fn bench(c: &mut Criterion) {
     let mut claims = Map::new();
     claims.insert("tenant".into(), json!("acme"));
     claims.insert("cognito:groups".into(), json!(names));
+    let claims = Claims::from_map(claims);
     let headers = [("user-agent", "bench"), ("x-request-id", "abc")];
     let ctx = EvalContext {
         source_ip: Some("10.1.2.3".parse().unwrap()),
@@ -142,6 +144,7 @@ fn bench(c: &mut Criterion) {
         names.iter().map(String::as_str).zip(odocs.iter()).collect();
     let mut oclaims = Map::new();
     oclaims.insert("tenant".into(), json!("t49"));
+    let oclaims = Claims::from_map(oclaims);
     let octx = EvalContext {
         claims: Some(&oclaims),
         ..ctx

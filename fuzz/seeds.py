@@ -189,6 +189,34 @@ def seeds_token():
     return out
 
 
+def seeds_claims():
+    """Token payloads and headers of the suite as JSON text, the JSON objects of the Rust
+    tests, and documents at the reader's edges (escapes, surrogates, numbers, duplicates,
+    nesting)."""
+    out = []
+    for _, doc in scenarios():
+        for case in doc["cases"]:
+            spec = case.get("token") or {}
+            for part in ("claims", "header"):
+                if isinstance(spec.get(part), dict):
+                    out.append(compact(spec[part]))
+                    out.append(json.dumps(spec[part], indent=1))
+    out += rust_raw_strings()
+    out += [
+        '{"sub":"a\\u00e9\\ud83d\\ude00\\n\\"","aud":["c1","c\\u0031"],"exp":1767225900}',
+        '{"exp":1.7672259e9,"nbf":-0.0,"iat":1e400,"x":123456789012345678901234567890}',
+        '{"exp":01}',
+        '{"a":1,"a":2}',
+        '{"x":{"a":[{"b":1,"b":2}]}}',
+        '{"\\u0061":1,"a":2}',
+        '{"x":' + "[" * 63 + "]" * 63 + "}",
+        '{"x":' + "[" * 64 + "]" * 64 + "}",
+        '{"cognito:groups":["admin","a\\"b"],"token_use":"id","sub":"s"} ',
+        '{"k' + '":0,"k'.join(str(i) for i in range(20)) + '":0}',
+    ]
+    return out
+
+
 def seeds_request_path():
     """Every path of the suite's requests, under each rule combination's flag byte."""
     paths = set()
@@ -205,6 +233,7 @@ TARGETS = {
     "config": seeds_config,
     "header": seeds_header,
     "token": seeds_token,
+    "claims": seeds_claims,
     "authorizer": lambda: [],
 }
 

@@ -8,7 +8,7 @@
 # cargo +nightly fuzz tmin TARGET artifacts/TARGET/crash-...). The figures of every run
 # (executions, exec/s, cov, ft, corpus) are tabled at the end by fuzz/stats.py.
 
-FUZZ_TARGETS ?= token jwks policy config header request_path authorizer
+FUZZ_TARGETS ?= token claims jwks policy config header request_path authorizer
 FUZZ_SECONDS ?= 600
 FUZZ_ARGS ?=
 

@@ -29,9 +29,11 @@ use crate::revocation::{
 use crate::token::crypto::SignatureVerifier;
 use crate::token::jwks::{Jwks, JwksError};
 use crate::token::keys::KeyCache;
+use crate::token::object::Val;
 use crate::token::verifier::{
     PendingToken, SignatureCheck, TokenVerifier, Verification, VerifiedToken,
 };
+use crate::token::Claims;
 
 /// The action every request is evaluated for.
 pub(crate) const ACTION: &str = "execute-api:Invoke";
@@ -1071,6 +1073,42 @@ fn has_retired_keys(old: &Jwks, new: &Jwks) -> bool {
         .any(|key| !new.keys().iter().any(|k| k.jwk_json() == key.jwk_json()))
 }
 
+/// A context claim read from the claims' index, as [`identity_context`] reads it from the
+/// serde_json view (`Ok(None)`: absent or null); `Err(())`: ask the serde_json view.
+fn context_claim(claims: &Claims, name: &str) -> Result<Option<ContextValue>, ()> {
+    let text = |value| claims.text_of(value).map(String::from).ok_or(());
+    Ok(Some(match claims.find(name) {
+        None | Some(Val::Null) => return Ok(None),
+        Some(value @ Val::Str(_)) => ContextValue::String(text(value)?),
+        Some(Val::Bool(b)) => ContextValue::Bool(b),
+        Some(value @ Val::Num(_)) => {
+            // A non-negative integer of up to 18 digits; others are serde_json's to read.
+            let digits = claims.text_of(value).ok_or(())?;
+            let n = crate::token::object::small_integer(digits).ok_or(())?;
+            #[expect(
+                clippy::cast_precision_loss,
+                reason = "serde_json's as_f64 does the same"
+            )]
+            ContextValue::Number(n as f64)
+        }
+        Some(Val::List { first, len }) => {
+            let items = claims.items(first, len);
+            let mut joined = String::new();
+            for (i, item) in items.iter().enumerate() {
+                if !matches!(item, Val::Str(_)) {
+                    return Err(());
+                }
+                if i > 0 {
+                    joined.push(',');
+                }
+                joined.push_str(claims.text_of(*item).ok_or(())?);
+            }
+            ContextValue::String(joined)
+        }
+        Some(Val::Nested) => return Err(()),
+    }))
+}
+
 /// The identity as flat context values (API Gateway accepts only string/number/boolean).
 fn identity_context(
     verified: &VerifiedToken,
@@ -1093,21 +1131,28 @@ fn identity_context(
     }
     put("issuer", ContextValue::String(identity.issuer.clone()));
     for claim in extra {
-        let value = match verified.claims.get(claim.as_str()) {
-            Some(Value::String(s)) => ContextValue::String(s.clone()),
-            Some(Value::Bool(b)) => ContextValue::Bool(*b),
-            Some(Value::Number(n)) => n
-                .as_f64()
-                .map_or(ContextValue::String(n.to_string()), ContextValue::Number),
-            Some(Value::Array(items)) => ContextValue::String(
-                items
-                    .iter()
-                    .map(|v| v.as_str().map_or_else(|| v.to_string(), String::from))
-                    .collect::<Vec<_>>()
-                    .join(","),
-            ),
-            Some(other @ Value::Object(_)) => ContextValue::String(other.to_string()),
-            Some(Value::Null) | None => continue,
+        let value = match context_claim(&verified.claims, claim) {
+            Ok(Some(fast)) => fast,
+            Ok(None) => continue,
+            Err(()) => match verified.claims.get(claim.as_str()) {
+                Some(Value::String(s)) => ContextValue::String(s.clone()),
+                Some(Value::Bool(b)) => ContextValue::Bool(*b),
+                Some(Value::Number(n)) => n
+                    .as_f64()
+                    .map_or(ContextValue::String(n.to_string()), ContextValue::Number),
+                Some(Value::Array(items)) => ContextValue::String(
+                    items
+                        .iter()
+                        .map(|v| {
+                            v.as_str()
+                                .map_or_else(|| crate::json::to_text(v), String::from)
+                        })
+                        .collect::<Vec<_>>()
+                        .join(","),
+                ),
+                Some(other @ Value::Object(_)) => ContextValue::String(crate::json::to_text(other)),
+                Some(Value::Null) | None => continue,
+            },
         };
         ctx.push((Cow::Owned(claim.clone()), value));
     }

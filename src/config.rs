@@ -1000,7 +1000,9 @@ fn parse_responses(cx: &mut Cx, value: &Value) -> Responses {
         match ro.get("body") {
             None => {}
             Some(Value::String(s)) => slot.body = s.clone(),
-            Some(json @ (Value::Object(_) | Value::Array(_))) => slot.body = json.to_string(),
+            Some(json @ (Value::Object(_) | Value::Array(_))) => {
+                slot.body = crate::json::to_text(json)
+            }
             Some(_) => cx.error(&ro.at("body"), "must be a string or a JSON object"),
         }
         ro.finish(cx);

@@ -14,6 +14,7 @@ use crate::reason::Reason;
 use crate::request_path::PathError;
 use crate::token::claims::Identity;
 use crate::token::error::TokenError;
+use crate::token::Claims;
 
 /// The outcome of a request, mapped by every adapter to its runtime.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -166,9 +167,12 @@ pub(crate) fn write_context_json(context: &[(Cow<'static, str>, ContextValue)], 
         out.push(':');
         match value {
             ContextValue::String(s) => push_json_str(out, s),
-            // Writing to a String cannot fail; `Value`'s Display is serde_json's number text.
+            // serde_json's number text (what serializing `Value::from(n)` writes), without
+            // a String: writing to one cannot fail.
             ContextValue::Number(n) => {
-                let _ = write!(out, "{}", Value::from(*n));
+                if let Some(n) = serde_json::Number::from_f64(*n) {
+                    let _ = write!(out, "{n}");
+                }
             }
             ContextValue::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
         }
@@ -182,7 +186,7 @@ pub(crate) struct Caller {
     pub(crate) identity: Identity,
     /// Keys are mostly the fixed names (`sub`, `groups`, ...): borrowed, not allocated.
     pub(crate) context: Vec<(Cow<'static, str>, ContextValue)>,
-    pub(crate) claims: Map<String, Value>,
+    pub(crate) claims: Claims,
     /// `iat`, for revocation cutoffs.
     pub(crate) issued_at: Option<u64>,
     /// The caller's revocation store keys (none when revocation is off).
@@ -263,7 +267,7 @@ impl Decision {
     }
 
     /// The verified claims.
-    pub fn claims(&self) -> Option<&Map<String, Value>> {
+    pub fn claims(&self) -> Option<&Claims> {
         self.caller.as_ref().map(|c| &c.claims)
     }
 
@@ -320,5 +324,50 @@ impl Decision {
             (None, reason) => return String::from(reason.code()),
         };
         alloc::format!("{}: {detail}", self.reason)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// One pair's text by `write_context_json`, and by serde_json from `context_json`.
+    fn both(value: ContextValue) -> (String, String) {
+        let context = [(Cow::Borrowed("n"), value)];
+        let mut written = String::new();
+        write_context_json(&context, &mut written);
+        let serialized = serde_json::to_string(&context_json(&context)).unwrap();
+        (written, serialized)
+    }
+
+    #[test]
+    fn numbers_are_written_as_serde_json_writes_them() {
+        for n in [
+            0.0,
+            -0.0,
+            1.0,
+            -1.5,
+            0.1,
+            1e21,
+            1e-7,
+            123_456_789.0,
+            f64::MAX,
+            f64::MIN_POSITIVE,
+            9_007_199_254_740_993.0,
+        ] {
+            let (written, serialized) = both(ContextValue::Number(n));
+            assert_eq!(written, serialized, "{n}");
+        }
+        // Not finite: left out by both.
+        assert_eq!(both(ContextValue::Number(f64::NAN)).0, "{}");
+    }
+
+    proptest! {
+        #[test]
+        fn any_finite_number_is_written_as_serde_json_writes_it(n in any::<f64>().prop_filter("finite", |n| n.is_finite())) {
+            let (written, serialized) = both(ContextValue::Number(n));
+            prop_assert_eq!(written, serialized);
+        }
     }
 }

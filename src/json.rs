@@ -114,6 +114,12 @@ impl<'de> Visitor<'de> for StrictVisitor {
     }
 }
 
+/// `value` as compact JSON text, what its `to_string()` gives. `Value`'s `Display` also
+/// instantiates serde_json's pretty printer for `{:#}`, which nothing here uses.
+pub(crate) fn to_text(value: &Value) -> String {
+    serde_json::to_string(value).unwrap_or_default()
+}
+
 /// Appends `text` as a JSON string: the core's one JSON string writer (without going
 /// through `core::fmt`: it is on the first-seen path).
 pub(crate) fn push_json_str(out: &mut String, text: &str) {

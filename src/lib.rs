@@ -68,9 +68,21 @@ mod reason;
 mod request;
 mod request_path;
 mod revocation;
+mod sort;
 pub mod token;
 #[cfg(feature = "wasm")]
 mod wasm;
+
+/// How the core's own hash maps and sets hash: hashbrown's default (foldhash with a global
+/// seed drawn from addresses) natively. On wasm32-unknown-unknown those addresses are the
+/// same in every instance, so that seed is a constant anyway: a fixed one there hashes as
+/// well and leaves out the ~1 KB of wasm that computes and stores it.
+#[cfg(not(all(target_arch = "wasm32", target_os = "unknown")))]
+type HashState = hashbrown::DefaultHashBuilder;
+#[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
+type HashState = foldhash::fast::FixedState;
+type HashMap<K, V> = hashbrown::HashMap<K, V, HashState>;
+type HashSet<T> = hashbrown::HashSet<T, HashState>;
 
 pub use api_gateway::{ApiGatewayAnswer, ApiGatewayCache, ApiGatewayFormat, IdentitySource};
 pub use authorizer::{Authorizer, Need, Step};

@@ -3,7 +3,7 @@
 use alloc::string::String;
 use alloc::sync::Arc;
 
-use hashbrown::HashMap;
+use crate::HashMap;
 
 use crate::config::{PolicyConfig, PolicySource};
 use crate::policy::PolicyDocument;
@@ -59,8 +59,8 @@ impl PolicyStore {
         };
         Self {
             bundled,
-            loaded: HashMap::new(),
-            failed: HashMap::new(),
+            loaded: HashMap::default(),
+            failed: HashMap::default(),
             ttl: config.ttl_seconds,
             max_stale: config.max_stale_seconds,
             generation: 0,

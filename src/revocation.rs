@@ -22,7 +22,7 @@
 //! store cannot be read the caller is refused (503, `revocations_unavailable`), or with
 //! `whenUnavailable: "stale"` the last answer read is used for at most `maxStaleSeconds`.
 
-use alloc::string::{String, ToString};
+use alloc::string::String;
 use alloc::vec::Vec;
 use core::fmt;
 
@@ -30,6 +30,7 @@ use serde_json::{Map, Value};
 
 use crate::cache::{BoundedCache, KeyedHasher};
 use crate::driver::PolicyInput;
+use crate::token::Claims;
 
 /// How long a record must be kept after its cutoff (or, for a session or a token, after it
 /// is written) to cover every token it refuses: Cognito's tokens live at most a day, and a
@@ -334,14 +335,23 @@ impl Revocations {
     /// The store keys of a caller: its user, its session and its token, when it has them
     /// (a `jti` that is not a string — which RFC 7519 asks it to be — is keyed by its JSON
     /// text, so that no token escapes its records by its claims' types).
-    pub(crate) fn keys_of(issuer: &str, subject: &str, claims: &Map<String, Value>) -> Vec<String> {
+    pub(crate) fn keys_of(issuer: &str, subject: &str, claims: &Claims) -> Vec<String> {
         let mut keys = Vec::with_capacity(3);
         keys.push(key("user", issuer, subject));
         for (claim, kind) in [("origin_jti", "session"), ("jti", "token")] {
+            // Strings (as RFC 7519 has them) from the index; others by their JSON text.
+            match claims.str(claim) {
+                Ok(None) => continue,
+                Ok(Some(value)) => {
+                    keys.push(key(kind, issuer, value));
+                    continue;
+                }
+                Err(()) => {}
+            }
             match claims.get(claim) {
                 None | Some(Value::Null) => {}
                 Some(Value::String(value)) => keys.push(key(kind, issuer, value)),
-                Some(other) => keys.push(key(kind, issuer, &other.to_string())),
+                Some(other) => keys.push(key(kind, issuer, &crate::json::to_text(other))),
             }
         }
         keys
@@ -739,7 +749,7 @@ mod tests {
             unreachable!()
         };
         assert_eq!(
-            Revocations::keys_of("i", "s", &numeric),
+            Revocations::keys_of("i", "s", &Claims::from_map(numeric)),
             ["user#i#s", "session#i#456", "token#i#123"],
             "a jti of another type is keyed by its JSON text, never skipped"
         );
@@ -748,7 +758,7 @@ mod tests {
             unreachable!()
         };
         assert_eq!(
-            Revocations::keys_of("https://i", "s", &claims),
+            Revocations::keys_of("https://i", "s", &Claims::from_map(claims)),
             [
                 "user#https://i#s",
                 "session#https://i#o",

@@ -1,6 +1,7 @@
 //! Properties of evaluation: it never panics, and more Allow never undoes an explicit deny.
 
 use edge_authz::policy::{evaluate, EvalContext, PolicyDecision, PolicyDocument};
+use edge_authz::token::Claims;
 use proptest::prelude::*;
 use serde_json::{json, Map, Value};
 
@@ -89,7 +90,7 @@ fn request() -> impl Strategy<Value = String> {
 #[derive(Debug)]
 struct Ctx {
     ip: Option<std::net::IpAddr>,
-    claims: Map<String, Value>,
+    claims: Claims,
     now: u64,
 }
 
@@ -118,7 +119,7 @@ fn ctx() -> impl Strategy<Value = Ctx> {
             }
             Ctx {
                 ip: ip.map(|i| i.parse().unwrap()),
-                claims,
+                claims: Claims::from_map(claims),
                 now,
             }
         })

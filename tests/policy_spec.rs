@@ -2,7 +2,8 @@
 //! variable rules, through the public API only.
 
 use edge_authz::policy::{evaluate, EvalContext, PolicyDecision, PolicyDocument};
-use serde_json::{json, Map, Value};
+use edge_authz::token::Claims;
+use serde_json::{json, Value};
 
 const API: &str = "arn:aws:execute-api:us-east-1:123456789012:abcdef1234";
 
@@ -31,9 +32,9 @@ fn decide(
     evaluate(&policies, action, resource, ctx).decision
 }
 
-fn claims(v: Value) -> Map<String, Value> {
+fn claims(v: Value) -> Claims {
     match v {
-        Value::Object(m) => m,
+        Value::Object(m) => Claims::from_map(m),
         _ => panic!("claims must be an object"),
     }
 }

@@ -52,7 +52,7 @@ fuzz_target!(|data: &[u8]| {
         match &step {
             Step::Decided(decision) => {
                 assert!(!decision.is_allowed(), "allowed without a valid token");
-                let _ = authorizer.response(decision);
+                let _ = authorizer.render(decision);
                 let _ = authorizer.api_gateway_policy(decision, &request, 1_767_225_600);
             }
             Step::Need(Need::FetchJwks { issuer, url }) => {

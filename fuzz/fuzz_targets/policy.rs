@@ -11,8 +11,9 @@
 #![no_main]
 
 use edge_authz::policy::{evaluate, EvalContext, PolicyDecision, PolicyDocument};
+use edge_authz::token::Claims;
 use libfuzzer_sys::fuzz_target;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 const ACTIONS: [&str; 3] = ["execute-api:Invoke", "EXECUTE-API:invoke", "s3:GetObject"];
 
@@ -90,7 +91,7 @@ fuzz_target!(|data: &[u8]| {
     let mut fuzzed = EvalContext::default();
     let mut headers: Vec<(&str, &str)> = Vec::new();
     let mut query: Vec<(&str, &str)> = Vec::new();
-    let mut fuzzed_claims: Option<Map<String, Value>> = None;
+    let mut fuzzed_claims: Option<Claims> = None;
     for line in lines.take(32) {
         let (key, value) = line.split_once(' ').unwrap_or((line, ""));
         match key {
@@ -105,6 +106,7 @@ fuzz_target!(|data: &[u8]| {
                 fuzzed_claims = serde_json::from_str::<Value>(value)
                     .ok()
                     .and_then(|v| v.as_object().cloned())
+                    .map(Claims::from_map)
             }
             _ => {}
         }
@@ -116,7 +118,7 @@ fuzz_target!(|data: &[u8]| {
     let claims = serde_json::json!({
         "sub": "alice", "cognito:groups": ["a", "b"], "n": 5, "flag": true, "role": "arn:aws:iam::1:role/x"
     });
-    let claims = claims.as_object().cloned().unwrap_or_default();
+    let claims = Claims::from_map(claims.as_object().cloned().unwrap_or_default());
     let fixed_headers = [("x-tenant", "acme"), ("user-agent", "fuzz")];
     let fixed_query = [("page", "2")];
     let contexts = [

@@ -16,6 +16,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use base64ct::{Base64UrlUnpadded, Encoding};
 use edge_authz::policy::{evaluate, EvalContext, PolicyCheck, PolicyDocument};
 use edge_authz::token::crypto::RustCryptoVerifier;
+use edge_authz::token::Claims;
 use edge_authz::{
     drive_blocking, Authorizer, Config, Event, Host, Jwks, PolicyInput, Request, Revocation,
     RevocationsLoaded, SignatureCheck, SignatureVerdict, StoredPolicy, TokenVerifier,
@@ -828,7 +829,7 @@ struct Simulation {
     groups: Vec<String>,
     arn: String,
     source_ip: Option<IpAddr>,
-    claims: Map<String, Value>,
+    claims: Claims,
     now: u64,
 }
 
@@ -1014,7 +1015,7 @@ Exit: 0 Allow (or --cases done), 1 deny, 2 usage error, I/O error or invalid pol
             .unwrap_or_default(),
         arn,
         source_ip: source_ip(&args)?,
-        claims,
+        claims: Claims::from_map(claims),
         now: parse_time(args.get("now"))?,
     };
     for group in unknown_groups(&policies, &sim) {
@@ -1067,11 +1068,12 @@ fn simulation_from_json(req: &Value) -> Result<Simulation, Fail> {
                     .map_err(|_| Fail(format!("invalid sourceIp `{ip}`")))
             })
             .transpose()?,
-        claims: req
-            .get("claims")
-            .and_then(Value::as_object)
-            .cloned()
-            .unwrap_or_default(),
+        claims: Claims::from_map(
+            req.get("claims")
+                .and_then(Value::as_object)
+                .cloned()
+                .unwrap_or_default(),
+        ),
         now,
     })
 }

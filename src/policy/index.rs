@@ -52,7 +52,8 @@ impl Index {
                 _ => always.push(i),
             }
         }
-        pairs.sort_unstable();
+        // Plain pairs: any sort gives the same order.
+        crate::sort::heapsort(&mut pairs, |a, b| a < b);
         pairs.dedup();
         let mut keys: Vec<(u16, u32, u32)> = Vec::new();
         let mut entries = Vec::with_capacity(pairs.len());

@@ -230,7 +230,7 @@ pub struct EvalContext<'a> {
     /// `aws:Referer`.
     pub referer: Option<&'a str>,
     /// The verified token's claims: `jwt:<claim>`, `cognito:groups`, `cognito:username`.
-    pub claims: Option<&'a serde_json::Map<String, serde_json::Value>>,
+    pub claims: Option<&'a crate::token::Claims>,
     /// Request headers, names lowercase: `request:header/<name>`. A repeated header is
     /// multi-valued.
     pub headers: &'a [(&'a str, &'a str)],
@@ -271,7 +271,7 @@ impl PolicyDocument {
     /// ]);
     /// ```
     pub fn check(json: &str) -> PolicyCheck {
-        match serde_json::from_str::<Json>(json) {
+        match serde_json::from_slice::<Json>(json.as_bytes()) {
             Ok(root) => Self::check_json(&root),
             Err(e) => PolicyCheck {
                 document: None,

@@ -246,7 +246,7 @@ fn object(v: &Json) -> Typed<&[(String, Json)]> {
 /// The members of an object, first occurrence of each (the others are `duplicates`), with
 /// their locations below `loc`.
 fn members<'j>(obj: &'j [(String, Json)], loc: &str) -> Vec<(String, &'j str, &'j Json)> {
-    let mut seen = hashbrown::HashSet::with_capacity(obj.len());
+    let mut seen = crate::HashSet::with_capacity_and_hasher(obj.len(), Default::default());
     let mut out = Vec::with_capacity(obj.len());
     for (k, v) in obj {
         if seen.insert(k.as_str()) {
@@ -261,7 +261,7 @@ fn find_duplicates<'j>(v: &'j Json, loc: &str, out: &mut Vec<Located<&'j str>>) 
     let container = |v: &Json| matches!(v, Json::Object(_) | Json::Array(_));
     match v {
         Json::Object(o) => {
-            let mut seen = hashbrown::HashSet::with_capacity(o.len());
+            let mut seen = crate::HashSet::with_capacity_and_hasher(o.len(), Default::default());
             for (k, child) in o {
                 if !seen.insert(k.as_str()) {
                     out.push(Located {

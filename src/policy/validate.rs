@@ -154,7 +154,7 @@ fn statement_list<'j>(
 ) -> Vec<ValidStatement<'j>> {
     let mut out = Vec::new();
     let mut signatures: Vec<(Signature<'_>, usize)> = Vec::new();
-    let mut sids: hashbrown::HashSet<&str> = hashbrown::HashSet::new();
+    let mut sids: crate::HashSet<&str> = crate::HashSet::default();
     for (idx, Located { loc, node }) in items.iter().enumerate() {
         let st = match node {
             Ok(st) => st,
@@ -189,13 +189,16 @@ fn redundancy<'j>(
     signatures: &mut Vec<(Signature<'j>, usize)>,
     d: &mut Diag,
 ) {
-    let mut sig: Signature<'j> = st
+    // By name, members of the same name in document order (a stable sort by name).
+    let mut keyed: Vec<(usize, (&'j str, &'j super::json::Json))> = st
         .raw
         .iter()
         .filter(|(k, _)| k != "Sid")
         .map(|(k, v)| (k.as_str(), v))
+        .enumerate()
         .collect();
-    sig.sort_by(|a, b| a.0.cmp(b.0));
+    crate::sort::heapsort(&mut keyed, |a, b| (a.1 .0, a.0) < (b.1 .0, b.0));
+    let sig: Signature<'j> = keyed.into_iter().map(|(_, member)| member).collect();
     match signatures.iter().find(|(seen, _)| *seen == sig) {
         Some((_, first)) => d.warn(
             loc,
@@ -493,7 +496,7 @@ fn operator(op: &Located<Operator<'_>>, variables: bool, d: &mut Diag, out: &mut
     if keys.is_empty() {
         d.err(loc, K::EmptyValue);
     }
-    let mut seen = hashbrown::HashSet::with_capacity(keys.len());
+    let mut seen = crate::HashSet::with_capacity_and_hasher(keys.len(), Default::default());
     for key in keys {
         let Some(k) = condition_key(node.name, &name, key, &mut seen, d) else {
             continue;
@@ -514,7 +517,7 @@ fn condition_key(
     op: &str,
     name: &OperatorName,
     key: &Located<ConditionKey<'_>>,
-    seen: &mut hashbrown::HashSet<Key>,
+    seen: &mut crate::HashSet<Key>,
     d: &mut Diag,
 ) -> Option<Key> {
     let text = key.node.name;

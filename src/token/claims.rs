@@ -3,10 +3,11 @@
 use alloc::string::String;
 use alloc::vec::Vec;
 
-use serde_json::{Map, Value};
+use serde_json::Number;
 
 use super::crypto::AlgorithmSet;
 use super::error::{Malformed, TokenError};
+use super::object::{Claims, Val};
 
 /// Which kind of Cognito token an issuer accepts (`token_use`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -76,10 +77,18 @@ pub struct Identity {
     pub expires_at: Option<u64>,
 }
 
+impl Issuer {
+    /// Checks `claims` against this issuer's rules at `now` (seconds since the epoch) with
+    /// a clock grace of `grace` seconds: what a verified token's claims go through.
+    pub fn check(&self, claims: &Claims, now: u64, grace: u64) -> Result<Identity, TokenError> {
+        check(self, claims, now, grace)
+    }
+}
+
 /// Checks the time claims and the issuer's rules against `now` (seconds since the epoch).
 pub(crate) fn check(
     issuer: &Issuer,
-    claims: &Map<String, Value>,
+    claims: &Claims,
     now: u64,
     grace: u64,
 ) -> Result<Identity, TokenError> {
@@ -103,7 +112,7 @@ pub(crate) fn check(
     let token_use = optional_string(claims, "token_use")?;
     let audiences = audiences(claims)?;
     let client_id = optional_string(claims, "client_id")?;
-    let client_claim: Vec<&str> = match &issuer.kind {
+    let client_claim: &[&str] = match &issuer.kind {
         IssuerKind::Cognito { token_use: wanted } => {
             let is_access = match (wanted, token_use) {
                 (TokenUse::Access | TokenUse::Any, Some("access")) => true,
@@ -112,12 +121,12 @@ pub(crate) fn check(
                 _ => return Err(TokenError::WrongTokenUse),
             };
             if is_access {
-                client_id.into_iter().collect()
+                client_id.as_slice()
             } else {
-                audiences.clone()
+                &audiences
             }
         }
-        IssuerKind::Oidc => audiences.clone(),
+        IssuerKind::Oidc => &audiences,
     };
     if let Some(accepted) = &issuer.client_ids {
         let ok = client_claim.iter().any(|c| accepted.iter().any(|a| a == c));
@@ -126,8 +135,8 @@ pub(crate) fn check(
         }
     }
 
-    let subject = match claims.get("sub") {
-        Some(Value::String(sub)) if !sub.is_empty() => sub.clone(),
+    let subject = match claims.str("sub") {
+        Ok(Some(sub)) if !sub.is_empty() => String::from(sub),
         _ => return Err(TokenError::MissingClaim("sub")),
     };
     let scopes: Vec<String> = match optional_string(claims, "scope")? {
@@ -173,68 +182,73 @@ pub(crate) fn check(
 
 /// Reads a NumericDate (RFC 7519 §2): a JSON number of seconds, possibly fractional.
 /// Fractions are truncated; negative or non-finite values are malformed.
-pub(crate) fn numeric_date(
-    claims: &Map<String, Value>,
-    name: &'static str,
-) -> Result<Option<u64>, TokenError> {
-    match claims.get(name) {
-        None => Ok(None),
-        Some(Value::Number(n)) => {
-            if let Some(secs) = n.as_u64() {
-                Ok(Some(secs))
-            } else {
-                match n.as_f64() {
-                    #[expect(
-                        clippy::cast_possible_truncation,
-                        clippy::cast_sign_loss,
-                        reason = "range checked just before; truncation is the NumericDate rule"
-                    )]
-                    Some(f) if (0.0..1.8e19).contains(&f) => Ok(Some(f as u64)),
-                    _ => Err(TokenError::Malformed(Malformed::ClaimType)),
-                }
-            }
+pub(crate) fn numeric_date(claims: &Claims, name: &'static str) -> Result<Option<u64>, TokenError> {
+    let malformed = TokenError::Malformed(Malformed::ClaimType);
+    let text = match claims.find(name) {
+        None => return Ok(None),
+        Some(number @ Val::Num(_)) => claims.text_of(number).unwrap_or_default(),
+        Some(_) => return Err(malformed),
+    };
+    // The common case, an integer of up to 18 digits, without serde_json.
+    if let Some(secs) = super::object::small_integer(text) {
+        return Ok(Some(secs));
+    }
+    let number = super::object::number(text).ok_or(malformed)?;
+    numeric_date_of(&number)
+}
+
+/// A NumericDate from a serde_json number (see [`numeric_date`]).
+pub(crate) fn numeric_date_of(n: &Number) -> Result<Option<u64>, TokenError> {
+    if let Some(secs) = n.as_u64() {
+        Ok(Some(secs))
+    } else {
+        match n.as_f64() {
+            #[expect(
+                clippy::cast_possible_truncation,
+                clippy::cast_sign_loss,
+                reason = "range checked just before; truncation is the NumericDate rule"
+            )]
+            Some(f) if (0.0..1.8e19).contains(&f) => Ok(Some(f as u64)),
+            _ => Err(TokenError::Malformed(Malformed::ClaimType)),
         }
-        Some(_) => Err(TokenError::Malformed(Malformed::ClaimType)),
     }
 }
 
 fn optional_string<'c>(
-    claims: &'c Map<String, Value>,
+    claims: &'c Claims,
     name: &'static str,
 ) -> Result<Option<&'c str>, TokenError> {
-    match claims.get(name) {
-        None => Ok(None),
-        Some(Value::String(s)) => Ok(Some(s)),
-        Some(_) => Err(TokenError::MissingClaim(name)),
+    claims
+        .str(name)
+        .map_err(|()| TokenError::MissingClaim(name))
+}
+
+/// The strings of a claim that is a string or an array of strings; `Err(())` otherwise.
+fn strings<'c>(claims: &'c Claims, name: &str) -> Result<Vec<&'c str>, ()> {
+    let items = match claims.find(name) {
+        None => return Ok(Vec::new()),
+        Some(Val::List { first, len }) => claims.items(first, len),
+        Some(value) => core::slice::from_ref(claims.value_ref(value)),
+    };
+    let mut out = Vec::with_capacity(items.len());
+    for item in items {
+        match item {
+            Val::Str(_) => out.push(claims.text_of(*item).ok_or(())?),
+            _ => return Err(()),
+        }
     }
+    Ok(out)
 }
 
 /// `aud` is a string or an array of strings (RFC 7519 §4.1.3).
-fn audiences(claims: &Map<String, Value>) -> Result<Vec<&str>, TokenError> {
-    match claims.get("aud") {
-        None => Ok(Vec::new()),
-        Some(Value::String(aud)) => Ok(alloc::vec![aud.as_str()]),
-        Some(Value::Array(items)) => items
-            .iter()
-            .map(|v| v.as_str().ok_or(TokenError::MissingClaim("aud")))
-            .collect(),
-        Some(_) => Err(TokenError::MissingClaim("aud")),
-    }
+fn audiences(claims: &Claims) -> Result<Vec<&str>, TokenError> {
+    strings(claims, "aud").map_err(|()| TokenError::MissingClaim("aud"))
 }
 
 /// The groups claim: an array of strings (Cognito), or a single string.
-fn groups(claims: &Map<String, Value>, claim: &str) -> Result<Vec<String>, TokenError> {
-    match claims.get(claim) {
-        None => Ok(Vec::new()),
-        Some(Value::String(group)) => Ok(alloc::vec![group.clone()]),
-        Some(Value::Array(items)) => items
-            .iter()
-            .map(|v| {
-                v.as_str()
-                    .map(String::from)
-                    .ok_or(TokenError::MissingClaim("groups"))
-            })
-            .collect(),
-        Some(_) => Err(TokenError::MissingClaim("groups")),
+fn groups(claims: &Claims, claim: &str) -> Result<Vec<String>, TokenError> {
+    match strings(claims, claim) {
+        Ok(groups) => Ok(groups.into_iter().map(String::from).collect()),
+        Err(()) => Err(TokenError::MissingClaim("groups")),
     }
 }

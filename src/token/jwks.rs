@@ -281,7 +281,7 @@ impl<'de> Visitor<'de> for EntryVisitor {
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Entry, A::Error> {
         let mut members = Members::default();
-        let mut seen = hashbrown::HashSet::new();
+        let mut seen = crate::HashSet::default();
         while let Some(name) = map.next_key::<String>()? {
             let slot = match name.as_str() {
                 "kty" => Some(&mut members.kty),

@@ -6,11 +6,9 @@
 use alloc::string::String;
 use alloc::vec::Vec;
 
-use serde_json::{Map, Value};
-
 use super::crypto::Algorithm;
 use super::error::{Malformed, TokenError};
-use crate::json::parse_strict;
+use super::object::Claims;
 
 /// A parsed but unverified token.
 #[derive(Debug)]
@@ -19,7 +17,7 @@ pub(crate) struct UnverifiedToken<'a> {
     pub(crate) signing_input: &'a str,
     pub(crate) algorithm: Algorithm,
     pub(crate) kid: Option<String>,
-    pub(crate) claims: Map<String, Value>,
+    pub(crate) claims: Claims,
     pub(crate) signature: Vec<u8>,
 }
 
@@ -40,7 +38,7 @@ pub(crate) fn parse(token: &str, max_len: usize) -> Result<UnverifiedToken<'_>, 
     }
     // The header first: an unsigned (`alg: none`, empty signature) or HMAC token is
     // reported as such rather than as a missing segment.
-    let Ok(Value::Object(header)) = parse_strict(&decode(header_b64)?) else {
+    let Some(header) = Claims::from_vec(decode(header_b64)?) else {
         return Err(malformed(Malformed::HeaderJson));
     };
     let (algorithm, kid) = check_header(&header)?;
@@ -50,7 +48,7 @@ pub(crate) fn parse(token: &str, max_len: usize) -> Result<UnverifiedToken<'_>, 
     let payload = decode(payload_b64)?;
     let signature = decode(signature_b64)?;
 
-    let Ok(Value::Object(claims)) = parse_strict(&payload) else {
+    let Some(claims) = Claims::from_vec(payload) else {
         return Err(malformed(Malformed::ClaimsJson));
     };
     Ok(UnverifiedToken {
@@ -70,7 +68,7 @@ fn decode(segment: &str) -> Result<Vec<u8>, TokenError> {
 ///
 /// `jku`, `x5u`, `jwk` and `x5c` are deliberately never read: keys come only from the
 /// configured issuer's JWKS.
-fn check_header(header: &Map<String, Value>) -> Result<(Algorithm, Option<String>), TokenError> {
+fn check_header(header: &Claims) -> Result<(Algorithm, Option<String>), TokenError> {
     if header.contains_key("crit") {
         // RFC 7515 §4.1.11: a recipient must reject extensions it does not understand, and
         // we understand none (this also rules out `b64: false`).
@@ -80,16 +78,13 @@ fn check_header(header: &Map<String, Value>) -> Result<(Algorithm, Option<String
         // A JWE header: encrypted tokens are not supported.
         return Err(TokenError::Malformed(Malformed::HeaderJson));
     }
-    let algorithm = match header.get("alg") {
-        Some(Value::String(name)) => {
-            Algorithm::from_name(name).ok_or(TokenError::AlgorithmNotAllowed)?
-        }
+    let algorithm = match header.str("alg") {
+        Ok(Some(name)) => Algorithm::from_name(name).ok_or(TokenError::AlgorithmNotAllowed)?,
         _ => return Err(TokenError::Malformed(Malformed::HeaderJson)),
     };
-    let kid = match header.get("kid") {
-        None => None,
-        Some(Value::String(kid)) => Some(kid.clone()),
-        Some(_) => return Err(TokenError::Malformed(Malformed::HeaderJson)),
+    let kid = match header.str("kid") {
+        Ok(kid) => kid.map(String::from),
+        Err(()) => return Err(TokenError::Malformed(Malformed::HeaderJson)),
     };
     Ok((algorithm, kid))
 }

@@ -6,4 +6,7 @@ pub mod error;
 pub mod jwks;
 mod jws;
 pub mod keys;
+pub(crate) mod object;
 pub mod verifier;
+
+pub use object::Claims;

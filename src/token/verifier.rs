@@ -4,14 +4,13 @@ use alloc::string::String;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 
-use serde_json::{Map, Value};
-
 use super::claims::{self, Identity, Issuer};
 use super::crypto::{Algorithm, PublicKey, SignatureVerdict, SignatureVerifier};
 use super::error::TokenError;
 use super::jwks::{Jwks, KeySelection};
 use super::jws::{self, UnverifiedToken};
 use super::keys::{KeyCache, KeyLookup};
+use super::object::Claims;
 
 /// The largest accepted token by default (8 KiB): Cognito tokens with many groups stay
 /// well under it, and it bounds the work an attacker can ask of us.
@@ -28,7 +27,7 @@ pub struct VerifiedToken {
     /// Who the caller is.
     pub identity: Identity,
     /// All claims of the payload (they feed `jwt:*` condition keys and variables).
-    pub claims: Map<String, Value>,
+    pub claims: Claims,
 }
 
 impl VerifiedToken {
@@ -63,7 +62,7 @@ pub struct SignatureCheck {
 #[derive(Debug)]
 pub(crate) struct PendingToken {
     issuer: usize,
-    claims: Map<String, Value>,
+    claims: Claims,
 }
 
 /// What verifying a token needs or yields.
@@ -186,10 +185,10 @@ impl TokenVerifier {
     /// Parses the token and finds its issuer; checks the algorithm against the issuer's.
     fn parse<'t>(&self, token: &'t str) -> Result<(UnverifiedToken<'t>, usize), TokenError> {
         let parsed = jws::parse(token, self.max_token_bytes)?;
-        let iss = match parsed.claims.get("iss") {
-            Some(Value::String(iss)) => iss,
-            Some(_) => return Err(TokenError::MissingClaim("iss")),
-            None => return Err(TokenError::WrongIssuer),
+        let iss = match parsed.claims.str("iss") {
+            Ok(Some(iss)) => iss,
+            Err(()) => return Err(TokenError::MissingClaim("iss")),
+            Ok(None) => return Err(TokenError::WrongIssuer),
         };
         let issuer = self
             .issuers
@@ -226,7 +225,7 @@ impl TokenVerifier {
     /// The claim rules, once the signature is known to be good.
     fn check_claims(
         &self,
-        claims: Map<String, Value>,
+        claims: Claims,
         issuer: usize,
         now: u64,
     ) -> Result<VerifiedToken, TokenError> {
