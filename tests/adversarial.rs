@@ -508,3 +508,56 @@ fn a_stray_signature_verdict_vouches_for_nothing() {
         Step::Need(need) => panic!("unexpected {need:?}"),
     }
 }
+
+/// A host verifier that accepts every signature it is asked about (as a lax host crypto
+/// might): what the core checks before asking is all that stands.
+struct AcceptsAnything;
+
+impl edge_authz::SignatureVerifier for AcceptsAnything {
+    fn verify(
+        &self,
+        _: edge_authz::Algorithm,
+        _: &edge_authz::PublicKey,
+        _: &[u8],
+        _: &[u8],
+    ) -> edge_authz::SignatureVerdict {
+        edge_authz::SignatureVerdict::Valid
+    }
+}
+
+#[test]
+fn a_signature_of_any_other_length_than_rfc_7518_s_never_reaches_the_verifier() {
+    let f = fixture();
+    let code =
+        |token: &str| match f
+            .verifier
+            .verify_with_jwks(token, &f.jwks, &AcceptsAnything, NOW)
+        {
+            Ok(_) => "ok",
+            Err(e) => e.code(),
+        };
+    // RS256 on the suite's 2048-bit key: 256 bytes, and only 256. (An RSA-PSS signature
+    // without its leading zero byte verified under node:crypto: a second spelling of a
+    // token, which the core now refuses for every host.)
+    // (The pool allows RS256 only, as Cognito signs; the lengths of the other algorithms are
+    // checked alike, `PublicKey::signature_len`.)
+    for (kid, alg, right) in [("suite-rsa-1", "RS256", 256)] {
+        let head = json!({"alg": alg, "typ": "JWT", "kid": kid});
+        assert_eq!(
+            code(&raw_token(&head, &claims(), &vec![1; right])),
+            "ok",
+            "{alg}"
+        );
+        for wrong in [right - 1, right + 1, 0, right / 2, 2 * right] {
+            assert_eq!(
+                code(&raw_token(&head, &claims(), &vec![1; wrong])),
+                if wrong == 0 {
+                    "malformed"
+                } else {
+                    "bad_signature"
+                },
+                "{alg}: {wrong} bytes"
+            );
+        }
+    }
+}

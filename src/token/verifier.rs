@@ -214,6 +214,10 @@ impl TokenVerifier {
         if !key.algorithms().contains(parsed.algorithm) {
             return SignatureVerdict::Invalid;
         }
+        // Before any verifier, the host's included: only the one length RFC 7518 allows.
+        if key.signature_len(parsed.algorithm) != Some(parsed.signature.len()) {
+            return SignatureVerdict::Invalid;
+        }
         crypto.verify(
             parsed.algorithm,
             key,

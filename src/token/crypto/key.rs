@@ -294,6 +294,29 @@ impl PublicKey {
         &self.jwk_json
     }
 
+    /// The exact length, in bytes, of a JWS signature by this key under `algorithm` (RFC 7518:
+    /// the modulus length for RSA, `r || s` for ECDSA, 64 for Ed25519); `None` when the key
+    /// cannot sign with it. Checked by the core before any verifier, the host's included: a
+    /// signature of another length is a second spelling of a token (an RSA-PSS signature
+    /// without its leading zero byte verifies under some hosts' crypto), never a valid one.
+    pub fn signature_len(&self, algorithm: Algorithm) -> Option<usize> {
+        match (&self.material, algorithm) {
+            (
+                KeyMaterial::Rsa { n, .. },
+                Algorithm::Rs256
+                | Algorithm::Rs384
+                | Algorithm::Rs512
+                | Algorithm::Ps256
+                | Algorithm::Ps384
+                | Algorithm::Ps512,
+            ) => Some(bit_length(n).div_ceil(8)),
+            (KeyMaterial::EcP256 { .. }, Algorithm::Es256) => Some(64),
+            (KeyMaterial::EcP384 { .. }, Algorithm::Es384) => Some(96),
+            (KeyMaterial::Ed25519 { .. }, Algorithm::EdDsa) => Some(64),
+            _ => None,
+        }
+    }
+
     /// The RSA modulus size in bits; `None` for other key types.
     pub fn rsa_modulus_bits(&self) -> Option<usize> {
         match &self.material {
