@@ -224,9 +224,7 @@ export class EdgeAuthorizer {
     try {
       key = this.#core.revoke(kind, issuer, value, before, expiresAt, now);
     } catch (error) {
-      throw typeof error?.code === "string" && !(error instanceof AuthzError)
-        ? new AuthzError(error.code, messageOf(error))
-        : error;
+      throw asAuthzError(error);
     }
     // Decisions memoised by the adapters must not outlive it.
     this.#generation++;
@@ -241,22 +239,30 @@ export class EdgeAuthorizer {
    * @returns {Promise<Decision>}
    */
   async authorize(input, now) {
+    const { method, path, sourceIp = null, secureTransport = null, methodArn = null, matching } = input;
+    // Checked here, for both backends alike: a wasm-bindgen argument of another type is
+    // coerced (the string "false" would be a secure transport) or traps the instance, and
+    // the addon throws untyped errors.
+    if (typeof method !== "string" || typeof path !== "string")
+      throw new RequestError("authorize: method and path must be strings");
+    if (sourceIp !== null && typeof sourceIp !== "string")
+      throw new RequestError(`authorize: sourceIp must be a string or null, not ${typeof sourceIp}`);
+    if (secureTransport !== null && typeof secureTransport !== "boolean")
+      throw new RequestError(`authorize: secureTransport must be true, false or null, not ${typeof secureTransport}`);
+    if (methodArn !== null && typeof methodArn !== "string")
+      throw new RequestError(`authorize: methodArn must be a string or null, not ${typeof methodArn}`);
     const request = this.#requests.pop() ?? new this.#wasm.Request();
     try {
       const { bytes, headerCount, queryCount } = encodePairs(input.headers, input.query);
-      request.set(
-        input.method,
-        input.path,
-        bytes,
-        headerCount,
-        queryCount,
-        input.sourceIp ?? "",
-        input.secureTransport ?? undefined,
-      );
+      try {
+        request.set(method, path, bytes, headerCount, queryCount, sourceIp ?? "", secureTransport ?? undefined);
+      } catch (error) {
+        // `invalid_request` (an address that is not one, pairs that are not UTF-8): typed.
+        throw codeOf(error, "") === RequestError.code ? new RequestError(messageOf(error)) : asAuthzError(error);
+      }
       // After `set`, which resets it to the configuration's rules.
-      const { matching } = input;
       if (matching != null) request.matching = typeof matching === "number" ? matching : matchingFlags(matching);
-      if (input.methodArn) request.methodArn = input.methodArn;
+      if (methodArn) request.methodArn = methodArn;
       // The core bounds the run (`Run`: 16 steps, one JWKS fetch per issuer): past them its
       // `authorize` throws `too_many_steps` / `jwks_refetch_refused`, and the request fails.
       for (;;) {
@@ -305,9 +311,7 @@ export class EdgeAuthorizer {
     try {
       return this.#core.authorize(request, now);
     } catch (error) {
-      throw typeof error?.code === "string" && !(error instanceof AuthzError)
-        ? new AuthzError(error.code, messageOf(error))
-        : error;
+      throw asAuthzError(error);
     }
   }
 
@@ -542,6 +546,13 @@ export class EdgeAuthorizer {
   #log(event) {
     this.#io.log?.(event);
   }
+}
+
+/** A core's error (a JavaScript `Error` with a `code`) as this package's `AuthzError`. */
+function asAuthzError(error) {
+  return typeof error?.code === "string" && !(error instanceof AuthzError)
+    ? new AuthzError(error.code, messageOf(error))
+    : error;
 }
 
 /** The path as given minus its query: what the core authorized when it did not rewrite it. */

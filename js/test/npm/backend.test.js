@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { generateKeyPairSync, sign } from "node:crypto";
 import { existsSync } from "node:fs";
 import { test } from "node:test";
-import { createAuthorizer, ConfigError } from "../../src/node.js";
+import { createAuthorizer, ConfigError, RequestError } from "../../src/node.js";
 import { platformTag } from "../../src/backend.js";
 
 const tag = platformTag();
@@ -177,5 +177,62 @@ test(
       }
     }
     assert.equal(decided, Object.keys(KEYS).length * Object.keys(variants).length);
+  },
+);
+
+test("request fields of the wrong type are a RequestError on either backend, never coerced", async () => {
+  const backends = nativeBuilt ? ["native", "wasm"] : ["wasm"];
+  for (const backend of backends) {
+    const a = createAuthorizer(config(), { log: false, backend, now: () => NOW, jwks: { [JWKS_URI]: jwks } });
+    const base = { method: "GET", path: "/books", headers: {} };
+    for (const [field, value] of [
+      // The string "false" was a secure transport to the wasm, and a plain Error to the addon.
+      ["secureTransport", "false"],
+      ["secureTransport", 0],
+      // A number trapped the wasm instance (out-of-bounds access in the string copy).
+      ["methodArn", 123],
+      ["methodArn", {}],
+      ["methodArn", ["x"]],
+      // Not an address: the core's invalid_request, typed.
+      ["sourceIp", "1.2.3.4%eth0"],
+      ["sourceIp", " 1.2.3.4"],
+    ]) {
+      await assert.rejects(
+        a.authorize({ ...base, [field]: value }),
+        (error) => error instanceof RequestError && error.code === "invalid_request",
+        `${backend}: ${field} = ${JSON.stringify(value)}`,
+      );
+    }
+    // The instance still decides afterwards.
+    assert.equal((await a.authorize(base)).reason, "no_credentials", backend);
+  }
+});
+
+test(
+  "an RSA-PSS signature without its leading zero byte is refused on both backends",
+  {
+    skip: !nativeBuilt && `no addon built for ${tag}`,
+  },
+  async () => {
+    // PSS is randomised: sign until the 256-byte signature starts with 0x00 (1 in 256).
+    const key = KEYS.PS256;
+    let token;
+    for (let i = 0; i < 5000 && !token; i++) {
+      const candidate = tokenFor(key, { jti: `z${i}` });
+      const sig = Buffer.from(candidate.split(".")[2], "base64url");
+      if (sig[0] === 0) {
+        const [h, p] = candidate.split(".");
+        token = [`${h}.${p}.${b64(sig)}`, `${h}.${p}.${b64(sig.subarray(1))}`];
+      }
+    }
+    assert.ok(token, "no signature with a leading zero byte in 5000 tries");
+    const [full, short] = token;
+    for (const backend of ["native", "wasm"]) {
+      const a = createAuthorizer(config(), { log: false, backend, now: () => NOW, jwks: { [JWKS_URI]: jwks } });
+      const decide = async (t) =>
+        (await a.authorize({ method: "GET", path: "/books", headers: { authorization: `Bearer ${t}` } })).reason;
+      assert.equal(await decide(full), "implicit_deny", `${backend}: the full signature is valid`);
+      assert.equal(await decide(short), "bad_signature", `${backend}: 255 bytes is another spelling, refused`);
+    }
   },
 );
