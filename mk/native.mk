@@ -72,3 +72,10 @@ native-arm64-test: native-packages npm-build
 		status=$$?; grep -E '^# (pass|fail)' ../$(ARM64_NODE_ROOT)/$$(basename $$test).tap; \
 		test $$status -eq 0 || { tail -40 ../$(ARM64_NODE_ROOT)/$$(basename $$test).tap; exit 1; }; \
 	done
+
+# What a release publishes: both platform packages freshly built, and `edge-authz` naming them
+# as optional dependencies, as tarballs in target/npm/ (`npm publish <tarball>` each, the
+# platform packages first). stage-npm.js refuses to stage with a platform missing.
+.PHONY: npm-stage
+npm-stage: native-packages npm-build
+	node js/scripts/stage-npm.js --out target/npm

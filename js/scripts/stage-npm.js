@@ -1,11 +1,16 @@
 // The tarballs to publish: `edge-authz` with its platform packages as optional dependencies,
 // and each platform package whose addon is built (make native-build / native-packages).
 //
-//   node scripts/stage-npm.js --out DIR   → DIR/edge-authz-<v>.tgz, DIR/edge-authz-<tag>-<v>.tgz
+//   node scripts/stage-npm.js --out DIR [--partial]
+//       → DIR/edge-authz-<v>.tgz, DIR/edge-authz-<tag>-<v>.tgz
 //
 // The optional dependencies are written into the staged manifest only, as napi-rs's
 // `prepublish` does: in the repository they would name packages the registry does not have
-// yet, and `npm ci` would refuse the lockfile. Prints the tarballs as JSON.
+// yet, and `npm ci` would refuse the lockfile. They name exactly the platform packages staged
+// here: a published dependency on a package nobody built is one anybody could publish (and
+// its code would load on every install of that platform). Every platform must be built
+// (`make npm-stage` builds them first) unless `--partial` (tests on one machine) stages what
+// is built and depends on that alone. Prints the tarballs as JSON.
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
@@ -18,6 +23,7 @@ if (at < 0 || !process.argv[at + 1]) {
   process.exit(2);
 }
 const out = resolve(process.argv[at + 1]);
+const partial = process.argv.includes("--partial");
 mkdirSync(out, { recursive: true });
 
 const env = {
@@ -43,7 +49,8 @@ for (const tag of platforms) {
       `${platform.name} is at ${platform.version}, edge-authz at ${manifest.version}: release them together`,
     );
   if (!existsSync(join(dir, platform.main))) {
-    console.error(`${platform.name}: ${platform.main} not built, not staged`);
+    if (!partial) throw new Error(`${platform.name}: ${platform.main} is not built (make native-packages)`);
+    console.error(`${platform.name}: ${platform.main} not built, not staged (--partial)`);
     continue;
   }
   const [packed] = npm(["pack", "--pack-destination", out], dir);
@@ -59,10 +66,7 @@ try {
   const stagedDir = join(work, "package");
   const staged = JSON.parse(readFileSync(join(stagedDir, "package.json"), "utf8"));
   staged.optionalDependencies = Object.fromEntries(
-    platforms.map((tag) => [
-      JSON.parse(readFileSync(join(root, "npm", tag, "package.json"), "utf8")).name,
-      manifest.version,
-    ]),
+    tarballs.filter(({ name }) => name !== manifest.name).map(({ name }) => [name, manifest.version]),
   );
   delete staged.scripts;
   delete staged.devDependencies;

@@ -81,6 +81,11 @@ function loadNative() {
       failures.push(`${candidate}: not an edge-authz addon`);
       continue;
     }
+    // The binary's own version too: a package.json can be right around a stale binary.
+    if (addon.VERSION !== VERSION) {
+      failures.push(`${candidate}: addon version ${addon.VERSION}, not edge-authz's ${VERSION}`);
+      continue;
+    }
     native = { backend: nativeBackend(addon), error: null };
     return native;
   }

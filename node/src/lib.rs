@@ -19,6 +19,11 @@ use edge_authz::{Authorizer, Need, StoredPolicy, TokenHash};
 use napi::bindgen_prelude::Uint8Array;
 use napi_derive::napi;
 
+/// The addon's version, which the loader (`js/src/backend.js`) requires to be the package's:
+/// a platform package of another release, or a stale binary inside one, is not loaded.
+#[napi]
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
 /// A JavaScript `Error` whose `code` is the boundary's stable code.
 fn thrown(e: BindingError) -> napi::Error<String> {
     napi::Error::new(e.code.to_string(), e.message.into_owned())
