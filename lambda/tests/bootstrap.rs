@@ -17,29 +17,6 @@ fn v1(p: &str) -> String {
     format!("{ARN_PREFIX}/GET{p}")
 }
 
-fn bundled_vars(extra: &[(&str, &str)]) -> Vec<(&'static str, String)> {
-    let jwks = temp_file("jwks.json", &jwks_of(&["suite-rsa-1"]));
-    let policies = temp_file(
-        "policies.json",
-        json!({ "pet-veterinarian": vet_policy() })
-            .to_string()
-            .as_bytes(),
-    );
-    let mut vars = vec![
-        ("USER_POOL_ID", POOL.to_owned()),
-        ("CLIENT_IDS", CLIENT.to_owned()),
-        // Nothing listens there: the bundled JWKS must make the cold start network-free.
-        ("JWKS_URI", "http://127.0.0.1:9/jwks.json".to_owned()),
-        ("JWKS_FILE", jwks.display().to_string()),
-        ("POLICIES_FILE", policies.display().to_string()),
-    ];
-    for (k, v) in extra {
-        let k: &'static str = Box::leak((*k).to_owned().into_boxed_str());
-        vars.push((k, (*v).to_owned()));
-    }
-    vars
-}
-
 fn expect_response(inv: Invocation) -> Value {
     match inv {
         Invocation::Response(v) => v,

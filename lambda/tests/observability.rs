@@ -15,22 +15,9 @@ use common::*;
 use edge_authz_lambda::{Handler, Rejection, Settings};
 use serde_json::{json, Value};
 
+/// The bundled environment, with API Gateway's cache off (every invocation decides).
 fn bundled_vars(extra: &[(&'static str, &str)]) -> Vec<(&'static str, String)> {
-    let jwks = temp_file("jwks.json", &jwks_of(&["suite-rsa-1"]));
-    let policies = temp_file(
-        "policies.json",
-        json!({ "pet-veterinarian": vet_policy() })
-            .to_string()
-            .as_bytes(),
-    );
-    let mut vars = vec![
-        ("USER_POOL_ID", POOL.to_owned()),
-        ("CLIENT_IDS", CLIENT.to_owned()),
-        ("JWKS_URI", "http://127.0.0.1:9/jwks.json".to_owned()),
-        ("JWKS_FILE", jwks.display().to_string()),
-        ("POLICIES_FILE", policies.display().to_string()),
-        ("AUTHORIZER_CACHE_TTL", "0".to_owned()),
-    ];
+    let mut vars = common::bundled_vars(&[("AUTHORIZER_CACHE_TTL", "0")]);
     vars.extend(extra.iter().map(|(k, v)| (*k, (*v).to_owned())));
     vars
 }

@@ -791,6 +791,27 @@ impl Drop for Bootstrap {
     }
 }
 
+/// The authorizer's environment with the suite's JWKS and the vet policy bundled as files
+/// (nothing listens at `JWKS_URI`: a cold start must be network-free), plus `extra`.
+pub fn bundled_vars(extra: &[(&'static str, &str)]) -> Vec<(&'static str, String)> {
+    let jwks = temp_file("jwks.json", &jwks_of(&["suite-rsa-1"]));
+    let policies = temp_file(
+        "policies.json",
+        json!({ "pet-veterinarian": vet_policy() })
+            .to_string()
+            .as_bytes(),
+    );
+    let mut vars = vec![
+        ("USER_POOL_ID", POOL.to_owned()),
+        ("CLIENT_IDS", CLIENT.to_owned()),
+        ("JWKS_URI", "http://127.0.0.1:9/jwks.json".to_owned()),
+        ("JWKS_FILE", jwks.display().to_string()),
+        ("POLICIES_FILE", policies.display().to_string()),
+    ];
+    vars.extend(extra.iter().map(|(k, v)| (*k, (*v).to_owned())));
+    vars
+}
+
 /// Writes `contents` to a fresh file under the target directory; its path.
 pub fn temp_file(name: &str, contents: &[u8]) -> PathBuf {
     let dir = workspace_root().join("target/lambda-tests").join(format!(
