@@ -261,7 +261,8 @@ export class EdgeAuthorizer {
         throw codeOf(error, "") === RequestError.code ? new RequestError(messageOf(error)) : asAuthzError(error);
       }
       // After `set`, which resets it to the configuration's rules.
-      if (matching != null) request.matching = typeof matching === "number" ? matching : matchingFlags(matching);
+      if (matching != null)
+        request.matching = typeof matching === "number" ? knownFlags(matching) : matchingFlags(matching);
       if (methodArn) request.methodArn = methodArn;
       // The core bounds the run (`Run`: 16 steps, one JWKS fetch per issuer): past them its
       // `authorize` throws `too_many_steps` / `jwks_refetch_refused`, and the request fails.
@@ -546,6 +547,16 @@ export class EdgeAuthorizer {
   #log(event) {
     this.#io.log?.(event);
   }
+}
+
+/** All the `MATCHING` bits together: a flags number with any other bit is not one. */
+const ALL_MATCHING = Object.values(MATCHING).reduce((all, bit) => all | bit, 0);
+
+/** `flags` when it is a whole number of `MATCHING` bits (as `matchingFlags` returns). */
+function knownFlags(flags) {
+  if (!Number.isInteger(flags) || flags < 0 || (flags & ~ALL_MATCHING) !== 0)
+    throw new RequestError(`authorize: matching flags must be a combination of ${ALL_MATCHING} bits, not ${flags}`);
+  return flags;
 }
 
 /** A core's error (a JavaScript `Error` with a `code`) as this package's `AuthzError`. */

@@ -196,6 +196,11 @@ test("request fields of the wrong type are a RequestError on either backend, nev
       // Not an address: the core's invalid_request, typed.
       ["sourceIp", "1.2.3.4%eth0"],
       ["sourceIp", " 1.2.3.4"],
+      // Flags are the three MATCHING bits; -1 would have been every relaxation at once.
+      ["matching", -1],
+      ["matching", 8],
+      ["matching", 1.5],
+      ["matching", Number.NaN],
     ]) {
       await assert.rejects(
         a.authorize({ ...base, [field]: value }),
