@@ -291,3 +291,28 @@ export function denialResponse(decision) {
   const headers = { ...(status === 401 ? UNAUTHORIZED_HEADERS : DENIAL_HEADERS) };
   return { status, headers, body: decision?.body ?? UNAVAILABLE_BODY };
 }
+
+/**
+ * A user's `claimCheck` on an allow, as every JavaScript adapter runs it: anything but
+ * `true` (`false`, a throw, a rejection) turns the allow into the configured 403
+ * `claim_check_failed`; it can refuse, never widen. `ask` calls the hook with the adapter's
+ * arguments; `responses` is the authorizer (`responseFor`); a throw is logged, never a token.
+ * @param {() => unknown} ask @param {any} decision
+ * @param {{ responseFor(reason: string): object }} responses @param {(event: object) => void} log
+ */
+export async function checkClaims(ask, decision, responses, log) {
+  let passed = false;
+  try {
+    passed = (await ask()) === true;
+  } catch (error) {
+    log({
+      event: "claim_check_error",
+      code: typeof error?.code === "string" ? error.code : "claim_check_threw",
+      message: error?.message ?? String(error),
+    });
+  }
+  if (passed) return decision;
+  const refused = { ...responses.responseFor("claim_check_failed"), context: decision.context, path: decision.path };
+  if (decision.explanation !== undefined) refused.explanation = "claimCheck refused the caller the core allowed";
+  return refused;
+}

@@ -25,6 +25,7 @@ import {
   DEFAULT_POLICIES_TTL_SECONDS,
   DEFAULT_REVOCATIONS_TIMEOUT_MS,
   DEFAULT_REVOCATIONS_TTL_SECONDS,
+  checkClaims,
   fetchJwks,
   isPlainObject,
   jsonText,
@@ -556,7 +557,12 @@ export class NodeAuthorizer {
     try {
       decision = await this.#coreDecision(input);
       if (this.#claimCheck !== null && decision.outcome === "allow")
-        decision = await this.#checkClaims(decision, input);
+        decision = await checkClaims(
+          () => /** @type {Function} */ (this.#claimCheck)(decision.context, input),
+          decision,
+          this.#responses,
+          (event) => this.#safeLog(event),
+        );
       if (typeof routed === "string" && resolvedDotSegments(routed, decision))
         decision = this.#responses.responseFor("path_router_mismatch");
     } catch (error) {
@@ -565,28 +571,6 @@ export class NodeAuthorizer {
     }
     if (onDecision !== null) this.#report(onDecision, decision, input, started);
     return decision;
-  }
-
-  /** `claimCheck` on an allow: anything but `true` (a throw, a rejection included) is a 403. */
-  async #checkClaims(decision, input) {
-    let passed = false;
-    try {
-      passed = (await /** @type {Function} */ (this.#claimCheck)(decision.context, input)) === true;
-    } catch (error) {
-      this.#safeLog({
-        event: "claim_check_error",
-        code: codeOf(error, "claim_check_threw"),
-        message: messageOf(error),
-      });
-    }
-    if (passed) return decision;
-    const refused = {
-      ...this.#responses.responseFor("claim_check_failed"),
-      context: decision.context,
-      path: decision.path,
-    };
-    if (decision.explanation !== undefined) refused.explanation = "claimCheck refused the caller the core allowed";
-    return refused;
   }
 
   /** Calls `onDecision` with what was decided; a hook that throws or rejects is logged, never answered. */

@@ -5,7 +5,15 @@ import wasmModule from "../dist/edge_authz_bg.wasm";
 import { initSync, Authorizer, Request as WasmRequest } from "../dist/edge_authz.js";
 import { EdgeAuthorizer } from "./authorizer.js";
 import { AuthzError, ConfigError, JwksError, PolicyLoadError, RequestError, UnconfiguredError } from "./errors.js";
-import { denialResponse, fetchJwks, identityHeaders, jsonText, storedPolicy, urlPolicyLoader } from "./host.js";
+import {
+  checkClaims,
+  denialResponse,
+  fetchJwks,
+  identityHeaders,
+  jsonText,
+  storedPolicy,
+  urlPolicyLoader,
+} from "./host.js";
 import { webCryptoVerifier } from "./webcrypto.js";
 import {
   decisionLogEvent,
@@ -127,22 +135,6 @@ function recordDecision(env, request, { outcome, reason, status }, started, repo
   } catch {
     // Analytics Engine is best effort; the answer is not.
   }
-}
-
-/** `claimCheck` on an allow: anything but `true` (a throw, a rejection included) is a 403. */
-async function checkClaims(claimCheck, decision, input, env, authorizer, log) {
-  let passed = false;
-  try {
-    passed = (await claimCheck(decision.context, input, env)) === true;
-  } catch (error) {
-    log({
-      event: "claim_check_error",
-      code: error?.code ?? "claim_check_threw",
-      message: error?.message ?? String(error),
-    });
-  }
-  if (passed) return decision;
-  return { ...authorizer.responseFor("claim_check_failed"), context: decision.context, path: decision.path };
 }
 
 export default createWorker();
@@ -377,7 +369,7 @@ async function handle({ options, authorizer, log }, request, now, ctx, env, { ho
   };
   let decision = await authorizer.authorize(input, now);
   if (hooks.claimCheck !== null && decision.outcome === "allow")
-    decision = await checkClaims(hooks.claimCheck, decision, input, env, authorizer, log);
+    decision = await checkClaims(() => hooks.claimCheck(decision.context, input, env), decision, authorizer, log);
   log(decisionLogEvent(decision, request.method, url.pathname));
   recordDecision(env, request, decision, started, report);
   const reasonHeader = options.exposeReason ? decision.reason : null;
