@@ -4,13 +4,10 @@
 //! from here by this module's test, which fails when a checked-in copy is stale
 //! (`UPDATE_GENERATED=1 cargo test -p edge-authz --lib boundary` rewrites them).
 //!
-//! The wasm answers `authorize` with one packed number (see `src/wasm.rs`): `code % 8` is
-//! the step kind; for a decision, `floor(code / 8) % 256` the verdict id and
+//! The JavaScript backends (wasm and the Node addon) answer `authorize` with one packed
+//! number (`src/binding.rs`): `code % 8` is the step kind; for a decision, `floor(code / 8) % 256` the verdict id and
 //! `floor(code / 2048)` the caller id. The JavaScript layer (`js/src/authorizer.js`) turns
 //! it into the typed step; nothing else sees it.
-
-// Only the wasm build reads these; the test generates JavaScript from them everywhere.
-#![cfg_attr(not(feature = "wasm"), allow(dead_code))]
 
 /// Step kinds, `code % 8`, with their JavaScript names.
 #[cfg(test)]
