@@ -186,6 +186,22 @@ await rate(warm.map(request).map(glueRequest), noCryptoAllow);
 // First-seen tokens: each contender gets its own tokens (a token is first-seen once per
 // authorizer), in interleaved halves so that a load spike hits every contender alike.
 const firstSeen = { aws: [], jose: [], floor: [], glue: [], ...Object.fromEntries(BACKENDS.map((b) => [b, []])) };
+// The native addon's own calls for a first-seen token (set + authorize + context), no
+// JavaScript glue: what Node adds on top of the core is the `native` row minus this one.
+let addonAlone = null;
+if (!nativeMissing) {
+  const addon = selectBackend("native");
+  const core = new addon.Authorizer(benchConfig(JWKS_URI), randomBytes(8));
+  core.jwksFetched(0, new TextEncoder().encode(JSON.stringify(jwks)), now());
+  const addonRequest = new addon.Request();
+  addonAlone = (pairs) => {
+    addonRequest.set("GET", "/petstore/v1/pets", pairs, 4, 0, "192.0.2.10", undefined);
+    if (core.authorize(addonRequest, now()) % 8 !== 0) throw new Error("addon bench: not decided at once");
+    core.context();
+  };
+  firstSeen.addon = [];
+}
+const pairsOf = (t) => new TextEncoder().encode(Object.entries(request(t).headers).flat().join("\0"));
 const tokensFor = (label) => Array.from({ length: FIRST_SEEN }, (_, i) => token(`${label}-${i}`));
 const runs = [
   ...BACKENDS.map((backend) => [backend, tokensFor(backend).map(request), allow[backend]]),
@@ -193,6 +209,7 @@ const runs = [
   ["jose", tokensFor("jose"), joseVerify],
   ["floor", tokensFor("floor"), cryptoOnly],
   ["glue", tokensFor("glue").map(request).map(glueRequest), noCryptoAllow],
+  ...(addonAlone ? [["addon", tokensFor("addon").map(pairsOf), addonAlone]] : []),
 ];
 const half = Math.floor(FIRST_SEEN / 2);
 for (const [from, to] of [
@@ -294,6 +311,12 @@ if (perS.native)
     `${nativeVsOpenssl?.toFixed(2) ?? "?"}× openssl (budget ≥ ${BUDGET.nativeVsOpenssl}×) ${verdict(nativeVsOpenssl >= BUDGET.nativeVsOpenssl)}; ${nativeVsAws.toFixed(2)}× aws-jwt-verify (budget > 1×) ${verdict(nativeVsAws > 1)}`,
   ]);
 else rows.push(["edge-authz native", "—", `not measured: ${nativeMissing}`]);
+if (perS.addon)
+  rows.push([
+    "edge-authz native: first-seen token, the addon's own calls alone (set + authorize + context)",
+    fmt(perS.addon),
+    `${(1e6 / perS.addon).toFixed(1)} µs per token; the Node API adds ${(1e6 / perS.native - 1e6 / perS.addon).toFixed(1)} µs`,
+  ]);
 rows.push(
   [
     "edge-authz wasm: first-seen token, verify + full decision",
@@ -360,6 +383,7 @@ const path = writeResults("node-bench", {
     jose_per_s: perS.jose,
     node_crypto_verify_only_per_s: perS.floor,
     wasm_no_crypto_per_s: perS.glue,
+    native_addon_alone_per_s: perS.addon ?? null,
     native_vs_openssl: nativeVsOpenssl,
     native_vs_aws_jwt_verify: nativeVsAws,
     wasm_vs_aws_jwt_verify: perS.wasm / perS.aws,

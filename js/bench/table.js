@@ -252,6 +252,12 @@ function table() {
         ratio(fs.native_vs_aws_jwt_verify),
       ),
     );
+  if (fs?.native_addon_alone_per_s)
+    row(
+      "native backend: first-seen token, the addon's own calls alone (set + authorize + context)",
+      `${(1e6 / fs.native_addon_alone_per_s).toFixed(1)} µs per token`,
+      `the Node API adds ${(1e6 / fs.native_per_s - 1e6 / fs.native_addon_alone_per_s).toFixed(1)} µs; the core's cold path natively: the native Lambda's first row`,
+    );
   row(
     "wasm backend: first-seen token, verify + full decision",
     fs && rate(fs.wasm_per_s),
