@@ -992,11 +992,14 @@ fn revocation_table_faults_then_recovery() {
                 block(revocations::create_table(&client, &table));
                 let front = FaultFront::start(upstream);
                 let function = revocation_function(&front.url(""), &table, mode, jwks, policies);
-                let warned = function.bootstrap.log_events("config_warning", 1);
-                assert!(
-                    warned.iter().any(|w| w["warning"]
+                let ttl_warning = |w: &Value| {
+                    w["warning"]
                         .as_str()
-                        .is_some_and(|w| w.contains("AUTHORIZER_CACHE_TTL=60"))),
+                        .is_some_and(|w| w.contains("AUTHORIZER_CACHE_TTL=60"))
+                };
+                let warned = function.bootstrap.wait_log_event("config_warning", ttl_warning);
+                assert!(
+                    warned.iter().any(ttl_warning),
                     "the TTL past the freshness is logged at init: {warned:?}"
                 );
                 let token = token_with("suite-rsa-1", &format!("rev-{n}-{mode}"), &["pet-veterinarian"], &json!({"jti": format!("jti-{n}-{mode}")}));

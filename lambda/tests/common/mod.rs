@@ -379,14 +379,6 @@ fn workspace_root() -> PathBuf {
         .to_path_buf()
 }
 
-pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 /// moto's server on 127.0.0.1 (from `make lambda-test`'s venv, or `$MOTO_SERVER`).
 pub struct Moto {
     pub endpoint: String,
@@ -403,21 +395,42 @@ impl Moto {
             "{} not found: run `make lambda-test` (it installs moto[server])",
             exe.display()
         );
-        let port = free_port();
-        let child = Command::new(&exe)
-            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+        // moto binds port 0 itself and prints the port it got. Picking a free port here and
+        // handing it over would leave a window in which another test's listener can take it:
+        // the readiness probe then reaches that listener, and requests meant for this moto go
+        // to another test's (a CI failure: connection refused once that listener closed).
+        let mut child = Command::new(&exe)
+            .args(["-H", "127.0.0.1", "-p", "0"])
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(Stdio::piped())
             .spawn()
             .expect("start moto_server");
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                Instant::now() < deadline,
-                "moto_server did not start within 30 s"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        let (port_tx, port_rx) = std::sync::mpsc::channel();
+        let stderr = child.stderr.take().unwrap();
+        // Werkzeug logs every request to stderr: keep draining it, or moto blocks on a full pipe.
+        std::thread::spawn(move || {
+            let mut port_tx = Some(port_tx);
+            for line in BufReader::new(stderr).lines() {
+                let Ok(line) = line else { break };
+                if let Some(port) = line
+                    .split_once("Running on http://127.0.0.1:")
+                    .and_then(|(_, port)| port.trim().parse::<u16>().ok())
+                {
+                    if let Some(tx) = port_tx.take() {
+                        let _ = tx.send(port);
+                    }
+                }
+            }
+        });
+        let port = match port_rx.recv_timeout(Duration::from_secs(30)) {
+            Ok(port) => port,
+            Err(_) => {
+                let _ = child.kill();
+                panic!("moto_server did not report its port within 30 s");
+            }
+        };
+        TcpStream::connect(("127.0.0.1", port))
+            .expect("moto_server listens on the port it reported");
         Self {
             endpoint: format!("http://127.0.0.1:{port}"),
             child: Some(child),
@@ -762,6 +775,19 @@ impl Bootstrap {
                 .map(|l| l["fields"].clone())
                 .collect();
             if found.len() >= at_least || Instant::now() > deadline {
+                return found;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    /// Waits (bounded) for a log line of `event` whose fields satisfy `matches`; the events of
+    /// that kind seen by then. Init logs several warnings, in no fixed order across lines.
+    pub fn wait_log_event(&self, event: &str, matches: impl Fn(&Value) -> bool) -> Vec<Value> {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let found = self.log_events(event, 0);
+            if found.iter().any(&matches) || Instant::now() > deadline {
                 return found;
             }
             std::thread::sleep(Duration::from_millis(10));
