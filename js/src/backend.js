@@ -28,13 +28,29 @@ export function platformTag() {
   return `${platform}-${arch}-${isMusl() ? "musl" : "gnu"}`;
 }
 
-/** glibc reports its version in the process report; musl (Alpine) does not. */
+/**
+ * Whether this Linux runs musl (Alpine) rather than glibc. `/usr/bin/ldd` names its libc and
+ * reads in microseconds; the process report (a few milliseconds of a cold start, more with
+ * many network interfaces) answers only where there is no ldd, as in distroless images. A
+ * wrong answer costs nothing but speed: the other libc's addon fails to load, and the wasm runs.
+ */
 function isMusl() {
   try {
-    const header = /** @type {any} */ (process.report?.getReport())?.header;
+    return readFileSync("/usr/bin/ldd", "latin1").includes("musl");
+  } catch {
+    // No ldd: ask the process report, which names glibc's version when glibc is loaded.
+  }
+  const report = process.report;
+  if (!report) return false;
+  const excludeNetwork = report.excludeNetwork; // the app's setting, restored below
+  try {
+    report.excludeNetwork = true;
+    const header = /** @type {any} */ (report.getReport())?.header;
     return !header?.glibcVersionRuntime;
   } catch {
     return false;
+  } finally {
+    report.excludeNetwork = excludeNetwork;
   }
 }
 

@@ -22,6 +22,14 @@ test("the test matrix runs the backend it names", () => {
   else assert.equal(authorizer.backend, nativeBuilt ? "native" : "wasm");
 });
 
+test("the platform tag names this machine's libc as the process report does, and leaves the report's settings", () => {
+  const header = /** @type {any} */ (process.report.getReport()).header;
+  const libc = header.glibcVersionRuntime ? "gnu" : "musl";
+  const before = process.report.excludeNetwork;
+  assert.equal(platformTag(), `${process.platform}-${process.arch}-${libc}`);
+  assert.equal(process.report.excludeNetwork, before);
+});
+
 test("the backend option wins over the environment; bad values are refused with their source", () => {
   assert.equal(createAuthorizer(config(), { log: false, backend: "wasm" }).backend, "wasm");
   assert.throws(
