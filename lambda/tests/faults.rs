@@ -819,7 +819,10 @@ fn dynamodb_faults_then_recovery() {
                 "invalid_policy",
                 Duration::from_secs(POLICY_TTL + 4),
             );
-            assert!(function.bootstrap.logs().contains("policy_invalid"));
+            assert!(function
+                .bootstrap
+                .logs_once_containing("policy_invalid")
+                .contains("policy_invalid"));
             vec![[
                 name.to_owned(),
                 during.to_string(),

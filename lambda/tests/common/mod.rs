@@ -762,6 +762,19 @@ impl Bootstrap {
         self.logs.lock().unwrap().clone()
     }
 
+    /// The logs once they contain `needle`, or after 10 s: the process writes a line before it
+    /// answers, but the reader thread may not have read it yet when the answer arrives.
+    pub fn logs_once_containing(&self, needle: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let logs = self.logs();
+            if logs.contains(needle) || Instant::now() > deadline {
+                return logs;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
     /// The `fields` of the JSON log lines whose `event` is `event`, once there are at least
     /// `at_least` of them (the logs arrive through a reader thread), in order.
     pub fn log_events(&self, event: &str, at_least: usize) -> Vec<Value> {
