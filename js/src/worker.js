@@ -57,6 +57,8 @@ const REASON_HEADER = "edge-authz-reason";
 /**
  * A check of one's own, run after the core's rules on allows only: anything but `true`
  * (`false`, a throw, a rejection) turns the allow into a 403 `claim_check_failed`.
+ * `request.path` is the canonical path authorized and forwarded (`decision.path`), not the
+ * one received.
  * @typedef {(claims: Record<string, string | number | boolean>, request: { method: string, path: string, headers: Headers, query: URLSearchParams, sourceIp: string | null, secureTransport: boolean }, env: Env) => boolean | Promise<boolean>} ClaimCheck
  */
 
@@ -368,8 +370,15 @@ async function handle({ options, authorizer, log }, request, now, ctx, env, { ho
     secureTransport: url.protocol === "https:",
   };
   let decision = await authorizer.authorize(input, now);
+  // The hook judges the path the origin will get (`decision.path`, canonical: `/v1/%61dmin`
+  // is `/v1/admin`), never the one received: a refusal by path must not be walked around.
   if (hooks.claimCheck !== null && decision.outcome === "allow")
-    decision = await checkClaims(() => hooks.claimCheck(decision.context, input, env), decision, authorizer, log);
+    decision = await checkClaims(
+      () => hooks.claimCheck(decision.context, { ...input, path: decision.path }, env),
+      decision,
+      authorizer,
+      log,
+    );
   log(decisionLogEvent(decision, request.method, url.pathname));
   recordDecision(env, request, decision, started, report);
   const reasonHeader = options.exposeReason ? decision.reason : null;

@@ -191,6 +191,20 @@ describe("claimCheck in a Worker of one's own", () => {
     assert.equal(call.env, true);
   });
 
+  test("request.path is the canonical path authorized and forwarded, not the one received", async () => {
+    // `%70` is `p`: the core authorizes, and the Worker forwards, `/petstore/v1/pets`. A hook
+    // that refuses by path must judge that path, or `/v1/%61dmin` walks around a refusal of
+    // `/v1/admin` and still reaches the origin as `/v1/admin`.
+    const response = await worker.fetch("/petstore/v1/%70ets?limit=1", {
+      authorization: `Bearer ${accessToken("acme")}`,
+    });
+    assert.equal(response.status, 200);
+    assert.equal((await response.json()).path, "/petstore/v1/pets?limit=1");
+    const [call] = header(response, "x-test-claim-checks");
+    assert.equal(call.request.path, "/petstore/v1/pets");
+    assert.equal(call.request.query, "limit=1");
+  });
+
   test("anything but true refuses: 403 claim_check_failed with the forbidden body, nothing forwarded", async () => {
     const received = petstore.received.length;
     for (const [tenant, hook] of [
