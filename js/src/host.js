@@ -293,6 +293,24 @@ export function denialResponse(decision) {
 }
 
 /**
+ * The user's `log` as the authorizer calls it, everywhere (the core's glue included): a log
+ * that throws, or rejects (an async one whose sink is down), changes no decision and never
+ * becomes an unhandled rejection, which would end the process.
+ * @param {(event: Record<string, unknown>) => unknown} log
+ * @returns {(event: Record<string, unknown>) => void}
+ */
+export function safeLog(log) {
+  return function logSafely(event) {
+    try {
+      const returned = log(event);
+      if (typeof returned?.then === "function") returned.then(undefined, () => {});
+    } catch {
+      // Nowhere left to report it.
+    }
+  };
+}
+
+/**
  * A user's `claimCheck` on an allow, as every JavaScript adapter runs it: anything but
  * `true` (`false`, a throw, a rejection) turns the allow into the configured 403
  * `claim_check_failed`; it can refuse, never widen. `ask` calls the hook with the adapter's

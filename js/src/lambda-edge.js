@@ -7,7 +7,7 @@
 // JWKS) is built into the zip by `make lambda-edge-zip`, policies may come from a URL.
 import { ADAPTER_AUTHORIZE, createAuthorizer } from "./node.js";
 import { ConfigError } from "./errors.js";
-import { DENIAL_HEADER_CASE, denialResponse, identityHeaders as identityHeaderPairs } from "./host.js";
+import { DENIAL_HEADER_CASE, denialResponse, identityHeaders as identityHeaderPairs, safeLog } from "./host.js";
 import { decisionLogEvent, identityHeaderMatcher, identityPrefix, METHOD_OVERRIDE_HEADER } from "./identity.js";
 
 const STATUS_TEXT = {
@@ -56,7 +56,9 @@ export function createHandler(bundle) {
   if (typeof forwardAuthorization !== "boolean")
     throw new ConfigError("createHandler: forwardAuthorization must be true or false");
   const authorizer = createAuthorizer(config, options);
-  const log = options.log === false ? () => {} : (options.log ?? ((event) => console.log(JSON.stringify(event))));
+  const log = safeLog(
+    options.log === false ? () => {} : (options.log ?? ((event) => console.log(JSON.stringify(event)))),
+  );
 
   return async function handler(event) {
     const request = event?.Records?.[0]?.cf?.request;

@@ -29,6 +29,7 @@ import {
   fetchJwks,
   isPlainObject,
   jsonText,
+  safeLog,
   storedPolicy,
   urlPolicyLoader,
   urlRevocationLoader,
@@ -856,8 +857,9 @@ export function createAuthorizer(config, options = {}) {
   const now = options.now ?? (() => Math.floor(Date.now() / 1000));
   if (typeof now !== "function")
     throw configError("options.now", "must be a function returning whole seconds since the epoch");
-  const log = options.log === false ? () => {} : (options.log ?? defaultLog);
-  if (typeof log !== "function") throw configError("options.log", "must be a function or false");
+  const userLog = options.log === false ? () => {} : (options.log ?? defaultLog);
+  if (typeof userLog !== "function") throw configError("options.log", "must be a function or false");
+  const log = safeLog(userLog);
   const onDecision = options.onDecision ?? null;
   if (onDecision !== null && typeof onDecision !== "function")
     throw configError("options.onDecision", "must be a function (event) => void");

@@ -126,6 +126,45 @@ describe("onDecision (Node API)", () => {
     );
   });
 
+  test("a log that throws or rejects changes no answer and leaves no unhandled rejection", async () => {
+    const unhandled = [];
+    const onUnhandled = (reason) => unhandled.push(reason);
+    process.on("unhandledRejection", onUnhandled);
+    try {
+      // VET_POLICY's greedy wildcard is a policy_warning at construction; the JWKS fetch and
+      // the hook's failure are logged per request.
+      for (const log of [
+        (event) => {
+          throw new Error(`log sink down (${event.event})`);
+        },
+        async (event) => {
+          throw new Error(`log sink down (${event.event})`);
+        },
+      ]) {
+        const authorizer = createAuthorizer(poolConfig(jwks.url), {
+          policies,
+          now: () => NOW,
+          log,
+          onDecision: () => {
+            throw new Error("hook down");
+          },
+        });
+        assert.equal((await authorizer.authorize(vet(accessToken()))).outcome, "allow");
+        assert.equal((await authorizer.authorize(vet(""))).status, 401);
+        const handler = createHandler({ config: poolConfig(jwks.url), policies, now: () => NOW, log });
+        const forwarded = await handler(viewerRequest({ token: accessToken(), clientIp: "192.0.2.10" }));
+        assert.equal(forwarded.uri, "/petstore/v1/pets");
+      }
+      await new Promise((resolve) => setTimeout(resolve, 10));
+      assert.deepEqual(
+        unhandled.map((reason) => reason?.message ?? String(reason)),
+        [],
+      );
+    } finally {
+      process.off("unhandledRejection", onUnhandled);
+    }
+  });
+
   test("onDecision and claimCheck must be functions (invalid_config at construction)", () => {
     for (const name of ["onDecision", "claimCheck"]) {
       assert.throws(
