@@ -22,6 +22,7 @@ const BUNDLE_MEMBERS = [
   "config",
   "policies",
   "revocations",
+  "policiesTimeoutMs",
   "revocationsTimeoutMs",
   "jwks",
   "identityHeaderPrefix",

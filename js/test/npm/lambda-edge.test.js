@@ -89,6 +89,21 @@ describe("viewer-request events", () => {
     assert.equal((await cold(viewerRequest({ token: accessToken(), clientIp: "192.0.2.10" }))).status, "503");
   });
 
+  test("policiesTimeoutMs bounds a slow policy store, as in the Node API (typed in LambdaEdgeBundle)", async () => {
+    const { policies, ...rest } = bundle;
+    const slow = createHandler({
+      ...rest,
+      now: () => NOW,
+      fetch: offline,
+      log: false,
+      policies: () => new Promise(() => {}),
+      policiesTimeoutMs: 50,
+    });
+    const started = performance.now();
+    assert.equal((await slow(viewerRequest({ token: accessToken(), clientIp: "192.0.2.10" }))).status, "503");
+    assert.ok(performance.now() - started < 2000, "answered at the timeout, not the default 5 s");
+  });
+
   test("bad bundles throw at init, saying what", () => {
     assert.throws(() => createHandler(null), /expected \{config/);
     assert.throws(() => createHandler({ ...bundle, polices: {} }), /unknown member `polices`/);
