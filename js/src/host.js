@@ -323,14 +323,22 @@ export async function checkClaims(ask, decision, responses, log) {
   try {
     passed = (await ask()) === true;
   } catch (error) {
-    log({
-      event: "claim_check_error",
-      code: typeof error?.code === "string" ? error.code : "claim_check_threw",
-      message: error?.message ?? String(error),
-    });
+    log({ event: "claim_check_error", ...thrownText(error) });
   }
   if (passed) return decision;
   const refused = { ...responses.responseFor("claim_check_failed"), context: decision.context, path: decision.path };
   if (decision.explanation !== undefined) refused.explanation = "claimCheck refused the caller the core allowed";
   return refused;
+}
+
+/** The code and message of what a hook threw, for the log: any value, never a throw of its own. */
+function thrownText(error) {
+  try {
+    return {
+      code: typeof error?.code === "string" ? error.code : "claim_check_threw",
+      message: String(error?.message ?? error),
+    };
+  } catch {
+    return { code: "claim_check_threw", message: "a thrown value with no text" };
+  }
 }

@@ -369,6 +369,10 @@ describe("claimCheck (Node API)", () => {
       },
       () => "yes",
       async () => false,
+      // A thrown value with no text (String() of it throws) is a refusal too, not a failure.
+      () => {
+        throw Object.create(null);
+      },
     ];
     for (const claimCheck of checks) {
       const events = [];
