@@ -559,7 +559,7 @@ export class NodeAuthorizer {
       decision = await this.#coreDecision(input);
       if (this.#claimCheck !== null && decision.outcome === "allow")
         decision = await checkClaims(
-          () => /** @type {Function} */ (this.#claimCheck)(decision.context, input),
+          () => /** @type {Function} */ (this.#claimCheck)(decision.context, claimCheckRequest(input, decision)),
           decision,
           this.#responses,
           (event) => this.#safeLog(event),
@@ -740,6 +740,18 @@ function memoBytes({ method, path, headers, query, sourceIp, methodArn }) {
 
 /** What an adapter answers when the authorizer fails (for `onDecision`). */
 const FAILED = Object.freeze({ outcome: "unavailable", reason: "internal_error", status: 503 });
+
+/**
+ * What `claimCheck` judges: the `authorize` input with `path` the canonical path the core
+ * authorized (`decision.path`: what a proxy forwards and a router serves; `/v1/%61dmin` is
+ * `/v1/admin`), so that a refusal by path cannot be walked around by another spelling of it;
+ * `receivedPath` is the path as given.
+ * @param {any} input
+ * @param {any} decision
+ */
+function claimCheckRequest(input, decision) {
+  return { ...input, path: decision.path, receivedPath: input?.path };
+}
 
 /** A request-target without its query. */
 function pathOnly(path) {

@@ -57,9 +57,9 @@ const REASON_HEADER = "edge-authz-reason";
 /**
  * A check of one's own, run after the core's rules on allows only: anything but `true`
  * (`false`, a throw, a rejection) turns the allow into a 403 `claim_check_failed`.
- * `request.path` is the canonical path authorized and forwarded (`decision.path`), not the
- * one received.
- * @typedef {(claims: Record<string, string | number | boolean>, request: { method: string, path: string, headers: Headers, query: URLSearchParams, sourceIp: string | null, secureTransport: boolean }, env: Env) => boolean | Promise<boolean>} ClaimCheck
+ * `request.path` is the canonical path authorized and forwarded (`decision.path`);
+ * `request.receivedPath` the one received.
+ * @typedef {(claims: Record<string, string | number | boolean>, request: { method: string, path: string, receivedPath: string, headers: Headers, query: URLSearchParams, sourceIp: string | null, secureTransport: boolean }, env: Env) => boolean | Promise<boolean>} ClaimCheck
  */
 
 /**
@@ -374,7 +374,7 @@ async function handle({ options, authorizer, log }, request, now, ctx, env, { ho
   // is `/v1/admin`), never the one received: a refusal by path must not be walked around.
   if (hooks.claimCheck !== null && decision.outcome === "allow")
     decision = await checkClaims(
-      () => hooks.claimCheck(decision.context, { ...input, path: decision.path }, env),
+      () => hooks.claimCheck(decision.context, { ...input, path: decision.path, receivedPath: input.path }, env),
       decision,
       authorizer,
       log,

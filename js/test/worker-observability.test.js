@@ -183,6 +183,7 @@ describe("claimCheck in a Worker of one's own", () => {
     assert.deepEqual(call.request, {
       method: "GET",
       path: "/petstore/v1/pets",
+      receivedPath: "/petstore/v1/pets",
       sourceIp: "192.0.2.10",
       secureTransport: false,
       headers: true,
@@ -202,6 +203,7 @@ describe("claimCheck in a Worker of one's own", () => {
     assert.equal((await response.json()).path, "/petstore/v1/pets?limit=1");
     const [call] = header(response, "x-test-claim-checks");
     assert.equal(call.request.path, "/petstore/v1/pets");
+    assert.equal(call.request.receivedPath, "/petstore/v1/%70ets");
     assert.equal(call.request.query, "limit=1");
   });
 

@@ -377,13 +377,26 @@ export interface DecisionEvent {
 }
 
 /**
+ * What `claimCheck` is given beside the claims: what was passed to `authorize` (the adapters
+ * pass `{method, path, headers, ...}`), with `path` the canonical path the core authorized.
+ */
+export interface ClaimCheckRequest extends Omit<AuthorizeInput, "path"> {
+  /**
+   * The canonical path authorized (`decision.path`: wire form, no query; `/v1/%61dmin` is
+   * `/v1/admin`), the one a proxy forwards and a router serves: judge this one.
+   */
+  path: string;
+  /** The path as given to `authorize` (the query included, if it was). */
+  receivedPath: string;
+}
+
+/**
  * Run after the core's rules, on allows only: anything but `true` (`false`, a throw, a
  * rejection) turns the allow into a 403 `claim_check_failed`. `claims` is the identity
  * context (sub, username, groups, scope, clientId, tokenUse, issuer and the claims listed in
- * the configuration's `context.claims`); `request` is what was passed to `authorize` (the
- * adapters pass `{method, path, headers, ...}`).
+ * the configuration's `context.claims`).
  */
-export type ClaimCheck = (claims: Record<string, ContextValue>, request: AuthorizeInput) => boolean | Promise<boolean>;
+export type ClaimCheck = (claims: Record<string, ContextValue>, request: ClaimCheckRequest) => boolean | Promise<boolean>;
 
 /** Which build of the core runs under Node.js (see `AuthorizerOptions.backend`). */
 export type Backend = "native" | "wasm";

@@ -17,8 +17,13 @@ export interface WorkerEnv {
 /** What `claimCheck` is given beside the claims: the request as the Worker authorizes it. */
 export interface WorkerClaimCheckRequest {
   method: string;
-  /** The path authorized, without the query. */
+  /**
+   * The canonical path authorized and forwarded (`/v1/%61dmin` is `/v1/admin`), without the
+   * query: judge this one, as the origin serves it.
+   */
   path: string;
+  /** The path as the Worker received it (`new URL(request.url).pathname`). */
+  receivedPath: string;
   headers: Headers;
   query: URLSearchParams;
   /** `CF-Connecting-IP`. */

@@ -328,7 +328,9 @@ describe("claimCheck (Node API)", () => {
     assert.equal(calls[0].claims.sub, SUB);
     assert.equal(calls[0].claims.tenant, "acme");
     assert.equal(calls[0].claims.groups, "pet-veterinarian");
-    assert.equal(calls[0].request.path, "/petstore/v1/pets?limit=5");
+    // The path judged is the one authorized (and served), canonical, without the query.
+    assert.equal(calls[0].request.path, "/petstore/v1/pets");
+    assert.equal(calls[0].request.receivedPath, "/petstore/v1/pets?limit=5");
     const refused = await authorizer.authorize(vet(tenantToken("other")));
     assert.deepEqual(
       { outcome: refused.outcome, reason: refused.reason, status: refused.status },
@@ -540,5 +542,84 @@ describe("Lambda@Edge", () => {
       ],
     );
     assertNoToken(events, token);
+  });
+});
+
+describe("claimCheck judges the path authorized and served, not its spelling", () => {
+  // A hook refusing by path: `/petstore/v1/%70ets` is `/petstore/v1/pets` to the core, to the
+  // router and to the origin, so the hook must see it so (the spelling walked around it once).
+  const refusesPets = (seen) => (claims, request) => {
+    seen.push({ path: request.path, receivedPath: request.receivedPath });
+    return !request.path.startsWith("/petstore/v1/pets");
+  };
+  const ENCODED = "/petstore/v1/%70ets";
+
+  test("Node API", async () => {
+    const seen = [];
+    const authorizer = createAuthorizer(poolConfig(jwks.url), {
+      policies,
+      now: () => NOW,
+      log: false,
+      claimCheck: refusesPets(seen),
+    });
+    const decision = await authorizer.authorize(vet(accessToken(), { path: `${ENCODED}?limit=5` }));
+    assert.deepEqual([decision.reason, decision.status], ["claim_check_failed", 403]);
+    assert.deepEqual(seen, [{ path: "/petstore/v1/pets", receivedPath: `${ENCODED}?limit=5` }]);
+  });
+
+  const middlewareOptions = (seen) => ({
+    config: poolConfig(jwks.url),
+    policies,
+    now: () => NOW,
+    log: false,
+    claimCheck: refusesPets(seen),
+  });
+  // fetch keeps `%70` as written (the URL standard decodes no percent-encoding in a path).
+  const askEncoded = (base) => fetch(`${base}${ENCODED}`, { headers: { authorization: `Bearer ${accessToken()}` } });
+
+  test("Express", async () => {
+    const seen = [];
+    const app = express();
+    app.use(expressAuthz(middlewareOptions(seen)));
+    app.get("/petstore/v1/pets", (req, res) => res.json({ served: true }));
+    const server = app.listen(0, "127.0.0.1");
+    try {
+      assert.equal((await askEncoded(await listening(server))).status, 403);
+      assert.equal(seen[0]?.path, "/petstore/v1/pets");
+    } finally {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+
+  test("Fastify", async () => {
+    const seen = [];
+    const app = Fastify();
+    await app.register(fastifyAuthz, middlewareOptions(seen));
+    app.get("/petstore/v1/pets", async () => ({ served: true }));
+    const base = await app.listen({ port: 0, host: "127.0.0.1" });
+    try {
+      assert.equal((await askEncoded(base)).status, 403);
+      assert.equal(seen[0]?.path, "/petstore/v1/pets");
+    } finally {
+      await app.close();
+    }
+  });
+
+  test("Lambda@Edge", async () => {
+    const JWKS_URI = "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_SuitePool1/.well-known/jwks.json";
+    const seen = [];
+    const handler = createHandler({
+      config: poolConfig(JWKS_URI),
+      policies,
+      jwks: { [JWKS_URI]: JSON.parse(jwksDocument(keys, ["suite-rsa-1"])) },
+      now: () => NOW,
+      fetch: () => Promise.reject(new Error("no network in this test")),
+      log: false,
+      claimCheck: refusesPets(seen),
+    });
+    const answer = await handler(viewerRequest({ token: accessToken(), clientIp: "192.0.2.10", uri: ENCODED }));
+    assert.equal(answer.status, "403");
+    assert.equal(seen[0]?.path, "/petstore/v1/pets");
   });
 });

@@ -22,6 +22,7 @@ const worker = createWorker({
       request: {
         method: request.method,
         path: request.path,
+        receivedPath: request.receivedPath,
         sourceIp: request.sourceIp,
         secureTransport: request.secureTransport,
         headers: request.headers instanceof Headers,
