@@ -43,6 +43,16 @@ export function splitOptions(options) {
   const { sourceIp = null, authorizer, identityHeaderPrefix, ...rest } = options ?? {};
   if (sourceIp !== null && typeof sourceIp !== "function")
     throw new ConfigError("sourceIp: must be a function (request) => string");
+  if (authorizer !== undefined) {
+    if (typeof authorizer?.authorize !== "function")
+      throw new ConfigError("authorizer: must be an authorizer from createAuthorizer");
+    // Options beside a built authorizer would be silently ignored: refuse them instead.
+    const ignored = Object.keys(rest);
+    if (ignored.length)
+      throw new ConfigError(
+        `\`${ignored[0]}\`: with \`authorizer\`, give the authorizer's options to createAuthorizer (here: sourceIp, identityHeaderPrefix)`,
+      );
+  }
   return { authorizer: authorizer ?? rest, sourceIp, identityHeaders: identityHeaderMatcher(identityHeaderPrefix) };
 }
 

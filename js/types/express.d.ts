@@ -1,7 +1,9 @@
 import type { AuthorizerOptions, ConfigInput, ContextValue, NodeAuthorizer } from "./index.js";
 
 export interface MiddlewareOptions extends AuthorizerOptions {
-  config: ConfigInput;
+  config?: ConfigInput;
+  /** An authorizer from `createAuthorizer`, instead of `config` (its options go there). */
+  authorizer?: NodeAuthorizer;
   /** Default `req.ip ?? req.socket.remoteAddress` (set Express's `trust proxy` behind a proxy). */
   sourceIp?: (req: any) => string | null | undefined;
   /** Default `x-authz-`: incoming headers with it (any case, `-` and `_` alike) are removed before the app sees them, and so are method-override headers. */

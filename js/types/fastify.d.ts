@@ -3,7 +3,7 @@ import type { AuthorizerOptions, ConfigInput, ContextValue, NodeAuthorizer } fro
 
 export interface FastifyEdgeAuthzOptions extends AuthorizerOptions {
   config?: ConfigInput;
-  /** An authorizer from `createAuthorizer`, instead of `config`. */
+  /** An authorizer from `createAuthorizer`, instead of `config` (its options go there). */
   authorizer?: NodeAuthorizer;
   /** Default `request.ip` (set Fastify's `trustProxy` behind a proxy). */
   sourceIp?: (request: any) => string | null | undefined;

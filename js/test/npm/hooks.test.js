@@ -623,3 +623,47 @@ describe("claimCheck judges the path authorized and served, not its spelling", (
     assert.equal(seen[0]?.path, "/petstore/v1/pets");
   });
 });
+
+describe("Express and Fastify with an authorizer of one's own", () => {
+  const built = () => createAuthorizer(poolConfig(jwks.url), { policies, now: () => NOW, log: false });
+
+  test("options beside it are refused, never silently ignored; what is not an authorizer is refused", async () => {
+    for (const [name, make] of [
+      ["express", (options) => expressAuthz(options)],
+      ["fastify", (options) => Fastify().register(fastifyAuthz, options).ready()],
+    ]) {
+      await assert.rejects(
+        async () => make({ authorizer: built(), policies }),
+        (error) =>
+          error instanceof AuthzError &&
+          error.code === "invalid_config" &&
+          /^`policies`: with `authorizer`/.test(error.message),
+        name,
+      );
+      await assert.rejects(
+        async () => make({ authorizer: {} }),
+        (error) => error instanceof AuthzError && /^authorizer: must be an authorizer/.test(error.message),
+        name,
+      );
+    }
+  });
+
+  test("Express: {authorizer, sourceIp} decides with that authorizer and that address", async () => {
+    const authorizer = built();
+    const app = express();
+    app.use(expressAuthz({ authorizer, sourceIp: () => "192.0.2.10" }));
+    app.get("/petstore/v1/pets", (req, res) => res.json({ sub: req.auth.sub }));
+    const server = app.listen(0, "127.0.0.1");
+    try {
+      const base = await listening(server);
+      const response = await fetch(`${base}/petstore/v1/pets`, {
+        headers: { authorization: `Bearer ${accessToken()}` },
+      });
+      assert.equal(response.status, 200);
+      assert.equal((await response.json()).sub, SUB);
+    } finally {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+});

@@ -259,6 +259,7 @@ export const isTypo = (d: edgeAuthz.Decision) => d.reason === "explicit_denied";
 // @ts-expect-error: misspelt member (userPoolID)
 edgeAuthz.createAuthorizer({ issuers: [{ userPoolID: "us-east-1_x", tokenUse: "access", clientId: null }] });
 export const mw = expressAdapter.edgeAuthz(authorizer);
+export const mwWith = expressAdapter.edgeAuthz({ authorizer, sourceIp: (req) => req.ip, identityHeaderPrefix: "x-authz-" });
 export const hydrated: Promise<void> = authorizer.hydrate();
 export const observedMw = expressAdapter.edgeAuthz({ config: "{}", onDecision: (event: edgeAuthz.DecisionEvent) => console.log(event.reason), claimCheck: (claims) => claims.sub !== "blocked" });
 export const plugin = fastifyAdapter.edgeAuthz;
