@@ -5,6 +5,7 @@
 
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
+import { fileURLToPath } from "node:url";
 import { initSync, Authorizer as WasmAuthorizer, Request as WasmRequest } from "../dist/edge_authz.js";
 import { ConfigError, messageOf } from "./errors.js";
 
@@ -80,7 +81,8 @@ function loadNative() {
   // version (the contract between the JavaScript and the addon is not versioned apart).
   const candidates = [];
   if (NATIVE_PACKAGES[tag]) candidates.push([NATIVE_PACKAGES[tag], `${NATIVE_PACKAGES[tag]}/package.json`]);
-  const local = new URL(`../npm/${tag}/`, import.meta.url).pathname;
+  // A file path, not a URL's pathname: a checkout under `my projects/` has `%20` in the latter.
+  const local = fileURLToPath(new URL(`../npm/${tag}/`, import.meta.url));
   candidates.push([`${local}edge-authz.${tag}.node`, `${local}package.json`]);
   const failures = [];
   for (const [candidate, manifest] of candidates) {

@@ -4,7 +4,10 @@
 // every kind of broken one.
 import assert from "node:assert/strict";
 import { generateKeyPairSync, sign } from "node:crypto";
-import { existsSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { test } from "node:test";
 import { createAuthorizer, ConfigError, RequestError } from "../../src/node.js";
 import { platformTag } from "../../src/backend.js";
@@ -29,6 +32,30 @@ test("the platform tag names this machine's libc as the process report does, and
   assert.equal(platformTag(), `${process.platform}-${process.arch}-${libc}`);
   assert.equal(process.report.excludeNetwork, before);
 });
+
+test(
+  "the checkout's own addon loads from a folder whose path has a space",
+  { skip: !nativeBuilt && `no addon built for ${tag}` },
+  () => {
+    const dir = mkdtempSync(join(tmpdir(), "edge authz "));
+    try {
+      const pkg = join(dir, "js");
+      mkdirSync(join(pkg, "npm"), { recursive: true });
+      for (const part of ["src", "dist", "package.json"])
+        cpSync(new URL(`../../${part}`, import.meta.url), join(pkg, part), { recursive: true });
+      cpSync(new URL(`../../npm/${tag}`, import.meta.url), join(pkg, "npm", tag), { recursive: true });
+      const script = `import("./src/backend.js").then((m) => console.log(m.selectBackend("native").name))`;
+      const out = execFileSync(process.execPath, ["-e", script], {
+        cwd: pkg,
+        encoding: "utf8",
+        env: { ...process.env, EDGE_AUTHZ_BACKEND: "" },
+      });
+      assert.equal(out.trim(), "native");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  },
+);
 
 test("the backend option wins over the environment; bad values are refused with their source", () => {
   assert.equal(createAuthorizer(config(), { log: false, backend: "wasm" }).backend, "wasm");
