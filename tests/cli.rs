@@ -803,6 +803,220 @@ fn every_policy_command_takes_every_policy_file_shape() {
     assert_usage_error(&o, "broken.json: groups.typo: expected a policy object");
 }
 
+/// A policy file read two ways is no answer: JSON readers disagree on which of two equal
+/// members counts (serde_json and `JSON.parse` keep the last, others the first), so a
+/// repeated member anywhere in a file of groups is an error, as the core makes it one in a
+/// policy's own text — never a last-one-wins Allow.
+#[test]
+fn repeated_members_in_policy_files_are_refused() {
+    let dir = TempDir::new("duplicates");
+    let iss = issuer(&dir);
+    let deny_all = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"execute-api:Invoke","Resource":"*"}]}"#;
+    let allow_all = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"execute-api:Invoke","Resource":"*"}]}"#;
+    // The group named twice: first denied everything, then allowed everything.
+    let twice = dir.file(
+        "twice.json",
+        &format!(r#"{{"pet-veterinarian": {deny_all}, "pet-veterinarian": {allow_all}}}"#),
+    );
+    // A statement's Effect given twice, in a map and in a document.
+    let effect = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Effect":"Allow","Action":"execute-api:Invoke","Resource":"*"}]}"#;
+    let in_map = dir.file(
+        "in-map.json",
+        &format!(r#"{{"pet-veterinarian": {effect}}}"#),
+    );
+    let in_document = dir.file(
+        "in-document.json",
+        &format!(r#"{{"groups": {{"pet-veterinarian": {effect}, "nobody": null}}}}"#),
+    );
+    for (file, error) in [
+        (
+            &twice,
+            r#"pet-veterinarian: duplicate key "pet-veterinarian""#,
+        ),
+        (
+            &in_map,
+            r#"pet-veterinarian.Statement[0].Effect: duplicate key "Effect""#,
+        ),
+        (
+            &in_document,
+            r#"groups.pet-veterinarian.Statement[0].Effect: duplicate key "Effect""#,
+        ),
+    ] {
+        let o = run(&["validate", file]);
+        assert_eq!(o.status.code(), Some(1), "{file}: {}", stdout(&o));
+        assert!(
+            stdout(&o).contains(&format!("error: {error}")),
+            "{file}: {}",
+            stdout(&o)
+        );
+        let o = run(&[
+            "simulate",
+            "--policies",
+            file,
+            "--groups",
+            "pet-veterinarian",
+            "--method",
+            "GET",
+            "--path",
+            "/petstore/v1/pets",
+        ]);
+        assert_usage_error(&o, error);
+        let o = authorize(&iss, &["--store", file, "--token", &iss.token], None);
+        assert_usage_error(&o, error);
+    }
+    let o = run(&[
+        "validate",
+        &dir.file("groups-twice.json", r#"{"groups": {}, "groups": {}}"#),
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stdout(&o).contains(r#"error: groups: duplicate key "groups""#),
+        "{}",
+        stdout(&o)
+    );
+    // Claims too.
+    let o = run(&[
+        "simulate",
+        "--policies",
+        &dir.file("one.json", allow_all),
+        "--method",
+        "GET",
+        "--path",
+        "/",
+        "--claims",
+        r#"{"sub":"a","sub":"b"}"#,
+    ]);
+    assert_usage_error(&o, r#"`--claims`: sub: duplicate key "sub""#);
+}
+
+/// A `--cases` line is read as strictly as the options: a member not understood, or of
+/// another type, is an error, never skipped (a request simulated without its address can be
+/// allowed where the real one is denied).
+#[test]
+fn simulate_cases_refuse_what_they_do_not_understand() {
+    let dir = TempDir::new("cases-strict");
+    let policies = dir.file(
+        "policies.json",
+        r#"{"vets": {"Version": "2012-10-17", "Statement": [
+            {"Sid": "All", "Effect": "Allow", "Action": "execute-api:Invoke", "Resource": "*"},
+            {"Sid": "BadNet", "Effect": "Deny", "Action": "execute-api:Invoke", "Resource": "*",
+             "Condition": {"IpAddress": {"aws:SourceIp": "203.0.113.0/24"}}}]}}"#,
+    );
+    let o = run_stdin(
+        &["simulate", "--policies", &policies, "--cases", "-"],
+        "{\"groups\":[\"vets\"],\"method\":\"GET\",\"path\":\"/x\",\"sourceIp\":\"203.0.113.5\"}\n\
+         {\"groups\":\"vets\",\"method\":\"GET\",\"path\":\"/x\",\"sourceIp\":null,\"claims\":null}\n",
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let decisions: Vec<Value> = stdout(&o)
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap()["decision"].clone())
+        .collect();
+    assert_eq!(decisions, ["ExplicitDeny", "Allow"]);
+    for (line, error) in [
+        (
+            r#"{"groups":["vets"],"method":"GET","path":"/x","sourceIP":"203.0.113.5"}"#,
+            "<stdin>:1: unknown member `sourceIP` (did you mean `sourceIp`?)",
+        ),
+        (
+            r#"{"groups":["vets"],"method":"GET","path":"/x","sourceIp":3405803781}"#,
+            "<stdin>:1: `sourceIp` must be a string; found a number",
+        ),
+        (
+            r#"{"groups":["vets",7],"method":"GET","path":"/x"}"#,
+            "`groups` must be an array of strings or a comma-separated string",
+        ),
+        (
+            r#"{"groups":["vets"],"method":"GET","path":"/x","claims":"sub=a"}"#,
+            "`claims` must be an object; found a string",
+        ),
+        (
+            r#"{"groups":[],"groups":["vets"],"method":"GET","path":"/x"}"#,
+            r#"<stdin>:1: groups: duplicate key "groups""#,
+        ),
+        ("[]", "<stdin>:1: expected a JSON object"),
+    ] {
+        let o = run_stdin(&["simulate", "--policies", &policies, "--cases", "-"], line);
+        assert_usage_error(&o, error);
+        assert_eq!(stdout(&o), "", "{line}");
+    }
+}
+
+/// Commands that take options only refuse a stray word rather than ignore it (a path given
+/// without `--path` was decided as `/`), and never echo it: it may be a token. A `--header`
+/// without `Name:` is not echoed either.
+#[test]
+fn stray_arguments_are_refused_and_not_echoed() {
+    let dir = TempDir::new("stray");
+    let iss = issuer(&dir);
+    let store = dir.file(
+        "store.json",
+        r#"{"pet-veterinarian": {"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+            "Action": "execute-api:Invoke", "Resource": "arn:aws:execute-api:*:*:*/*/GET/"}]}}"#,
+    );
+    let base = [
+        "authorize",
+        "--config",
+        &iss.config,
+        "--jwks",
+        &iss.jwks,
+        "--store",
+        &store,
+        "--now",
+        "1900000000",
+        "--method",
+        "GET",
+    ];
+    // The root is allowed; `/petstore/v1/pets` without `--path` is no request for it.
+    let o = run(&[&base[..], &["--token", &iss.token, "/petstore/v1/pets"]].concat());
+    assert_usage_error(
+        &o,
+        "`authorize` takes options only, but 1 other argument is given",
+    );
+    let o = run(&[&base[..], &["--path", "/", &iss.token]].concat());
+    assert_usage_error(&o, "`authorize` takes options only");
+    let o = run(&[&base[..], &["--token", &iss.token, "--", "--path", "/x"]].concat());
+    assert_usage_error(&o, "but 2 other arguments are given");
+    let bearer = format!("Bearer {}", iss.token);
+    let o = run(&[&base[..], &["--path", "/", "--header", &bearer]].concat());
+    assert_usage_error(
+        &o,
+        "`--header` (the 1st): not `Name: value` (it has no `:`)",
+    );
+    for o in [
+        run(&[&base[..], &["--path", "/", &iss.token]].concat()),
+        run(&[&base[..], &["--path", "/", "--header", &bearer]].concat()),
+    ] {
+        for part in iss.token.split('.') {
+            assert!(!stderr(&o).contains(part), "{}", stderr(&o));
+        }
+    }
+    for args in [
+        vec!["simulate", "--policies", &store, "--method", "GET", "/"],
+        vec![
+            "revoke",
+            "--sub",
+            "u1",
+            "--issuer",
+            "https://issuer.test/",
+            "extra",
+        ],
+        vec![
+            "token", "mint", "--key", &iss.key, "--claims", "{}", "extra",
+        ],
+        vec![
+            "jwks",
+            "generate",
+            "--key-out",
+            "/nonexistent/k.json",
+            "extra",
+        ],
+    ] {
+        let o = run(&args);
+        assert_usage_error(&o, "takes options only");
+    }
+}
+
 #[test]
 fn simulate_warns_about_unknown_groups() {
     let dir = TempDir::new("unknown-groups");
@@ -969,6 +1183,13 @@ fn jwks_generate_mint_verify_inspect() {
     for alg in ["RS256", "ES256", "EdDSA"] {
         let key = dir.path(&format!("{alg}.key.json"));
         let jwks = dir.path(&format!("{alg}.jwks.json"));
+        // A key file left readable by others (an old one, a `touch`) is made private too.
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::write(&key, "old").unwrap();
+            std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).unwrap();
+        }
         let o = run(&[
             "jwks",
             "generate",

@@ -256,8 +256,9 @@ fn edit_distance(a: &str, b: &str) -> usize {
 }
 
 /// The options whose value is a file or a token, so `-` there reads stdin.
-const STDIN_OPTIONS: [&str; 9] = [
+const STDIN_OPTIONS: [&str; 10] = [
     "policies",
+    "revocations",
     "cases",
     "config",
     "jwks",
@@ -382,6 +383,20 @@ impl Args {
             .ok_or_else(|| Fail(format!("`--{name}` is required")))
     }
 
+    /// For a command that takes options only: a stray word (a value whose option was
+    /// forgotten, or anything after `--`) is refused, never ignored. Not echoed: it may be
+    /// a token.
+    fn no_positional(&self, command: &str) -> Result<(), Fail> {
+        match self.positional.len() {
+            0 => Ok(()),
+            n => Err(Fail(format!(
+                "`{command}` takes options only, but {n} other argument{} given \
+                 (a value follows its option, as in `--path /x`; `--` ends the options)",
+                if n == 1 { " is" } else { "s are" }
+            ))),
+        }
+    }
+
     fn switch(&self, name: &str) -> bool {
         self.switches.iter().any(|s| s == name)
     }
@@ -463,8 +478,7 @@ impl<'a> Input<'a> {
 
     /// The JSON in it; errors name the argument.
     fn json(&self) -> Result<Value, Fail> {
-        serde_json::from_str(&self.read()?)
-            .map_err(|e| Fail(format!("`{}`: invalid JSON: {e}", self.argument())))
+        strict_json(&self.read()?).map_err(|e| Fail(format!("`{}`: {e}", self.argument())))
     }
 }
 
@@ -523,7 +537,149 @@ fn json_arg(name: &str, value: &str) -> Result<Value, Fail> {
             None => value.to_owned(),
         },
     };
-    serde_json::from_str(&text).map_err(|e| Fail(format!("`--{name}`: invalid JSON: {e}")))
+    strict_json(&text).map_err(|e| Fail(format!("`--{name}`: {e}")))
+}
+
+/// One step of a JSON location: a member or an array index.
+#[derive(Clone)]
+enum Step {
+    Key(String),
+    Index(usize),
+}
+
+/// `Statement[0].Effect`, as the core locates policy errors.
+fn location(path: &[Step]) -> String {
+    let mut out = String::new();
+    for step in path {
+        match step {
+            Step::Key(key) if out.is_empty() => out.push_str(key),
+            Step::Key(key) => {
+                out.push('.');
+                out.push_str(key);
+            }
+            Step::Index(i) => out.push_str(&format!("[{i}]")),
+        }
+    }
+    out
+}
+
+/// Parses JSON as `serde_json` does (the last of two equal members kept), recording the
+/// path of every repeated member: readers disagree on which one counts (the core refuses
+/// them in tokens, configurations and policy text), so a file holding one is ambiguous.
+struct DuplicateFinder<'a> {
+    path: Vec<Step>,
+    found: &'a mut Vec<Vec<Step>>,
+}
+
+impl<'de> serde::de::DeserializeSeed<'de> for DuplicateFinder<'_> {
+    type Value = Value;
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, deserializer: D) -> Result<Value, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for DuplicateFinder<'_> {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
+        Ok(Value::Bool(v))
+    }
+
+    fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
+        Ok(Value::Number(v.into()))
+    }
+
+    fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
+        Ok(Value::Number(v.into()))
+    }
+
+    fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
+        Ok(serde_json::Number::from_f64(v).map_or(Value::Null, Value::Number))
+    }
+
+    fn visit_str<E>(self, v: &str) -> Result<Value, E> {
+        Ok(Value::String(v.to_owned()))
+    }
+
+    fn visit_string<E>(self, v: String) -> Result<Value, E> {
+        Ok(Value::String(v))
+    }
+
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let DuplicateFinder { path, found } = self;
+        let mut items = Vec::new();
+        loop {
+            let mut child = path.clone();
+            child.push(Step::Index(items.len()));
+            let seed = DuplicateFinder {
+                path: child,
+                found: &mut *found,
+            };
+            match seq.next_element_seed(seed)? {
+                Some(item) => items.push(item),
+                None => return Ok(Value::Array(items)),
+            }
+        }
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let DuplicateFinder { path, found } = self;
+        let mut members = Map::new();
+        while let Some(key) = map.next_key::<String>()? {
+            let mut child = path.clone();
+            child.push(Step::Key(key.clone()));
+            let value = map.next_value_seed(DuplicateFinder {
+                path: child.clone(),
+                found: &mut *found,
+            })?;
+            if members.insert(key, value).is_some() {
+                found.push(child);
+            }
+        }
+        Ok(Value::Object(members))
+    }
+}
+
+/// The JSON in `text`, and the path of each repeated member (its key last).
+fn parse_json(text: &str) -> Result<(Value, Vec<Vec<Step>>), serde_json::Error> {
+    use serde::de::DeserializeSeed;
+    let mut found = Vec::new();
+    let mut de = serde_json::Deserializer::from_str(text);
+    let value = DuplicateFinder {
+        path: Vec::new(),
+        found: &mut found,
+    }
+    .deserialize(&mut de)?;
+    de.end()?;
+    Ok((value, found))
+}
+
+/// The JSON in `text`, refusing repeated members (`invalid JSON: ...` or `LOCATION:
+/// duplicate key "KEY"`).
+fn strict_json(text: &str) -> Result<Value, String> {
+    let (value, duplicates) = parse_json(text).map_err(|e| format!("invalid JSON: {e}"))?;
+    match duplicates.first() {
+        Some(path) => Err(duplicate_key(path)),
+        None => Ok(value),
+    }
+}
+
+/// `Statement[0].Effect: duplicate key "Effect"`, as the core says it.
+fn duplicate_key(path: &[Step]) -> String {
+    let key = match path.last() {
+        Some(Step::Key(key)) => key.as_str(),
+        _ => "",
+    };
+    format!("{}: duplicate key {key:?}", location(path))
 }
 
 /// The policy-file shapes every policy command understands, for error messages.
@@ -625,9 +781,9 @@ struct CheckedPolicy {
 /// Every policy of a file, validated, with the warnings of invalid ones too. `Err`: invalid
 /// JSON or no known shape (the message, to print after the file's name).
 fn check_policy_file(text: &str) -> Result<(PolicyFile, Vec<CheckedPolicy>), String> {
-    let value: Value = serde_json::from_str(text).map_err(|e| format!("invalid JSON: {e}"))?;
+    let (value, duplicates) = parse_json(text).map_err(|e| format!("invalid JSON: {e}"))?;
     let shape = policy_file(value)?;
-    let checked = match &shape {
+    let mut checked = match &shape {
         // From the text, so that duplicate keys are caught.
         PolicyFile::One => vec![check_policy(None, "", PolicyDocument::check(text))],
         PolicyFile::Groups { document, groups } => groups
@@ -668,6 +824,26 @@ fn check_policy_file(text: &str) -> Result<(PolicyFile, Vec<CheckedPolicy>), Str
             })
             .collect(),
     };
+    // One policy's repeated members are the core's to report (it checks the text); a
+    // group's are lost in the parsed value, so they are reported here, with the group's
+    // (a group named twice is one of them: which of its policies counts is ambiguous).
+    if let PolicyFile::Groups { document, .. } = &shape {
+        for path in &duplicates {
+            let within = if *document { &path[1..] } else { &path[..] };
+            let group = match within.first() {
+                Some(Step::Key(group)) => group,
+                // `groups` itself twice, at the top of a document.
+                _ => return Err(duplicate_key(path)),
+            };
+            if let Some(c) = checked
+                .iter_mut()
+                .find(|c| c.group.as_deref() == Some(group.as_str()))
+            {
+                c.errors.push(duplicate_key(path));
+                c.document = None;
+            }
+        }
+    }
     Ok((shape, checked))
 }
 
@@ -953,6 +1129,7 @@ Exit: 0 Allow (or --cases done), 1 deny, 2 usage error, I/O error or invalid pol
     else {
         return Ok(ExitCode::SUCCESS);
     };
+    args.no_positional("simulate")?;
     let policies = load_policies(args.require_input("policies")?)?;
     if policies.one.is_some() && args.get("groups").is_some() {
         eprintln!(
@@ -975,8 +1152,7 @@ Exit: 0 Allow (or --cases done), 1 deny, 2 usage error, I/O error or invalid pol
             if line.trim().is_empty() {
                 continue;
             }
-            let req: Value =
-                serde_json::from_str(&line).map_err(|e| Fail(format!("{name}:{}: {e}", n + 1)))?;
+            let req = strict_json(&line).map_err(|e| Fail(format!("{name}:{}: {e}", n + 1)))?;
             let sim = simulation_from_json(&req)
                 .map_err(|Fail(e)| Fail(format!("{name}:{}: {e}", n + 1)))?;
             for group in unknown_groups(&policies, &sim) {
@@ -1034,7 +1210,51 @@ Exit: 0 Allow (or --cases done), 1 deny, 2 usage error, I/O error or invalid pol
     })
 }
 
+/// The members of a `--cases` line.
+const CASE_MEMBERS: [&str; 7] = [
+    "groups", "method", "path", "arn", "sourceIp", "claims", "now",
+];
+
 fn simulation_from_json(req: &Value) -> Result<Simulation, Fail> {
+    // A member not understood, or of another type, is refused, never skipped: a request
+    // simulated without its `sourceIp` or `claims` can be allowed where the real one is not.
+    let Value::Object(members) = req else {
+        return Err(Fail(format!(
+            "expected a JSON object {{groups, method, path | arn, sourceIp, claims, now}}; found {}",
+            json_type(req)
+        )));
+    };
+    for (member, value) in members {
+        if !CASE_MEMBERS.contains(&member.as_str()) {
+            return Err(Fail(format!(
+                "unknown member `{member}`{} (expected {})",
+                did_you_mean(member, CASE_MEMBERS.iter().copied(), ""),
+                CASE_MEMBERS.join(", ")
+            )));
+        }
+        let fits = match (member.as_str(), value) {
+            (_, Value::Null) => true,
+            ("claims", _) => value.is_object(),
+            ("groups", Value::Array(items)) => items.iter().all(Value::is_string),
+            ("now", Value::Number(_)) | (_, Value::String(_)) => true,
+            _ => false,
+        };
+        if !fits {
+            let expected = match member.as_str() {
+                "groups" => "an array of strings or a comma-separated string",
+                "claims" => "an object",
+                "now" => "epoch seconds or an RFC 3339 string",
+                _ => "a string",
+            };
+            let found = match value {
+                Value::Array(_) if member == "groups" => "an array holding a non-string",
+                other => json_type(other),
+            };
+            return Err(Fail(format!(
+                "`{member}` must be {expected}; found {found}"
+            )));
+        }
+    }
     let s = |k: &str| req.get(k).and_then(Value::as_str);
     let arn = match s("arn") {
         Some(arn) => arn.to_owned(),
@@ -1240,6 +1460,7 @@ Exit: 0 signed, 2 usage or I/O error.
     let Some(args) = Args::parse(args, &["key", "claims"], &[], HELP)? else {
         return Ok(ExitCode::SUCCESS);
     };
+    args.no_positional("token mint")?;
     let key = args.require_input("key")?;
     let key_path = key.name();
     let jwk_value: Value = key.json()?;
@@ -1314,6 +1535,7 @@ Exit: 0 written, 2 usage or I/O error.
     let Some(args) = Args::parse(args, &["alg", "kid", "key-out", "jwks-out"], &[], HELP)? else {
         return Ok(ExitCode::SUCCESS);
     };
+    args.no_positional("jwks generate")?;
     let alg = args.get("alg").unwrap_or("RS256");
     let kid = args
         .get("kid")
@@ -1371,6 +1593,14 @@ fn write_private(path: &str, text: &str) -> Result<(), Fail> {
     let mut file = options
         .open(path)
         .map_err(|e| Fail(format!("cannot write `{path}`: {e}")))?;
+    // `mode` applies to a file it creates only: one that exists keeps its mode, so it is
+    // made private before the key is written into it.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        file.set_permissions(std::fs::Permissions::from_mode(0o600))
+            .map_err(|e| Fail(format!("cannot make `{path}` private (mode 0600): {e}")))?;
+    }
     file.write_all(text.as_bytes())?;
     file.write_all(b"\n")?;
     Ok(())
@@ -1414,6 +1644,7 @@ A revocation takes effect within the authorizer's `revocation.freshnessSeconds` 
     else {
         return Ok(ExitCode::SUCCESS);
     };
+    args.no_positional("revoke")?;
     let now = parse_time(args.get("now"))?;
     let issuer = match (args.get("issuer"), args.input("config")) {
         (Some(issuer), None) => issuer.to_owned(),
@@ -1531,6 +1762,18 @@ A revocation takes effect within the authorizer's `revocation.freshnessSeconds` 
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `1st`, `2nd`, `3rd`, `4th`, ...
+fn ordinal(n: usize) -> String {
+    let suffix = match (n % 10, n % 100) {
+        (_, 11..=13) => "th",
+        (1, _) => "st",
+        (2, _) => "nd",
+        (3, _) => "rd",
+        _ => "th",
+    };
+    format!("{n}{suffix}")
 }
 
 /// The CLI's host for the core's driver: the JWKS and the policies come from files, the
@@ -1674,6 +1917,7 @@ Exit: 0 allowed, 1 denied (401/403/503), 2 usage or I/O error.
     else {
         return Ok(ExitCode::SUCCESS);
     };
+    args.no_positional("authorize")?;
     let config_input = args.require_input("config")?;
     let loaded = Config::from_json(&config_input.read()?).map_err(|e| {
         Fail(format!(
@@ -1699,10 +1943,14 @@ Exit: 0 allowed, 1 denied (401/403/503), 2 usage or I/O error.
         None => Map::new(),
     };
     let mut headers: Vec<(String, String)> = Vec::new();
-    for header in args.all("header") {
-        let (name, value) = header
-            .split_once(':')
-            .ok_or_else(|| Fail(format!("`--header {header}` is not `Name: value`")))?;
+    for (n, header) in args.all("header").enumerate() {
+        // Not echoed: without its `Name:`, the value may be a credential.
+        let (name, value) = header.split_once(':').ok_or_else(|| {
+            Fail(format!(
+                "`--header` (the {}): not `Name: value` (it has no `:`)",
+                ordinal(n + 1)
+            ))
+        })?;
         headers.push((name.trim().to_owned(), value.trim().to_owned()));
     }
     if let Some(token) = args.get("token") {
