@@ -14,7 +14,7 @@ use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use base64ct::{Base64UrlUnpadded, Encoding};
-use edge_authz::policy::{evaluate, EvalContext, PolicyCheck, PolicyDocument};
+use edge_authz::policy::{evaluate, EvalContext, JsonStep as Step, PolicyCheck, PolicyDocument};
 use edge_authz::token::crypto::RustCryptoVerifier;
 use edge_authz::token::Claims;
 use edge_authz::{
@@ -540,13 +540,6 @@ fn json_arg(name: &str, value: &str) -> Result<Value, Fail> {
     strict_json(&text).map_err(|e| Fail(format!("`--{name}`: {e}")))
 }
 
-/// One step of a JSON location: a member or an array index.
-#[derive(Clone)]
-enum Step {
-    Key(String),
-    Index(usize),
-}
-
 /// `Statement[0].Effect`, as the core locates policy errors.
 fn location(path: &[Step]) -> String {
     let mut out = String::new();
@@ -563,104 +556,13 @@ fn location(path: &[Step]) -> String {
     out
 }
 
-/// Parses JSON as `serde_json` does (the last of two equal members kept), recording the
-/// path of every repeated member: readers disagree on which one counts (the core refuses
-/// them in tokens, configurations and policy text), so a file holding one is ambiguous.
-struct DuplicateFinder<'a> {
-    path: Vec<Step>,
-    found: &'a mut Vec<Vec<Step>>,
-}
-
-impl<'de> serde::de::DeserializeSeed<'de> for DuplicateFinder<'_> {
-    type Value = Value;
-
-    fn deserialize<D: serde::Deserializer<'de>>(self, deserializer: D) -> Result<Value, D::Error> {
-        deserializer.deserialize_any(self)
-    }
-}
-
-impl<'de> serde::de::Visitor<'de> for DuplicateFinder<'_> {
-    type Value = Value;
-
-    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("any JSON value")
-    }
-
-    fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
-        Ok(Value::Bool(v))
-    }
-
-    fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
-        Ok(Value::Number(v.into()))
-    }
-
-    fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
-        Ok(Value::Number(v.into()))
-    }
-
-    fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
-        Ok(serde_json::Number::from_f64(v).map_or(Value::Null, Value::Number))
-    }
-
-    fn visit_str<E>(self, v: &str) -> Result<Value, E> {
-        Ok(Value::String(v.to_owned()))
-    }
-
-    fn visit_string<E>(self, v: String) -> Result<Value, E> {
-        Ok(Value::String(v))
-    }
-
-    fn visit_unit<E>(self) -> Result<Value, E> {
-        Ok(Value::Null)
-    }
-
-    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
-        let DuplicateFinder { path, found } = self;
-        let mut items = Vec::new();
-        loop {
-            let mut child = path.clone();
-            child.push(Step::Index(items.len()));
-            let seed = DuplicateFinder {
-                path: child,
-                found: &mut *found,
-            };
-            match seq.next_element_seed(seed)? {
-                Some(item) => items.push(item),
-                None => return Ok(Value::Array(items)),
-            }
-        }
-    }
-
-    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
-        let DuplicateFinder { path, found } = self;
-        let mut members = Map::new();
-        while let Some(key) = map.next_key::<String>()? {
-            let mut child = path.clone();
-            child.push(Step::Key(key.clone()));
-            let value = map.next_value_seed(DuplicateFinder {
-                path: child.clone(),
-                found: &mut *found,
-            })?;
-            if members.insert(key, value).is_some() {
-                found.push(child);
-            }
-        }
-        Ok(Value::Object(members))
-    }
-}
-
-/// The JSON in `text`, and the path of each repeated member (its key last).
+/// The JSON in `text` as `serde_json` reads it (the last of two equal members kept), and
+/// the location of each repeated member (its key last): readers disagree on which one
+/// counts (the core refuses them in tokens, configurations and policy text), so a file
+/// holding one is ambiguous.
 fn parse_json(text: &str) -> Result<(Value, Vec<Vec<Step>>), serde_json::Error> {
-    use serde::de::DeserializeSeed;
-    let mut found = Vec::new();
-    let mut de = serde_json::Deserializer::from_str(text);
-    let value = DuplicateFinder {
-        path: Vec::new(),
-        found: &mut found,
-    }
-    .deserialize(&mut de)?;
-    de.end()?;
-    Ok((value, found))
+    let value = serde_json::from_str(text)?;
+    Ok((value, edge_authz::policy::repeated_members(text)?))
 }
 
 /// The JSON in `text`, refusing repeated members (`invalid JSON: ...` or `LOCATION:

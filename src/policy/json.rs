@@ -107,3 +107,75 @@ impl<'de> Deserialize<'de> for Json {
         d.deserialize_any(JsonVisitor)
     }
 }
+
+/// One step of a location in a JSON document: an object member's key or an array index.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum JsonStep {
+    /// An object member, by key.
+    Key(String),
+    /// An array element, by index.
+    Index(usize),
+}
+
+/// The location of every object member whose key repeats an earlier member's in the same
+/// object, in document order (the repeated key last). `serde_json::Value` keeps the last of
+/// such members silently, other readers the first: a tool that reads a document through
+/// `Value` asks here first which parts of it are ambiguous. `Err`: `text` is not JSON.
+pub fn repeated_members(text: &str) -> Result<Vec<Vec<JsonStep>>, serde_json::Error> {
+    let json: Json = serde_json::from_str(text)?;
+    let mut found = Vec::new();
+    let mut path = Vec::new();
+    json.collect_repeated(&mut path, &mut found);
+    Ok(found)
+}
+
+impl Json {
+    fn collect_repeated(&self, path: &mut Vec<JsonStep>, found: &mut Vec<Vec<JsonStep>>) {
+        match self {
+            Json::Array(items) => {
+                for (i, item) in items.iter().enumerate() {
+                    path.push(JsonStep::Index(i));
+                    item.collect_repeated(path, found);
+                    path.pop();
+                }
+            }
+            Json::Object(members) => {
+                let mut seen = alloc::collections::BTreeSet::new();
+                for (key, value) in members {
+                    path.push(JsonStep::Key(key.clone()));
+                    if !seen.insert(key.as_str()) {
+                        found.push(path.clone());
+                    }
+                    value.collect_repeated(path, found);
+                    path.pop();
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{repeated_members, JsonStep};
+    use alloc::{string::ToString, vec};
+
+    #[test]
+    fn repeated_members_are_located_at_any_depth_in_document_order() {
+        let key = |k: &str| JsonStep::Key(k.to_string());
+        let text = r#"{"a": 1, "b": [{"c": 1, "c": 2, "c": 3}], "a": {"d": {"e": 0, "e": 0}}}"#;
+        assert_eq!(
+            repeated_members(text).unwrap(),
+            vec![
+                vec![key("b"), JsonStep::Index(0), key("c")],
+                vec![key("b"), JsonStep::Index(0), key("c")],
+                vec![key("a")],
+                vec![key("a"), key("d"), key("e")],
+            ]
+        );
+        assert!(repeated_members(r#"{"a": {"a": 1}, "b": [1, 1]}"#)
+            .unwrap()
+            .is_empty());
+        assert!(repeated_members(r#"{"a": 1,}"#).is_err());
+    }
+}

@@ -85,6 +85,7 @@ use alloc::{format, string::String, vec::Vec};
 use core::{fmt, net::IpAddr};
 
 pub use error::{PolicyError, PolicyErrorKind, PolicyErrors, PolicyWarning};
+pub use json::{repeated_members, JsonStep};
 
 use compile::{Effect, Hot, Statement};
 use glob::{Filter, Glob, Sketch};
