@@ -409,10 +409,26 @@ describe("claimCheck (Node API)", () => {
   });
 });
 
-/** An app's address after it listens on loopback. */
-async function listening(server) {
-  await new Promise((resolve) => server.once("listening", resolve));
-  return `http://127.0.0.1:${server.address().port}`;
+/** Runs `use(base)` against an Express app listening on loopback, then closes it. */
+async function withExpress(app, use) {
+  const server = app.listen(0, "127.0.0.1");
+  try {
+    await new Promise((resolve) => server.once("listening", resolve));
+    return await use(`http://127.0.0.1:${server.address().port}`);
+  } finally {
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+  }
+}
+
+/** Runs `use(base)` against a Fastify app listening on loopback, then closes it. */
+async function withFastify(app, use) {
+  const base = await app.listen({ port: 0, host: "127.0.0.1" });
+  try {
+    return await use(base);
+  } finally {
+    await app.close();
+  }
 }
 
 describe("Express and Fastify on loopback", () => {
@@ -489,13 +505,9 @@ describe("Express and Fastify on loopback", () => {
     app.use(expressAuthz(options(events)));
     app.get("/petstore/v1/pets", (req, res) => res.json({ sub: req.auth.sub }));
     app.get("/petstore/v1/pets/admin/..", (req, res) => res.json({ admin: true }));
-    const server = app.listen(0, "127.0.0.1");
-    try {
-      await exercise(await listening(server), events);
-    } finally {
-      server.closeAllConnections();
-      await new Promise((resolve) => server.close(resolve));
-    }
+    await withExpress(app, async (base) => {
+      await exercise(base, events);
+    });
   });
 
   test("Fastify: one event per request with what the client was answered; claimCheck refuses", async () => {
@@ -503,27 +515,30 @@ describe("Express and Fastify on loopback", () => {
     const app = Fastify();
     await app.register(fastifyAuthz, options(events));
     app.get("/petstore/v1/pets", async (request) => ({ sub: request.auth?.sub }));
-    const base = await app.listen({ port: 0, host: "127.0.0.1" });
-    try {
+    await withFastify(app, async (base) => {
       await exercise(base, events);
-    } finally {
-      await app.close();
-    }
+    });
   });
 });
 
-describe("Lambda@Edge", () => {
-  const JWKS_URI = "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_SuitePool1/.well-known/jwks.json";
+const EDGE_JWKS_URI = "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_SuitePool1/.well-known/jwks.json";
 
+/** A Lambda@Edge handler with the JWKS bundled (no network), with `hooks` added. */
+const edgeHandler = (hooks) =>
+  createHandler({
+    config: poolConfig(EDGE_JWKS_URI),
+    policies,
+    jwks: { [EDGE_JWKS_URI]: JSON.parse(jwksDocument(keys, ["suite-rsa-1"])) },
+    now: () => NOW,
+    fetch: () => Promise.reject(new Error("no network in this test")),
+    log: false,
+    ...hooks,
+  });
+
+describe("Lambda@Edge", () => {
   test("onDecision and claimCheck in the bundle: an event per viewer request; a refused claim check is a 403 response", async () => {
     const events = [];
-    const handler = createHandler({
-      config: poolConfig(JWKS_URI),
-      policies,
-      jwks: { [JWKS_URI]: JSON.parse(jwksDocument(keys, ["suite-rsa-1"])) },
-      now: () => NOW,
-      fetch: () => Promise.reject(new Error("no network in this test")),
-      log: false,
+    const handler = edgeHandler({
       onDecision: (event) => events.push(event),
       claimCheck: (claims, request) => claims.sub !== "blocked" && request.method === "GET",
     });
@@ -582,14 +597,10 @@ describe("claimCheck judges the path authorized and served, not its spelling", (
     const app = express();
     app.use(expressAuthz(middlewareOptions(seen)));
     app.get("/petstore/v1/pets", (req, res) => res.json({ served: true }));
-    const server = app.listen(0, "127.0.0.1");
-    try {
-      assert.equal((await askEncoded(await listening(server))).status, 403);
+    await withExpress(app, async (base) => {
+      assert.equal((await askEncoded(base)).status, 403);
       assert.equal(seen[0]?.path, "/petstore/v1/pets");
-    } finally {
-      server.closeAllConnections();
-      await new Promise((resolve) => server.close(resolve));
-    }
+    });
   });
 
   test("Fastify", async () => {
@@ -597,27 +608,15 @@ describe("claimCheck judges the path authorized and served, not its spelling", (
     const app = Fastify();
     await app.register(fastifyAuthz, middlewareOptions(seen));
     app.get("/petstore/v1/pets", async () => ({ served: true }));
-    const base = await app.listen({ port: 0, host: "127.0.0.1" });
-    try {
+    await withFastify(app, async (base) => {
       assert.equal((await askEncoded(base)).status, 403);
       assert.equal(seen[0]?.path, "/petstore/v1/pets");
-    } finally {
-      await app.close();
-    }
+    });
   });
 
   test("Lambda@Edge", async () => {
-    const JWKS_URI = "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_SuitePool1/.well-known/jwks.json";
     const seen = [];
-    const handler = createHandler({
-      config: poolConfig(JWKS_URI),
-      policies,
-      jwks: { [JWKS_URI]: JSON.parse(jwksDocument(keys, ["suite-rsa-1"])) },
-      now: () => NOW,
-      fetch: () => Promise.reject(new Error("no network in this test")),
-      log: false,
-      claimCheck: refusesPets(seen),
-    });
+    const handler = edgeHandler({ claimCheck: refusesPets(seen) });
     const answer = await handler(viewerRequest({ token: accessToken(), clientIp: "192.0.2.10", uri: ENCODED }));
     assert.equal(answer.status, "403");
     assert.equal(seen[0]?.path, "/petstore/v1/pets");
@@ -653,17 +652,12 @@ describe("Express and Fastify with an authorizer of one's own", () => {
     const app = express();
     app.use(expressAuthz({ authorizer, sourceIp: () => "192.0.2.10" }));
     app.get("/petstore/v1/pets", (req, res) => res.json({ sub: req.auth.sub }));
-    const server = app.listen(0, "127.0.0.1");
-    try {
-      const base = await listening(server);
+    await withExpress(app, async (base) => {
       const response = await fetch(`${base}/petstore/v1/pets`, {
         headers: { authorization: `Bearer ${accessToken()}` },
       });
       assert.equal(response.status, 200);
       assert.equal((await response.json()).sub, SUB);
-    } finally {
-      server.closeAllConnections();
-      await new Promise((resolve) => server.close(resolve));
-    }
+    });
   });
 });
