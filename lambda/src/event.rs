@@ -148,6 +148,30 @@ fn method_and_path_of_arn(arn: &str) -> Option<(String, String)> {
     edge_authz::split_method_arn(arn).map(|(_, method, path)| (method.to_owned(), path.to_owned()))
 }
 
+/// A serde error's message with every quoted value (`"..."`, `` `...` ``) replaced by `…`:
+/// `aws_lambda_events` quotes a header value it refuses (`invalid value: string "Bearer
+/// eyJ..."`), and this message is logged and returned to API Gateway. Never a token there.
+fn without_quoted_values(message: &str) -> String {
+    let mut out = String::with_capacity(message.len());
+    let mut chars = message.chars();
+    while let Some(c) = chars.next() {
+        out.push(c);
+        if c != '"' && c != '`' {
+            continue;
+        }
+        out.push('…');
+        let mut escaped = false;
+        for inner in chars.by_ref() {
+            if inner == c && !escaped {
+                out.push(c);
+                break;
+            }
+            escaped = c == '"' && inner == '\\' && !escaped;
+        }
+    }
+    out
+}
+
 /// Parses `event` as `kind`.
 ///
 /// The path is handed to the core as API Gateway gives it, for the core to make canonical
@@ -161,7 +185,13 @@ fn method_and_path_of_arn(arn: &str) -> Option<(String, String)> {
 /// matches the returned policy against; the event's path only counts without one. Nothing
 /// is invented: an event without a path or ARN gets an empty path, which the core refuses.
 pub fn parse(mut event: Value, kind: EventKind) -> Result<Incoming, EventError> {
-    let bad = |e: serde_json::Error| EventError(format!("malformed {} event: {e}", kind.as_str()));
+    let bad = |e: serde_json::Error| {
+        EventError(format!(
+            "malformed {} event: {}",
+            kind.as_str(),
+            without_quoted_values(&e.to_string())
+        ))
+    };
     // The method as given: `aws_lambda_events` would refuse the whole event for a method
     // that is not an HTTP token, where the core answers `invalid_method` (a Deny).
     let method = match kind {
@@ -267,6 +297,44 @@ fn take_method(event: &mut Value, pointer: &str, required: bool) -> Option<Strin
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_refused_header_value_is_not_in_the_error() {
+        // A control character makes `aws_lambda_events` refuse the header map, and its
+        // message quotes the value: the bearer token, which must never be logged.
+        let token = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJzZWNyZXQifQ.c2ln";
+        let value = format!("Bearer {token}\u{1}\"quoted\\");
+        for kind in [EventKind::Request, EventKind::HttpV1, EventKind::HttpV2] {
+            let event = serde_json::json!({
+                "type": "REQUEST",
+                "version": "2.0",
+                "methodArn": "arn:aws:execute-api:us-east-1:1:a/s/GET/x",
+                "routeArn": "arn:aws:execute-api:us-east-1:1:a/s/GET/x",
+                "httpMethod": "GET",
+                "path": "/x",
+                "rawPath": "/x",
+                "headers": {"Authorization": value},
+                "requestContext": {"http": {"method": "GET", "path": "/x", "sourceIp": "192.0.2.1"}},
+            });
+            let error = parse(event, kind).expect_err("refused");
+            assert!(error.0.starts_with("malformed "), "{kind:?}: {}", error.0);
+            assert!(!error.0.contains("eyJ"), "{kind:?}: {}", error.0);
+        }
+    }
+
+    #[test]
+    fn quoted_values_are_removed_from_messages() {
+        assert_eq!(
+            without_quoted_values(r#"invalid value: string "Bearer a\"b\\", expected x"#),
+            r#"invalid value: string "…", expected x"#
+        );
+        assert_eq!(
+            without_quoted_values("unknown variant `GETX`, expected `GET`"),
+            "unknown variant `…`, expected `…`"
+        );
+        assert_eq!(without_quoted_values(r#"open "abc"#), r#"open "…"#);
+        assert_eq!(without_quoted_values("no quotes"), "no quotes");
+    }
 
     #[test]
     fn arn_to_method_and_path() {
