@@ -6,6 +6,9 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use lambda_runtime::{service_fn, LambdaEvent};
 use serde_json::Value;
 use tracing::{error, info};
+use tracing_subscriber::filter::{LevelFilter, Targets};
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
 
 use crate::handler::Handler;
 use crate::settings::Settings;
@@ -25,12 +28,22 @@ pub fn init_logging() {
         .unwrap_or(tracing::Level::INFO);
     tracing_subscriber::fmt()
         .json()
-        .with_max_level(level)
         .with_current_span(false)
         .with_span_list(false)
         .with_target(false)
         .with_ansi(false)
+        .finish()
+        .with(log_filter(level))
         .init();
+}
+
+/// `level` for every target but `lambda_runtime`'s, at most `debug`: at `trace` it logs
+/// each raw event, the `Authorization` header (the token) included.
+fn log_filter(level: tracing::Level) -> Targets {
+    let level = LevelFilter::from_level(level);
+    Targets::new()
+        .with_default(level)
+        .with_target("lambda_runtime", level.min(LevelFilter::DEBUG))
 }
 
 /// Reads the configuration, builds the handler and serves invocations until the runtime
@@ -65,4 +78,24 @@ pub async fn run_with(
         async move { handler.handle(event.payload, now()).await.result }
     }))
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tracing::Level;
+
+    #[test]
+    fn the_runtime_is_never_traced() {
+        let trace = log_filter(Level::TRACE);
+        // Where lambda_runtime logs each raw event (the token with it) at `trace`.
+        let raw_event = "lambda_runtime::layers::api_response";
+        assert!(!trace.would_enable(raw_event, &Level::TRACE));
+        assert!(trace.would_enable(raw_event, &Level::DEBUG));
+        assert!(trace.would_enable("edge_authz_lambda::handler", &Level::TRACE));
+        let info = log_filter(Level::INFO);
+        assert!(!info.would_enable(raw_event, &Level::DEBUG));
+        assert!(info.would_enable(raw_event, &Level::INFO));
+        assert!(!info.would_enable("hyper_util::client", &Level::DEBUG));
+    }
 }

@@ -127,6 +127,27 @@ fn one_emf_line_per_decision_from_the_binary_never_the_token() {
 }
 
 #[test]
+fn no_token_in_the_logs_at_trace_level() {
+    // `LOG_LEVEL=trace` (documented) must not turn on lambda_runtime's own `trace` line,
+    // which holds each raw event: the `Authorization` header with it.
+    let emulator = Emulator::start();
+    let bootstrap = Bootstrap::spawn(&emulator, &bundled_vars(&[("LOG_LEVEL", "trace")]));
+    assert!(
+        emulator.wait_ready(Duration::from_secs(10)),
+        "no init: {}",
+        bootstrap.logs()
+    );
+    let token = access_token("suite-rsa-1", &["pet-veterinarian"], now());
+    let ip = "192.0.2.10";
+    emulator.invoke(request_event(Some(&token), "GET", "/petstore/v1/pets", ip));
+    emulator.invoke(token_event(Some(&token), "GET", "/petstore/v2/pets"));
+    bootstrap.log_events("decision", 2);
+    let logs = bootstrap.logs();
+    let signature = token.rsplit('.').next().unwrap();
+    assert!(!logs.contains(signature), "the token in a log line: {logs}");
+}
+
+#[test]
 fn metrics_namespace_and_off() {
     let emulator = Emulator::start();
     let bootstrap = Bootstrap::spawn(
