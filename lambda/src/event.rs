@@ -125,13 +125,14 @@ pub fn detect(event: &Value, mode: EventMode) -> Result<EventKind, EventError> {
 fn header_pairs(single: &HeaderMap, multi: &HeaderMap) -> Vec<(String, String)> {
     // Prefer the multi-value view (every value); fall back to the single-value map.
     let source = if multi.is_empty() { single } else { multi };
+    // Every value, non-ASCII ones too (the event's JSON text is UTF-8): one dropped would
+    // hide a second `Authorization` or `Cookie` (which the core refuses) or a header a
+    // `Deny` condition names, and turn a refusal into an allow.
     source
         .iter()
-        .filter_map(|(name, value)| {
-            value
-                .to_str()
-                .ok()
-                .map(|v| (name.as_str().to_owned(), v.to_owned()))
+        .map(|(name, value)| {
+            let value = String::from_utf8_lossy(value.as_bytes()).into_owned();
+            (name.as_str().to_owned(), value)
         })
         .collect()
 }
@@ -237,8 +238,14 @@ pub fn parse(mut event: Value, kind: EventKind) -> Result<Incoming, EventError> 
                 .unwrap_or_default();
             incoming.method_arn = e.method_arn.clone();
             incoming.headers = header_pairs(&e.headers, &e.multi_value_headers);
-            incoming.query = e
-                .query_string_parameters
+            // Every value, as with headers: `queryStringParameters` keeps only the last of a
+            // repeated parameter, which would hide the one a `Deny` condition names.
+            let query = if e.multi_value_query_string_parameters.is_empty() {
+                &e.query_string_parameters
+            } else {
+                &e.multi_value_query_string_parameters
+            };
+            incoming.query = query
                 .iter()
                 .map(|(k, v)| (k.to_owned(), v.to_owned()))
                 .collect();
@@ -319,6 +326,66 @@ mod tests {
             let error = parse(event, kind).expect_err("refused");
             assert!(error.0.starts_with("malformed "), "{kind:?}: {}", error.0);
             assert!(!error.0.contains("eyJ"), "{kind:?}: {}", error.0);
+        }
+    }
+
+    #[test]
+    fn non_ascii_header_values_are_kept() {
+        // A second credential (the core refuses two) or a header a condition names must
+        // reach the core whatever its characters: dropped, it would leave an allow.
+        let token = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJzZWNyZXQifQ.c2ln";
+        let event = serde_json::json!({
+            "type": "REQUEST",
+            "methodArn": "arn:aws:execute-api:us-east-1:1:a/s/GET/x",
+            "httpMethod": "GET",
+            "path": "/x",
+            "headers": {"Authorization": "Bearer caf\u{e9}", "X-Tenant": "caf\u{e9}"},
+            "multiValueHeaders": {
+                "Authorization": [format!("Bearer {token}"), "Bearer caf\u{e9}"],
+                "X-Tenant": ["caf\u{e9}"],
+            },
+            "requestContext": {},
+        });
+        let incoming = parse(event, EventKind::Request).expect("parsed");
+        let values = |name: &str| -> Vec<&str> {
+            incoming
+                .headers
+                .iter()
+                .filter(|(n, _)| n == name)
+                .map(|(_, v)| v.as_str())
+                .collect()
+        };
+        assert_eq!(
+            values("authorization"),
+            [format!("Bearer {token}").as_str(), "Bearer caf\u{e9}"]
+        );
+        assert_eq!(values("x-tenant"), ["caf\u{e9}"]);
+    }
+
+    #[test]
+    fn every_value_of_a_repeated_query_parameter_is_kept() {
+        // `?role=admin&role=user`: REST's single-value map holds only the last one.
+        for kind in [EventKind::Request, EventKind::HttpV1] {
+            let event = serde_json::json!({
+                "type": "REQUEST",
+                "methodArn": "arn:aws:execute-api:us-east-1:1:a/s/GET/x",
+                "httpMethod": "GET",
+                "path": "/x",
+                "queryStringParameters": {"role": "user"},
+                "multiValueQueryStringParameters": {"role": ["admin", "user"]},
+                "requestContext": {},
+            });
+            let incoming = parse(event, kind).expect("parsed");
+            let mut query = incoming.query.clone();
+            query.sort();
+            assert_eq!(
+                query,
+                [
+                    ("role".to_owned(), "admin".to_owned()),
+                    ("role".to_owned(), "user".to_owned())
+                ],
+                "{kind:?}"
+            );
         }
     }
 
