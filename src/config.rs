@@ -811,17 +811,32 @@ fn parse_issuer(cx: &mut Cx, path: &str, value: &Value) -> Option<Issuer> {
             &o.at("jwksUri"),
             "must be an https:// URL (http:// only for localhost)",
         );
+    } else if authority(&issuer.jwks_uri).contains('@') {
+        // Logged with every fetch (and Node's fetch refuses such a URL outright).
+        cx.error(
+            &o.at("jwksUri"),
+            "must not carry credentials (`user:password@`): the URL is logged",
+        );
     }
     o.finish(cx);
     Some(issuer)
 }
 
-/// Plain HTTP is allowed for loopback only (local development and tests).
+/// The authority of `url` (`user@host:port`): after `scheme://`, up to the path, query or
+/// fragment.
+fn authority(url: &str) -> &str {
+    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
+    rest.split(['/', '?', '#']).next().unwrap_or("")
+}
+
+/// Plain HTTP is allowed for loopback only (local development and tests): `localhost`,
+/// `[::1]` or an IPv4 address in 127.0.0.0/8, with an optional port, and nothing else (no
+/// `user@`, no name that merely starts with `127.`).
 fn is_loopback_http(url: &str) -> bool {
-    let Some(rest) = url.strip_prefix("http://") else {
+    if !url.starts_with("http://") {
         return false;
-    };
-    let host = rest.split(['/', '?']).next().unwrap_or("");
+    }
+    let host = authority(url);
     let host = host.rsplit_once(':').map_or(host, |(h, port)| {
         if port.bytes().all(|b| b.is_ascii_digit()) {
             h
@@ -829,7 +844,10 @@ fn is_loopback_http(url: &str) -> bool {
             host
         }
     });
-    matches!(host, "localhost" | "[::1]") || host.starts_with("127.")
+    matches!(host, "localhost" | "[::1]")
+        || host
+            .parse::<core::net::Ipv4Addr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 fn parse_jwks_cache(cx: &mut Cx, value: &Value) -> KeyCachePolicy {
@@ -1009,4 +1027,59 @@ fn parse_responses(cx: &mut Cx, value: &Value) -> Responses {
     }
     o.finish(cx);
     r
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_http_only_to_a_loopback_host() {
+        for url in [
+            "http://localhost/jwks",
+            "http://localhost:8788/jwks",
+            "http://127.0.0.1:8788/.well-known/jwks.json",
+            "http://127.1.2.3/jwks",
+            "http://[::1]:9000/jwks",
+            "http://127.0.0.1?x",
+        ] {
+            assert!(is_loopback_http(url), "{url}");
+        }
+        for url in [
+            "http://127.attacker.example/jwks",
+            "http://127.0.0.1.attacker.example/jwks",
+            "http://127.0.0.1@attacker.example/jwks",
+            "http://127.0.0.1:x@attacker.example:8080/jwks",
+            "http://localhost@attacker.example/jwks",
+            "http://example.com/jwks",
+            "https://localhost/jwks",
+            "http://128.0.0.1/jwks",
+        ] {
+            assert!(!is_loopback_http(url), "{url}");
+        }
+    }
+
+    #[test]
+    fn jwks_uris_with_credentials_are_refused() {
+        let config = |uri: &str| {
+            alloc::format!(
+                r#"{{"issuers": [{{"issuer": "https://issuer.test/", "jwksUri": "{uri}", "audience": null}}]}}"#
+            )
+        };
+        for uri in [
+            "https://user:secret@issuer.test/jwks",
+            "http://user:secret@localhost/jwks",
+            "http://127.0.0.1@attacker.example/jwks",
+        ] {
+            let errors = Config::from_json(&config(uri)).expect_err(uri).to_string();
+            assert!(errors.contains("issuers[0].jwksUri"), "{uri}: {errors}");
+        }
+        for uri in [
+            "https://issuer.test/jwks",
+            "https://issuer.test/a@b/jwks",
+            "http://127.0.0.1:8788/jwks",
+        ] {
+            assert!(Config::from_json(&config(uri)).is_ok(), "{uri}");
+        }
+    }
 }
