@@ -129,6 +129,8 @@ export class EdgeAuthorizer {
   #responses = new Map();
   /** @type {any[]} wasm Request objects not in use */
   #requests = [];
+  /** The configuration's `request.caseSensitive`: how a request without `matching` is matched. */
+  #caseSensitive = true;
 
   /**
    * @param {{ Authorizer: any, Request: any, name?: "native" | "wasm" }} wasm the core's classes:
@@ -160,7 +162,20 @@ export class EdgeAuthorizer {
         }
       : undefined;
     this.#core = new wasm.Authorizer(config, hashKey, inline);
+    // The core accepted it: JSON without repeated members, `caseSensitive` a boolean if given.
+    this.#caseSensitive = JSON.parse(config)?.request?.caseSensitive !== false;
     for (const warning of this.#core.warnings) this.#log({ event: "policy_warning", warning });
+  }
+
+  /**
+   * Whether a request's path was matched case-sensitively: as its `matching` says (the
+   * object or its flags), else as the configuration's `request.caseSensitive`.
+   * @param {PathMatching | number | null | undefined} matching
+   */
+  matchesCase(matching) {
+    if (matching == null) return this.#caseSensitive;
+    if (typeof matching === "number") return (matching & MATCHING.caseInsensitive) === 0;
+    return matching.caseSensitive !== false;
   }
 
   /**

@@ -311,6 +311,31 @@ export function safeLog(log) {
 }
 
 /**
+ * The path a `claimCheck` judges: `decision.path` (canonical, wire form), lower-cased when
+ * the request was matched case-insensitively, as the core matched it against the policies
+ * and as such a router routes it (Express by default: `/v1/ADMIN` is served by `/v1/admin`'s
+ * route, so a hook refusing `/v1/admin` must see `/v1/admin`). Non-ASCII letters, which the
+ * wire form percent-encodes, are lower-cased too (find-my-way lower-cases the decoded path);
+ * escapes keep their upper-case hex.
+ * @param {string} path `decision.path`
+ * @param {boolean} caseSensitive
+ */
+export function judgedPath(path, caseSensitive) {
+  if (caseSensitive || typeof path !== "string") return path;
+  return path.replace(/((?:%[89A-F][0-9A-F])+)|(%[0-9A-F]{2})|[^%]+/g, (part, nonAscii, escape) => {
+    if (escape) return escape;
+    if (!nonAscii) return part.toLowerCase();
+    try {
+      return decodeURIComponent(nonAscii)
+        .toLowerCase()
+        .replace(/[^\0-\x7f]+/g, encodeURIComponent);
+    } catch {
+      return nonAscii;
+    }
+  });
+}
+
+/**
  * A user's `claimCheck` on an allow, as every JavaScript adapter runs it: anything but
  * `true` (`false`, a throw, a rejection) turns the allow into the configured 403
  * `claim_check_failed`; it can refuse, never widen. `ask` calls the hook with the adapter's

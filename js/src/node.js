@@ -29,6 +29,7 @@ import {
   fetchJwks,
   isPlainObject,
   jsonText,
+  judgedPath,
   safeLog,
   storedPolicy,
   urlPolicyLoader,
@@ -559,7 +560,11 @@ export class NodeAuthorizer {
       decision = await this.#coreDecision(input);
       if (this.#claimCheck !== null && decision.outcome === "allow")
         decision = await checkClaims(
-          () => /** @type {Function} */ (this.#claimCheck)(decision.context, claimCheckRequest(input, decision)),
+          () =>
+            /** @type {Function} */ (this.#claimCheck)(
+              decision.context,
+              claimCheckRequest(input, decision, this.#glue.matchesCase(input.matching)),
+            ),
           decision,
           this.#responses,
           (event) => this.#safeLog(event),
@@ -744,13 +749,15 @@ const FAILED = Object.freeze({ outcome: "unavailable", reason: "internal_error",
 /**
  * What `claimCheck` judges: the `authorize` input with `path` the canonical path the core
  * authorized (`decision.path`: what a proxy forwards and a router serves; `/v1/%61dmin` is
- * `/v1/admin`), so that a refusal by path cannot be walked around by another spelling of it;
- * `receivedPath` is the path as given.
+ * `/v1/admin`; lower-cased when matched case-insensitively, `judgedPath`), so that a refusal
+ * by path cannot be walked around by another spelling of it; `receivedPath` is the path as
+ * given.
  * @param {any} input
  * @param {any} decision
+ * @param {boolean} caseSensitive how the path was matched
  */
-function claimCheckRequest(input, decision) {
-  return { ...input, path: decision.path, receivedPath: input?.path };
+function claimCheckRequest(input, decision, caseSensitive) {
+  return { ...input, path: judgedPath(decision.path, caseSensitive), receivedPath: input?.path };
 }
 
 /** A request-target without its query. */

@@ -11,6 +11,7 @@ import {
   fetchJwks,
   identityHeaders,
   jsonText,
+  judgedPath,
   storedPolicy,
   urlPolicyLoader,
 } from "./host.js";
@@ -371,10 +372,16 @@ async function handle({ options, authorizer, log }, request, now, ctx, env, { ho
   };
   let decision = await authorizer.authorize(input, now);
   // The hook judges the path the origin will get (`decision.path`, canonical: `/v1/%61dmin`
-  // is `/v1/admin`), never the one received: a refusal by path must not be walked around.
+  // is `/v1/admin`; lower-cased under `caseSensitive: false`, as the core matched it), never
+  // the one received: a refusal by path must not be walked around.
   if (hooks.claimCheck !== null && decision.outcome === "allow")
     decision = await checkClaims(
-      () => hooks.claimCheck(decision.context, { ...input, path: decision.path, receivedPath: input.path }, env),
+      () =>
+        hooks.claimCheck(
+          decision.context,
+          { ...input, path: judgedPath(decision.path, authorizer.matchesCase(null)), receivedPath: input.path },
+          env,
+        ),
       decision,
       authorizer,
       log,

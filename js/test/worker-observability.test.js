@@ -27,12 +27,13 @@ const VET_POLICY = {
   ],
 };
 
-function config(jwksUrl) {
+function config(jwksUrl, extra = {}) {
   return JSON.stringify({
     issuers: [{ userPoolId: POOL, tokenUse: "access", clientId: ["suite-client"], jwksUri: jwksUrl }],
     api: { region: "us-east-1", accountId: "123456789012", apiId: "petstore1", stage: "prod" },
     policies: { ttlSeconds: 300 },
     context: { claims: ["custom:tenant"] },
+    ...extra,
   });
 }
 
@@ -205,6 +206,27 @@ describe("claimCheck in a Worker of one's own", () => {
     assert.equal(call.request.path, "/petstore/v1/pets");
     assert.equal(call.request.receivedPath, "/petstore/v1/%70ets");
     assert.equal(call.request.query, "limit=1");
+  });
+
+  test("request.path is lower-cased when the configuration matches case-insensitively", async () => {
+    // `request.caseSensitive: false` says the origin serves `/petstore/v1/PETS` as
+    // `/petstore/v1/pets`, and the core allows it as that: a hook refusing `/petstore/v1/pets`
+    // must see it so, or the other case walks around its refusal.
+    const insensitive = await observedWorker({
+      bindings: { AUTHZ_CONFIG: config(jwks.url, { request: { caseSensitive: false } }) },
+    });
+    try {
+      const response = await insensitive.fetch("/petstore/v1/PETS/%C3%89?limit=1", {
+        authorization: `Bearer ${accessToken("acme")}`,
+      });
+      assert.equal(response.status, 200);
+      await response.arrayBuffer();
+      const [call] = header(response, "x-test-claim-checks");
+      assert.equal(call.request.path, "/petstore/v1/pets/%C3%A9");
+      assert.equal(call.request.receivedPath, "/petstore/v1/PETS/%C3%89");
+    } finally {
+      await insensitive.dispose();
+    }
   });
 
   test("anything but true refuses: 403 claim_check_failed with the forbidden body, nothing forwarded", async () => {

@@ -383,7 +383,9 @@ export interface DecisionEvent {
 export interface ClaimCheckRequest extends Omit<AuthorizeInput, "path"> {
   /**
    * The canonical path authorized (`decision.path`: wire form, no query; `/v1/%61dmin` is
-   * `/v1/admin`), the one a proxy forwards and a router serves: judge this one.
+   * `/v1/admin`), the one a proxy forwards and a router serves: judge this one. Lower-cased
+   * when the path was matched case-insensitively (`/v1/ADMIN` is `/v1/admin`), as the core
+   * matched it against the policies.
    */
   path: string;
   /** The path as given to `authorize` (the query included, if it was). */

@@ -19,7 +19,8 @@ export interface WorkerClaimCheckRequest {
   method: string;
   /**
    * The canonical path authorized and forwarded (`/v1/%61dmin` is `/v1/admin`), without the
-   * query: judge this one, as the origin serves it.
+   * query: judge this one, as the origin serves it. Lower-cased under the configuration's
+   * `request.caseSensitive: false` (`/v1/ADMIN` is `/v1/admin`), as the core matched it.
    */
   path: string;
   /** The path as the Worker received it (`new URL(request.url).pathname`). */

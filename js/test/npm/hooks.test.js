@@ -621,6 +621,78 @@ describe("claimCheck judges the path authorized and served, not its spelling", (
     assert.equal(answer.status, "403");
     assert.equal(seen[0]?.path, "/petstore/v1/pets");
   });
+
+  // A router that matches case-insensitively (Express's default) serves `/petstore/v1/PETS`
+  // from `/petstore/v1/pets`' route, and the core allows it as that path: the hook must see
+  // it lower-cased, as the core matched it, or the other case walks around its refusal.
+  const UPPER = "/petstore/v1/PETS";
+  const askUpper = (base) => fetch(`${base}${UPPER}`, { headers: { authorization: `Bearer ${accessToken()}` } });
+
+  test("a case-insensitive match: the path lower-cased (Node API, config or matching)", async () => {
+    for (const [config, matching] of [
+      [poolConfig(jwks.url, { request: { caseSensitive: false } }), undefined],
+      [poolConfig(jwks.url), { caseSensitive: false }],
+    ]) {
+      const seen = [];
+      const authorizer = createAuthorizer(config, {
+        policies,
+        now: () => NOW,
+        log: false,
+        claimCheck: refusesPets(seen),
+      });
+      const decision = await authorizer.authorize(vet(accessToken(), { path: `${UPPER}/%C3%89?limit=5`, matching }));
+      assert.deepEqual([decision.reason, decision.status], ["claim_check_failed", 403]);
+      assert.deepEqual(seen, [{ path: "/petstore/v1/pets/%C3%A9", receivedPath: `${UPPER}/%C3%89?limit=5` }]);
+    }
+    // Matched case-sensitively, the path keeps its case (and `/petstore/v1/PETS` is no route).
+    const seen = [];
+    const authorizer = createAuthorizer(poolConfig(jwks.url), {
+      policies,
+      now: () => NOW,
+      log: false,
+      claimCheck: refusesPets(seen),
+    });
+    assert.equal((await authorizer.authorize(vet(accessToken(), { path: UPPER }))).outcome, "allow");
+    assert.deepEqual(seen, [{ path: UPPER, receivedPath: UPPER }]);
+  });
+
+  test("a case-insensitive match: Express (its default)", async () => {
+    const seen = [];
+    const app = express();
+    app.use(expressAuthz(middlewareOptions(seen)));
+    app.get("/petstore/v1/pets", (req, res) => res.json({ served: true }));
+    await withExpress(app, async (base) => {
+      assert.equal((await askUpper(base)).status, 403);
+      assert.equal(seen[0]?.path, "/petstore/v1/pets");
+    });
+  });
+
+  test("a case-insensitive match: Fastify (caseSensitive: false)", async () => {
+    const seen = [];
+    const app = Fastify({ routerOptions: { caseSensitive: false } });
+    await app.register(fastifyAuthz, middlewareOptions(seen));
+    app.get("/petstore/v1/pets", async () => ({ served: true }));
+    await withFastify(app, async (base) => {
+      assert.equal((await askUpper(base)).status, 403);
+      assert.equal(seen[0]?.path, "/petstore/v1/pets");
+    });
+  });
+
+  test("a case-insensitive match: Lambda@Edge (request.caseSensitive: false)", async () => {
+    const seen = [];
+    const handler = createHandler({
+      config: poolConfig(EDGE_JWKS_URI, { request: { caseSensitive: false } }),
+      policies,
+      jwks: { [EDGE_JWKS_URI]: JSON.parse(jwksDocument(keys, ["suite-rsa-1"])) },
+      now: () => NOW,
+      fetch: () => Promise.reject(new Error("no network in this test")),
+      log: false,
+      claimCheck: refusesPets(seen),
+    });
+    const answer = await handler(viewerRequest({ token: accessToken(), clientIp: "192.0.2.10", uri: UPPER }));
+    assert.equal(answer.status, "403");
+    assert.equal(seen[0]?.path, "/petstore/v1/pets");
+  });
 });
 
 describe("Express and Fastify with an authorizer of one's own", () => {
