@@ -33,6 +33,71 @@ export function isPlainObject(value) {
 }
 
 /**
+ * `JSON.parse`, refusing a repeated object member. `JSON.parse` keeps the last of two equal
+ * members silently, other readers the first (the core refuses them in every text it parses):
+ * a configuration or policy document read here would otherwise say one thing to a reviewer
+ * and another to the authorizer. Throws `JSON.parse`'s `SyntaxError`, or one with `code`
+ * "repeated_member" naming the member's location.
+ * @param {string} text
+ * @returns {any}
+ */
+export function parseJsonStrict(text) {
+  const parsed = JSON.parse(text); // first: the scan below may then assume valid JSON
+  let at = 0;
+  /** @type {Array<string | number>} the members and indices down to the current value */
+  const path = [];
+  const skipSpace = () => {
+    while (text[at] === " " || text[at] === "\n" || text[at] === "\r" || text[at] === "\t") at++;
+  };
+  const string = () => {
+    const start = at++;
+    while (text[at] !== '"') at += text[at] === "\\" ? 2 : 1;
+    at++;
+    return text.slice(start, at);
+  };
+  const value = () => {
+    skipSpace();
+    const opening = text[at];
+    if (opening === "{" || opening === "[") {
+      at++;
+      skipSpace();
+      const closing = opening === "{" ? "}" : "]";
+      const keys = new Set();
+      for (let index = 0; text[at] !== closing; index++) {
+        if (opening === "{") {
+          const key = JSON.parse(string());
+          if (keys.has(key))
+            throw Object.assign(
+              new SyntaxError(`${location([...path, key])}: repeated member ${JSON.stringify(key)}`),
+              {
+                code: "repeated_member",
+              },
+            );
+          keys.add(key);
+          skipSpace();
+          at++; // the colon
+          path.push(key);
+        } else path.push(index);
+        value();
+        path.pop();
+        skipSpace();
+        if (text[at] === ",") at++;
+        skipSpace();
+      }
+      at++;
+    } else if (opening === '"') string();
+    else while (at < text.length && !",]} \n\r\t".includes(text[at])) at++;
+  };
+  value();
+  return parsed;
+}
+
+/** `groups.vets.Statement[0]`: a JSON location as the core writes it. */
+function location(path) {
+  return path.map((step, i) => (typeof step === "number" ? `[${step}]` : i ? `.${step}` : step)).join("");
+}
+
+/**
  * JSON text for the core: a string as it is (the core parses and checks it), anything else
  * serialised.
  * @param {unknown} value
@@ -220,8 +285,9 @@ function urlDocumentLoader({
     );
     let document = null;
     try {
-      document = JSON.parse(new TextDecoder().decode(bytes));
-    } catch {
+      document = parseJsonStrict(new TextDecoder().decode(bytes));
+    } catch (problem) {
+      if (problem?.code === "repeated_member") throw error(codes.invalid, `${what} ${url}: ${problem.message}`);
       // Not JSON: refused below.
     }
     if (!isPlainObject(document) || !isPlainObject(document[member])) {

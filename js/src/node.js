@@ -30,6 +30,7 @@ import {
   isPlainObject,
   jsonText,
   judgedPath,
+  parseJsonStrict,
   safeLog,
   storedPolicy,
   urlPolicyLoader,
@@ -92,9 +93,9 @@ function configError(where, message) {
 function parseConfig(config) {
   if (typeof config === "string") {
     try {
-      config = JSON.parse(config);
+      config = parseJsonStrict(config);
     } catch (error) {
-      throw configError("config", `not JSON: ${error.message}`);
+      throw configError("config", error.code === "repeated_member" ? error.message : `not JSON: ${error.message}`);
     }
   }
   if (!isPlainObject(config))
@@ -120,9 +121,9 @@ function readJsonFile(path, where) {
     throw configError(where, `cannot read ${path}: ${error.code ?? error.message}`);
   }
   try {
-    return JSON.parse(text);
+    return parseJsonStrict(text);
   } catch (error) {
-    throw configError(where, `${path} is not JSON: ${error.message}`);
+    throw configError(where, `${path}${error.code === "repeated_member" ? ": " : " is not JSON: "}${error.message}`);
   }
 }
 

@@ -145,6 +145,12 @@ describe("policy store: a document URL (ETag, ttlSeconds 0)", () => {
     ],
     ["corrupt document (not JSON)", (o) => o.set(faults.garbage(NOT_JSON)), 503, "policies_unavailable"],
     [
+      "ambiguous document (a group named twice)",
+      (o) => o.set(faults.garbage(`{"groups": {"${GROUP}": null, "${GROUP}": ${JSON.stringify(POLICY)}}}`)),
+      503,
+      "policies_unavailable",
+    ],
+    [
       "corrupt policy (fails validation)",
       (o) => {
         o.state.document = { groups: { [GROUP]: INVALID_POLICY } };

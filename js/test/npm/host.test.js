@@ -23,6 +23,7 @@ import {
   identityHeaders,
   jsonText,
   MAX_JWKS_BYTES,
+  parseJsonStrict,
   storedPolicy,
   urlPolicyLoader,
 } from "../../src/host.js";
@@ -458,5 +459,63 @@ describe("the exports match the hand-written types", () => {
       source,
       /export \{ AuthzError, ConfigError, JwksError, PolicyLoadError, RequestError, UnconfiguredError \};/,
     );
+  });
+});
+
+describe("parseJsonStrict", () => {
+  /** A small deterministic generator (xorshift), so a failure replays. */
+  function random(seed) {
+    let x = seed;
+    return (n) => {
+      x ^= x << 13;
+      x ^= x >>> 17;
+      x ^= x << 5;
+      return (x >>> 0) % n;
+    };
+  }
+  const KEYS = ["a", "b", "Statement", "é", 'q"uote', "back\\slash", "}", "[", ",", ":", " "];
+  function value(pick, depth) {
+    switch (depth > 3 ? pick(4) : pick(6)) {
+      case 0:
+        return pick(1000) - 500;
+      case 1:
+        return KEYS[pick(KEYS.length)] + '}]{[,:"\\';
+      case 2:
+        return [null, true, false][pick(3)];
+      case 3:
+        return 1.5e-7;
+      case 4:
+        return Array.from({ length: pick(4) }, () => value(pick, depth + 1));
+      default: {
+        const object = {};
+        for (let n = pick(5); n > 0; n--) object[KEYS[pick(KEYS.length)]] = value(pick, depth + 1);
+        return object;
+      }
+    }
+  }
+
+  test("reads what JSON.parse reads, and refuses a repeated member at any depth with its location", () => {
+    for (let seed = 1; seed <= 400; seed++) {
+      const pick = random(seed);
+      const document = { groups: { vets: value(pick, 0), other: value(pick, 0) } };
+      const text = JSON.stringify(document, null, seed % 3);
+      assert.deepEqual(parseJsonStrict(text), JSON.parse(text), `seed ${seed}`);
+      // The same member twice, written two ways: still one key to every reader.
+      const repeated = text.replace('"vets":', '"vets": 1, "v\\u0065ts":');
+      assert.throws(
+        () => parseJsonStrict(repeated),
+        (error) => error.code === "repeated_member" && error.message === 'groups.vets: repeated member "vets"',
+        `seed ${seed}`,
+      );
+    }
+    assert.throws(
+      () => parseJsonStrict('[{"x": [0, {"y": 1, "y": 2}]}]'),
+      (error) => error.message === '[0].x[1].y: repeated member "y"',
+    );
+    assert.throws(
+      () => parseJsonStrict('{"a": 1,'),
+      (error) => error instanceof SyntaxError && !error.code,
+    );
+    assert.deepEqual(parseJsonStrict('{"a": {"a": 1}, "b": ["a", "a"]}'), { a: { a: 1 }, b: ["a", "a"] });
   });
 });

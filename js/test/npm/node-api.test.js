@@ -242,6 +242,19 @@ describe("policies", () => {
       () => createAuthorizer(poolConfig(jwks.url), { policies: join(dir, "bad.json") }),
       (e) => e.code === "invalid_config" && /pet-veterinarian/.test(e.message) && /Effect/.test(e.message),
     );
+    // A group named twice: JSON.parse would keep the second (Allow) without a word.
+    const deny = JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Deny", Action: "*", Resource: "*" }] });
+    writeFileSync(
+      join(dir, "twice.json"),
+      `{"groups": {"pet-veterinarian": ${deny}, "pet-veterinarian": ${JSON.stringify(VET_POLICY)}}}`,
+    );
+    assert.throws(
+      () => createAuthorizer(poolConfig(jwks.url), { policies: join(dir, "twice.json") }),
+      (e) =>
+        e.code === "invalid_config" &&
+        e.message ===
+          `options.policies: ${join(dir, "twice.json")}: groups.pet-veterinarian: repeated member "pet-veterinarian"`,
+    );
     assert.throws(
       () => createAuthorizer(poolConfig(jwks.url), { policies: join(dir, "missing.json") }),
       (e) => e.code === "invalid_config" && /options\.policies/.test(e.message) && /ENOENT/.test(e.message),
@@ -476,6 +489,11 @@ describe("errors say what and where", () => {
   const bad = [
     [() => createAuthorizer(undefined), /^config: must be the edge-authz configuration/],
     [() => createAuthorizer("{not json"), /^config: not JSON/],
+    [
+      () =>
+        createAuthorizer('{"issuers": [], "request": {"caseSensitive": true, "caseSensitive": false}}', { policies }),
+      /^config: request\.caseSensitive: repeated member "caseSensitive"$/,
+    ],
     [() => createAuthorizer({ issuers: [{ issuer: "x" }] }, { policies }), /issuers\[0\]\.audience: is required/],
     [
       () => createAuthorizer(poolConfig("https://i.test/j")),
