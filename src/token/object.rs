@@ -323,19 +323,13 @@ impl Reader<'_> {
                 self.side.truncate(side_mark);
             }
             self.members.push((key, value));
-            self.ws();
-            match self.next()? {
-                b',' => {}
-                b'}' => break,
-                _ => return None,
+            if !self.object_goes_on()? {
+                break;
             }
         }
-        let mut keys = core::mem::take(&mut self.keys);
-        keys.clear();
-        keys.extend(self.members.iter().map(|(k, _)| *k));
-        let unique = self.unique(&mut keys, 0);
-        self.keys = keys;
-        unique.then_some(())
+        self.keys.clear();
+        self.keys.extend(self.members.iter().map(|(k, _)| *k));
+        self.keys_unique_since(0).then_some(())
     }
 
     /// A top-level array's items (after its `[`), into `items`.
@@ -416,18 +410,11 @@ impl Reader<'_> {
             self.eat(b':')?;
             self.ws();
             self.value(depth + 1)?;
-            self.ws();
-            match self.next()? {
-                b',' => {}
-                b'}' => break,
-                _ => return None,
+            if !self.object_goes_on()? {
+                break;
             }
         }
-        let mut keys = core::mem::take(&mut self.keys);
-        let unique = self.unique(&mut keys, base);
-        keys.truncate(base);
-        self.keys = keys;
-        unique.then_some(())
+        self.keys_unique_since(base).then_some(())
     }
 
     /// A nested array (after its `[`) at `depth`.
@@ -451,6 +438,27 @@ impl Reader<'_> {
                 _ => return None,
             }
         }
+    }
+
+    /// After an object's member: `Some(true)` for `,`, `Some(false)` for `}`, `None` for
+    /// anything else.
+    fn object_goes_on(&mut self) -> Option<bool> {
+        self.ws();
+        match self.next()? {
+            b',' => Some(true),
+            b'}' => Some(false),
+            _ => None,
+        }
+    }
+
+    /// Whether the keys pushed since `base` (one object's) are all different; they are
+    /// dropped, as the object is done.
+    fn keys_unique_since(&mut self, base: usize) -> bool {
+        let mut keys = core::mem::take(&mut self.keys);
+        let unique = self.unique(&mut keys, base);
+        keys.truncate(base);
+        self.keys = keys;
+        unique
     }
 
     /// Whether the keys `keys[base..]` (of one object) are all different.
