@@ -589,44 +589,57 @@ describe("claimCheck judges the path authorized and served, not its spelling", (
     log: false,
     claimCheck: refusesPets(seen),
   });
-  // fetch keeps `%70` as written (the URL standard decodes no percent-encoding in a path).
-  const askEncoded = (base) => fetch(`${base}${ENCODED}`, { headers: { authorization: `Bearer ${accessToken()}` } });
 
-  test("Express", async () => {
-    const seen = [];
-    const app = express();
-    app.use(expressAuthz(middlewareOptions(seen)));
-    app.get("/petstore/v1/pets", (req, res) => res.json({ served: true }));
-    await withExpress(app, async (base) => {
-      assert.equal((await askEncoded(base)).status, 403);
-      assert.equal(seen[0]?.path, "/petstore/v1/pets");
-    });
-  });
-
-  test("Fastify", async () => {
-    const seen = [];
-    const app = Fastify();
-    await app.register(fastifyAuthz, middlewareOptions(seen));
-    app.get("/petstore/v1/pets", async () => ({ served: true }));
-    await withFastify(app, async (base) => {
-      assert.equal((await askEncoded(base)).status, 403);
-      assert.equal(seen[0]?.path, "/petstore/v1/pets");
-    });
-  });
-
-  test("Lambda@Edge", async () => {
-    const seen = [];
-    const handler = edgeHandler({ claimCheck: refusesPets(seen) });
-    const answer = await handler(viewerRequest({ token: accessToken(), clientIp: "192.0.2.10", uri: ENCODED }));
-    assert.equal(answer.status, "403");
-    assert.equal(seen[0]?.path, "/petstore/v1/pets");
-  });
+  /**
+   * The path an adapter's hook judged when a client asked for `target` (refused, 403), its
+   * router or configuration matching case-insensitively or not (Express always does).
+   */
+  const adapters = {
+    async Express(target) {
+      const seen = [];
+      const app = express();
+      app.use(expressAuthz(middlewareOptions(seen)));
+      app.get("/petstore/v1/pets", (req, res) => res.json({ served: true }));
+      // fetch keeps `%70` as written (the URL standard decodes no percent-encoding in a path).
+      await withExpress(app, async (base) => assert.equal((await askFor(base, target)).status, 403));
+      return seen[0]?.path;
+    },
+    async Fastify(target, caseSensitive) {
+      const seen = [];
+      const app = Fastify({ routerOptions: { caseSensitive } });
+      await app.register(fastifyAuthz, middlewareOptions(seen));
+      app.get("/petstore/v1/pets", async () => ({ served: true }));
+      await withFastify(app, async (base) => assert.equal((await askFor(base, target)).status, 403));
+      return seen[0]?.path;
+    },
+    async "Lambda@Edge"(target, caseSensitive) {
+      const seen = [];
+      const handler = edgeHandler({
+        config: poolConfig(EDGE_JWKS_URI, { request: { caseSensitive } }),
+        claimCheck: refusesPets(seen),
+      });
+      const answer = await handler(viewerRequest({ token: accessToken(), clientIp: "192.0.2.10", uri: target }));
+      assert.equal(answer.status, "403");
+      return seen[0]?.path;
+    },
+  };
+  const askFor = (base, target) => fetch(`${base}${target}`, { headers: { authorization: `Bearer ${accessToken()}` } });
 
   // A router that matches case-insensitively (Express's default) serves `/petstore/v1/PETS`
   // from `/petstore/v1/pets`' route, and the core allows it as that path: the hook must see
   // it lower-cased, as the core matched it, or the other case walks around its refusal.
   const UPPER = "/petstore/v1/PETS";
-  const askUpper = (base) => fetch(`${base}${UPPER}`, { headers: { authorization: `Bearer ${accessToken()}` } });
+
+  for (const [name, judged] of Object.entries(adapters)) {
+    for (const [target, caseSensitive] of [
+      [ENCODED, true],
+      [UPPER, false],
+    ]) {
+      test(`${name}: ${target} is judged as /petstore/v1/pets (caseSensitive ${caseSensitive})`, async () => {
+        assert.equal(await judged(target, caseSensitive), "/petstore/v1/pets");
+      });
+    }
+  }
 
   test("a case-insensitive match: the path lower-cased (Node API, config or matching)", async () => {
     for (const [config, matching] of [
@@ -654,44 +667,6 @@ describe("claimCheck judges the path authorized and served, not its spelling", (
     });
     assert.equal((await authorizer.authorize(vet(accessToken(), { path: UPPER }))).outcome, "allow");
     assert.deepEqual(seen, [{ path: UPPER, receivedPath: UPPER }]);
-  });
-
-  test("a case-insensitive match: Express (its default)", async () => {
-    const seen = [];
-    const app = express();
-    app.use(expressAuthz(middlewareOptions(seen)));
-    app.get("/petstore/v1/pets", (req, res) => res.json({ served: true }));
-    await withExpress(app, async (base) => {
-      assert.equal((await askUpper(base)).status, 403);
-      assert.equal(seen[0]?.path, "/petstore/v1/pets");
-    });
-  });
-
-  test("a case-insensitive match: Fastify (caseSensitive: false)", async () => {
-    const seen = [];
-    const app = Fastify({ routerOptions: { caseSensitive: false } });
-    await app.register(fastifyAuthz, middlewareOptions(seen));
-    app.get("/petstore/v1/pets", async () => ({ served: true }));
-    await withFastify(app, async (base) => {
-      assert.equal((await askUpper(base)).status, 403);
-      assert.equal(seen[0]?.path, "/petstore/v1/pets");
-    });
-  });
-
-  test("a case-insensitive match: Lambda@Edge (request.caseSensitive: false)", async () => {
-    const seen = [];
-    const handler = createHandler({
-      config: poolConfig(EDGE_JWKS_URI, { request: { caseSensitive: false } }),
-      policies,
-      jwks: { [EDGE_JWKS_URI]: JSON.parse(jwksDocument(keys, ["suite-rsa-1"])) },
-      now: () => NOW,
-      fetch: () => Promise.reject(new Error("no network in this test")),
-      log: false,
-      claimCheck: refusesPets(seen),
-    });
-    const answer = await handler(viewerRequest({ token: accessToken(), clientIp: "192.0.2.10", uri: UPPER }));
-    assert.equal(answer.status, "403");
-    assert.equal(seen[0]?.path, "/petstore/v1/pets");
   });
 });
 
