@@ -2,7 +2,7 @@
 // host's I/O. The Worker, and later Node and Lambda@Edge, differ only in what they pass in.
 
 import { AuthzError, codeOf, JwksError, messageOf, PolicyLoadError, RequestError } from "./errors.js";
-import { DEFAULT_POLICIES_TIMEOUT_MS, DEFAULT_REVOCATIONS_TIMEOUT_MS } from "./host.js";
+import { DEFAULT_POLICIES_TIMEOUT_MS, DEFAULT_REVOCATIONS_TIMEOUT_MS, judgedPath } from "./host.js";
 import { MATCHING, REASON_CODES, STEP, VERDICT_UNCACHED } from "./core-codes.js";
 
 export { AuthzError };
@@ -168,11 +168,24 @@ export class EdgeAuthorizer {
   }
 
   /**
+   * What a `claimCheck` judges, in every adapter: the `authorize` input with `path` the
+   * canonical path the core authorized (`decision.path`: what a proxy forwards and a router
+   * serves; `/v1/%61dmin` is `/v1/admin`), lower-cased when the request was matched
+   * case-insensitively (`judgedPath`), so that a refusal by path cannot be walked around by
+   * another spelling of it; `receivedPath` is the path as given.
+   * @param {any} input
+   * @param {Decision} decision
+   */
+  claimCheckRequest(input, decision) {
+    return { ...input, path: judgedPath(decision.path, this.#matchesCase(input.matching)), receivedPath: input.path };
+  }
+
+  /**
    * Whether a request's path was matched case-sensitively: as its `matching` says (the
    * object or its flags), else as the configuration's `request.caseSensitive`.
    * @param {PathMatching | number | null | undefined} matching
    */
-  matchesCase(matching) {
+  #matchesCase(matching) {
     if (matching == null) return this.#caseSensitive;
     if (typeof matching === "number") return (matching & MATCHING.caseInsensitive) === 0;
     return matching.caseSensitive !== false;

@@ -29,7 +29,6 @@ import {
   fetchJwks,
   isPlainObject,
   jsonText,
-  judgedPath,
   parseJsonStrict,
   safeLog,
   storedPolicy,
@@ -562,10 +561,7 @@ export class NodeAuthorizer {
       if (this.#claimCheck !== null && decision.outcome === "allow")
         decision = await checkClaims(
           () =>
-            /** @type {Function} */ (this.#claimCheck)(
-              decision.context,
-              claimCheckRequest(input, decision, this.#glue.matchesCase(input.matching)),
-            ),
+            /** @type {Function} */ (this.#claimCheck)(decision.context, this.#glue.claimCheckRequest(input, decision)),
           decision,
           this.#responses,
           (event) => this.#safeLog(event),
@@ -746,20 +742,6 @@ function memoBytes({ method, path, headers, query, sourceIp, methodArn }) {
 
 /** What an adapter answers when the authorizer fails (for `onDecision`). */
 const FAILED = Object.freeze({ outcome: "unavailable", reason: "internal_error", status: 503 });
-
-/**
- * What `claimCheck` judges: the `authorize` input with `path` the canonical path the core
- * authorized (`decision.path`: what a proxy forwards and a router serves; `/v1/%61dmin` is
- * `/v1/admin`; lower-cased when matched case-insensitively, `judgedPath`), so that a refusal
- * by path cannot be walked around by another spelling of it; `receivedPath` is the path as
- * given.
- * @param {any} input
- * @param {any} decision
- * @param {boolean} caseSensitive how the path was matched
- */
-function claimCheckRequest(input, decision, caseSensitive) {
-  return { ...input, path: judgedPath(decision.path, caseSensitive), receivedPath: input?.path };
-}
 
 /** A request-target without its query. */
 function pathOnly(path) {

@@ -11,7 +11,6 @@ import {
   fetchJwks,
   identityHeaders,
   jsonText,
-  judgedPath,
   storedPolicy,
   urlPolicyLoader,
 } from "./host.js";
@@ -376,12 +375,7 @@ async function handle({ options, authorizer, log }, request, now, ctx, env, { ho
   // the one received: a refusal by path must not be walked around.
   if (hooks.claimCheck !== null && decision.outcome === "allow")
     decision = await checkClaims(
-      () =>
-        hooks.claimCheck(
-          decision.context,
-          { ...input, path: judgedPath(decision.path, authorizer.matchesCase(null)), receivedPath: input.path },
-          env,
-        ),
+      () => hooks.claimCheck(decision.context, authorizer.claimCheckRequest(input, decision), env),
       decision,
       authorizer,
       log,
